@@ -1,0 +1,2 @@
+//! placeholder crate root; filled in by its issue.
+#![forbid(unsafe_code)]

@@ -1,0 +1,386 @@
+//! Key slots: the data key wrapped (AES-256-GCM) under keys derived from a passphrase, a recovery key, or a
+//! random key kept in the OS keychain. The slot file is replaced only atomically.
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::secret::{random_bytes, DataKey};
+use crate::VaultError;
+
+/// Format tag of the key-slot file.
+pub(crate) const SLOTS_FORMAT: &str = "locket.keyslots/v1";
+
+/// Argon2id cost parameters, stored with each slot so they can be raised later without breaking old vaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m_cost_kib: u32,
+    /// Iterations.
+    pub t_cost: u32,
+    /// Parallelism (lanes).
+    pub p_cost: u32,
+}
+
+impl Default for KdfParams {
+    /// 256 MiB, 3 passes, 1 lane: about half a second on the reference machine (see `cargo bench --bench vault`).
+    fn default() -> Self {
+        KdfParams {
+            m_cost_kib: 256 * 1024,
+            t_cost: 3,
+            p_cost: 1,
+        }
+    }
+}
+
+impl KdfParams {
+    /// Parameters for the recovery slot: the recovery key carries 200 random bits, so a light KDF suffices.
+    pub fn recovery() -> Self {
+        KdfParams {
+            m_cost_kib: 19 * 1024,
+            t_cost: 2,
+            p_cost: 1,
+        }
+    }
+
+    /// Cheap parameters for automated tests only (never the default; `LOCKET_KDF_PROFILE=test`).
+    pub fn for_tests() -> Self {
+        KdfParams {
+            m_cost_kib: 8 * 1024,
+            t_cost: 1,
+            p_cost: 1,
+        }
+    }
+
+    /// `KdfParams::for_tests()` when the environment says `LOCKET_KDF_PROFILE=test`, else the default.
+    pub fn from_env() -> Self {
+        match std::env::var("LOCKET_KDF_PROFILE").as_deref() {
+            Ok("test") => Self::for_tests(),
+            _ => Self::default(),
+        }
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), VaultError> {
+        // Refuse absurd parameters from a tampered file rather than allocating terabytes.
+        if self.m_cost_kib < 8 || self.m_cost_kib > 4 * 1024 * 1024 || self.t_cost == 0 || self.t_cost > 64 {
+            return Err(VaultError::damaged(path, "key slot has out-of-range KDF parameters"));
+        }
+        if self.p_cost == 0 || self.p_cost > 16 {
+            return Err(VaultError::damaged(path, "key slot has out-of-range KDF parameters"));
+        }
+        Ok(())
+    }
+}
+
+/// Which secret a slot is wrapped under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum SlotKind {
+    Passphrase,
+    Recovery,
+    Keychain,
+}
+
+impl SlotKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SlotKind::Passphrase => "passphrase",
+            SlotKind::Recovery => "recovery",
+            SlotKind::Keychain => "keychain",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Kdf {
+    alg: String,
+    #[serde(flatten)]
+    params: KdfParams,
+    salt: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Slot {
+    pub kind: SlotKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kdf: Option<Kdf>,
+    nonce: String,
+    wrapped_key: String,
+    pub created_at: String,
+}
+
+/// The key-slot file (`keyslots.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SlotFile {
+    format: String,
+    pub vault_id: String,
+    pub slots: Vec<Slot>,
+}
+
+fn aad(vault_id: &str, kind: SlotKind) -> Vec<u8> {
+    format!("locket-keyslot/v1|{vault_id}|{}", kind.as_str()).into_bytes()
+}
+
+fn derive(secret: &[u8], salt: &[u8], p: KdfParams) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+    let params = argon2::Params::new(p.m_cost_kib, p.t_cost, p.p_cost, Some(32))
+        .map_err(|e| VaultError::Storage(format!("invalid Argon2 parameters: {e}")))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(secret, salt, out.as_mut())
+        .map_err(|e| VaultError::Storage(format!("key derivation failed: {e}")))?;
+    Ok(out)
+}
+
+fn seal(wrap_key: &[u8; 32], aad: &[u8], data_key: &DataKey) -> Result<(String, String), VaultError> {
+    let key = LessSafeKey::new(
+        UnboundKey::new(&AES_256_GCM, wrap_key).map_err(|_| VaultError::Storage("bad wrapping key".into()))?,
+    );
+    let nonce = random_bytes::<NONCE_LEN>()?;
+    let mut buf = Zeroizing::new(data_key.0.to_vec());
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), &mut *buf)
+        .map_err(|_| VaultError::Storage("encryption failed".into()))?;
+    Ok((B64.encode(nonce.as_ref()), B64.encode(&*buf)))
+}
+
+/// Opens a slot; `None` means the wrapping key is wrong (authentication failed).
+fn open(wrap_key: &[u8; 32], aad: &[u8], slot: &Slot, path: &Path) -> Result<Option<DataKey>, VaultError> {
+    let nonce: [u8; NONCE_LEN] = B64
+        .decode(&slot.nonce)
+        .ok()
+        .and_then(|n| n.try_into().ok())
+        .ok_or_else(|| VaultError::damaged(path, "key slot nonce is malformed"))?;
+    let mut buf = Zeroizing::new(
+        B64.decode(&slot.wrapped_key)
+            .map_err(|_| VaultError::damaged(path, "key slot is malformed"))?,
+    );
+    if buf.len() != 32 + AES_256_GCM.tag_len() {
+        return Err(VaultError::damaged(path, "key slot has the wrong length"));
+    }
+    let key = LessSafeKey::new(
+        UnboundKey::new(&AES_256_GCM, wrap_key).map_err(|_| VaultError::Storage("bad wrapping key".into()))?,
+    );
+    match key.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut *buf) {
+        Ok(plain) => {
+            let mut dk = Zeroizing::new([0u8; 32]);
+            dk.copy_from_slice(plain);
+            Ok(Some(DataKey(dk)))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+impl SlotFile {
+    pub fn new(vault_id: &str) -> Self {
+        SlotFile {
+            format: SLOTS_FORMAT.into(),
+            vault_id: vault_id.into(),
+            slots: Vec::new(),
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<Self, VaultError> {
+        let bytes = fs::read(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                VaultError::NotFound {
+                    path: path.parent().unwrap_or(path).to_path_buf(),
+                }
+            } else {
+                VaultError::io(path, e)
+            }
+        })?;
+        let file: SlotFile = serde_json::from_slice(&bytes)
+            .map_err(|e| VaultError::damaged(path, format!("key-slot file is not valid: {e}")))?;
+        if file.format != SLOTS_FORMAT {
+            return Err(VaultError::damaged(
+                path,
+                format!("unknown key-slot format `{}`", file.format),
+            ));
+        }
+        if uuid::Uuid::parse_str(&file.vault_id).is_err() {
+            return Err(VaultError::damaged(path, "key-slot file has no valid vault id"));
+        }
+        Ok(file)
+    }
+
+    pub fn has(&self, kind: SlotKind) -> bool {
+        self.slots.iter().any(|s| s.kind == kind)
+    }
+
+    fn slot(&self, kind: SlotKind) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.kind == kind)
+    }
+
+    /// Adds (or replaces) a slot wrapped under a secret stretched with Argon2id.
+    pub fn put_derived(
+        &mut self,
+        kind: SlotKind,
+        secret: &[u8],
+        params: KdfParams,
+        data_key: &DataKey,
+    ) -> Result<(), VaultError> {
+        let salt = random_bytes::<16>()?;
+        let wrap = derive(secret, salt.as_ref(), params)?;
+        let (nonce, wrapped_key) = seal(&wrap, &aad(&self.vault_id, kind), data_key)?;
+        self.put(Slot {
+            kind,
+            kdf: Some(Kdf {
+                alg: "argon2id".into(),
+                params,
+                salt: B64.encode(salt.as_ref()),
+            }),
+            nonce,
+            wrapped_key,
+            created_at: now(),
+        });
+        Ok(())
+    }
+
+    /// Adds (or replaces) a slot wrapped directly under a random 256-bit key (the keychain slot).
+    pub fn put_raw(&mut self, kind: SlotKind, wrap: &[u8; 32], data_key: &DataKey) -> Result<(), VaultError> {
+        let (nonce, wrapped_key) = seal(wrap, &aad(&self.vault_id, kind), data_key)?;
+        self.put(Slot {
+            kind,
+            kdf: None,
+            nonce,
+            wrapped_key,
+            created_at: now(),
+        });
+        Ok(())
+    }
+
+    fn put(&mut self, slot: Slot) {
+        self.slots.retain(|s| s.kind != slot.kind);
+        self.slots.push(slot);
+    }
+
+    pub fn remove(&mut self, kind: SlotKind) {
+        self.slots.retain(|s| s.kind != kind);
+    }
+
+    /// Unwraps the data key from a derived slot; `Ok(None)` = wrong secret.
+    pub fn open_derived(&self, kind: SlotKind, secret: &[u8], path: &Path) -> Result<Option<DataKey>, VaultError> {
+        let slot = self
+            .slot(kind)
+            .ok_or_else(|| VaultError::damaged(path, format!("the {} key slot is missing", kind.as_str())))?;
+        let kdf = slot
+            .kdf
+            .as_ref()
+            .ok_or_else(|| VaultError::damaged(path, "key slot has no KDF parameters"))?;
+        if kdf.alg != "argon2id" {
+            return Err(VaultError::damaged(path, format!("unknown KDF `{}`", kdf.alg)));
+        }
+        kdf.params.validate(path)?;
+        let salt = B64
+            .decode(&kdf.salt)
+            .map_err(|_| VaultError::damaged(path, "key slot salt is malformed"))?;
+        let wrap = derive(secret, &salt, kdf.params)?;
+        open(&wrap, &aad(&self.vault_id, kind), slot, path)
+    }
+
+    /// Unwraps the data key from a raw-key slot; `Ok(None)` = wrong key.
+    pub fn open_raw(&self, kind: SlotKind, wrap: &[u8; 32], path: &Path) -> Result<Option<DataKey>, VaultError> {
+        let slot = self.slot(kind).ok_or(VaultError::KeychainNotEnabled)?;
+        open(wrap, &aad(&self.vault_id, kind), slot, path)
+    }
+
+    /// The KDF parameters of a derived slot, if present.
+    pub fn params(&self, kind: SlotKind) -> Option<KdfParams> {
+        self.slot(kind).and_then(|s| s.kdf.as_ref()).map(|k| k.params)
+    }
+
+    /// Replaces the slot file atomically: write a temp file, fsync it, rename over, fsync the directory.
+    /// A crash at any point leaves either the old or the new file in place.
+    pub fn write_atomic(&self, path: &Path) -> Result<(), VaultError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let tmp: PathBuf = path.with_extension("json.tmp");
+        let json = serde_json::to_vec_pretty(self).map_err(|e| VaultError::Storage(e.to_string()))?;
+        {
+            let mut f = fs::File::create(&tmp).map_err(|e| VaultError::io(&tmp, e))?;
+            f.write_all(&json).map_err(|e| VaultError::io(&tmp, e))?;
+            f.sync_all().map_err(|e| VaultError::io(&tmp, e))?;
+        }
+        crash_point("keyslots-temp-written");
+        fs::rename(&tmp, path).map_err(|e| VaultError::io(path, e))?;
+        crash_point("keyslots-renamed");
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| VaultError::io(dir, e))?;
+        Ok(())
+    }
+}
+
+/// Fault injection for crash tests: when `LOCKET_CRASH_AT` names this point, the process aborts here, as a
+/// power cut would stop it. Unset in normal use.
+pub(crate) fn crash_point(name: &str) {
+    if std::env::var_os("LOCKET_CRASH_AT").is_some_and(|v| v == name) {
+        std::process::abort();
+    }
+}
+
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_secret_is_none_and_right_secret_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyslots.json");
+        let id = uuid::Uuid::new_v4().to_string();
+        let dk = DataKey::generate().unwrap();
+        let mut f = SlotFile::new(&id);
+        f.put_derived(SlotKind::Passphrase, b"right", KdfParams::for_tests(), &dk)
+            .unwrap();
+        f.write_atomic(&path).unwrap();
+        let f = SlotFile::read(&path).unwrap();
+        assert!(f.open_derived(SlotKind::Passphrase, b"wrong", &path).unwrap().is_none());
+        let got = f.open_derived(SlotKind::Passphrase, b"right", &path).unwrap().unwrap();
+        assert_eq!(*got.0, *dk.0);
+    }
+
+    #[test]
+    fn slot_is_bound_to_vault_id_and_kind() {
+        let path = Path::new("keyslots.json");
+        let dk = DataKey::generate().unwrap();
+        let mut f = SlotFile::new(&uuid::Uuid::new_v4().to_string());
+        f.put_derived(SlotKind::Passphrase, b"pw", KdfParams::for_tests(), &dk)
+            .unwrap();
+        // Same slot moved to another vault id: authentication fails.
+        let mut other = f.clone();
+        other.vault_id = uuid::Uuid::new_v4().to_string();
+        assert!(other.open_derived(SlotKind::Passphrase, b"pw", path).unwrap().is_none());
+        // Same slot relabelled as the recovery slot: authentication fails.
+        let mut relabelled = f.clone();
+        relabelled.slots[0].kind = SlotKind::Recovery;
+        assert!(relabelled
+            .open_derived(SlotKind::Recovery, b"pw", path)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn tampered_params_are_damage_not_allocation() {
+        let path = Path::new("keyslots.json");
+        let dk = DataKey::generate().unwrap();
+        let mut f = SlotFile::new(&uuid::Uuid::new_v4().to_string());
+        f.put_derived(SlotKind::Passphrase, b"pw", KdfParams::for_tests(), &dk)
+            .unwrap();
+        f.slots[0].kdf.as_mut().unwrap().params.m_cost_kib = u32::MAX;
+        assert!(matches!(
+            f.open_derived(SlotKind::Passphrase, b"pw", path),
+            Err(VaultError::Damaged { .. })
+        ));
+    }
+}

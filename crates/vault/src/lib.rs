@@ -1,0 +1,29 @@
+//! Locket's encrypted vault: key slots, the SQLCipher store, schema migrations, the group-commit writer,
+//! the field catalog and the owner's versioned profile.
+//!
+//! Start at [`Vault`]: [`Vault::create`] makes a new vault directory, [`Vault::unlock`] opens one, and
+//! [`Vault::connect`] gives a [`Store`] (a keyed, migrated SQLCipher connection).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod catalog;
+mod error;
+pub mod export;
+mod keychain;
+mod keyslot;
+pub mod profile;
+mod secret;
+pub mod settings;
+mod store;
+mod vault;
+mod writer;
+
+pub use error::VaultError;
+pub use keyslot::KdfParams;
+pub use secret::{DataKey, Passphrase, RecoveryKey, SigningSeed};
+pub use store::{Store, SCHEMA_VERSION};
+pub use vault::{Vault, VaultInfo, DB_FILE, SLOTS_FILE};
+pub use writer::{Writer, WriterError};
+
+/// Result alias for vault operations.
+pub type Result<T, E = VaultError> = std::result::Result<T, E>;

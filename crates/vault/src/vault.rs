@@ -1,0 +1,434 @@
+//! The vault directory and the unlocked [`Vault`] handle.
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::keyslot::{crash_point, now, KdfParams, SlotFile, SlotKind};
+use crate::secret::{random_bytes, DataKey, Passphrase, RecoveryKey, SigningSeed};
+use crate::store::{self, Store};
+use crate::{keychain, VaultError, Writer};
+
+/// The SQLCipher database inside a vault directory.
+pub const DB_FILE: &str = "vault.db";
+/// The key-slot file inside a vault directory.
+pub const SLOTS_FILE: &str = "keyslots.json";
+
+/// What can be said about a vault without unlocking it, plus what an unlocked one adds.
+#[derive(Debug, Clone, Serialize)]
+pub struct VaultInfo {
+    /// The vault's id (a UUID; also the `iss` of its tokens).
+    pub vault_id: String,
+    /// The vault directory.
+    pub path: PathBuf,
+    /// Whether "unlock on this device" (OS keychain slot) is on.
+    pub keychain_enabled: bool,
+    /// Whether a recovery slot exists.
+    pub recovery_enabled: bool,
+    /// Argon2id parameters of the passphrase slot.
+    pub passphrase_kdf: Option<KdfParams>,
+    /// Schema version of the database (unlocked only).
+    pub schema_version: Option<i64>,
+    /// When the vault was created (unlocked only).
+    pub created_at: Option<String>,
+}
+
+/// An unlocked vault. Holds the data key (zeroized when the last clone is dropped); cloning is cheap.
+/// Locking the vault = dropping every clone.
+#[derive(Clone)]
+pub struct Vault {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    vault_id: String,
+    created_at: String,
+    data_key: DataKey,
+    signing_seed: SigningSeed,
+    pseudonym_key: Zeroizing<[u8; 32]>,
+    writer: OnceLock<Writer>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("dir", &self.inner.dir)
+            .field("vault_id", &self.inner.vault_id)
+            .field("keys", &"[redacted]")
+            .finish()
+    }
+}
+
+fn slots_path(dir: &Path) -> PathBuf {
+    dir.join(SLOTS_FILE)
+}
+
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join(DB_FILE)
+}
+
+impl Vault {
+    /// The default vault directory: the OS data directory for "locket" (e.g. `~/.local/share/locket`).
+    pub fn default_dir() -> PathBuf {
+        directories::ProjectDirs::from("", "", "locket")
+            .map(|d| d.data_dir().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from(".locket"))
+    }
+
+    /// True when `dir` holds a vault (its key-slot file exists).
+    pub fn exists(dir: &Path) -> bool {
+        slots_path(dir).exists()
+    }
+
+    /// Creates a new vault in `dir` (created if missing; must not already hold a vault). Returns the unlocked
+    /// vault and the recovery key, which the caller must show to the owner exactly once.
+    pub fn create(dir: &Path, passphrase: &Passphrase, kdf: KdfParams) -> Result<(Vault, RecoveryKey), VaultError> {
+        Self::create_at_version(dir, passphrase, kdf, store::SCHEMA_VERSION)
+    }
+
+    /// Like [`Vault::create`] but stops migrating at `version`: used to make golden vaults of older versions
+    /// for migration tests.
+    #[doc(hidden)]
+    pub fn create_at_version(
+        dir: &Path,
+        passphrase: &Passphrase,
+        kdf: KdfParams,
+        version: i64,
+    ) -> Result<(Vault, RecoveryKey), VaultError> {
+        if passphrase.is_empty() {
+            return Err(VaultError::Invalid {
+                key: "passphrase".into(),
+                rule: "must not be empty".into(),
+            });
+        }
+        if Self::exists(dir) || db_path(dir).exists() {
+            return Err(VaultError::AlreadyExists { path: dir.into() });
+        }
+        create_private_dir(dir)?;
+        let vault_id = uuid::Uuid::new_v4().to_string();
+        let data_key = DataKey::generate()?;
+        let signing = random_bytes::<32>()?;
+        let pseudonym = random_bytes::<32>()?;
+        let created_at = now();
+        let result = (|| {
+            let mut conn = store::open_keyed(&db_path(dir), &data_key, true)?;
+            store::configure(&conn)?;
+            store::migrate_to(&mut conn, version)?;
+            let tx = conn.transaction()?;
+            {
+                let mut put = tx.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2)")?;
+                put.execute(rusqlite::params!["vault_id", vault_id])?;
+                put.execute(rusqlite::params!["created_at", created_at])?;
+                put.execute(rusqlite::params!["signing_seed", signing.as_ref()])?;
+                put.execute(rusqlite::params!["pseudonym_key", pseudonym.as_ref()])?;
+            }
+            tx.commit()?;
+            drop(conn);
+            let recovery = RecoveryKey::generate()?;
+            let mut slots = SlotFile::new(&vault_id);
+            slots.put_derived(SlotKind::Passphrase, passphrase.expose().as_bytes(), kdf, &data_key)?;
+            slots.put_derived(
+                SlotKind::Recovery,
+                recovery.normalized().as_bytes(),
+                KdfParams::recovery(),
+                &data_key,
+            )?;
+            slots.write_atomic(&slots_path(dir))?;
+            Ok::<_, VaultError>(recovery)
+        })();
+        let recovery = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // Leave no half-made vault behind (only files we created).
+                for f in [SLOTS_FILE, DB_FILE, "vault.db-wal", "vault.db-shm", "keyslots.json.tmp"] {
+                    let _ = fs::remove_file(dir.join(f));
+                }
+                return Err(e);
+            }
+        };
+        let vault = Vault {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                vault_id,
+                created_at,
+                data_key,
+                signing_seed: SigningSeed(signing),
+                pseudonym_key: pseudonym,
+                writer: OnceLock::new(),
+            }),
+        };
+        Ok((vault, recovery))
+    }
+
+    /// Reads what can be known without a key (for `locket status` on a locked vault).
+    pub fn inspect(dir: &Path) -> Result<VaultInfo, VaultError> {
+        let slots = SlotFile::read(&slots_path(dir))?;
+        Ok(VaultInfo {
+            vault_id: slots.vault_id.clone(),
+            path: dir.to_path_buf(),
+            keychain_enabled: slots.has(SlotKind::Keychain),
+            recovery_enabled: slots.has(SlotKind::Recovery),
+            passphrase_kdf: slots.params(SlotKind::Passphrase),
+            schema_version: None,
+            created_at: None,
+        })
+    }
+
+    /// Unlocks with the passphrase. Wrong passphrase → [`VaultError::WrongPassphrase`], nothing written.
+    pub fn unlock(dir: &Path, passphrase: &Passphrase) -> Result<Vault, VaultError> {
+        let path = slots_path(dir);
+        let slots = SlotFile::read(&path)?;
+        let key = slots
+            .open_derived(SlotKind::Passphrase, passphrase.expose().as_bytes(), &path)?
+            .ok_or(VaultError::WrongPassphrase)?;
+        Self::open_with_key(dir, &slots, key)
+    }
+
+    /// Unlocks with the recovery key (then the owner should set a new passphrase).
+    pub fn unlock_with_recovery(dir: &Path, recovery: &RecoveryKey) -> Result<Vault, VaultError> {
+        let path = slots_path(dir);
+        let slots = SlotFile::read(&path)?;
+        let key = slots
+            .open_derived(SlotKind::Recovery, recovery.normalized().as_bytes(), &path)?
+            .ok_or(VaultError::WrongRecoveryKey)?;
+        Self::open_with_key(dir, &slots, key)
+    }
+
+    /// Unlocks with the key kept in the OS keychain ("unlock on this device").
+    pub fn unlock_with_keychain(dir: &Path) -> Result<Vault, VaultError> {
+        let path = slots_path(dir);
+        let slots = SlotFile::read(&path)?;
+        if !slots.has(SlotKind::Keychain) {
+            return Err(VaultError::KeychainNotEnabled);
+        }
+        let wrap = keychain::load(&slots.vault_id)?;
+        let key = slots
+            .open_raw(SlotKind::Keychain, &wrap, &path)?
+            .ok_or_else(|| VaultError::Keychain("the keychain entry does not match this vault".into()))?;
+        Self::open_with_key(dir, &slots, key)
+    }
+
+    fn open_with_key(dir: &Path, slots: &SlotFile, data_key: DataKey) -> Result<Vault, VaultError> {
+        let db = db_path(dir);
+        let mut conn = store::open_keyed(&db, &data_key, false)?;
+        store::probe(&conn, &db)?;
+        store::quick_check(&conn, &db)?;
+        let (vault_id, created_at, signing, pseudonym) = read_meta(&conn, &db)?;
+        if vault_id != slots.vault_id {
+            return Err(VaultError::damaged(
+                &db,
+                "the database belongs to a different vault than its key slots",
+            ));
+        }
+        store::configure(&conn)?;
+        store::migrate_to(&mut conn, store::SCHEMA_VERSION)?;
+        Ok(Vault {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                vault_id,
+                created_at,
+                data_key,
+                signing_seed: SigningSeed(signing),
+                pseudonym_key: pseudonym,
+                writer: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// The vault directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The vault's id (UUID).
+    pub fn id(&self) -> &str {
+        &self.inner.vault_id
+    }
+
+    /// Opens a new keyed, configured connection to the database.
+    pub fn connect(&self) -> Result<Store, VaultError> {
+        let db = db_path(&self.inner.dir);
+        let conn = store::open_keyed(&db, &self.inner.data_key, false)?;
+        store::probe(&conn, &db)?;
+        store::configure(&conn)?;
+        Ok(Store::new(conn))
+    }
+
+    /// The vault's group-commit writer (started on first use; one per unlocked vault in this process).
+    pub fn writer(&self) -> Result<Writer, VaultError> {
+        if let Some(w) = self.inner.writer.get() {
+            return Ok(w.clone());
+        }
+        let store = self.connect()?;
+        let w = Writer::start(store)?;
+        Ok(self.inner.writer.get_or_init(|| w).clone())
+    }
+
+    /// The Ed25519 seed this vault signs tokens, log heads and receipts with.
+    pub fn signing_seed(&self) -> &SigningSeed {
+        &self.inner.signing_seed
+    }
+
+    /// A 256-bit secret for keyed hashes that must differ per vault (pairwise pseudonyms).
+    pub fn pseudonym_key(&self) -> &[u8; 32] {
+        &self.inner.pseudonym_key
+    }
+
+    /// Facts about this vault.
+    pub fn info(&self) -> Result<VaultInfo, VaultError> {
+        let mut info = Self::inspect(&self.inner.dir)?;
+        info.schema_version = Some(self.connect()?.schema_version()?);
+        info.created_at = Some(self.inner.created_at.clone());
+        Ok(info)
+    }
+
+    fn read_slots(&self) -> Result<(PathBuf, SlotFile), VaultError> {
+        let path = slots_path(&self.inner.dir);
+        let slots = SlotFile::read(&path)?;
+        if slots.vault_id != self.inner.vault_id {
+            return Err(VaultError::damaged(&path, "key slots belong to a different vault"));
+        }
+        Ok((path, slots))
+    }
+
+    /// Re-wraps the data key under a new passphrase (no re-encryption). Atomic: a crash leaves the old or the
+    /// new passphrase working, never neither.
+    pub fn change_passphrase(&self, new: &Passphrase, kdf: KdfParams) -> Result<(), VaultError> {
+        if new.is_empty() {
+            return Err(VaultError::Invalid {
+                key: "passphrase".into(),
+                rule: "must not be empty".into(),
+            });
+        }
+        let (path, mut slots) = self.read_slots()?;
+        slots.put_derived(SlotKind::Passphrase, new.expose().as_bytes(), kdf, &self.inner.data_key)?;
+        slots.write_atomic(&path)
+    }
+
+    /// Replaces the recovery key; the old one stops working. Show the new one to the owner once.
+    pub fn reset_recovery_key(&self) -> Result<RecoveryKey, VaultError> {
+        let (path, mut slots) = self.read_slots()?;
+        let recovery = RecoveryKey::generate()?;
+        slots.put_derived(
+            SlotKind::Recovery,
+            recovery.normalized().as_bytes(),
+            KdfParams::recovery(),
+            &self.inner.data_key,
+        )?;
+        slots.write_atomic(&path)?;
+        Ok(recovery)
+    }
+
+    /// Turns "unlock on this device" on (a random key in the OS keychain wraps the data key) or off.
+    pub fn set_keychain(&self, enabled: bool) -> Result<(), VaultError> {
+        let (path, mut slots) = self.read_slots()?;
+        if enabled {
+            let wrap = random_bytes::<32>()?;
+            // Keychain first: if it fails, the slot file is untouched.
+            keychain::store(&self.inner.vault_id, &wrap)?;
+            slots.put_raw(SlotKind::Keychain, &wrap, &self.inner.data_key)?;
+            slots.write_atomic(&path)
+        } else {
+            slots.remove(SlotKind::Keychain);
+            slots.write_atomic(&path)?;
+            keychain::delete(&self.inner.vault_id)
+        }
+    }
+
+    /// Whether the keychain slot is present.
+    pub fn keychain_enabled(&self) -> Result<bool, VaultError> {
+        Ok(self.read_slots()?.1.has(SlotKind::Keychain))
+    }
+
+    /// Crypto-shreds the vault in `dir`: overwrites and deletes the key slots (without them the database is
+    /// noise), removes the keychain entry, then deletes the database files and backups. Needs no key.
+    pub fn wipe(dir: &Path) -> Result<(), VaultError> {
+        let slots_file = slots_path(dir);
+        if !slots_file.exists() && !db_path(dir).exists() {
+            return Err(VaultError::NotFound { path: dir.into() });
+        }
+        if let Ok(slots) = SlotFile::read(&slots_file) {
+            // Best effort: a missing keychain service must not stop the owner from wiping.
+            let _ = keychain::delete(&slots.vault_id);
+        }
+        if let Ok(meta) = fs::metadata(&slots_file) {
+            let noise = random_noise(meta.len() as usize)?;
+            fs::write(&slots_file, &noise).map_err(|e| VaultError::io(&slots_file, e))?;
+            fs::File::open(&slots_file)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| VaultError::io(&slots_file, e))?;
+            crash_point("wipe-slots-shredded");
+            fs::remove_file(&slots_file).map_err(|e| VaultError::io(&slots_file, e))?;
+        }
+        for f in ["keyslots.json.tmp", DB_FILE, "vault.db-wal", "vault.db-shm"] {
+            let p = dir.join(f);
+            if p.exists() {
+                fs::remove_file(&p).map_err(|e| VaultError::io(&p, e))?;
+            }
+        }
+        let backups = dir.join("backups");
+        if backups.exists() {
+            fs::remove_dir_all(&backups).map_err(|e| VaultError::io(&backups, e))?;
+        }
+        // Remove the directory only if nothing of the owner's is left in it.
+        let _ = fs::remove_dir(dir);
+        Ok(())
+    }
+}
+
+fn random_noise(len: usize) -> Result<Vec<u8>, VaultError> {
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        out.extend_from_slice(random_bytes::<32>()?.as_ref());
+    }
+    out.truncate(len);
+    Ok(out)
+}
+
+type Meta = (String, String, Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>);
+
+fn read_meta(conn: &rusqlite::Connection, db: &Path) -> Result<Meta, VaultError> {
+    let get = |key: &str| -> Result<Vec<u8>, VaultError> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
+            let v: rusqlite::types::Value = r.get(0)?;
+            Ok(match v {
+                rusqlite::types::Value::Text(s) => s.into_bytes(),
+                rusqlite::types::Value::Blob(b) => b,
+                _ => Vec::new(),
+            })
+        })
+        .map_err(|_| VaultError::damaged(db, format!("vault metadata `{key}` is missing")))
+    };
+    let text = |key: &str| -> Result<String, VaultError> {
+        String::from_utf8(get(key)?)
+            .map_err(|_| VaultError::damaged(db, format!("vault metadata `{key}` is malformed")))
+    };
+    let key32 = |key: &str| -> Result<Zeroizing<[u8; 32]>, VaultError> {
+        let v = Zeroizing::new(get(key)?);
+        let mut out = Zeroizing::new([0u8; 32]);
+        if v.len() != 32 {
+            return Err(VaultError::damaged(db, format!("vault metadata `{key}` is malformed")));
+        }
+        out.copy_from_slice(&v);
+        Ok(out)
+    };
+    Ok((
+        text("vault_id")?,
+        text("created_at")?,
+        key32("signing_seed")?,
+        key32("pseudonym_key")?,
+    ))
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), VaultError> {
+    fs::create_dir_all(dir).map_err(|e| VaultError::io(dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| VaultError::io(dir, e))?;
+    }
+    Ok(())
+}
