@@ -1,0 +1,156 @@
+//! Failed unlocks, recorded while the vault is closed.
+//!
+//! A failed unlock cannot be written into the vault: the vault could not be opened. Instead Locket appends one
+//! line to `audit-pending.jsonl` in the vault directory and fsyncs it. On the next successful unlock the lines are
+//! moved into the hash chain as `unlock_failed` events ([`import`], inside the caller's transaction) and, once that
+//! transaction has committed, the file is removed ([`clear`]).
+//!
+//! Design decisions:
+//! - **Plaintext is fine**: a line holds only the time, the key slot tried and the reason code (e.g.
+//!   `wrong_passphrase`) — never a passphrase, key or profile value. Encrypting to the vault would need a key that
+//!   is usable while the vault is locked, which would have to live outside the encrypted database.
+//! - **Not tamper-proof until imported**: someone with write access to the directory can delete lines before the
+//!   next unlock; once imported they are part of the chain like every other event. The owner sees the failures on
+//!   the next unlock.
+//! - **Idempotent**: each line carries a random id stored in the event's detail (`pending_id`); a crash between
+//!   the commit and removing the file never imports a line twice.
+//! - **Bounded**: at most [`MAX_PENDING_BYTES`]; beyond that further failures are counted by the event
+//!   `detail.overflowed = true` on the last imported line rather than growing the file without limit.
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use ring::rand::{SecureRandom, SystemRandom};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use crate::event::{ms_to_time, EventKind, NewEvent, Outcome};
+use crate::{append, AuditError, Result};
+
+/// File name of the pending-events file inside the vault directory.
+pub const PENDING_FILE: &str = "audit-pending.jsonl";
+/// The file never grows beyond this many bytes.
+pub const MAX_PENDING_BYTES: u64 = 256 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Line {
+    id: String,
+    ts_ms: i64,
+    kind: String,
+    reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    slot: Option<String>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
+    move |source| AuditError::Pending {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Path of the pending file for a vault directory.
+pub fn path(vault_dir: &Path) -> PathBuf {
+    vault_dir.join(PENDING_FILE)
+}
+
+/// Records a failed unlock of the vault in `vault_dir`: `reason` is the error's stable code (e.g.
+/// `wrong_passphrase`), `slot` the key slot tried (`passphrase`, `recovery`, `keychain`). Durable (fsync) when it
+/// returns `Ok(true)`; `Ok(false)` means the file is full and the failure was only counted as overflow.
+pub fn record_unlock_failure(vault_dir: &Path, reason: &str, slot: Option<&str>) -> Result<bool> {
+    let p = path(vault_dir);
+    let len = fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+    let mut id = [0u8; 12];
+    SystemRandom::new().fill(&mut id).map_err(|_| AuditError::Pending {
+        path: p.display().to_string(),
+        source: std::io::Error::other("no system randomness"),
+    })?;
+    let overflow = len >= MAX_PENDING_BYTES;
+    let line = Line {
+        id: hex::encode(id),
+        ts_ms: Utc::now().timestamp_millis(),
+        kind: if overflow { "overflow" } else { "unlock_failed" }.to_string(),
+        reason: crate::event::sanitize(reason, 64),
+        slot: slot.map(|s| crate::event::sanitize(s, 32)),
+    };
+    if overflow {
+        // Keep exactly one overflow marker at the end: only write it if the file does not end with one.
+        let tail = fs::read_to_string(&p).map_err(io_err(&p))?;
+        if tail.lines().last().is_some_and(|l| l.contains("\"kind\":\"overflow\"")) {
+            return Ok(false);
+        }
+    }
+    let mut text = serde_json::to_string(&line).map_err(|e| AuditError::BadQuery(e.to_string()))?;
+    text.push('\n');
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&p)
+        .map_err(io_err(&p))?;
+    f.write_all(text.as_bytes()).map_err(io_err(&p))?;
+    f.sync_data().map_err(io_err(&p))?;
+    Ok(!overflow)
+}
+
+/// Moves pending failed-unlock records of `vault_dir` into the chain. Call inside the transaction of the first
+/// write after a successful unlock, then [`clear`] after it commits. Returns how many events were appended.
+pub fn import(conn: &Connection, vault_dir: &Path) -> Result<usize> {
+    let p = path(vault_dir);
+    let text = match fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io_err(&p)(e)),
+    };
+    let mut appended = 0;
+    let mut exists =
+        conn.prepare_cached("SELECT 1 FROM audit_events WHERE kind = 'unlock_failed' AND detail LIKE ?1 LIMIT 1")?;
+    for raw in text.lines().filter(|l| !l.trim().is_empty()) {
+        let ev = match serde_json::from_str::<Line>(raw) {
+            Ok(line) => {
+                if !line.id.chars().all(|c| c.is_ascii_hexdigit()) {
+                    continue;
+                }
+                if exists.exists([format!("%\"pending_id\":\"{}\"%", line.id)])? {
+                    continue;
+                }
+                let at: DateTime<Utc> = ms_to_time(line.ts_ms);
+                let mut ev = NewEvent::new(EventKind::UnlockFailed, Outcome::Refused)
+                    .reason(&line.reason)
+                    .at(at)
+                    .detail("pending_id", line.id.as_str())
+                    .detail("failed_at", at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                    .detail("recorded", "pending_file");
+                if let Some(slot) = &line.slot {
+                    ev = ev.detail("slot", slot.as_str());
+                }
+                if line.kind == "overflow" {
+                    ev = ev.detail("overflowed", true);
+                }
+                ev
+            }
+            // A damaged line is still evidence that something was recorded: keep a trace of it.
+            Err(_) => NewEvent::new(EventKind::UnlockFailed, Outcome::Error)
+                .reason("pending_line_unreadable")
+                .detail("recorded", "pending_file"),
+        };
+        append(conn, &ev)?;
+        appended += 1;
+    }
+    Ok(appended)
+}
+
+/// Removes the pending file after the transaction that imported it has committed.
+pub fn clear(vault_dir: &Path) -> Result<()> {
+    let p = path(vault_dir);
+    match fs::remove_file(&p) {
+        Ok(()) => {
+            if let Ok(d) = fs::File::open(vault_dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(&p)(e)),
+    }
+}
