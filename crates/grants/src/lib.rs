@@ -1,2 +1,26 @@
-//! placeholder crate root; filled in by its issue.
+//! Locket's grant manager: the retailer's grant request (`locket.grant-request/v1`, validated against the
+//! published JSON Schema), the documented purposes, the owner's decisions (approve a subset, shorten,
+//! cap uses, deny, revoke) stored in the vault, PASETO v4.public grant tokens with PASERK keys, the grant
+//! file (`locket.grant/v1`) and the ordered redemption checks the HTTP endpoint runs.
+//!
+//! Start at [`request::parse_request`] for untrusted input, [`store`] for decisions, [`token`] for tokens
+//! and [`redeem`] for what the endpoint calls inside its write transaction.
+//!
+//! Architecture invariants: a grant never carries a scope its request did not ask for; a token carries no
+//! profile data; a redemption never yields a field outside the token's scope; revocation is committed
+//! before it is reported and is checked against the database on every redemption.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod duration;
+mod error;
+pub mod purpose;
+pub mod request;
+pub mod scope;
+pub mod token;
+
+pub use error::{GrantError, Problem, RedeemError, RequestError};
+pub use purpose::Purpose;
+pub use request::{GrantRequest, RequestedScope, Retailer, Retention};
+pub use scope::{FieldRef, ResolvedScope, ScopeKind, ScopeResolver, StaticCatalog};
+pub use token::{TokenClaims, TokenSigner, TokenVerifier, VerifiedToken};

@@ -1,0 +1,274 @@
+//! Errors of the grant manager. Every variant has a stable snake_case [`code`](GrantError::code) used on
+//! the wire and in the docs.
+
+use serde::Serialize;
+
+/// One problem found in a grant request: where (JSON pointer into the document), which rule, and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// JSON pointer to the offending value; `""` is the whole document.
+    pub path: String,
+    /// The schema keyword (`required`, `enum`, `pattern`, …) or semantic rule (`unique_scope`,
+    /// `known_scope`, `duration`, `not_in_future`) that failed.
+    pub rule: String,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = if self.path.is_empty() { "/" } else { &self.path };
+        write!(f, "at {path}: {} ({})", self.message, self.rule)
+    }
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// A grant request could not be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// Over the size cap.
+    #[error("the request is {size} bytes; requests may be at most {max} bytes")]
+    TooLarge {
+        /// Size received (or a lower bound when the body was cut off).
+        size: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// Not JSON at all.
+    #[error("the request is not valid JSON: {0}")]
+    Malformed(String),
+    /// JSON that breaks the schema or a semantic rule.
+    #[error("the request is not a valid locket.grant-request/v1 document: {}", list(.0))]
+    Invalid(Vec<Problem>),
+}
+
+impl RequestError {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::TooLarge { .. } => "request_too_large",
+            RequestError::Malformed(_) => "request_malformed",
+            RequestError::Invalid(_) => "request_invalid",
+        }
+    }
+
+    /// HTTP status for the endpoint.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            RequestError::TooLarge { .. } => 413,
+            RequestError::Malformed(_) => 400,
+            RequestError::Invalid(_) => 422,
+        }
+    }
+
+    /// The individual problems (empty unless [`RequestError::Invalid`]).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            RequestError::Invalid(p) => p,
+            _ => &[],
+        }
+    }
+}
+
+/// An owner-side operation on requests and grants failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GrantError {
+    /// The request document is not acceptable.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The same retailer already sent a request with this nonce.
+    #[error("a request from {retailer} with this nonce was already received (request {existing}); the retailer must send a new nonce")]
+    DuplicateRequest {
+        /// Retailer id.
+        retailer: String,
+        /// The earlier request's id.
+        existing: String,
+    },
+    /// Too many undecided requests.
+    #[error("there are already {pending} undecided requests (the limit is {max}); decide or deny some first")]
+    TooManyPending {
+        /// Pending now.
+        pending: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// No request with that id.
+    #[error("no request with id {0:?}; `locket requests list` shows them")]
+    RequestNotFound(String),
+    /// The id prefix matches more than one.
+    #[error("{0:?} matches more than one id; give more characters")]
+    AmbiguousId(String),
+    /// Already approved or denied.
+    #[error("request {id} was already {status}; a request is decided once (the retailer can send a new one)")]
+    AlreadyDecided {
+        /// Request id.
+        id: String,
+        /// `approved` or `denied`.
+        status: String,
+    },
+    /// The owner tried to grant a scope the retailer did not ask for.
+    #[error("{scope:?} was not requested, so it cannot be granted; the request asks for: {requested}")]
+    ScopeNotRequested {
+        /// The scope given.
+        scope: String,
+        /// The request's scopes, comma-separated.
+        requested: String,
+    },
+    /// Nothing left to grant.
+    #[error("no scopes selected; approve at least one requested scope or deny the request")]
+    NothingGranted,
+    /// A requested scope is not known to this vault any more.
+    #[error("scope {0:?} is not a field or group in this vault; it cannot be granted")]
+    UnknownScope(String),
+    /// The owner asked for a longer duration than requested.
+    #[error("the grant can only be shorter than requested: the retailer asked for {requested}, not {given}")]
+    ExpiryTooLong {
+        /// Requested duration in words.
+        requested: String,
+        /// Given duration in words.
+        given: String,
+    },
+    /// Max uses of zero.
+    #[error("--max-uses must be at least 1")]
+    InvalidMaxUses,
+    /// No grant with that id.
+    #[error("no grant with id {0:?}; `locket grant list` shows them")]
+    GrantNotFound(String),
+    /// A token could not be produced.
+    #[error("could not sign the grant token: {0}")]
+    Signing(String),
+    /// Stored data is not what this version of Locket wrote.
+    #[error("the vault holds a grant or request record this version cannot read ({0}); the vault may be damaged")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("vault database error: {0}")]
+    Database(#[from] rusqlite::Error),
+}
+
+impl GrantError {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GrantError::Request(e) => e.code(),
+            GrantError::DuplicateRequest { .. } => "request_duplicate",
+            GrantError::TooManyPending { .. } => "requests_pending_limit",
+            GrantError::RequestNotFound(_) => "request_not_found",
+            GrantError::AmbiguousId(_) => "id_ambiguous",
+            GrantError::AlreadyDecided { .. } => "request_already_decided",
+            GrantError::ScopeNotRequested { .. } => "scope_not_requested",
+            GrantError::NothingGranted => "nothing_granted",
+            GrantError::UnknownScope(_) => "scope_unknown",
+            GrantError::ExpiryTooLong { .. } => "expiry_too_long",
+            GrantError::InvalidMaxUses => "max_uses_invalid",
+            GrantError::GrantNotFound(_) => "grant_not_found",
+            GrantError::Signing(_) => "token_signing_failed",
+            GrantError::Corrupt(_) => "vault_record_corrupt",
+            GrantError::Database(_) => "database_error",
+        }
+    }
+
+    /// HTTP status when this reaches the endpoint (`POST /v1/requests`).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            GrantError::Request(e) => e.http_status(),
+            GrantError::DuplicateRequest { .. } => 409,
+            GrantError::TooManyPending { .. } => 429,
+            GrantError::RequestNotFound(_) | GrantError::GrantNotFound(_) => 404,
+            GrantError::UnknownScope(_) => 422,
+            GrantError::AmbiguousId(_)
+            | GrantError::AlreadyDecided { .. }
+            | GrantError::ScopeNotRequested { .. }
+            | GrantError::NothingGranted
+            | GrantError::ExpiryTooLong { .. }
+            | GrantError::InvalidMaxUses => 400,
+            GrantError::Signing(_) | GrantError::Corrupt(_) | GrantError::Database(_) => 500,
+        }
+    }
+}
+
+/// Why a redemption, introspection or retailer revocation was refused. The variants are in the order the
+/// checks run; [`code`](RedeemError::code) and [`http_status`](RedeemError::http_status) are the wire form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedeemError {
+    /// Missing, oversized or unparsable token or header.
+    #[error("the token is malformed: {0}")]
+    Malformed(String),
+    /// Signature does not verify.
+    #[error("the token's signature does not verify; it was altered or not issued by this vault")]
+    InvalidSignature,
+    /// Signed with a key this vault does not have.
+    #[error("the token was issued by a different Locket vault (unknown key id); use the grant file this vault issued")]
+    UnknownKey,
+    /// Before `nbf`.
+    #[error("the token is not valid before {0}")]
+    NotYetValid(String),
+    /// At or after `exp`.
+    #[error("the grant expired at {0}; ask the owner for a new grant")]
+    Expired(String),
+    /// Signed by us, but no such grant (e.g. vault restored from an older backup).
+    #[error("this vault has no record of the grant; ask the owner for a new grant")]
+    GrantUnknown,
+    /// Revoked by the owner or the retailer.
+    #[error("the grant was revoked at {0}; ask the owner for a new grant")]
+    Revoked(String),
+    /// Max uses reached.
+    #[error("the grant's {0} uses are used up; ask the owner for a new grant")]
+    UsesExhausted(u32),
+    /// The owner's vault is locked.
+    #[error("the owner's vault is locked; try again when the owner has unlocked Locket")]
+    VaultLocked,
+    /// A required scope can no longer be answered (field deleted or emptied).
+    #[error("the granted scope {0:?} can no longer be answered (the owner removed that data); ask the owner for a new grant")]
+    ScopeUnsatisfiable(String),
+    /// Something failed inside Locket.
+    #[error("internal error in the owner's Locket: {0}")]
+    Internal(String),
+}
+
+impl RedeemError {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RedeemError::Malformed(_) => "token_malformed",
+            RedeemError::InvalidSignature => "token_invalid_signature",
+            RedeemError::UnknownKey => "token_unknown_key",
+            RedeemError::NotYetValid(_) => "token_not_yet_valid",
+            RedeemError::Expired(_) => "token_expired",
+            RedeemError::GrantUnknown => "grant_unknown",
+            RedeemError::Revoked(_) => "grant_revoked",
+            RedeemError::UsesExhausted(_) => "grant_uses_exhausted",
+            RedeemError::VaultLocked => "vault_locked",
+            RedeemError::ScopeUnsatisfiable(_) => "scope_unsatisfiable",
+            RedeemError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// HTTP status: 400 malformed; 401 for tokens that do not authenticate (signature, key, time, unknown
+    /// grant); 403 for grants that exist but no longer allow access; 503 locked; 409 unsatisfiable; 500.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            RedeemError::Malformed(_) => 400,
+            RedeemError::InvalidSignature
+            | RedeemError::UnknownKey
+            | RedeemError::NotYetValid(_)
+            | RedeemError::Expired(_)
+            | RedeemError::GrantUnknown => 401,
+            RedeemError::Revoked(_) | RedeemError::UsesExhausted(_) => 403,
+            RedeemError::VaultLocked => 503,
+            RedeemError::ScopeUnsatisfiable(_) => 409,
+            RedeemError::Internal(_) => 500,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for RedeemError {
+    fn from(e: rusqlite::Error) -> Self {
+        RedeemError::Internal(format!("database: {e}"))
+    }
+}

@@ -1,0 +1,403 @@
+//! Grant tokens: PASETO v4.public (Ed25519) signed with the vault's signing key.
+//!
+//! The public key is published as PASERK `k4.public.…`; every token's footer is `{"kid":"k4.pid.…"}`, the
+//! PASERK id of that key. The claims ([`TokenClaims`]) say who may redeem what until when — never any
+//! profile data. Any conforming PASETO v4 implementation can verify a token given the PASERK public key.
+
+use crate::error::RedeemError;
+use crate::purpose::Purpose;
+use chrono::{DateTime, SecondsFormat, Utc};
+use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey};
+use pasetors::paserk::{FormatAsPaserk, Id};
+use pasetors::token::UntrustedToken;
+use pasetors::version4::{PublicToken, V4};
+use pasetors::Public;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use zeroize::Zeroizing;
+
+/// Largest token accepted, in bytes (a real one is well under 2 KiB).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// How many verified tokens a [`TokenVerifier`] remembers.
+pub const VERIFIED_CACHE_CAPACITY: usize = 4096;
+
+/// Format a timestamp the way tokens and grant files carry it: RFC 3339, UTC, whole seconds.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The claims of a grant token (`locket` token claims, version 1; see
+/// `docs/schemas/token-claims.v1.schema.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenClaims {
+    /// The issuing vault's public id.
+    pub iss: String,
+    /// The owner's pairwise subject id for this retailer.
+    pub sub: String,
+    /// The retailer id.
+    pub aud: String,
+    /// The grant id.
+    pub jti: String,
+    /// Issued at (RFC 3339).
+    pub iat: String,
+    /// Not before (RFC 3339).
+    pub nbf: String,
+    /// Expires (RFC 3339).
+    pub exp: String,
+    /// Granted scopes.
+    pub scope: Vec<String>,
+    /// Purpose of each granted scope.
+    pub purposes: BTreeMap<String, Purpose>,
+}
+
+/// The `kid` footer.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Footer {
+    kid: String,
+}
+
+fn paserk_public(pk: &AsymmetricPublicKey<V4>) -> Result<String, String> {
+    let mut s = String::new();
+    pk.fmt(&mut s).map_err(|_| "could not format the public key".to_owned())?;
+    Ok(s)
+}
+
+fn paserk_pid(pk: &AsymmetricPublicKey<V4>) -> Result<String, String> {
+    let mut s = String::new();
+    Id::from(pk).fmt(&mut s).map_err(|_| "could not format the key id".to_owned())?;
+    Ok(s)
+}
+
+/// Derive the pairwise subject id the owner has at `retailer_id`: HMAC-SHA256 over the retailer id, keyed
+/// by a key derived from the vault's signing seed, base64url. Stable per (vault, retailer); two retailers
+/// get unrelated ids.
+fn subject_key(seed: &[u8; 32]) -> ring::hmac::Key {
+    let root = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, seed);
+    let derived = ring::hmac::sign(&root, b"locket/pairwise-subject/v1");
+    ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref())
+}
+
+/// Signs grant tokens. Holds the vault's Ed25519 secret key; `Debug` prints `[redacted]`.
+pub struct TokenSigner {
+    secret: AsymmetricSecretKey<V4>,
+    public: AsymmetricPublicKey<V4>,
+    subject_key: ring::hmac::Key,
+    issuer: String,
+    public_paserk: String,
+    kid: String,
+    footer: Vec<u8>,
+}
+
+impl fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSigner")
+            .field("issuer", &self.issuer)
+            .field("kid", &self.kid)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+impl TokenSigner {
+    /// Build from the vault's 32-byte Ed25519 seed and its public id (the `iss` claim).
+    pub fn from_seed(seed: &[u8; 32], issuer: &str) -> Result<Self, String> {
+        let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed)
+            .map_err(|_| "the signing seed is not a valid Ed25519 seed".to_owned())?;
+        let pk_bytes = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
+        let mut sk_bytes = Zeroizing::new(Vec::with_capacity(64));
+        sk_bytes.extend_from_slice(seed);
+        sk_bytes.extend_from_slice(&pk_bytes);
+        let secret = AsymmetricSecretKey::<V4>::from(&sk_bytes)
+            .map_err(|_| "the signing key was refused".to_owned())?;
+        let public = AsymmetricPublicKey::<V4>::from(&pk_bytes)
+            .map_err(|_| "the public key was refused".to_owned())?;
+        let public_paserk = paserk_public(&public)?;
+        let kid = paserk_pid(&public)?;
+        let footer = serde_json::to_vec(&Footer { kid: kid.clone() }).map_err(|e| e.to_string())?;
+        Ok(Self {
+            secret,
+            public,
+            subject_key: subject_key(seed),
+            issuer: issuer.to_owned(),
+            public_paserk,
+            kid,
+            footer,
+        })
+    }
+
+    /// The vault's public id (`iss`).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The public key as PASERK `k4.public.…`.
+    pub fn public_paserk(&self) -> &str {
+        &self.public_paserk
+    }
+
+    /// The key id as PASERK `k4.pid.…`.
+    pub fn key_id(&self) -> &str {
+        &self.kid
+    }
+
+    /// The owner's pairwise subject id for `retailer_id`.
+    pub fn subject_for(&self, retailer_id: &str) -> String {
+        use base64::Engine as _;
+        let tag = ring::hmac::sign(&self.subject_key, retailer_id.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// A verifier for tokens this signer issues.
+    pub fn verifier(&self) -> TokenVerifier {
+        TokenVerifier::from_parts(self.public.clone(), self.issuer.clone(), self.kid.clone())
+    }
+
+    /// Sign `claims` into a `v4.public.…` token with the `kid` footer.
+    pub fn sign(&self, claims: &TokenClaims) -> Result<String, String> {
+        let body = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
+        PublicToken::sign(&self.secret, &body, Some(&self.footer), None)
+            .map_err(|e| format!("PASETO signing failed: {e}"))
+    }
+}
+
+/// A token whose signature has been verified and whose claims have been read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// The claims as signed.
+    pub claims: TokenClaims,
+    /// `iat` parsed.
+    pub issued_at: DateTime<Utc>,
+    /// `nbf` parsed.
+    pub not_before: DateTime<Utc>,
+    /// `exp` parsed.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl VerifiedToken {
+    /// Check the token's validity window at `now` (`token_not_yet_valid`, `token_expired`).
+    pub fn check_time(&self, now: DateTime<Utc>) -> Result<(), RedeemError> {
+        if now < self.not_before {
+            return Err(RedeemError::NotYetValid(self.claims.nbf.clone()));
+        }
+        if now >= self.expires_at {
+            return Err(RedeemError::Expired(self.claims.exp.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// Verifies tokens issued by one vault. Keeps the parsed public key ready and remembers tokens it has
+/// already verified (by their exact bytes), so a repeated token costs a hash lookup instead of an Ed25519
+/// verification. Only the signature and claims parsing are cached: time, revocation and use counts are
+/// checked on every call by the caller ([`crate::redeem`]).
+pub struct TokenVerifier {
+    public: AsymmetricPublicKey<V4>,
+    issuer: String,
+    kid: String,
+    cache: Mutex<HashMap<Box<str>, Arc<VerifiedToken>>>,
+}
+
+impl fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenVerifier").field("issuer", &self.issuer).field("kid", &self.kid).finish()
+    }
+}
+
+impl TokenVerifier {
+    fn from_parts(public: AsymmetricPublicKey<V4>, issuer: String, kid: String) -> Self {
+        Self { public, issuer, kid, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// Build from a PASERK `k4.public.…` key and the expected issuer.
+    pub fn from_paserk(public_paserk: &str, issuer: &str) -> Result<Self, String> {
+        let public = AsymmetricPublicKey::<V4>::try_from(public_paserk)
+            .map_err(|_| "not a PASERK k4.public key".to_owned())?;
+        let kid = paserk_pid(&public)?;
+        Ok(Self::from_parts(public, issuer.to_owned(), kid))
+    }
+
+    /// The key id (`k4.pid.…`) this verifier accepts.
+    pub fn key_id(&self) -> &str {
+        &self.kid
+    }
+
+    /// Verify signature, key and claims shape (checks 1–2 of redemption), without the time checks.
+    pub fn verify_signature(&self, token: &str) -> Result<Arc<VerifiedToken>, RedeemError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(RedeemError::Malformed(format!(
+                "the token is {} bytes; at most {MAX_TOKEN_BYTES} are accepted",
+                token.len()
+            )));
+        }
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(hit) = cache.get(token) {
+                return Ok(Arc::clone(hit));
+            }
+        }
+        let verified = Arc::new(self.verify_uncached(token)?);
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= VERIFIED_CACHE_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(token.into(), Arc::clone(&verified));
+        }
+        Ok(verified)
+    }
+
+    /// Verify a token completely at `now`: checks 1–4 of redemption (malformed, signature/key, not yet
+    /// valid, expired).
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Arc<VerifiedToken>, RedeemError> {
+        let verified = self.verify_signature(token)?;
+        verified.check_time(now)?;
+        Ok(verified)
+    }
+
+    fn verify_uncached(&self, token: &str) -> Result<VerifiedToken, RedeemError> {
+        if !token.starts_with(PublicToken::HEADER) {
+            return Err(RedeemError::Malformed("not a PASETO v4.public token".to_owned()));
+        }
+        let untrusted = UntrustedToken::<Public, V4>::try_from(token)
+            .map_err(|_| RedeemError::Malformed("the token's encoding is invalid".to_owned()))?;
+        let footer: Footer = serde_json::from_slice(untrusted.untrusted_footer())
+            .map_err(|_| RedeemError::Malformed("the token's footer is not a {\"kid\"} object".to_owned()))?;
+        if footer.kid != self.kid {
+            return Err(RedeemError::UnknownKey);
+        }
+        let trusted = PublicToken::verify(&self.public, &untrusted, None, None)
+            .map_err(|_| RedeemError::InvalidSignature)?;
+        let claims: TokenClaims = serde_json::from_str(trusted.payload())
+            .map_err(|e| RedeemError::Malformed(format!("the token's claims are not Locket claims: {e}")))?;
+        if claims.iss != self.issuer {
+            return Err(RedeemError::UnknownKey);
+        }
+        let time = |s: &str, name: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| RedeemError::Malformed(format!("the {name} claim is not an RFC 3339 time")))
+        };
+        Ok(VerifiedToken {
+            issued_at: time(&claims.iat, "iat")?,
+            not_before: time(&claims.nbf, "nbf")?,
+            expires_at: time(&claims.exp, "exp")?,
+            claims,
+        })
+    }
+}
+
+/// Read a token's claims without verifying anything (for showing a grant file to its holder). The result
+/// is untrusted.
+pub fn peek_claims(token: &str) -> Result<TokenClaims, RedeemError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(RedeemError::Malformed("the token is too long".to_owned()));
+    }
+    let untrusted = UntrustedToken::<Public, V4>::try_from(token)
+        .map_err(|_| RedeemError::Malformed("not a PASETO v4.public token".to_owned()))?;
+    serde_json::from_slice(untrusted.untrusted_payload())
+        .map_err(|e| RedeemError::Malformed(format!("the token's claims are not Locket claims: {e}")))
+}
+
+/// The key id (`k4.pid.…`) of a PASERK `k4.public.…` key.
+pub fn key_id_of(public_paserk: &str) -> Result<String, String> {
+    let public = AsymmetricPublicKey::<V4>::try_from(public_paserk)
+        .map_err(|_| "not a PASERK k4.public key".to_owned())?;
+    paserk_pid(&public)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: [u8; 32] = [7u8; 32];
+
+    fn claims(now: DateTime<Utc>) -> TokenClaims {
+        TokenClaims {
+            iss: "locket:vault:test".into(),
+            sub: "subject".into(),
+            aud: "shop.example".into(),
+            jti: "gr_1".into(),
+            iat: rfc3339(now),
+            nbf: rfc3339(now),
+            exp: rfc3339(now + chrono::Duration::days(1)),
+            scope: vec!["contact.email".into()],
+            purposes: [("contact.email".to_owned(), Purpose::OrderFulfilment)].into(),
+        }
+    }
+
+    #[test]
+    fn sign_then_verify_and_time_checks() {
+        let signer = TokenSigner::from_seed(&SEED, "locket:vault:test").unwrap();
+        let verifier = signer.verifier();
+        let now = Utc::now();
+        let token = signer.sign(&claims(now)).unwrap();
+        assert!(token.starts_with("v4.public."));
+        let v = verifier.verify(&token, now).unwrap();
+        assert_eq!(v.claims.jti, "gr_1");
+        // Cached: the same Arc comes back.
+        let again = verifier.verify_signature(&token).unwrap();
+        assert!(Arc::ptr_eq(&v, &again));
+        assert_eq!(
+            verifier.verify(&token, now - chrono::Duration::seconds(5)).unwrap_err().code(),
+            "token_not_yet_valid"
+        );
+        assert_eq!(
+            verifier.verify(&token, now + chrono::Duration::days(1)).unwrap_err().code(),
+            "token_expired"
+        );
+    }
+
+    #[test]
+    fn tampering_and_foreign_keys_are_refused() {
+        let signer = TokenSigner::from_seed(&SEED, "locket:vault:test").unwrap();
+        let other = TokenSigner::from_seed(&[9u8; 32], "locket:vault:test").unwrap();
+        let verifier = signer.verifier();
+        let now = Utc::now();
+        let token = signer.sign(&claims(now)).unwrap();
+
+        // Flip a character of the payload.
+        let mut bytes = token.clone().into_bytes();
+        bytes[20] = if bytes[20] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert_eq!(verifier.verify(&tampered, now).unwrap_err().code(), "token_invalid_signature");
+
+        let foreign = other.sign(&claims(now)).unwrap();
+        assert_eq!(verifier.verify(&foreign, now).unwrap_err().code(), "token_unknown_key");
+
+        // Foreign token with our kid in the footer: the signature check catches it.
+        let (body, _) = foreign.rsplit_once('.').unwrap();
+        use base64::Engine as _;
+        let our_footer = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{{\"kid\":\"{}\"}}", signer.key_id()));
+        let spoofed = format!("{body}.{our_footer}");
+        assert_eq!(verifier.verify(&spoofed, now).unwrap_err().code(), "token_invalid_signature");
+
+        for junk in ["", "v4.public.", "v4.local.abc.def", "Bearer x", "v4.public.!!!"] {
+            assert_eq!(verifier.verify(junk, now).unwrap_err().code(), "token_malformed", "{junk}");
+        }
+        let long = format!("v4.public.{}", "A".repeat(MAX_TOKEN_BYTES));
+        assert_eq!(verifier.verify(&long, now).unwrap_err().code(), "token_malformed");
+    }
+
+    #[test]
+    fn subjects_are_stable_and_pairwise() {
+        let signer = TokenSigner::from_seed(&SEED, "i").unwrap();
+        let again = TokenSigner::from_seed(&SEED, "i").unwrap();
+        let other_vault = TokenSigner::from_seed(&[8u8; 32], "i").unwrap();
+        assert_eq!(signer.subject_for("a.example"), again.subject_for("a.example"));
+        assert_ne!(signer.subject_for("a.example"), signer.subject_for("b.example"));
+        assert_ne!(signer.subject_for("a.example"), other_vault.subject_for("a.example"));
+        assert_eq!(signer.subject_for("a.example").len(), 43);
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let signer = TokenSigner::from_seed(&SEED, "i").unwrap();
+        let dbg = format!("{signer:?}");
+        assert!(dbg.contains("[redacted]"));
+        assert!(!dbg.contains("0707"));
+    }
+}
