@@ -211,6 +211,28 @@ impl Vault {
         Self::open_with_key(dir, &slots, key)
     }
 
+    pub(crate) fn data_key(&self) -> &DataKey {
+        &self.inner.data_key
+    }
+
+    /// Ends this handle and hands back the data key, after making sure no other handle, writer thread or
+    /// connection of this process still uses the vault (restore swaps the database file underneath).
+    pub(crate) fn take_data_key_for_restore(self) -> Result<DataKey, VaultError> {
+        let inner = Arc::try_unwrap(self.inner).map_err(|_| {
+            VaultError::Storage("the vault is in use elsewhere in this app; close it there first".into())
+        })?;
+        let Inner { data_key, writer, .. } = inner;
+        if let Some(w) = writer.into_inner() {
+            w.shutdown()?;
+        }
+        Ok(data_key)
+    }
+
+    pub(crate) fn reopen_with_key(dir: &Path, data_key: DataKey) -> Result<Vault, VaultError> {
+        let slots = SlotFile::read(&slots_path(dir))?;
+        Self::open_with_key(dir, &slots, data_key)
+    }
+
     fn open_with_key(dir: &Path, slots: &SlotFile, data_key: DataKey) -> Result<Vault, VaultError> {
         let db = db_path(dir);
         let mut conn = store::open_keyed(&db, &data_key, false)?;

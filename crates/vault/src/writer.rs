@@ -79,7 +79,7 @@ where
 #[derive(Clone)]
 pub struct Writer {
     tx: SyncSender<Box<dyn Job>>,
-    _guard: Arc<()>,
+    thread: Arc<std::sync::Mutex<Option<thread::JoinHandle<()>>>>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -91,14 +91,28 @@ impl std::fmt::Debug for Writer {
 impl Writer {
     pub(crate) fn start(store: Store) -> Result<Writer, VaultError> {
         let (tx, rx) = mpsc::sync_channel::<Box<dyn Job>>(QUEUE);
-        thread::Builder::new()
+        let handle = thread::Builder::new()
             .name("locket-writer".into())
             .spawn(move || run(store, rx))
             .map_err(|e| VaultError::Storage(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer {
             tx,
-            _guard: Arc::new(()),
+            thread: Arc::new(std::sync::Mutex::new(Some(handle))),
         })
+    }
+
+    /// Stops the writer thread and waits until it has closed its connection. Fails if other handles exist.
+    pub(crate) fn shutdown(self) -> Result<(), VaultError> {
+        let Writer { tx, thread } = self;
+        let thread = Arc::try_unwrap(thread).map_err(|_| {
+            VaultError::Storage("the vault is in use elsewhere in this app; close it there first".into())
+        })?;
+        drop(tx);
+        let handle = thread.into_inner().ok().flatten();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+        Ok(())
     }
 
     /// Runs `job` in the next batch and calls `done` with its result after the batch committed (or failed).

@@ -1,0 +1,347 @@
+//! Encrypted backups: consistent snapshots taken with SQLite's online backup API into `backups/` next to the
+//! database, encrypted with the same data key (so the vault's key slots — the same passphrase — open them),
+//! with a rotation policy, verification and a restore that keeps the current vault aside until the restored
+//! one has opened and verified.
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::keyslot::{crash_point, now};
+use crate::store;
+use crate::vault::{DB_FILE, SLOTS_FILE};
+use crate::{Store, Vault, VaultError};
+
+/// Folder inside the vault directory that holds the backups.
+pub const BACKUP_DIR: &str = "backups";
+const MANIFEST: &str = "backup.json";
+
+/// How many backups to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupPolicy {
+    /// The newest N backups are always kept.
+    pub keep_last: usize,
+    /// Beyond those, the newest backup of each of the last N weeks is kept.
+    pub keep_weekly: usize,
+}
+
+impl Default for BackupPolicy {
+    fn default() -> Self {
+        BackupPolicy {
+            keep_last: 10,
+            keep_weekly: 8,
+        }
+    }
+}
+
+/// One backup, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupInfo {
+    /// Id (also the folder name), sortable by time: `YYYYMMDDTHHMMSS.mmmZ`.
+    pub id: String,
+    /// When the snapshot was taken (RFC 3339).
+    pub created_at: String,
+    /// Why: `manual`, `auto` (after changes), `daily`, `before-restore`.
+    pub reason: String,
+    /// Size of the snapshot database in bytes.
+    pub size_bytes: u64,
+    /// Schema version of the snapshot.
+    pub schema_version: i64,
+    /// Id of the vault it belongs to.
+    pub vault_id: String,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupCheck {
+    /// The backup checked.
+    pub backup: BackupInfo,
+    /// Problems reported by `PRAGMA cipher_integrity_check` (empty = every page's HMAC verified).
+    pub integrity_problems: Vec<String>,
+}
+
+fn backups_dir(dir: &Path) -> PathBuf {
+    dir.join(BACKUP_DIR)
+}
+
+fn fsync_dir(dir: &Path) -> Result<(), VaultError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| VaultError::io(dir, e))
+}
+
+fn backup_id(at: DateTime<Utc>) -> String {
+    at.format("%Y%m%dT%H%M%S%.3fZ").to_string()
+}
+
+/// Lists the backups of the vault in `dir`, newest first. Needs no key.
+pub fn list(dir: &Path) -> Result<Vec<BackupInfo>, VaultError> {
+    let root = backups_dir(dir);
+    if !root.exists() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for entry in fs::read_dir(&root).map_err(|e| VaultError::io(&root, e))? {
+        let entry = entry.map_err(|e| VaultError::io(&root, e))?;
+        let manifest = entry.path().join(MANIFEST);
+        // Unfinished snapshots (no manifest yet) are not backups.
+        let Ok(bytes) = fs::read(&manifest) else { continue };
+        if let Ok(info) = serde_json::from_slice::<BackupInfo>(&bytes) {
+            out.push(info);
+        }
+    }
+    out.sort_by(|a, b| b.id.cmp(&a.id));
+    Ok(out)
+}
+
+/// Which backups a policy keeps, given the list newest first. Returns the ids to delete.
+pub fn to_prune(backups: &[BackupInfo], policy: BackupPolicy, now: DateTime<Utc>) -> Vec<String> {
+    let mut keep = std::collections::BTreeSet::new();
+    for b in backups.iter().take(policy.keep_last) {
+        keep.insert(b.id.clone());
+    }
+    let mut weeks_seen = std::collections::BTreeSet::new();
+    for b in backups {
+        let Ok(at) = DateTime::parse_from_rfc3339(&b.created_at) else {
+            keep.insert(b.id.clone());
+            continue;
+        };
+        let age_weeks = (now - at.with_timezone(&Utc)).num_weeks();
+        if age_weeks >= 0 && (age_weeks as usize) < policy.keep_weekly && weeks_seen.insert(age_weeks) {
+            keep.insert(b.id.clone());
+        }
+    }
+    backups
+        .iter()
+        .filter(|b| !keep.contains(&b.id))
+        .map(|b| b.id.clone())
+        .collect()
+}
+
+impl Vault {
+    /// Takes a consistent snapshot now. Runs on its own read connection: in WAL mode it does not block writers.
+    pub fn backup_now(&self, reason: &str) -> Result<BackupInfo, VaultError> {
+        let root = backups_dir(self.dir());
+        fs::create_dir_all(&root).map_err(|e| VaultError::io(&root, e))?;
+        let mut id = backup_id(Utc::now());
+        while root.join(&id).exists() {
+            thread::sleep(Duration::from_millis(2));
+            id = backup_id(Utc::now());
+        }
+        let folder = root.join(&id);
+        let tmp_folder = root.join(format!(".{id}.partial"));
+        let result = (|| {
+            fs::create_dir_all(&tmp_folder).map_err(|e| VaultError::io(&tmp_folder, e))?;
+            let src = self.connect()?;
+            let mut dst = store::open_keyed(&tmp_folder.join(DB_FILE), self.data_key(), true)?;
+            {
+                let b = rusqlite::backup::Backup::new(src.conn(), &mut dst)?;
+                b.step(-1)?;
+            }
+            let schema_version: i64 = dst.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            dst.execute_batch("PRAGMA journal_mode = DELETE")?;
+            drop(dst);
+            fs::File::open(tmp_folder.join(DB_FILE))
+                .and_then(|f| f.sync_all())
+                .map_err(|e| VaultError::io(tmp_folder.join(DB_FILE), e))?;
+            // A copy of the key slots as they are now, so the folder is self-contained.
+            let slots = self.dir().join(SLOTS_FILE);
+            fs::copy(&slots, tmp_folder.join(SLOTS_FILE)).map_err(|e| VaultError::io(&slots, e))?;
+            let size_bytes = fs::metadata(tmp_folder.join(DB_FILE))
+                .map_err(|e| VaultError::io(&tmp_folder, e))?
+                .len();
+            let info = BackupInfo {
+                id: id.clone(),
+                created_at: now(),
+                reason: reason.to_string(),
+                size_bytes,
+                schema_version,
+                vault_id: self.id().to_string(),
+            };
+            let manifest = serde_json::to_vec_pretty(&info).map_err(|e| VaultError::Storage(e.to_string()))?;
+            let mpath = tmp_folder.join(MANIFEST);
+            fs::write(&mpath, manifest).map_err(|e| VaultError::io(&mpath, e))?;
+            fs::File::open(&mpath)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| VaultError::io(&mpath, e))?;
+            fsync_dir(&tmp_folder)?;
+            fs::rename(&tmp_folder, &folder).map_err(|e| VaultError::io(&folder, e))?;
+            fsync_dir(&root)?;
+            Ok(info)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&tmp_folder);
+        }
+        result
+    }
+
+    /// Deletes backups the policy does not keep. Returns the ids deleted.
+    pub fn prune_backups(&self, policy: BackupPolicy) -> Result<Vec<String>, VaultError> {
+        let backups = list(self.dir())?;
+        let doomed = to_prune(&backups, policy, Utc::now());
+        for id in &doomed {
+            let p = backups_dir(self.dir()).join(id);
+            fs::remove_dir_all(&p).map_err(|e| VaultError::io(&p, e))?;
+        }
+        Ok(doomed)
+    }
+
+    fn backup_info(&self, id: &str) -> Result<BackupInfo, VaultError> {
+        list(self.dir())?
+            .into_iter()
+            .find(|b| b.id == id)
+            .ok_or_else(|| VaultError::NotFound {
+                path: backups_dir(self.dir()).join(id),
+            })
+    }
+
+    /// Opens a backup read-only-in-spirit (for checks such as the audit chain): a keyed connection to it.
+    pub fn open_backup(&self, id: &str) -> Result<Store, VaultError> {
+        let info = self.backup_info(id)?;
+        let db = backups_dir(self.dir()).join(&info.id).join(DB_FILE);
+        let conn = store::open_keyed(&db, self.data_key(), false)?;
+        store::probe(&conn, &db)?;
+        Ok(Store::new(conn))
+    }
+
+    /// Opens the backup and runs `PRAGMA cipher_integrity_check` on it.
+    pub fn verify_backup(&self, id: &str) -> Result<BackupCheck, VaultError> {
+        let backup = self.backup_info(id)?;
+        if backup.vault_id != self.id() {
+            return Err(VaultError::damaged(
+                backups_dir(self.dir()).join(id),
+                "this backup belongs to another vault",
+            ));
+        }
+        let store = self.open_backup(id)?;
+        let integrity_problems = store.integrity_check()?;
+        Ok(BackupCheck {
+            backup,
+            integrity_problems,
+        })
+    }
+
+    /// Restores a backup in place of the current database. The current database is first kept as a new backup
+    /// (reason `before-restore`); the restored copy must open and pass the integrity check before it replaces
+    /// anything. Consumes this handle: no other handle to the vault may be open in this process.
+    pub fn restore_backup(self, id: &str) -> Result<Vault, VaultError> {
+        let check = self.verify_backup(id)?;
+        if !check.integrity_problems.is_empty() {
+            return Err(VaultError::damaged(
+                backups_dir(self.dir()).join(id),
+                format!(
+                    "backup failed its integrity check: {}",
+                    check.integrity_problems.join("; ")
+                ),
+            ));
+        }
+        // Keep the present state, whatever happens next.
+        self.backup_now("before-restore")?;
+        let dir = self.dir().to_path_buf();
+        let staged = dir.join("vault.db.restoring");
+        let src = backups_dir(&dir).join(id).join(DB_FILE);
+        fs::copy(&src, &staged).map_err(|e| VaultError::io(&staged, e))?;
+        fs::File::open(&staged)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| VaultError::io(&staged, e))?;
+        {
+            let conn = store::open_keyed(&staged, self.data_key(), false)?;
+            store::probe(&conn, &staged)?;
+            store::quick_check(&conn, &staged)?;
+        }
+        let key = self.take_data_key_for_restore()?;
+        // No connection of ours is open now; swap the files.
+        for f in ["vault.db-wal", "vault.db-shm"] {
+            let p = dir.join(f);
+            if p.exists() {
+                fs::remove_file(&p).map_err(|e| VaultError::io(&p, e))?;
+            }
+        }
+        crash_point("restore-before-rename");
+        fs::rename(&staged, dir.join(DB_FILE)).map_err(|e| VaultError::io(dir.join(DB_FILE), e))?;
+        fsync_dir(&dir)?;
+        Vault::reopen_with_key(&dir, key)
+    }
+}
+
+/// Background backups for a long-running process (desktop app, `locket serve`): after changes (debounced) and
+/// at least daily, then pruning by policy. Stops when dropped.
+pub struct AutoBackup {
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for AutoBackup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AutoBackup")
+    }
+}
+
+fn fingerprint(dir: &Path) -> Option<(u64, u64, SystemTime)> {
+    let db = fs::metadata(dir.join(DB_FILE)).ok()?;
+    let wal = fs::metadata(dir.join("vault.db-wal")).ok();
+    let modified = wal
+        .as_ref()
+        .and_then(|w| w.modified().ok())
+        .max(db.modified().ok())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    Some((db.len(), wal.map(|w| w.len()).unwrap_or(0), modified))
+}
+
+impl AutoBackup {
+    /// Starts the scheduler: checks every `tick`; backs up once the vault has changed and then stayed quiet for
+    /// `debounce`, or when the newest backup is older than a day.
+    pub fn start(vault: Vault, policy: BackupPolicy, tick: Duration, debounce: Duration) -> AutoBackup {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = thread::Builder::new()
+            .name("locket-backup".into())
+            .spawn(move || {
+                let mut last_seen = fingerprint(vault.dir());
+                let mut changed_at: Option<Instant> = None;
+                while !flag.load(Ordering::Relaxed) {
+                    thread::sleep(tick);
+                    let fp = fingerprint(vault.dir());
+                    if fp != last_seen {
+                        last_seen = fp;
+                        changed_at = Some(Instant::now());
+                    }
+                    let newest = list(vault.dir()).ok().and_then(|l| l.into_iter().next());
+                    let stale = newest
+                        .as_ref()
+                        .and_then(|b| DateTime::parse_from_rfc3339(&b.created_at).ok())
+                        .is_none_or(|t| Utc::now() - t.with_timezone(&Utc) > chrono::Duration::days(1));
+                    let quiet = changed_at.is_some_and(|t| t.elapsed() >= debounce);
+                    if quiet || stale {
+                        let reason = if quiet { "auto" } else { "daily" };
+                        // Taken before the snapshot: a change racing with it counts as a new change.
+                        let before = fingerprint(vault.dir());
+                        match vault.backup_now(reason) {
+                            Ok(_) => {
+                                changed_at = None;
+                                last_seen = before;
+                                let _ = vault.prune_backups(policy);
+                            }
+                            Err(e) => tracing::warn!(code = e.code(), "automatic backup failed"),
+                        }
+                    }
+                }
+            })
+            .ok();
+        AutoBackup { stop, handle }
+    }
+}
+
+impl Drop for AutoBackup {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Backups on real files: snapshot, list, verify, restore, rotation.
+use std::time::Duration;
+
+use locket_vault::backup::{self, BackupInfo, BackupPolicy};
+use locket_vault::{KdfParams, Passphrase, Vault};
+
+fn count(v: &Vault) -> i64 {
+    v.connect()
+        .unwrap()
+        .conn()
+        .query_row("SELECT count(*) FROM settings", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn put(v: &Vault, key: &str) {
+    let key = key.to_string();
+    v.writer()
+        .unwrap()
+        .submit(move |tx| tx.execute("INSERT INTO settings (key, value) VALUES (?1, '1')", [key]))
+        .unwrap();
+}
+
+#[test]
+fn backup_opens_with_the_same_passphrase_and_restores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let pw = Passphrase::new("pw".into());
+    let (v, _) = Vault::create(&dir, &pw, KdfParams::for_tests()).unwrap();
+    put(&v, "a");
+    let b = v.backup_now("manual").unwrap();
+    assert_eq!(b.reason, "manual");
+    assert!(b.size_bytes > 0);
+    put(&v, "b");
+    assert_eq!(count(&v), 2);
+
+    let listed = backup::list(&dir).unwrap();
+    assert_eq!(listed, vec![b.clone()]);
+    let check = v.verify_backup(&b.id).unwrap();
+    assert!(check.integrity_problems.is_empty(), "{:?}", check.integrity_problems);
+
+    let v = v.restore_backup(&b.id).unwrap();
+    assert_eq!(count(&v), 1, "restored state is the snapshot's");
+    // The state before the restore was kept as a backup of its own.
+    let listed = backup::list(&dir).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].reason, "before-restore");
+    drop(v);
+    // The same passphrase still opens the restored vault.
+    let v = Vault::unlock(&dir, &pw).unwrap();
+    assert_eq!(count(&v), 1);
+}
+
+#[test]
+fn damaged_backup_is_never_restored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let (v, _) = Vault::create(&dir, &Passphrase::new("pw".into()), KdfParams::for_tests()).unwrap();
+    put(&v, "a");
+    let b = v.backup_now("manual").unwrap();
+    put(&v, "b");
+    let db = dir.join("backups").join(&b.id).join("vault.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let n = bytes.len();
+    bytes[n - 100] ^= 0xff;
+    std::fs::write(&db, bytes).unwrap();
+    let check = v.verify_backup(&b.id);
+    assert!(check.map(|c| !c.integrity_problems.is_empty()).unwrap_or(true));
+    let err = v.restore_backup(&b.id).unwrap_err();
+    assert_eq!(err.code(), "vault_damaged");
+    let v = Vault::unlock(&dir, &Passphrase::new("pw".into())).unwrap();
+    assert_eq!(count(&v), 2, "current vault untouched");
+}
+
+fn info(id: &str, created_at: &str) -> BackupInfo {
+    BackupInfo {
+        id: id.into(),
+        created_at: created_at.into(),
+        reason: "auto".into(),
+        size_bytes: 1,
+        schema_version: 1,
+        vault_id: "x".into(),
+    }
+}
+
+#[test]
+fn rotation_keeps_last_n_and_one_per_week() {
+    let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    // 30 daily backups, newest first.
+    let list: Vec<BackupInfo> = (0..30)
+        .map(|d| {
+            let at = now - chrono::Duration::days(d);
+            info(&format!("{:03}", 100 - d), &at.to_rfc3339())
+        })
+        .collect();
+    let doomed = backup::to_prune(
+        &list,
+        BackupPolicy {
+            keep_last: 3,
+            keep_weekly: 8,
+        },
+        now,
+    );
+    let kept: Vec<&str> = list
+        .iter()
+        .map(|b| b.id.as_str())
+        .filter(|id| !doomed.iter().any(|d| d == id))
+        .collect();
+    // 3 newest + newest of weeks 1..4 (week 0 already covered).
+    assert_eq!(kept, vec!["100", "099", "098", "093", "086", "079", "072"]);
+}
+
+#[test]
+fn auto_backup_snapshots_after_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let (v, _) = Vault::create(&dir, &Passphrase::new("pw".into()), KdfParams::for_tests()).unwrap();
+    let auto = backup::AutoBackup::start(
+        v.clone(),
+        BackupPolicy::default(),
+        Duration::from_millis(20),
+        Duration::from_millis(40),
+    );
+    // Daily rule: no backup yet → one is made at once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while backup::list(&dir).unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(backup::list(&dir).unwrap()[0].reason, "daily");
+    put(&v, "changed");
+    while backup::list(&dir).unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(auto);
+    let list = backup::list(&dir).unwrap();
+    assert!(list.len() >= 2);
+    assert_eq!(list[0].reason, "auto");
+    let b = v.open_backup(&list[0].id).unwrap();
+    let n: i64 = b
+        .conn()
+        .query_row("SELECT count(*) FROM settings", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
