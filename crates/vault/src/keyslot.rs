@@ -168,7 +168,7 @@ fn open(wrap_key: &[u8; 32], aad: &[u8], slot: &Slot, path: &Path) -> Result<Opt
     let key = LessSafeKey::new(
         UnboundKey::new(&AES_256_GCM, wrap_key).map_err(|_| VaultError::Storage("bad wrapping key".into()))?,
     );
-    match key.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut *buf) {
+    match key.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf) {
         Ok(plain) => {
             let mut dk = Zeroizing::new([0u8; 32]);
             dk.copy_from_slice(plain);
