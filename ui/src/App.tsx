@@ -1,0 +1,277 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import * as backend from "./backend";
+import type { AppStatus, AuditEvent, LocketError, SessionInfo } from "./backend";
+import { toLocketError } from "./backend";
+import { ErrorState, Loading } from "./components/ui";
+import { LocketMark } from "./components/LocketMark";
+import { Welcome } from "./screens/Welcome";
+import { Unlock } from "./screens/Unlock";
+import { ProfileScreen } from "./screens/Profile";
+import { RequestsScreen } from "./screens/Requests";
+import { GrantsScreen } from "./screens/Grants";
+import { ActivityScreen } from "./screens/Activity";
+import { RetailersScreen, RetailerPage } from "./screens/Retailers";
+import { SettingsScreen } from "./screens/Settings";
+import { refusalWords } from "./lib/words";
+
+export type View =
+  | { page: "profile" }
+  | { page: "requests"; focus?: string }
+  | { page: "grants" }
+  | { page: "activity" }
+  | { page: "retailers" }
+  | { page: "retailer"; id: string }
+  | { page: "settings" };
+
+export interface Toast {
+  id: number;
+  kind: "info" | "success" | "warning";
+  text: string;
+}
+
+export interface Live {
+  /** Incremented for every audit event pushed by the shell. */
+  auditTick: number;
+  lastAudit: AuditEvent | null;
+  /** Incremented for every request that arrives (HTTP inbox or deep link). */
+  requestTick: number;
+}
+
+const NAV: { page: View["page"]; label: string; icon: string }[] = [
+  { page: "profile", label: "Profile", icon: "◉" },
+  { page: "requests", label: "Requests", icon: "✉" },
+  { page: "grants", label: "Grants", icon: "✓" },
+  { page: "activity", label: "Activity", icon: "≋" },
+  { page: "retailers", label: "Retailers", icon: "⌂" },
+  { page: "settings", label: "Settings", icon: "⚙" },
+];
+
+export function App() {
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [fatal, setFatal] = useState<LocketError | null>(null);
+  const [session, setSession] = useState<SessionInfo | null>(null);
+  const [lockNotice, setLockNotice] = useState<string | null>(null);
+
+  const refreshStatus = useCallback(() => {
+    backend.appStatus().then(
+      (s) => {
+        setStatus(s);
+        setFatal(null);
+        if (s.unlocked) backend.sessionInfo().then(setSession, (e: unknown) => setFatal(toLocketError(e)));
+      },
+      (e: unknown) => setFatal(toLocketError(e)),
+    );
+  }, []);
+  useEffect(refreshStatus, [refreshStatus]);
+
+  useEffect(() => {
+    const un = backend.onLocked((reason) => {
+      setSession(null);
+      setLockNotice(
+        reason === "idle"
+          ? "Locket locked itself after a period of inactivity."
+          : reason === "wiped"
+            ? null
+            : "Locket is locked.",
+      );
+      refreshStatus();
+    });
+    return () => void un.then((f) => f());
+  }, [refreshStatus]);
+
+  if (fatal) return <div className="onboarding"><ErrorState error={fatal} onRetry={refreshStatus} testid="fatal-error" /></div>;
+  if (!status) return <Loading label="Opening Locket…" />;
+  if (!status.vaultExists)
+    return (
+      <Welcome
+        onDone={(s) => {
+          setSession(s);
+          setStatus({ ...status, vaultExists: true, unlocked: true });
+        }}
+      />
+    );
+  if (!session)
+    return (
+      <Unlock
+        status={status}
+        notice={lockNotice}
+        onUnlocked={(s) => {
+          setLockNotice(null);
+          setSession(s);
+          setStatus({ ...status, unlocked: true });
+        }}
+      />
+    );
+  return (
+    <Shell
+      session={session}
+      status={status}
+      onSession={setSession}
+      onLocked={(notice) => {
+        setSession(null);
+        setLockNotice(notice);
+        refreshStatus();
+      }}
+    />
+  );
+}
+
+function Shell(props: {
+  session: SessionInfo;
+  status: AppStatus;
+  onSession: (s: SessionInfo) => void;
+  onLocked: (notice: string | null) => void;
+}) {
+  const { session, onLocked } = props;
+  const [view, setView] = useState<View>({ page: "profile" });
+  const [live, setLive] = useState<Live>({ auditTick: 0, lastAudit: null, requestTick: 0 });
+  const [pending, setPending] = useState(0);
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const [endpoint, setEndpoint] = useState(session.endpoint);
+  const toastSeq = useRef(0);
+
+  const toast = useCallback((kind: Toast["kind"], text: string) => {
+    const id = ++toastSeq.current;
+    setToasts((t) => [...t.slice(-3), { id, kind, text }]);
+    window.setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), 6000);
+  }, []);
+
+  useEffect(() => setEndpoint(session.endpoint), [session.endpoint]);
+
+  // Live events from the shell.
+  useEffect(() => {
+    const subs = [
+      backend.onAuditEvent((e) => {
+        setLive((l) => ({ ...l, auditTick: l.auditTick + 1, lastAudit: e }));
+        if (e.outcome === "refused" && e.retailerName)
+          toast("warning", `Refused ${e.retailerName}: ${refusalWords(e.reason)}`);
+      }),
+      backend.onRequestReceived((r) => {
+        setLive((l) => ({ ...l, requestTick: l.requestTick + 1 }));
+        toast("info", `New request from ${r.retailer.name}`);
+      }),
+      backend.onFocusRequest((id) => setView({ page: "requests", focus: id })),
+      backend.onDeepLinkError((e) => toast("warning", e.message)),
+      backend.onEndpointStatus(setEndpoint),
+    ];
+    return () => subs.forEach((p) => void p.then((f) => f()));
+  }, [toast]);
+
+  // Pending count for the sidebar badge.
+  useEffect(() => {
+    backend.requests().then(
+      (rs) => setPending(rs.filter((r) => r.status === "pending").length),
+      () => setPending(0),
+    );
+  }, [live.requestTick, view]);
+
+  // Auto-lock after the configured idle time (0 = never).
+  const minutes = session.settings.autoLockMinutes;
+  const lastInput = useRef(Date.now());
+  useEffect(() => {
+    const bump = () => {
+      lastInput.current = Date.now();
+    };
+    const evs = ["mousemove", "mousedown", "keydown", "wheel", "touchstart"] as const;
+    evs.forEach((e) => window.addEventListener(e, bump, { passive: true }));
+    const id = window.setInterval(() => {
+      if (minutes > 0 && Date.now() - lastInput.current > minutes * 60_000) {
+        window.clearInterval(id);
+        void backend.lock("idle").finally(() => onLocked("Locket locked itself after a period of inactivity."));
+      }
+    }, 1000);
+    return () => {
+      evs.forEach((e) => window.removeEventListener(e, bump));
+      window.clearInterval(id);
+    };
+  }, [minutes, onLocked]);
+
+  const lockNow = () => void backend.lock("button").finally(() => onLocked(null));
+
+  let content;
+  switch (view.page) {
+    case "profile":
+      content = <ProfileScreen toast={toast} />;
+      break;
+    case "requests":
+      content = <RequestsScreen live={live} focus={view.focus ?? null} toast={toast} go={setView} />;
+      break;
+    case "grants":
+      content = <GrantsScreen live={live} toast={toast} go={setView} />;
+      break;
+    case "activity":
+      content = <ActivityScreen live={live} go={setView} />;
+      break;
+    case "retailers":
+      content = <RetailersScreen live={live} go={setView} />;
+      break;
+    case "retailer":
+      content = <RetailerPage id={view.id} live={live} toast={toast} go={setView} />;
+      break;
+    case "settings":
+      content = (
+        <SettingsScreen
+          session={session}
+          status={props.status}
+          endpoint={endpoint}
+          onSession={props.onSession}
+          onWiped={() => onLocked(null)}
+          toast={toast}
+        />
+      );
+      break;
+  }
+
+  const active = view.page === "retailer" ? "retailers" : view.page;
+  return (
+    <div className="app">
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">
+          <LocketMark size={28} />
+          <span>Locket</span>
+        </div>
+        <ul>
+          {NAV.map((n) => (
+            <li key={n.page}>
+              <button
+                type="button"
+                className={`nav-item ${active === n.page ? "is-active" : ""}`}
+                aria-current={active === n.page ? "page" : undefined}
+                onClick={() => setView({ page: n.page } as View)}
+                data-testid={`nav-${n.page}`}
+              >
+                <span className="nav-icon" aria-hidden="true">{n.icon}</span>
+                <span className="nav-label">{n.label}</span>
+                {n.page === "requests" && pending > 0 && (
+                  <span className="nav-count" data-testid="nav-requests-count">{pending}</span>
+                )}
+              </button>
+            </li>
+          ))}
+        </ul>
+        <div className="sidebar-foot">
+          <div className={`endpoint-status ${endpoint.running ? "is-on" : "is-off"}`} data-testid="endpoint-status" title={endpoint.error ?? undefined}>
+            <span className="dot" aria-hidden="true" />
+            <span>
+              {endpoint.running ? "Sharing on" : endpoint.error ? "Sharing error" : "Sharing off"}
+              <span className="muted small block">{endpoint.running ? endpoint.address : endpoint.error ? "See Settings" : "Retailers cannot fetch"}</span>
+            </span>
+          </div>
+          <button type="button" className="btn btn-secondary lock-button" onClick={lockNow} data-testid="lock-button">
+            <span aria-hidden="true">🔒</span> Lock
+          </button>
+        </div>
+      </nav>
+      <main className="content" id="content">
+        {content}
+      </main>
+      <div className="toasts" aria-live="polite" data-testid="toasts">
+        {toasts.map((t) => (
+          <div key={t.id} className={`toast toast-${t.kind}`} role="status">
+            {t.text}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,379 @@
+// The only module that talks to Tauri. Every command and event of docs/ipc.md has a typed wrapper here;
+// the rest of the UI imports these functions and types and never sees `@tauri-apps/*`.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
+import { writeText } from "@tauri-apps/plugin-clipboard-manager";
+
+// ---------- errors ----------
+
+/** Every failed command rejects with this: a stable snake_case `code` and a sentence for the owner. */
+export class LocketError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "LocketError";
+    this.code = code;
+  }
+}
+
+export function toLocketError(e: unknown): LocketError {
+  if (e instanceof LocketError) return e;
+  if (typeof e === "object" && e !== null && "code" in e && "message" in e) {
+    const o = e as { code: unknown; message: unknown };
+    return new LocketError(String(o.code), String(o.message));
+  }
+  if (e instanceof Error) return new LocketError("internal", e.message);
+  return new LocketError("internal", String(e));
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toLocketError(e);
+  }
+}
+
+// ---------- types (mirrors of src-tauri/src/dto.rs) ----------
+
+export type Sensitivity = "low" | "personal" | "sensitive";
+export type FieldType =
+  | "text"
+  | "email"
+  | "phone"
+  | "date"
+  | "country"
+  | "enum"
+  | "multi_enum"
+  | "number"
+  | "range"
+  | "bool";
+
+export interface AppStatus {
+  version: string;
+  vaultPath: string;
+  vaultExists: boolean;
+  unlocked: boolean;
+  keychainEnabled: boolean;
+}
+
+export interface SessionInfo {
+  vaultId: string;
+  keyId: string;
+  endpoint: EndpointStatus;
+  settings: AppSettings;
+}
+
+export interface EndpointStatus {
+  running: boolean;
+  address: string | null;
+  error: string | null;
+}
+
+export interface AppSettings {
+  autoLockMinutes: number;
+  endpointEnabled: boolean;
+  endpointAddress: string;
+  keychainEnabled: boolean;
+}
+
+export interface CatalogField {
+  key: string;
+  label: string;
+  group: string;
+  groupLabel: string;
+  fieldType: FieldType;
+  options: string[];
+  sensitivity: Sensitivity;
+  hint: string;
+  custom: boolean;
+}
+
+export interface ProfileValue {
+  key: string;
+  value: string;
+  versionId: number;
+  updatedAt: string;
+}
+
+export interface ValueVersion {
+  versionId: number;
+  value: string | null;
+  createdAt: string;
+}
+
+export interface CustomFieldInput {
+  key: string;
+  label: string;
+  fieldType: FieldType;
+  options: string[];
+  sensitivity: Sensitivity;
+}
+
+export interface Retailer {
+  id: string;
+  name: string;
+  origin: string;
+  contact: string | null;
+  privacyPolicy: string | null;
+}
+
+export interface RequestedScope {
+  scope: string;
+  label: string;
+  purpose: string;
+  purposeText: string | null;
+  required: boolean;
+  sensitivity: Sensitivity;
+}
+
+export type RequestStatus = "pending" | "approved" | "denied" | "expired";
+
+export interface GrantRequest {
+  id: string;
+  retailer: Retailer;
+  scopes: RequestedScope[];
+  durationSeconds: number;
+  retentionText: string;
+  retentionSeconds: number | null;
+  receivedAt: string;
+  via: "file" | "http" | "deep_link";
+  status: RequestStatus;
+}
+
+export type GrantStatus = "active" | "expired" | "revoked" | "exhausted";
+
+export interface GrantScope {
+  scope: string;
+  label: string;
+  purpose: string;
+}
+
+export interface Grant {
+  id: string;
+  requestId: string | null;
+  retailer: Retailer;
+  scopes: GrantScope[];
+  issuedAt: string;
+  expiresAt: string;
+  maxUses: number | null;
+  uses: number;
+  lastAccess: string | null;
+  revokedAt: string | null;
+  status: GrantStatus;
+}
+
+export interface ApproveInput {
+  requestId: string;
+  scopes: string[];
+  expiresAt: string;
+  maxUses: number | null;
+}
+
+export interface IssuedGrant {
+  grant: Grant;
+  /** The grant file (locket.grant/v1 JSON) as text: what the retailer needs. It holds no profile data. */
+  grantFile: string;
+  suggestedFileName: string;
+}
+
+export type Outcome = "allowed" | "refused" | "info";
+
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  kind: string;
+  outcome: Outcome;
+  retailerId: string | null;
+  retailerName: string | null;
+  grantId: string | null;
+  fields: string[];
+  versions: Record<string, number>;
+  reason: string | null;
+  remote: string | null;
+  userAgent: string | null;
+}
+
+export interface AuditFilter {
+  retailerId?: string | null;
+  field?: string | null;
+  outcome?: Outcome | null;
+  since?: string | null;
+  until?: string | null;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  total: number;
+  offset: number;
+}
+
+export interface TimelineBucket {
+  day: string; // YYYY-MM-DD (local)
+  retailerId: string | null;
+  retailerName: string | null;
+  allowed: number;
+  refused: number;
+}
+
+export interface ChainStatus {
+  ok: boolean;
+  events: number;
+  badSeq: number | null;
+  message: string;
+}
+
+export interface RetailerSummary {
+  retailer: Retailer;
+  activeGrants: number;
+  pendingRequests: number;
+  lastAccess: string | null;
+}
+
+export interface Disclosure {
+  at: string;
+  field: string;
+  versionId: number | null;
+  grantId: string | null;
+}
+
+export interface RetailerDetail {
+  retailer: Retailer;
+  grants: Grant[];
+  requests: GrantRequest[];
+  disclosures: Disclosure[];
+}
+
+export interface Progress {
+  op: "export" | "import";
+  done: number;
+  total: number;
+}
+
+// ---------- session ----------
+
+export const appStatus = () => call<AppStatus>("app_status");
+export const createVault = (passphrase: string, rememberOnDevice: boolean) =>
+  call<{ recoveryKey: string; session: SessionInfo }>("vault_create", { passphrase, rememberOnDevice });
+export const unlock = (passphrase: string) => call<SessionInfo>("vault_unlock", { passphrase });
+export const unlockWithKeychain = () => call<SessionInfo>("vault_unlock_keychain");
+export const recover = (recoveryKey: string, newPassphrase: string) =>
+  call<SessionInfo>("vault_recover", { recoveryKey, newPassphrase });
+export const lock = (reason: "button" | "idle" | "tray") => call<void>("vault_lock", { reason });
+export const sessionInfo = () => call<SessionInfo>("session_info");
+
+// ---------- settings ----------
+
+export const changePassphrase = (current: string, next: string) =>
+  call<void>("passphrase_change", { current, next });
+export const resetRecoveryKey = (passphrase: string) =>
+  call<{ recoveryKey: string }>("recovery_reset", { passphrase });
+export const setKeychain = (enabled: boolean) => call<AppSettings>("keychain_set", { enabled });
+export const updateSettings = (settings: AppSettings) =>
+  call<SessionInfo>("settings_update", { settings });
+export const exportVault = (path: string, passphrase: string | null) =>
+  call<{ fields: number; bytes: number }>("vault_export", { path, passphrase });
+export const importVault = (path: string, passphrase: string | null) =>
+  call<{ fields: number }>("vault_import", { path, passphrase });
+export const wipeVault = (confirmation: string) => call<void>("vault_wipe", { confirmation });
+
+// ---------- profile ----------
+
+export const catalog = () => call<CatalogField[]>("catalog");
+export const profileValues = () => call<ProfileValue[]>("profile_list");
+export const setValue = (key: string, value: string) => call<ProfileValue>("profile_set", { key, value });
+export const removeValue = (key: string) => call<void>("profile_remove", { key });
+export const valueHistory = (key: string) => call<ValueVersion[]>("profile_history", { key });
+export const addCustomField = (field: CustomFieldInput) => call<CatalogField>("custom_field_add", { field });
+
+// ---------- requests and grants ----------
+
+export const requests = () => call<GrantRequest[]>("requests_list");
+export const importRequestFile = (path: string) => call<GrantRequest>("request_import", { path });
+export const approveRequest = (input: ApproveInput) => call<IssuedGrant>("request_approve", { input });
+export const denyRequest = (requestId: string) => call<void>("request_deny", { requestId });
+export const saveGrantFile = (grantId: string, path: string) =>
+  call<void>("grant_file_save", { grantId, path });
+export const grants = () => call<Grant[]>("grants_list");
+export const revokeGrant = (grantId: string) => call<Grant>("grant_revoke", { grantId });
+export const revokeAllForRetailer = (retailerId: string) =>
+  call<number>("retailer_revoke_all", { retailerId });
+export const retailers = () => call<RetailerSummary[]>("retailers_list");
+export const retailerDetail = (retailerId: string) =>
+  call<RetailerDetail>("retailer_detail", { retailerId });
+
+// ---------- activity ----------
+
+export const auditPage = (filter: AuditFilter, offset: number, limit: number) =>
+  call<AuditPage>("audit_query", { filter, offset, limit });
+export const auditTimeline = (days: number) => call<TimelineBucket[]>("audit_timeline", { days });
+export const verifyChain = () => call<ChainStatus>("audit_verify");
+
+// ---------- events ----------
+
+export type LockReason = "button" | "idle" | "tray" | "wiped";
+
+async function on<T>(name: string, handler: (payload: T) => void): Promise<UnlistenFn> {
+  return listen<T>(name, (e) => handler(e.payload));
+}
+
+export const onAuditEvent = (h: (e: AuditEvent) => void) => on<AuditEvent>("locket://audit-event", h);
+export const onRequestReceived = (h: (r: GrantRequest) => void) =>
+  on<GrantRequest>("locket://request-received", h);
+export const onLocked = (h: (reason: LockReason) => void) =>
+  on<{ reason: LockReason }>("locket://locked", (p) => h(p.reason));
+export const onFocusRequest = (h: (requestId: string) => void) =>
+  on<{ requestId: string }>("locket://focus-request", (p) => h(p.requestId));
+export const onDeepLinkError = (h: (err: LocketError) => void) =>
+  on<{ code: string; message: string }>("locket://deep-link-error", (p) => h(toLocketError(p)));
+export const onProgress = (h: (p: Progress) => void) => on<Progress>("locket://progress", h);
+export const onEndpointStatus = (h: (s: EndpointStatus) => void) =>
+  on<EndpointStatus>("locket://endpoint", h);
+
+/** Files dropped on the window (Tauri gives real paths). Returns an unsubscribe function. */
+export async function onFileDrop(handlers: {
+  over: (hovering: boolean) => void;
+  drop: (paths: string[]) => void;
+}): Promise<UnlistenFn> {
+  return getCurrentWebview().onDragDropEvent((e) => {
+    const p = e.payload;
+    if (p.type === "enter" || p.type === "over") handlers.over(true);
+    else if (p.type === "leave") handlers.over(false);
+    else if (p.type === "drop") {
+      handlers.over(false);
+      handlers.drop(p.paths);
+    }
+  });
+}
+
+// ---------- dialogs and clipboard ----------
+
+export async function pickRequestFile(): Promise<string | null> {
+  const p = await openDialog({
+    title: "Import a request",
+    multiple: false,
+    directory: false,
+    filters: [{ name: "Locket request", extensions: ["json"] }],
+  });
+  return typeof p === "string" ? p : null;
+}
+
+export async function pickImportFile(): Promise<string | null> {
+  const p = await openDialog({ title: "Import a Locket export", multiple: false, directory: false });
+  return typeof p === "string" ? p : null;
+}
+
+export async function pickSavePath(title: string, defaultPath: string): Promise<string | null> {
+  const p = await saveDialog({ title, defaultPath, filters: [{ name: "JSON", extensions: ["json"] }] });
+  return p ?? null;
+}
+
+export async function copyText(text: string): Promise<void> {
+  try {
+    await writeText(text);
+  } catch (e) {
+    throw toLocketError(e);
+  }
+}

@@ -1,0 +1,65 @@
+import type { TimelineBucket } from "../backend";
+import { niceMax, timelineSeries } from "../lib/filters";
+
+const W = 920;
+const H = 190;
+const PAD_L = 34;
+const PAD_B = 24;
+const PAD_T = 10;
+
+/** Accesses and refusals per day as stacked bars (hand-drawn SVG; colours come from the style sheet). */
+export function ActivityTimeline(props: { buckets: TimelineBucket[]; days: number; retailerId: string }) {
+  const now = new Date();
+  const buckets = props.retailerId ? props.buckets.filter((b) => b.retailerId === props.retailerId) : props.buckets;
+  const series = timelineSeries(buckets, props.days, now);
+  const max = niceMax(Math.max(0, ...series.map((s) => s.allowed + s.refused)));
+  const plotW = W - PAD_L - 6;
+  const plotH = H - PAD_T - PAD_B;
+  const step = plotW / series.length;
+  const barW = Math.max(3, step * 0.64);
+  const y = (v: number) => PAD_T + plotH - (v / max) * plotH;
+  const total = series.reduce((a, s) => a + s.allowed + s.refused, 0);
+  const ticks = [0, max / 2, max];
+  return (
+    <figure className="timeline" data-testid="activity-chart" data-total={total}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Accesses and refusals over the last ${props.days} days`}>
+        {ticks.map((t) => (
+          <g key={t}>
+            <line className="grid" x1={PAD_L} x2={W - 6} y1={y(t)} y2={y(t)} />
+            <text className="axis" x={PAD_L - 6} y={y(t) + 4} textAnchor="end">
+              {Number.isInteger(t) ? t : t.toFixed(1)}
+            </text>
+          </g>
+        ))}
+        {series.map((s, i) => {
+          const x = PAD_L + i * step + (step - barW) / 2;
+          const hA = (s.allowed / max) * plotH;
+          const hR = (s.refused / max) * plotH;
+          const label = s.day.slice(5).replace("-", "/");
+          const tip = [
+            `${s.day}: ${s.allowed} shared, ${s.refused} refused`,
+            ...s.byRetailer.map((r) => `${r.name}: ${r.allowed} shared, ${r.refused} refused`),
+          ].join("\n");
+          return (
+            <g key={s.day}>
+              <title>{tip}</title>
+              <rect className="hit" x={PAD_L + i * step} y={PAD_T} width={step} height={plotH} />
+              {hA > 0 && <rect className="bar-allowed" x={x} y={y(s.allowed)} width={barW} height={hA} rx={2} />}
+              {hR > 0 && <rect className="bar-refused" x={x} y={y(s.allowed) - hR} width={barW} height={hR} rx={2} />}
+              {(i % Math.ceil(series.length / 10) === 0 || i === series.length - 1) && (
+                <text className="axis" x={x + barW / 2} y={H - 6} textAnchor="middle">
+                  {label}
+                </text>
+              )}
+            </g>
+          );
+        })}
+      </svg>
+      <figcaption className="legend">
+        <span className="legend-item"><span className="swatch swatch-allowed" /> Data shared</span>
+        <span className="legend-item"><span className="swatch swatch-refused" /> Refused</span>
+        <span className="muted small">{total === 0 ? "No access in this period" : `${total.toLocaleString("en-US")} in ${props.days} days`}</span>
+      </figcaption>
+    </figure>
+  );
+}

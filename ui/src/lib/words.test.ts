@@ -1,0 +1,41 @@
+import { eventKindWords, fieldListWords, humanize, purposeWords, refusalWords } from "./words";
+
+describe("purpose wording", () => {
+  it("known purposes read as plain words", () => {
+    expect(purposeWords("order_fulfilment")).toBe("to process and deliver your orders");
+    expect(purposeWords("marketing_email")).toBe("to send you marketing emails");
+  });
+  it("unknown purposes are humanised, free text is quoted", () => {
+    expect(purposeWords("gift_wrapping")).toBe("for gift wrapping");
+    expect(purposeWords("analytics", "  only aggregated ")).toBe(
+      "for statistics about how customers shop: “only aggregated”",
+    );
+  });
+});
+
+describe("refusal wording", () => {
+  it("explains the stable codes", () => {
+    expect(refusalWords("grant_revoked")).toBe("You had revoked this grant.");
+    expect(refusalWords("uses_exhausted")).toMatch(/maximum number of times/);
+    expect(refusalWords("bad_signature")).toMatch(/forged/);
+  });
+  it("falls back to a readable sentence", () => {
+    expect(refusalWords("some_new_code")).toBe("Some new code.");
+    expect(refusalWords(null)).toBe("Refused.");
+  });
+});
+
+describe("misc", () => {
+  it("humanize", () => {
+    expect(humanize("contact.email")).toBe("Contact email");
+  });
+  it("event kinds", () => {
+    expect(eventKindWords("grant_revoked")).toBe("Grant revoked");
+    expect(eventKindWords("brand_new")).toBe("Brand new");
+  });
+  it("field lists", () => {
+    expect(fieldListWords([])).toBe("no fields");
+    expect(fieldListWords(["A", "B"])).toBe("A, B");
+    expect(fieldListWords(["A", "B", "C", "D", "E"])).toBe("A, B and 3 more");
+  });
+});

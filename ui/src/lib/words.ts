@@ -1,0 +1,111 @@
+// Codes from the core (purposes, refusal reasons, event kinds) turned into plain words for the owner.
+
+const PURPOSES: Record<string, string> = {
+  order_fulfilment: "to process and deliver your orders",
+  order_fulfillment: "to process and deliver your orders",
+  delivery: "to deliver your orders",
+  account: "to set up and run your account",
+  account_management: "to set up and run your account",
+  customer_support: "to help you when you contact support",
+  personalised_recommendations: "to recommend products that suit you",
+  personalized_recommendations: "to recommend products that suit you",
+  personalisation: "to personalise what you see",
+  sizing: "to suggest the right size",
+  size_recommendations: "to suggest the right size",
+  marketing_email: "to send you marketing emails",
+  marketing_sms: "to send you marketing text messages",
+  marketing_post: "to send you marketing by post",
+  marketing_push: "to send you push notifications about offers",
+  marketing: "to send you marketing",
+  analytics: "for statistics about how customers shop",
+  age_verification: "to check you are old enough",
+  fraud_prevention: "to prevent fraud",
+  legal_obligation: "because the law requires it",
+  loyalty_programme: "to run your loyalty programme",
+  loyalty_program: "to run your loyalty programme",
+  birthday_offer: "to send you a birthday offer",
+  research: "for customer research",
+};
+
+/** Capitalised "Snake case" from a code, for codes we have no words for. */
+export function humanize(code: string): string {
+  const s = code.replace(/[._-]+/g, " ").trim();
+  return s.length === 0 ? code : s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** "to process and deliver your orders". A retailer's free text, when given, follows after a colon. */
+export function purposeWords(purpose: string, freeText?: string | null): string {
+  const base = PURPOSES[purpose] ?? `for ${humanize(purpose).toLowerCase()}`;
+  const extra = freeText?.trim();
+  return extra ? `${base}: “${extra}”` : base;
+}
+
+const REFUSALS: Record<string, string> = {
+  malformed_header: "The request did not carry a readable access token.",
+  malformed_token: "The access token was damaged or not a Locket token.",
+  header_too_large: "The request's access token was far too large.",
+  token_too_large: "The access token was far too large.",
+  bad_signature: "The access token was forged or altered — its signature did not match.",
+  invalid_signature: "The access token was forged or altered — its signature did not match.",
+  unknown_key: "The access token was signed by a key this vault does not know.",
+  wrong_issuer: "The access token was issued by another vault.",
+  not_yet_valid: "The access token was used before its start time.",
+  token_expired: "The grant had expired.",
+  grant_expired: "The grant had expired.",
+  expired: "The grant had expired.",
+  unknown_grant: "The grant does not exist in this vault.",
+  grant_revoked: "You had revoked this grant.",
+  revoked: "You had revoked this grant.",
+  uses_exhausted: "The grant had been used the maximum number of times you allowed.",
+  vault_locked: "Your vault was locked.",
+  scope_unsatisfiable: "A field in the grant no longer exists in your profile.",
+  field_missing: "A field in the grant no longer exists in your profile.",
+  rate_limited: "Too many requests came from this website in a short time.",
+  too_many_pending: "Too many requests were already waiting for your decision.",
+  payload_too_large: "The request was larger than Locket accepts.",
+  invalid_request: "The request was not a valid Locket request.",
+  schema_violation: "The request was not a valid Locket request.",
+  scope_escalation: "The token asked for fields you had not granted.",
+};
+
+/** A refusal reason code in plain words. */
+export function refusalWords(code: string | null | undefined): string {
+  if (!code) return "Refused.";
+  return REFUSALS[code] ?? `${humanize(code)}.`;
+}
+
+const KINDS: Record<string, string> = {
+  redemption: "Data shared",
+  data_access: "Data shared",
+  access: "Data shared",
+  introspection: "Grant checked",
+  refusal: "Access refused",
+  request_received: "Request received",
+  request_refused: "Request refused",
+  grant_issued: "Grant approved",
+  grant_denied: "Request denied",
+  request_denied: "Request denied",
+  grant_revoked: "Grant revoked",
+  grant_returned: "Grant given back by retailer",
+  unlock: "Vault unlocked",
+  unlock_failed: "Failed unlock",
+  failed_unlock: "Failed unlock",
+  lock: "Vault locked",
+};
+
+export function eventKindWords(kind: string): string {
+  return KINDS[kind] ?? humanize(kind);
+}
+
+/** "3 fields" / "Email address" for short lists. */
+export function fieldListWords(labels: string[]): string {
+  if (labels.length === 0) return "no fields";
+  if (labels.length <= 3) return labels.join(", ");
+  return `${labels.slice(0, 2).join(", ")} and ${labels.length - 2} more`;
+}
+
+export const SENSITIVITY_WORDS: Record<string, { label: string; help: string }> = {
+  low: { label: "Low", help: "Everyday information." },
+  personal: { label: "Personal", help: "Identifies or reaches you." },
+  sensitive: { label: "Sensitive", help: "Health or other special information — share with care." },
+};

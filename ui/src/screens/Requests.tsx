@@ -1,0 +1,358 @@
+import { useEffect, useMemo, useRef, useState } from "react";
+import * as backend from "../backend";
+import type { GrantRequest, IssuedGrant } from "../backend";
+import { Button, EmptyState, ErrorState, ErrorText, Loading, PageHeader, SensitivityBadge, StatusPill } from "../components/ui";
+import type { Live, Toast, View } from "../App";
+import { useAction, useLoad } from "../hooks";
+import { customExpiry, expiryFrom, expiryPresets, parseMaxUses } from "../lib/expiry";
+import { dateInputValue, formatDateTime, formatDuration, relativeTime } from "../lib/format";
+import { purposeWords } from "../lib/words";
+
+type ToastFn = (kind: Toast["kind"], text: string) => void;
+
+export function RequestsScreen(props: { live: Live; focus: string | null; toast: ToastFn; go: (v: View) => void }) {
+  const list = useLoad(() => backend.requests(), [props.live.requestTick]);
+  const [dragging, setDragging] = useState(false);
+  const imp = useAction();
+  const [highlight, setHighlight] = useState<string | null>(props.focus);
+  const [issued, setIssued] = useState<Record<string, IssuedGrant>>({});
+  const { toast, focus } = props;
+
+  useEffect(() => setHighlight(focus), [focus]);
+
+  const importPaths = (paths: string[]) => {
+    void imp.run(async () => {
+      let last: GrantRequest | null = null;
+      for (const p of paths) last = await backend.importRequestFile(p);
+      if (last) {
+        toast("success", `Request from ${last.retailer.name} imported`);
+        setHighlight(last.id);
+      }
+      list.reload();
+    });
+  };
+
+  useEffect(() => {
+    const un = backend.onFileDrop({ over: setDragging, drop: importPaths });
+    return () => void un.then((f) => f());
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  const pending = useMemo(() => (list.data ?? []).filter((r) => r.status === "pending" || issued[r.id]), [list.data, issued]);
+  const past = useMemo(() => (list.data ?? []).filter((r) => r.status !== "pending" && !issued[r.id]), [list.data, issued]);
+
+  return (
+    <div className={`page ${dragging ? "is-dragging" : ""}`} data-testid="requests-screen">
+      <PageHeader
+        title="Requests"
+        subtitle="Retailers ask for parts of your profile. Nothing is shared until you approve."
+        actions={
+          <Button
+            kind="primary"
+            busy={imp.busy}
+            testid="request-import"
+            onClick={() =>
+              void imp.run(async () => {
+                const p = await backend.pickRequestFile();
+                if (p) importPaths([p]);
+              })
+            }
+          >
+            Import request…
+          </Button>
+        }
+      />
+      <ErrorText error={imp.error} testid="request-import-error" />
+      {dragging && (
+        <div className="drop-overlay" data-testid="drop-overlay">
+          <div>Drop the request file to import it</div>
+        </div>
+      )}
+      {list.error && !list.data && <ErrorState error={list.error} onRetry={list.reload} />}
+      {!list.data && !list.error && <Loading />}
+      {list.data && pending.length === 0 && (
+        <EmptyState icon="✉" title="No requests waiting" testid="requests-empty">
+          <p>
+            When a shop asks for your details, its request appears here. You can also import a request file the
+            shop gave you — use <strong>Import request…</strong> or drop the file on this window.
+          </p>
+        </EmptyState>
+      )}
+      <div className="request-list">
+        {pending.map((r) => (
+          <RequestCard
+            key={r.id}
+            request={r}
+            highlight={highlight === r.id}
+            issued={issued[r.id] ?? null}
+            onIssued={(g) => setIssued((m) => ({ ...m, [r.id]: g }))}
+            onDone={() => {
+              setIssued((m) => {
+                const n = { ...m };
+                delete n[r.id];
+                return n;
+              });
+              list.reload();
+            }}
+            toast={toast}
+          />
+        ))}
+      </div>
+      {past.length > 0 && (
+        <section className="card" data-testid="requests-history">
+          <h2>Earlier requests</h2>
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Retailer</th>
+                <th>Asked for</th>
+                <th>Received</th>
+                <th>Decision</th>
+              </tr>
+            </thead>
+            <tbody>
+              {past.map((r) => (
+                <tr key={r.id} data-testid="request-history-row">
+                  <td>
+                    <button type="button" className="link" onClick={() => props.go({ page: "retailer", id: r.retailer.id })}>
+                      {r.retailer.name}
+                    </button>
+                  </td>
+                  <td>{r.scopes.length} fields</td>
+                  <td>{formatDateTime(r.receivedAt)}</td>
+                  <td><StatusPill status={r.status} /></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+    </div>
+  );
+}
+
+function RequestCard(props: {
+  request: GrantRequest;
+  highlight: boolean;
+  issued: IssuedGrant | null;
+  onIssued: (g: IssuedGrant) => void;
+  onDone: () => void;
+  toast: ToastFn;
+}) {
+  const r = props.request;
+  const ref = useRef<HTMLElement>(null);
+  const [chosen, setChosen] = useState<Set<string>>(() => new Set(r.scopes.filter((s) => s.required).map((s) => s.scope)));
+  const presets = useMemo(() => expiryPresets(r.durationSeconds), [r.durationSeconds]);
+  const [preset, setPreset] = useState<string>(presets[presets.length - 1]!.id);
+  const [customDay, setCustomDay] = useState("");
+  const [maxUses, setMaxUses] = useState("");
+  const act = useAction();
+  const [copied, setCopied] = useState(false);
+  const [savedTo, setSavedTo] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (props.highlight) ref.current?.scrollIntoView({ block: "start", behavior: "smooth" });
+  }, [props.highlight]);
+
+  const now = new Date();
+  const custom = preset === "custom" ? customExpiry(customDay, now, r.durationSeconds) : null;
+  const presetSeconds = presets.find((p) => p.id === preset)?.seconds ?? r.durationSeconds;
+  const expiresAt = custom ? custom.at : expiryFrom(now, presetSeconds);
+  const uses = parseMaxUses(maxUses);
+  const missingRequired = r.scopes.filter((s) => s.required && !chosen.has(s.scope));
+  const canApprove = chosen.size > 0 && expiresAt !== null && !uses.error && !act.busy;
+
+  const approve = () => {
+    if (!canApprove || !expiresAt) return;
+    void act.run(async () => {
+      const g = await backend.approveRequest({
+        requestId: r.id,
+        scopes: r.scopes.filter((s) => chosen.has(s.scope)).map((s) => s.scope),
+        expiresAt: expiresAt.toISOString(),
+        maxUses: uses.value,
+      });
+      props.onIssued(g);
+      props.toast("success", `Approved ${r.retailer.name}`);
+    });
+  };
+  const deny = () =>
+    void act.run(async () => {
+      await backend.denyRequest(r.id);
+      props.toast("info", `Denied ${r.retailer.name}`);
+      props.onDone();
+    });
+
+  const header = (
+    <header className="request-head">
+      <div className="avatar" aria-hidden="true">{r.retailer.name.slice(0, 1).toUpperCase()}</div>
+      <div>
+        <h2 data-testid="request-retailer">{r.retailer.name}</h2>
+        <p className="muted small">
+          <span data-testid="request-origin">{r.retailer.origin}</span>
+          {" · "}
+          received {relativeTime(new Date(r.receivedAt), now)}
+          {r.via === "http" ? " from its website" : r.via === "deep_link" ? " via a link" : " as a file"}
+        </p>
+      </div>
+    </header>
+  );
+
+  if (props.issued) {
+    const g = props.issued;
+    return (
+      <article className="card request-card is-approved" data-testid="request-card" data-request-id={r.id} ref={ref}>
+        {header}
+        <div className="approved-panel" data-testid="grant-issued">
+          <h3>✓ Approved until {formatDateTime(g.grant.expiresAt)}</h3>
+          <p>
+            Give this grant file to {r.retailer.name}. It lets them fetch the {g.grant.scopes.length} field
+            {g.grant.scopes.length === 1 ? "" : "s"} you chose — and nothing else — until it expires or you revoke it.
+            The file itself holds none of your data.
+          </p>
+          <div className="row gap">
+            <Button
+              kind="primary"
+              testid="grant-save"
+              onClick={() =>
+                void act.run(async () => {
+                  const p = await backend.pickSavePath("Save grant file", g.suggestedFileName);
+                  if (!p) return;
+                  await backend.saveGrantFile(g.grant.id, p);
+                  setSavedTo(p);
+                })
+              }
+            >
+              Save grant file…
+            </Button>
+            <Button
+              testid="grant-copy"
+              onClick={() =>
+                void act.run(async () => {
+                  await backend.copyText(g.grantFile);
+                  setCopied(true);
+                })
+              }
+            >
+              {copied ? "Copied ✓" : "Copy to clipboard"}
+            </Button>
+            <Button kind="ghost" onClick={props.onDone} testid="grant-done">
+              Done
+            </Button>
+          </div>
+          <p className="muted small" data-testid="grant-saved-to">{savedTo ? `Saved to ${savedTo}` : " "}</p>
+          <ErrorText error={act.error} />
+        </div>
+      </article>
+    );
+  }
+
+  return (
+    <article className={`card request-card ${props.highlight ? "is-highlight" : ""}`} data-testid="request-card" data-request-id={r.id} ref={ref}>
+      {header}
+      <p className="request-intro">
+        <strong>{r.retailer.name}</strong> asks for {r.scopes.length} field{r.scopes.length === 1 ? "" : "s"} for{" "}
+        <strong>{formatDuration(r.durationSeconds)}</strong>. Tick what you are happy to share.
+      </p>
+      <ul className="scope-list">
+        {r.scopes.map((s) => {
+          const tid = s.scope.replace(/[^a-zA-Z0-9]+/g, "-");
+          return (
+            <li key={s.scope} className={`scope ${chosen.has(s.scope) ? "is-on" : ""}`}>
+              <label>
+                <input
+                  type="checkbox"
+                  checked={chosen.has(s.scope)}
+                  onChange={(e) =>
+                    setChosen((c) => {
+                      const n = new Set(c);
+                      if (e.target.checked) n.add(s.scope);
+                      else n.delete(s.scope);
+                      return n;
+                    })
+                  }
+                  data-testid={`scope-${tid}`}
+                />
+                <span className="scope-main">
+                  <span className="scope-label">
+                    {s.label}
+                    <span className={`tag ${s.required ? "tag-required" : "tag-optional"}`}>{s.required ? "Required" : "Optional"}</span>
+                    <SensitivityBadge level={s.sensitivity} />
+                  </span>
+                  <span className="scope-purpose" data-testid={`purpose-${tid}`}>
+                    Used {purposeWords(s.purpose, s.purposeText)}
+                  </span>
+                </span>
+              </label>
+            </li>
+          );
+        })}
+      </ul>
+      <p className="warn-text small" data-testid="request-required-warning">
+        {missingRequired.length > 0
+          ? `${r.retailer.name} says it needs ${missingRequired.map((s) => s.label).join(", ")}; without it some of its service may not work.`
+          : " "}
+      </p>
+      <dl className="facts">
+        <div>
+          <dt>They keep what they receive</dt>
+          <dd data-testid="request-retention">{r.retentionText || (r.retentionSeconds ? formatDuration(r.retentionSeconds) : "not stated")}</dd>
+        </div>
+        <div>
+          <dt>Privacy policy</dt>
+          <dd>{r.retailer.privacyPolicy ?? "not given"}</dd>
+        </div>
+        {r.retailer.contact && (
+          <div>
+            <dt>Contact</dt>
+            <dd>{r.retailer.contact}</dd>
+          </div>
+        )}
+      </dl>
+      <div className="decision">
+        <fieldset className="expiry">
+          <legend>Access ends</legend>
+          <div className="chips">
+            {presets.map((p) => (
+              <label key={p.id} className={`chip chip-toggle ${preset === p.id ? "is-on" : ""}`}>
+                <input type="radio" name={`exp-${r.id}`} checked={preset === p.id} onChange={() => setPreset(p.id)} data-testid={`expiry-${p.id}`} />
+                {p.id === "requested" ? `${p.label} (${formatDuration(p.seconds)})` : p.label}
+              </label>
+            ))}
+            <label className={`chip chip-toggle ${preset === "custom" ? "is-on" : ""}`}>
+              <input type="radio" name={`exp-${r.id}`} checked={preset === "custom"} onChange={() => setPreset("custom")} data-testid="expiry-custom" />
+              On a date
+            </label>
+            {preset === "custom" && (
+              <input
+                type="date"
+                value={customDay}
+                min={dateInputValue(new Date(now.getTime() + 86400_000))}
+                max={dateInputValue(expiryFrom(now, r.durationSeconds))}
+                onChange={(e) => setCustomDay(e.target.value)}
+                aria-label="Expiry date"
+                data-testid="expiry-date"
+              />
+            )}
+          </div>
+          <p className="muted small" data-testid="expiry-summary">
+            {custom?.error ? <span className="error-inline">{custom.error}</span> : expiresAt ? `Until ${formatDateTime(expiresAt.toISOString())}` : " "}
+          </p>
+        </fieldset>
+        <div className="field field-narrow">
+          <label htmlFor={`uses-${r.id}`}>Max uses</label>
+          <input id={`uses-${r.id}`} inputMode="numeric" placeholder="No limit" value={maxUses} onChange={(e) => setMaxUses(e.target.value)} data-testid="max-uses" />
+          <ErrorText error={uses.error} />
+        </div>
+      </div>
+      <ErrorText error={act.error} testid="request-error" />
+      <footer className="request-actions">
+        <Button kind="ghost" onClick={deny} disabled={act.busy} testid="request-deny">
+          Deny
+        </Button>
+        <Button kind="primary" onClick={approve} disabled={!canApprove} busy={act.busy} testid="request-approve">
+          Approve {chosen.size} field{chosen.size === 1 ? "" : "s"}
+        </Button>
+      </footer>
+    </article>
+  );
+}
