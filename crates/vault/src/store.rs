@@ -8,7 +8,10 @@ use crate::VaultError;
 
 /// Forward migrations, in order; migration `i` (0-based) takes the schema from version `i` to `i + 1`.
 /// To change the schema, add a file and a line here — never edit a shipped migration.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_foundation", include_str!("migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_foundation", include_str!("migrations/0001_foundation.sql")),
+    ("0002_audit", include_str!("migrations/0002_audit.sql")),
+];
 
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -33,7 +33,16 @@ fn open_golden(version: i64) -> (tempfile::TempDir, Vault) {
 
 #[test]
 fn v1_vault_migrates_and_keeps_profile_values() {
-    let (_t, v) = open_golden(1);
+    check_golden_profile(1);
+}
+
+#[test]
+fn v2_vault_migrates_and_keeps_profile_values() {
+    check_golden_profile(2);
+}
+
+fn check_golden_profile(version: i64) {
+    let (_t, v) = open_golden(version);
     let store = v.connect().unwrap();
     let (value, version): (String, i64) = store
         .conn()
