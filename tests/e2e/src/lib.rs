@@ -1,0 +1,670 @@
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+//! End-to-end test harness for the Locket desktop app.
+//!
+//! Each scenario gets its own world: a fresh temp dir (vault, XDG dirs), its own Xvfb display,
+//! its own D-Bus session bus (so single-instance and keychain code never see another test's app),
+//! and its own `tauri-driver` on free ports, which launches `target/<profile>/locket-desktop`
+//! through `WebKitWebDriver`. Processes are started in their own process groups and killed by
+//! process-group id when the scenario ends, also when it panics. Screenshots go to
+//! `artifacts/e2e/<scenario>/`, plus `failure-*.png` and the driver/app log when it fails.
+//!
+//! ```no_run
+//! # fn main() -> locket_e2e::Result<()> {
+//! locket_e2e::Scenario::new("smoke").run(|d| {
+//!     d.shot("start")?;
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
+//! `LOCKET_SKIP_E2E=1` skips every scenario with a loud message on the terminal. Scenarios run one
+//! at a time within a test binary (a WebKit instance per test on two cores is plenty).
+
+pub mod procs;
+pub mod webdriver;
+
+use std::fs;
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::ops::{Deref, DerefMut};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub use procs::Proc;
+pub use webdriver::{keys, testid, Element, Session, DEFAULT_WAIT};
+
+/// Everything that can go wrong while driving the app.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum E2eError {
+    /// The driver could not be reached (it died, or the request timed out).
+    #[error("HTTP error talking to tauri-driver: {0}")]
+    Http(String),
+    /// The driver answered something that is not WebDriver.
+    #[error("unexpected WebDriver reply: {0}")]
+    Protocol(String),
+    /// The driver refused a command (no such element, not interactable, ...).
+    #[error("{what}: WebDriver error `{error}`: {message}")]
+    WebDriver {
+        /// The command.
+        what: String,
+        /// The W3C error code.
+        error: String,
+        /// The driver's message.
+        message: String,
+    },
+    /// A wait ran out of time.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// A file or process operation failed.
+    #[error("{0}")]
+    Io(String),
+    /// The environment is not fit to run the tests (missing tool, no UI build...).
+    #[error("end-to-end environment problem: {0}")]
+    Setup(String),
+    /// A check in a scenario failed.
+    #[error("check failed: {0}")]
+    Check(String),
+}
+
+/// Result type of the harness.
+pub type Result<T> = std::result::Result<T, E2eError>;
+
+/// Fail a scenario with a message unless `cond` holds.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err($crate::E2eError::Check(format!($($fmt)+)));
+        }
+    };
+}
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// Where screenshots and logs go: `$LOCKET_E2E_ARTIFACTS` or `<workspace>/artifacts/e2e`.
+pub fn artifacts_root() -> PathBuf {
+    std::env::var_os("LOCKET_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("artifacts/e2e"))
+}
+
+/// Print straight to the terminal, bypassing libtest's output capture (for messages that must be
+/// seen even when the test passes, such as "skipped").
+pub fn shout(msg: &str) {
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "{msg}");
+}
+
+/// Paths of the binaries under test.
+#[derive(Debug, Clone)]
+pub struct Bins {
+    /// `locket-desktop` (the app).
+    pub desktop: PathBuf,
+    /// `locket` (owner CLI).
+    pub locket: PathBuf,
+    /// `locket-retailer` (retailer CLI).
+    pub retailer: PathBuf,
+    /// `tauri-driver`.
+    pub tauri_driver: PathBuf,
+    /// `WebKitWebDriver`.
+    pub webkit_driver: PathBuf,
+}
+
+/// The target profile directory the test binary was built into (`target/debug`).
+fn profile_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| E2eError::Setup(format!("current_exe: {e}")))?;
+    // target/debug/deps/<test>-<hash>
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .ok_or_else(|| E2eError::Setup(format!("cannot find the target dir from {}", exe.display())))
+}
+
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+fn find_tauri_driver() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
+        return Some(PathBuf::from(p));
+    }
+    find_in_path("tauri-driver").or_else(|| {
+        let cargo_home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+        let p = cargo_home.join("bin/tauri-driver");
+        p.is_file().then_some(p)
+    })
+}
+
+/// Build (if needed) and locate the binaries, once per test process.
+///
+/// Runs `cargo build -p locket-desktop -p locket -p locket-retailer` in the same profile as the
+/// tests (a no-op when they are fresh) unless `LOCKET_E2E_NO_BUILD=1`.
+pub fn bins() -> Result<&'static Bins> {
+    static BINS: OnceLock<std::result::Result<Bins, String>> = OnceLock::new();
+    BINS.get_or_init(|| locate_bins().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| E2eError::Setup(e.clone()))
+}
+
+fn locate_bins() -> Result<Bins> {
+    let root = workspace_root();
+    let dist = root.join("ui/dist/index.html");
+    if !dist.is_file() {
+        return Err(E2eError::Setup(format!(
+            "{} is missing: build the UI first (cd ui && npm run build), or run scripts/test",
+            dist.display()
+        )));
+    }
+    warn_if_ui_build_stale(&root);
+    let profile = profile_dir()?;
+    if std::env::var("LOCKET_E2E_NO_BUILD").as_deref() != Ok("1") {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(&root)
+            .args(["build", "-p", "locket-desktop", "-p", "locket", "-p", "locket-retailer"]);
+        if profile.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let out = cmd
+            .output()
+            .map_err(|e| E2eError::Setup(format!("cannot run cargo build: {e}")))?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let lines: Vec<&str> = stderr
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("Compiling "))
+                .collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            return Err(E2eError::Setup(format!("cargo build of the app failed:\n{tail}")));
+        }
+    }
+    let bin = |name: &str| -> Result<PathBuf> {
+        let p = profile.join(name);
+        if p.is_file() {
+            Ok(p)
+        } else {
+            Err(E2eError::Setup(format!(
+                "{} not found; build it with: cargo build -p {name}",
+                p.display()
+            )))
+        }
+    };
+    let tauri_driver = find_tauri_driver().ok_or_else(|| {
+        E2eError::Setup("tauri-driver not found (PATH, $CARGO_HOME/bin); install it with scripts/setup".into())
+    })?;
+    let webkit_driver = ["/usr/bin/WebKitWebDriver"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .or_else(|| find_in_path("WebKitWebDriver"))
+        .ok_or_else(|| {
+            E2eError::Setup("WebKitWebDriver not found; install webkit2gtk-driver (scripts/setup)".into())
+        })?;
+    Ok(Bins {
+        desktop: bin("locket-desktop")?,
+        locket: bin("locket")?,
+        retailer: bin("locket-retailer")?,
+        tauri_driver,
+        webkit_driver,
+    })
+}
+
+/// Warn loudly when a UI source file is newer than the built `ui/dist` (the app embeds `ui/dist`).
+fn warn_if_ui_build_stale(root: &Path) {
+    fn newest(dir: &Path) -> Option<std::time::SystemTime> {
+        let mut best = None;
+        for entry in fs::read_dir(dir).ok()?.flatten() {
+            let p = entry.path();
+            let t = if p.is_dir() {
+                newest(&p)
+            } else {
+                entry.metadata().ok()?.modified().ok()
+            };
+            if t > best {
+                best = t;
+            }
+        }
+        best
+    }
+    let built = fs::metadata(root.join("ui/dist/index.html"))
+        .and_then(|m| m.modified())
+        .ok();
+    let src = newest(&root.join("ui/src"));
+    if let (Some(built), Some(src)) = (built, src) {
+        if src > built {
+            shout("\n*** locket-e2e: ui/src is newer than ui/dist — the app under test embeds the OLD UI build.\n*** Run `npm run build` in ui/ (scripts/test does this).\n");
+        }
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> Result<u16> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| E2eError::Io(format!("cannot find a free port: {e}")))
+}
+
+/// The private directories of one scenario, available before the app starts (see
+/// [`Scenario::prepare`]) and while it runs.
+#[derive(Debug)]
+pub struct Workdir {
+    /// Scenario name (also its artifacts sub-directory).
+    pub name: String,
+    /// The scenario's temp dir (deleted at the end).
+    pub tmp: PathBuf,
+    /// The vault directory handed to the app and the CLIs as `LOCKET_VAULT`.
+    pub vault: PathBuf,
+    /// Where screenshots and logs of this scenario go.
+    pub artifacts: PathBuf,
+    /// The binaries under test.
+    pub bins: Bins,
+    env: Vec<(String, String)>,
+    _tmp_guard: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn new(name: &str, env: Vec<(String, String)>) -> Result<Workdir> {
+        let bins = bins()?.clone();
+        let guard = tempfile::Builder::new()
+            .prefix(&format!("locket-e2e-{name}-"))
+            .tempdir()
+            .map_err(|e| E2eError::Io(format!("temp dir: {e}")))?;
+        let tmp = guard.path().to_path_buf();
+        for d in ["xdg/data", "xdg/config", "xdg/cache", "xdg/runtime", "files"] {
+            fs::create_dir_all(tmp.join(d)).map_err(|e| E2eError::Io(format!("mkdir {d}: {e}")))?;
+        }
+        set_mode_700(&tmp.join("xdg/runtime"));
+        let artifacts = artifacts_root().join(name);
+        let _ = fs::remove_dir_all(&artifacts);
+        fs::create_dir_all(&artifacts).map_err(|e| E2eError::Io(format!("mkdir {}: {e}", artifacts.display())))?;
+        Ok(Workdir {
+            name: name.to_owned(),
+            vault: tmp.join("vault"),
+            tmp,
+            artifacts,
+            bins,
+            env,
+            _tmp_guard: guard,
+        })
+    }
+
+    /// A path inside the scenario's scratch directory (for request and grant files).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.tmp.join("files").join(name)
+    }
+
+    /// The environment every process of this scenario gets (vault, fast KDF, private XDG dirs).
+    fn apply_env(&self, cmd: &mut Command) {
+        cmd.env("LOCKET_VAULT", &self.vault)
+            .env("LOCKET_KDF_PROFILE", "test")
+            .env("XDG_DATA_HOME", self.tmp.join("xdg/data"))
+            .env("XDG_CONFIG_HOME", self.tmp.join("xdg/config"))
+            .env("XDG_CACHE_HOME", self.tmp.join("xdg/cache"))
+            .env("XDG_RUNTIME_DIR", self.tmp.join("xdg/runtime"))
+            .env("RUST_BACKTRACE", "1")
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+    }
+
+    /// Run the owner CLI `locket` against this scenario's vault, with `stdin` as its input.
+    pub fn locket(&self, args: &[&str], stdin: &str) -> Result<Output> {
+        self.run_tool(&self.bins.locket, args, stdin)
+    }
+
+    /// Run `locket-retailer` (the retailer's CLI).
+    pub fn retailer(&self, args: &[&str]) -> Result<Output> {
+        self.run_tool(&self.bins.retailer, args, "")
+    }
+
+    fn run_tool(&self, bin: &Path, args: &[&str], stdin: &str) -> Result<Output> {
+        let mut cmd = Command::new(bin);
+        cmd.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        self.apply_env(&mut cmd);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| E2eError::Io(format!("cannot start {}: {e}", bin.display())))?;
+        if let Some(mut si) = child.stdin.take() {
+            let _ = si.write_all(stdin.as_bytes());
+        }
+        let out = procs::wait_output(child, Duration::from_secs(120))
+            .map_err(|e| E2eError::Io(format!("{} {}: {e}", bin.display(), args.join(" "))))?;
+        let name = bin
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let log = format!(
+            "$ {name} {}\n[exit {}]\n--- stdout\n{}\n--- stderr\n{}\n\n",
+            args.join(" "),
+            out.status
+                .code()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "signal".into()),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        append(&self.artifacts.join("commands.log"), &log);
+        Ok(out)
+    }
+}
+
+fn append(path: &Path, text: &str) {
+    if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = f.write_all(text.as_bytes());
+    }
+}
+
+fn set_mode_700(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = fs::set_permissions(p, fs::Permissions::from_mode(0o700));
+}
+
+/// A running app under test: the processes, the WebDriver session and the scenario's directories.
+/// Dereferences to the [`Session`], so `d.tid("unlock-button")?.click()?` reads naturally.
+pub struct Desktop {
+    /// The X display number (`DISPLAY=:N`).
+    pub display: u32,
+    driver_url: String,
+    shots: u32,
+    // Field order = drop order: session (closed in Drop), then driver, bus, display, and the temp
+    // dir last, once no process uses it.
+    session: Option<Session>,
+    driver: Proc,
+    _dbus: Proc,
+    _xvfb: Proc,
+    /// The scenario's directories and CLIs.
+    pub work: Workdir,
+}
+
+impl Deref for Desktop {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        // Invariant: `session` is only None transiently inside `restart_app` / `drop`.
+        self.session.as_ref().unwrap_or_else(|| unreachable_session())
+    }
+}
+
+impl DerefMut for Desktop {
+    fn deref_mut(&mut self) -> &mut Session {
+        self.session.as_mut().unwrap_or_else(|| unreachable_session())
+    }
+}
+
+fn unreachable_session() -> ! {
+    panic!("locket-e2e: no WebDriver session (the app failed to restart)")
+}
+
+impl Desktop {
+    fn launch(work: Workdir) -> Result<Desktop> {
+        let xvfb_log = work.artifacts.join("xvfb.log");
+        let (xvfb, display) = procs::start_xvfb(&xvfb_log)?;
+        let (dbus, bus_address) = procs::start_dbus(&work.artifacts.join("dbus.log"))?;
+        let mut last_err = None;
+        // A free port can be taken between our probe and the driver's bind: try a few times.
+        for _ in 0..3 {
+            let port = free_port()?;
+            let native_port = free_port()?;
+            if port == native_port {
+                continue;
+            }
+            let mut cmd = Command::new(&work.bins.tauri_driver);
+            cmd.arg("--port")
+                .arg(port.to_string())
+                .arg("--native-port")
+                .arg(native_port.to_string())
+                .arg("--native-driver")
+                .arg(&work.bins.webkit_driver)
+                .env("DISPLAY", format!(":{display}"))
+                .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
+                .env("GDK_BACKEND", "x11")
+                .env_remove("WAYLAND_DISPLAY");
+            work.apply_env(&mut cmd);
+            let log = work.artifacts.join("app.log");
+            append(
+                &log,
+                &format!("=== tauri-driver on :{port} (native :{native_port}), DISPLAY=:{display}\n"),
+            );
+            let mut driver = Proc::spawn("tauri-driver", &mut cmd, &log)?;
+            let url = format!("http://127.0.0.1:{port}");
+            match wait_status(&url, &mut driver, Duration::from_secs(20)) {
+                Ok(()) => {
+                    let session = start_session(&url, &work.bins.desktop, &log)?;
+                    let d = Desktop {
+                        work,
+                        display,
+                        session: Some(session),
+                        driver_url: url,
+                        shots: 0,
+                        driver,
+                        _dbus: dbus,
+                        _xvfb: xvfb,
+                    };
+                    d.wait_until("the app window to load", |s| {
+                        Ok(
+                            (s.execute("return document.readyState", vec![])?.as_str() == Some("complete"))
+                                .then_some(()),
+                        )
+                    })?;
+                    return Ok(d);
+                }
+                Err(e) => {
+                    drop(driver);
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| E2eError::Setup("could not start tauri-driver".into())))
+    }
+
+    /// End the app (WebDriver session) and launch it again on the same vault and display.
+    pub fn restart_app(&mut self) -> Result<()> {
+        if let Some(mut s) = self.session.take() {
+            s.close()?;
+        }
+        let log = self.work.artifacts.join("app.log");
+        append(&log, "=== restarting the app\n");
+        self.session = Some(start_session(&self.driver_url, &self.work.bins.desktop, &log)?);
+        Ok(())
+    }
+
+    /// Save a screenshot of the window as `NN-name.png` in the scenario's artifacts dir.
+    pub fn shot(&mut self, name: &str) -> Result<PathBuf> {
+        self.shots += 1;
+        let path = self.work.artifacts.join(format!("{:02}-{name}.png", self.shots));
+        let png = self.screenshot_png()?;
+        fs::write(&path, png).map_err(|e| E2eError::Io(format!("write {}: {e}", path.display())))?;
+        Ok(path)
+    }
+
+    /// Save a screenshot of the whole X screen (works even if the web view is stuck).
+    pub fn screen_shot(&self, name: &str) -> Result<PathBuf> {
+        let path = self.work.artifacts.join(format!("{name}.png"));
+        let out = Command::new("/usr/bin/import")
+            .args(["-display", &format!(":{}", self.display), "-window", "root"])
+            .arg(&path)
+            .output()
+            .map_err(|e| E2eError::Io(format!("import (imagemagick): {e}")))?;
+        if !out.status.success() {
+            return Err(E2eError::Io(format!(
+                "import failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        Ok(path)
+    }
+
+    /// The directories, vault and CLIs of this scenario.
+    pub fn work(&self) -> &Workdir {
+        &self.work
+    }
+
+    fn save_failure_evidence(&mut self) {
+        if !self.driver.alive() {
+            append(
+                &self.driver.log,
+                "=== tauri-driver was no longer running when the scenario failed\n",
+            );
+        }
+        let _ = self.screen_shot("failure-screen");
+        if self.session.is_some() {
+            if let Ok(png) = self.screenshot_png() {
+                let _ = fs::write(self.work.artifacts.join("failure-window.png"), png);
+            }
+            if let Ok(v) = self.execute("return document.body ? document.body.outerHTML : ''", vec![]) {
+                let _ = fs::write(
+                    self.work.artifacts.join("failure-dom.html"),
+                    v.as_str().unwrap_or_default(),
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        if let Some(mut s) = self.session.take() {
+            let _ = s.close();
+        }
+        // driver, dbus and xvfb are then stopped by their own Drop (process-group kill).
+    }
+}
+
+fn wait_status(url: &str, driver: &mut Proc, timeout: Duration) -> Result<()> {
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| E2eError::Http(e.to_string()))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        if !driver.alive() {
+            return Err(E2eError::Setup(format!(
+                "tauri-driver exited at start; see {}",
+                driver.log.display()
+            )));
+        }
+        if let Ok(r) = http.get(format!("{url}/status")).send() {
+            if let Ok(v) = r.json::<serde_json::Value>() {
+                if v.pointer("/value/ready").and_then(serde_json::Value::as_bool) == Some(true) {
+                    return Ok(());
+                }
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(E2eError::Timeout(format!(
+                "tauri-driver at {url} not ready after {timeout:?}"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn start_session(url: &str, app: &Path, log: &Path) -> Result<Session> {
+    Session::start(url, app, &[], Duration::from_secs(60)).map_err(|e| {
+        let tail = fs::read_to_string(log).unwrap_or_default();
+        let tail: String = tail
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n");
+        E2eError::Setup(format!(
+            "could not launch the app: {e}\n--- last lines of {}:\n{tail}",
+            log.display()
+        ))
+    })
+}
+
+type Prepare = Box<dyn FnOnce(&Workdir) -> Result<()>>;
+
+/// One end-to-end scenario: options, then [`Scenario::run`].
+pub struct Scenario {
+    name: String,
+    env: Vec<(String, String)>,
+    prepare: Option<Prepare>,
+}
+
+impl Scenario {
+    /// A scenario named `name` (letters, digits, `_`, `-`: it names the artifacts directory).
+    pub fn new(name: &str) -> Scenario {
+        Scenario {
+            name: name.to_owned(),
+            env: Vec::new(),
+            prepare: None,
+        }
+    }
+
+    /// An extra environment variable for the app and the CLIs.
+    pub fn env(mut self, key: &str, value: &str) -> Scenario {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Work to do before the app starts (e.g. create and fill a vault with the CLI).
+    pub fn prepare(mut self, f: impl FnOnce(&Workdir) -> Result<()> + 'static) -> Scenario {
+        self.prepare = Some(Box::new(f));
+        self
+    }
+
+    /// Start everything, run `body`, save evidence on failure, stop everything.
+    pub fn run(self, body: impl FnOnce(&mut Desktop) -> Result<()>) -> Result<()> {
+        if std::env::var("LOCKET_SKIP_E2E").as_deref() == Ok("1") {
+            shout(&format!(
+                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                 !!! END-TO-END SCENARIO `{}` SKIPPED: LOCKET_SKIP_E2E=1 is set.\n\
+                 !!! The real desktop window was NOT tested.\n\
+                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
+                self.name
+            ));
+            return Ok(());
+        }
+        // One desktop at a time per test binary.
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+
+        let work = Workdir::new(&self.name, self.env)?;
+        if let Some(prepare) = self.prepare {
+            prepare(&work)?;
+        }
+        let artifacts = work.artifacts.clone();
+        let mut desktop = Desktop::launch(work)?;
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| body(&mut desktop)));
+        let failed = !matches!(outcome, Ok(Ok(())));
+        if failed {
+            desktop.save_failure_evidence();
+        }
+        drop(desktop);
+        if failed {
+            shout(&format!(
+                "locket-e2e: scenario `{}` failed; screenshots and logs in {}",
+                self.name,
+                artifacts.display()
+            ));
+        }
+        match outcome {
+            Ok(r) => r,
+            Err(payload) => panic::resume_unwind(payload),
+        }
+    }
+}
