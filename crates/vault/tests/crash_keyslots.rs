@@ -24,7 +24,7 @@ fn crash_child_rotate_passphrase() {
     let acks = dir.join("acks");
     let mut gen: u64 = fs::read_to_string(&acks)
         .ok()
-        .and_then(|s| s.lines().last().map(|l| l.parse().unwrap()))
+        .and_then(|s| s.lines().next_back().map(|l| l.parse().unwrap()))
         .unwrap_or(0);
     let vault = Vault::unlock(&dir.join("vault"), &pw(gen)).unwrap();
     let mut log = fs::OpenOptions::new().append(true).create(true).open(&acks).unwrap();
@@ -56,7 +56,7 @@ fn spawn_child(dir: &Path, crash_at: Option<&str>) -> Child {
 fn last_ack(dir: &Path) -> u64 {
     fs::read_to_string(dir.join("acks"))
         .ok()
-        .and_then(|s| s.lines().filter(|l| !l.is_empty()).last().map(|l| l.parse().unwrap()))
+        .and_then(|s| s.lines().filter(|l| !l.is_empty()).next_back().map(|l| l.parse().unwrap()))
         .unwrap_or(0)
 }
 
