@@ -56,7 +56,7 @@ fn spawn_child(dir: &Path, crash_at: Option<&str>) -> Child {
 fn last_ack(dir: &Path) -> u64 {
     fs::read_to_string(dir.join("acks"))
         .ok()
-        .and_then(|s| s.lines().filter(|l| !l.is_empty()).next_back().map(|l| l.parse().unwrap()))
+        .and_then(|s| s.lines().rfind(|l| !l.is_empty()).map(|l| l.parse().unwrap()))
         .unwrap_or(0)
 }
 
