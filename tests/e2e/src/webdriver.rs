@@ -65,10 +65,6 @@ impl Session {
     /// `application` with `args`. The request is bounded by `timeout`: a hung start fails instead
     /// of blocking the suite.
     pub fn start(base: &str, application: &Path, args: &[String], timeout: Duration) -> Result<Session> {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| E2eError::Http(format!("cannot build HTTP client: {e}")))?;
         let caps = json!({
             "capabilities": {
                 "alwaysMatch": {
@@ -77,12 +73,22 @@ impl Session {
                 }
             }
         });
+        Session::start_with(base, &caps, timeout)
+            .map_err(|e| E2eError::Setup(format!("launching {}: {e}", application.display())))
+    }
+
+    /// Start a session with explicit new-session capabilities (the whole request body).
+    pub fn start_with(base: &str, capabilities: &Value, timeout: Duration) -> Result<Session> {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| E2eError::Http(format!("cannot build HTTP client: {e}")))?;
         let resp = http
             .post(format!("{base}/session"))
             .timeout(timeout)
-            .json(&caps)
+            .json(capabilities)
             .send()
-            .map_err(|e| E2eError::Http(format!("POST /session (launching {}): {e}", application.display())))?;
+            .map_err(|e| E2eError::Http(format!("POST /session: {e}")))?;
         let value = decode(resp, "POST /session")?;
         let id = value
             .get("sessionId")
