@@ -240,33 +240,83 @@ impl Vault {
                 ),
             ));
         }
-        // Keep the present state, whatever happens next.
+        // Keep the present state, whatever happens next: as a backup, and with every commit in vault.db itself
+        // (an empty WAL), so setting the WAL aside below cannot lose anything.
         self.backup_now("before-restore")?;
+        self.connect()?
+            .conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         let dir = self.dir().to_path_buf();
-        let staged = dir.join("vault.db.restoring");
-        let src = backups_dir(&dir).join(id).join(DB_FILE);
-        fs::copy(&src, &staged).map_err(|e| VaultError::io(&staged, e))?;
-        fs::File::open(&staged)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| VaultError::io(&staged, e))?;
-        {
-            let conn = store::open_keyed(&staged, self.data_key(), false)?;
-            store::probe(&conn, &staged)?;
-            store::quick_check(&conn, &staged)?;
-        }
+        let staged = stage_backup(&dir, id, self.data_key())?;
         let key = self.take_data_key_for_restore()?;
-        // No connection of ours is open now; swap the files.
-        for f in ["vault.db-wal", "vault.db-shm"] {
-            let p = dir.join(f);
-            if p.exists() {
-                fs::remove_file(&p).map_err(|e| VaultError::io(&p, e))?;
-            }
-        }
-        crash_point("restore-before-rename");
-        fs::rename(&staged, dir.join(DB_FILE)).map_err(|e| VaultError::io(dir.join(DB_FILE), e))?;
-        fsync_dir(&dir)?;
+        swap_in(&dir, &staged)?;
         Vault::reopen_with_key(&dir, key)
     }
+
+    /// Startup recovery: when the current database is damaged and will not open, restore backup `id` with the
+    /// passphrase. The damaged files are kept in `replaced-<time>/` inside the vault directory, never deleted.
+    pub fn recover_from_backup(dir: &Path, passphrase: &crate::Passphrase, id: &str) -> Result<Vault, VaultError> {
+        let key = Vault::unwrap_with_passphrase(dir, passphrase)?;
+        let staged = stage_backup(dir, id, &key)?;
+        swap_in(dir, &staged)?;
+        Vault::reopen_with_key(dir, key)
+    }
+}
+
+/// Copies a backup next to the database as `vault.db.restoring` and proves it opens and is intact.
+fn stage_backup(dir: &Path, id: &str, key: &crate::DataKey) -> Result<PathBuf, VaultError> {
+    let src = backups_dir(dir).join(id).join(DB_FILE);
+    if !src.exists() {
+        return Err(VaultError::NotFound {
+            path: backups_dir(dir).join(id),
+        });
+    }
+    let staged = dir.join("vault.db.restoring");
+    fs::copy(&src, &staged).map_err(|e| VaultError::io(&staged, e))?;
+    fs::File::open(&staged)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| VaultError::io(&staged, e))?;
+    let check = (|| {
+        let conn = store::open_keyed(&staged, key, false)?;
+        store::probe(&conn, &staged)?;
+        store::quick_check(&conn, &staged)?;
+        let problems = Store::new(conn).integrity_check()?;
+        if !problems.is_empty() {
+            return Err(VaultError::damaged(
+                backups_dir(dir).join(id),
+                format!("backup failed its integrity check: {}", problems.join("; ")),
+            ));
+        }
+        Ok(())
+    })();
+    if let Err(e) = check {
+        let _ = fs::remove_file(&staged);
+        return Err(e);
+    }
+    Ok(staged)
+}
+
+/// Puts the staged database in place. The current files are first set aside in `replaced-<time>/` (the
+/// database hard-linked, its WAL and shared-memory files moved, so a stale WAL can never be replayed into the
+/// restored file), then the staged file is renamed over `vault.db`.
+fn swap_in(dir: &Path, staged: &Path) -> Result<(), VaultError> {
+    let aside = dir.join(format!("replaced-{}", backup_id(Utc::now())));
+    fs::create_dir_all(&aside).map_err(|e| VaultError::io(&aside, e))?;
+    let db = dir.join(DB_FILE);
+    if db.exists() {
+        fs::hard_link(&db, aside.join(DB_FILE)).map_err(|e| VaultError::io(&aside, e))?;
+    }
+    for f in ["vault.db-wal", "vault.db-shm"] {
+        let p = dir.join(f);
+        if p.exists() {
+            fs::rename(&p, aside.join(f)).map_err(|e| VaultError::io(&p, e))?;
+        }
+    }
+    fsync_dir(&aside)?;
+    fsync_dir(dir)?;
+    crash_point("restore-before-rename");
+    fs::rename(staged, &db).map_err(|e| VaultError::io(&db, e))?;
+    fsync_dir(dir)
 }
 
 /// Background backups for a long-running process (desktop app, `locket serve`): after changes (debounced) and

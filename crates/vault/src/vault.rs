@@ -228,6 +228,15 @@ impl Vault {
         Ok(data_key)
     }
 
+    /// Unwraps the data key with the passphrase without opening the database (startup recovery).
+    pub(crate) fn unwrap_with_passphrase(dir: &Path, passphrase: &Passphrase) -> Result<DataKey, VaultError> {
+        let path = slots_path(dir);
+        let slots = SlotFile::read(&path)?;
+        slots
+            .open_derived(SlotKind::Passphrase, passphrase.expose().as_bytes(), &path)?
+            .ok_or(VaultError::WrongPassphrase)
+    }
+
     pub(crate) fn reopen_with_key(dir: &Path, data_key: DataKey) -> Result<Vault, VaultError> {
         let slots = SlotFile::read(&slots_path(dir))?;
         Self::open_with_key(dir, &slots, data_key)

@@ -143,3 +143,45 @@ fn auto_backup_snapshots_after_changes() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn damaged_vault_recovers_from_newest_good_backup_keeping_the_damaged_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let pw = Passphrase::new("pw".into());
+    let (v, _) = Vault::create(&dir, &pw, KdfParams::for_tests()).unwrap();
+    put(&v, "a");
+    let b = v.backup_now("manual").unwrap();
+    v.connect()
+        .unwrap()
+        .conn()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    drop(v);
+    let db = dir.join("vault.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0x40;
+    std::fs::write(&db, &bytes).unwrap();
+    assert_eq!(Vault::unlock(&dir, &pw).unwrap_err().code(), "vault_damaged");
+
+    assert_eq!(
+        Vault::recover_from_backup(&dir, &Passphrase::new("nope".into()), &b.id)
+            .unwrap_err()
+            .code(),
+        "wrong_passphrase"
+    );
+    let v = Vault::recover_from_backup(&dir, &pw, &b.id).unwrap();
+    assert_eq!(count(&v), 1);
+    let kept: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("replaced-"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        std::fs::read(dir.join(&kept[0]).join("vault.db")).unwrap(),
+        bytes,
+        "damaged file kept as it was"
+    );
+}
