@@ -195,14 +195,19 @@ mod tests {
 
     #[test]
     fn iso_refusals() {
-        for bad in ["", "P", "PT", "30D", "P1H", "PT1D", "P1D2W", "PD", "P1DT", "P-1D", "P1.5D", "PT1H1H", "P1W2D"] {
+        for bad in [
+            "", "P", "PT", "30D", "P1H", "PT1D", "P1D2W", "PD", "P1DT", "P-1D", "P1.5D", "PT1H1H", "P1W2D",
+        ] {
             assert!(matches!(parse_iso8601(bad), Err(DurationError::Syntax(_))), "{bad}");
         }
         assert!(matches!(parse_iso8601("P1Y"), Err(DurationError::CalendarUnit(_))));
         assert!(matches!(parse_iso8601("P1M"), Err(DurationError::CalendarUnit(_))));
         assert!(matches!(parse_iso8601("P0D"), Err(DurationError::Zero(_))));
         assert!(matches!(parse_iso8601("P3651D"), Err(DurationError::TooLong(_))));
-        assert!(matches!(parse_iso8601("PT999999999999S"), Err(DurationError::TooLong(_))));
+        assert!(matches!(
+            parse_iso8601("PT999999999999S"),
+            Err(DurationError::TooLong(_))
+        ));
     }
 
     #[test]

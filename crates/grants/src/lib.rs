@@ -14,13 +14,19 @@
 
 pub mod duration;
 mod error;
+pub mod grantfile;
 pub mod purpose;
+pub mod redeem;
 pub mod request;
 pub mod scope;
+pub mod store;
 pub mod token;
 
 pub use error::{GrantError, Problem, RedeemError, RequestError};
+pub use grantfile::{GrantFile, GrantFileError, GrantFileScope, GrantRetailer};
 pub use purpose::Purpose;
+pub use redeem::{Introspection, Redemption, Refusal};
 pub use request::{GrantRequest, RequestedScope, Retailer, Retention};
-pub use scope::{FieldRef, ResolvedScope, ScopeKind, ScopeResolver, StaticCatalog};
+pub use scope::{FieldRef, ResolvedScope, ScopeKind, ScopeResolver, StaticCatalog, VaultCatalog};
+pub use store::{ApproveOptions, Decision, GrantRecord, GrantStatus, RequestRecord, RequestSource, RequestStatus};
 pub use token::{TokenClaims, TokenSigner, TokenVerifier, VerifiedToken};

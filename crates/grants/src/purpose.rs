@@ -140,10 +140,8 @@ mod tests {
 
     #[test]
     fn schema_enum_matches_the_rust_enum() {
-        let schema: serde_json::Value =
-            serde_json::from_str(crate::request::REQUEST_SCHEMA).unwrap();
-        let listed: Vec<&str> = schema["properties"]["scopes"]["items"]["properties"]["purpose"]
-            ["enum"]
+        let schema: serde_json::Value = serde_json::from_str(crate::request::REQUEST_SCHEMA).unwrap();
+        let listed: Vec<&str> = schema["properties"]["scopes"]["items"]["properties"]["purpose"]["enum"]
             .as_array()
             .unwrap()
             .iter()
@@ -157,7 +155,10 @@ mod tests {
     fn purposes_doc_lists_every_purpose() {
         let doc = include_str!("../../../docs/purposes.md");
         for p in Purpose::ALL {
-            assert!(doc.contains(&format!("`{}`", p.as_str())), "{p} missing from docs/purposes.md");
+            assert!(
+                doc.contains(&format!("`{}`", p.as_str())),
+                "{p} missing from docs/purposes.md"
+            );
         }
     }
 }

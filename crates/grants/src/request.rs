@@ -136,7 +136,11 @@ fn truncate(mut s: String, max: usize) -> String {
 }
 
 fn problem(path: impl Into<String>, rule: &str, message: impl Into<String>) -> Problem {
-    Problem { path: path.into(), rule: rule.to_owned(), message: message.into() }
+    Problem {
+        path: path.into(),
+        rule: rule.to_owned(),
+        message: message.into(),
+    }
 }
 
 /// Parse and validate an untrusted request document, with the current time for the clock-skew rule.
@@ -147,22 +151,18 @@ pub fn parse_request(bytes: &[u8]) -> Result<GrantRequest, RequestError> {
 /// [`parse_request`] with an explicit "now".
 pub fn parse_request_at(bytes: &[u8], now: DateTime<Utc>) -> Result<GrantRequest, RequestError> {
     if bytes.len() > MAX_REQUEST_BYTES {
-        return Err(RequestError::TooLarge { size: bytes.len(), max: MAX_REQUEST_BYTES });
+        return Err(RequestError::TooLarge {
+            size: bytes.len(),
+            max: MAX_REQUEST_BYTES,
+        });
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| RequestError::Malformed(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| RequestError::Malformed(e.to_string()))?;
 
     let mut problems: Vec<Problem> = validator()?
         .iter_errors(&value)
         .take(MAX_PROBLEMS)
         .map(|e| {
-            let rule = e
-                .schema_path
-                .as_str()
-                .rsplit('/')
-                .next()
-                .unwrap_or("schema")
-                .to_owned();
+            let rule = e.schema_path.as_str().rsplit('/').next().unwrap_or("schema").to_owned();
             problem(e.instance_path.as_str(), &rule, truncate(e.to_string(), 300))
         })
         .collect();
@@ -171,8 +171,8 @@ pub fn parse_request_at(bytes: &[u8], now: DateTime<Utc>) -> Result<GrantRequest
         return Err(RequestError::Invalid(problems));
     }
 
-    let request: GrantRequest = serde_json::from_value(value)
-        .map_err(|e| RequestError::Invalid(vec![problem("", "schema", e.to_string())]))?;
+    let request: GrantRequest =
+        serde_json::from_value(value).map_err(|e| RequestError::Invalid(vec![problem("", "schema", e.to_string())]))?;
 
     if let Err(e) = request.requested_duration() {
         problems.push(problem("/requested_duration", "duration", e.to_string()));
@@ -183,7 +183,10 @@ pub fn parse_request_at(bytes: &[u8], now: DateTime<Utc>) -> Result<GrantRequest
             problems.push(problem(
                 format!("/scopes/{i}/scope"),
                 "unique_scope",
-                format!("{:?} is already requested at /scopes/{first}; ask for each scope once", s.scope),
+                format!(
+                    "{:?} is already requested at /scopes/{first}; ask for each scope once",
+                    s.scope
+                ),
             ));
         }
     }
@@ -191,7 +194,10 @@ pub fn parse_request_at(bytes: &[u8], now: DateTime<Utc>) -> Result<GrantRequest
         problems.push(problem(
             "/created_at",
             "not_in_future",
-            format!("{} is in the future; check the retailer's clock", request.created_at.to_rfc3339()),
+            format!(
+                "{} is in the future; check the retailer's clock",
+                request.created_at.to_rfc3339()
+            ),
         ));
     }
     if problems.is_empty() {
@@ -212,7 +218,10 @@ pub fn check_scopes(request: &GrantRequest, resolver: &dyn ScopeResolver) -> Res
             problem(
                 format!("/scopes/{i}/scope"),
                 "known_scope",
-                format!("{:?} is not a field, field group or derived scope Locket knows", s.scope),
+                format!(
+                    "{:?} is not a field, field group or derived scope Locket knows",
+                    s.scope
+                ),
             )
         })
         .collect();
@@ -332,12 +341,26 @@ mod tests {
         v["created_at"] = json!("2027-01-01T00:00:00Z");
         let p = problems(&v);
         // P1Y is refused by the schema's pattern already; fix it and look at the semantic rules.
-        assert!(p.iter().any(|x| x.path == "/requested_duration" && x.rule == "pattern"), "{p:?}");
+        assert!(
+            p.iter().any(|x| x.path == "/requested_duration" && x.rule == "pattern"),
+            "{p:?}"
+        );
         v["requested_duration"] = json!("PT");
         let p = problems(&v);
-        assert!(p.iter().any(|x| x.path == "/requested_duration" && x.rule == "duration"), "{p:?}");
-        assert!(p.iter().any(|x| x.path == "/scopes/2/scope" && x.rule == "unique_scope"), "{p:?}");
-        assert!(p.iter().any(|x| x.path == "/created_at" && x.rule == "not_in_future"), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|x| x.path == "/requested_duration" && x.rule == "duration"),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|x| x.path == "/scopes/2/scope" && x.rule == "unique_scope"),
+            "{p:?}"
+        );
+        assert!(
+            p.iter().any(|x| x.path == "/created_at" && x.rule == "not_in_future"),
+            "{p:?}"
+        );
     }
 
     #[test]

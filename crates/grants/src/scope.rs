@@ -59,7 +59,10 @@ impl StaticCatalog {
 
     /// Add a field, and make it a member of `group` (created with `group_label` if new).
     pub fn with_field(mut self, key: &str, label: &str, group: Option<(&str, &str)>) -> Self {
-        let field = FieldRef { key: key.to_owned(), label: label.to_owned() };
+        let field = FieldRef {
+            key: key.to_owned(),
+            label: label.to_owned(),
+        };
         self.scopes.insert(
             key.to_owned(),
             ResolvedScope {
@@ -89,19 +92,66 @@ impl StaticCatalog {
         Self::new()
             .with_field("identity.given_name", "Given name", Some(("identity", "Identity")))
             .with_field("identity.family_name", "Family name", Some(("identity", "Identity")))
-            .with_field("identity.date_of_birth", "Date of birth", Some(("identity", "Identity")))
+            .with_field(
+                "identity.date_of_birth",
+                "Date of birth",
+                Some(("identity", "Identity")),
+            )
             .with_field("contact.email", "Email address", Some(("contact", "Contact details")))
             .with_field("contact.phone", "Phone number", Some(("contact", "Contact details")))
             .with_field("address.line1", "Address line 1", Some(("address", "Postal address")))
             .with_field("address.city", "Town or city", Some(("address", "Postal address")))
             .with_field("address.postcode", "Postcode", Some(("address", "Postal address")))
             .with_field("address.country", "Country", Some(("address", "Postal address")))
-            .with_field("preferences.clothing_size", "Clothing size", Some(("preferences", "Preferences")))
+            .with_field(
+                "preferences.clothing_size",
+                "Clothing size",
+                Some(("preferences", "Preferences")),
+            )
     }
 }
 
 impl ScopeResolver for StaticCatalog {
     fn resolve(&self, scope: &str) -> Option<ResolvedScope> {
         self.scopes.get(scope).cloned()
+    }
+}
+
+/// The vault's catalog (built-in fields, groups and the owner's custom fields) as a [`ScopeResolver`].
+#[derive(Debug, Clone, Copy)]
+pub struct VaultCatalog<'c> {
+    conn: &'c rusqlite::Connection,
+}
+
+impl<'c> VaultCatalog<'c> {
+    /// Resolve against the vault open on `conn`.
+    pub fn new(conn: &'c rusqlite::Connection) -> Self {
+        Self { conn }
+    }
+}
+
+impl ScopeResolver for VaultCatalog<'_> {
+    fn resolve(&self, scope: &str) -> Option<ResolvedScope> {
+        use locket_vault::{catalog, profile};
+        let to_ref = |d: locket_vault::catalog::FieldDef| FieldRef {
+            key: d.key,
+            label: d.label,
+        };
+        if let Some(group) = catalog::group(scope) {
+            let fields = profile::resolve(self.conn, scope).ok()?;
+            return Some(ResolvedScope {
+                scope: scope.to_owned(),
+                kind: ScopeKind::Group,
+                label: group.label.to_owned(),
+                fields: fields.into_iter().map(to_ref).collect(),
+            });
+        }
+        let def = profile::field_def(self.conn, scope).ok()?;
+        Some(ResolvedScope {
+            scope: scope.to_owned(),
+            kind: ScopeKind::Field,
+            label: def.label.clone(),
+            fields: vec![to_ref(def)],
+        })
     }
 }

@@ -63,21 +63,23 @@ struct Footer {
 
 fn paserk_public(pk: &AsymmetricPublicKey<V4>) -> Result<String, String> {
     let mut s = String::new();
-    pk.fmt(&mut s).map_err(|_| "could not format the public key".to_owned())?;
+    pk.fmt(&mut s)
+        .map_err(|_| "could not format the public key".to_owned())?;
     Ok(s)
 }
 
 fn paserk_pid(pk: &AsymmetricPublicKey<V4>) -> Result<String, String> {
     let mut s = String::new();
-    Id::from(pk).fmt(&mut s).map_err(|_| "could not format the key id".to_owned())?;
+    Id::from(pk)
+        .fmt(&mut s)
+        .map_err(|_| "could not format the key id".to_owned())?;
     Ok(s)
 }
 
-/// Derive the pairwise subject id the owner has at `retailer_id`: HMAC-SHA256 over the retailer id, keyed
-/// by a key derived from the vault's signing seed, base64url. Stable per (vault, retailer); two retailers
-/// get unrelated ids.
-fn subject_key(seed: &[u8; 32]) -> ring::hmac::Key {
-    let root = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, seed);
+/// The key for pairwise subject ids: derived (HMAC-SHA256 with a fixed label) from the vault's pseudonym key,
+/// so the same secret can serve other keyed hashes without their outputs being related.
+fn subject_key(pseudonym_key: &[u8; 32]) -> ring::hmac::Key {
+    let root = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pseudonym_key);
     let derived = ring::hmac::sign(&root, b"locket/pairwise-subject/v1");
     ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref())
 }
@@ -104,25 +106,30 @@ impl fmt::Debug for TokenSigner {
 }
 
 impl TokenSigner {
-    /// Build from the vault's 32-byte Ed25519 seed and its public id (the `iss` claim).
-    pub fn from_seed(seed: &[u8; 32], issuer: &str) -> Result<Self, String> {
+    /// The signer of an unlocked vault: its signing seed, pseudonym key and id (the `iss` claim).
+    pub fn for_vault(vault: &locket_vault::Vault) -> Result<Self, String> {
+        Self::from_seed(vault.signing_seed().expose(), vault.pseudonym_key(), vault.id())
+    }
+
+    /// Build from a 32-byte Ed25519 seed, the 32-byte pseudonym key (for pairwise subject ids) and the
+    /// vault's public id (the `iss` claim).
+    pub fn from_seed(seed: &[u8; 32], pseudonym_key: &[u8; 32], issuer: &str) -> Result<Self, String> {
         let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed)
             .map_err(|_| "the signing seed is not a valid Ed25519 seed".to_owned())?;
         let pk_bytes = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
         let mut sk_bytes = Zeroizing::new(Vec::with_capacity(64));
         sk_bytes.extend_from_slice(seed);
         sk_bytes.extend_from_slice(&pk_bytes);
-        let secret = AsymmetricSecretKey::<V4>::from(&sk_bytes)
-            .map_err(|_| "the signing key was refused".to_owned())?;
-        let public = AsymmetricPublicKey::<V4>::from(&pk_bytes)
-            .map_err(|_| "the public key was refused".to_owned())?;
+        let secret =
+            AsymmetricSecretKey::<V4>::from(&sk_bytes).map_err(|_| "the signing key was refused".to_owned())?;
+        let public = AsymmetricPublicKey::<V4>::from(&pk_bytes).map_err(|_| "the public key was refused".to_owned())?;
         let public_paserk = paserk_public(&public)?;
         let kid = paserk_pid(&public)?;
         let footer = serde_json::to_vec(&Footer { kid: kid.clone() }).map_err(|e| e.to_string())?;
         Ok(Self {
             secret,
             public,
-            subject_key: subject_key(seed),
+            subject_key: subject_key(pseudonym_key),
             issuer: issuer.to_owned(),
             public_paserk,
             kid,
@@ -145,7 +152,9 @@ impl TokenSigner {
         &self.kid
     }
 
-    /// The owner's pairwise subject id for `retailer_id`.
+    /// The owner's pairwise subject id at `retailer_id`: HMAC-SHA256 of the retailer id under a key derived
+    /// from the vault's pseudonym key, base64url (43 characters). Stable per (vault, retailer); two
+    /// retailers get unrelated ids.
     pub fn subject_for(&self, retailer_id: &str) -> String {
         use base64::Engine as _;
         let tag = ring::hmac::sign(&self.subject_key, retailer_id.as_bytes());
@@ -204,19 +213,27 @@ pub struct TokenVerifier {
 
 impl fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenVerifier").field("issuer", &self.issuer).field("kid", &self.kid).finish()
+        f.debug_struct("TokenVerifier")
+            .field("issuer", &self.issuer)
+            .field("kid", &self.kid)
+            .finish()
     }
 }
 
 impl TokenVerifier {
     fn from_parts(public: AsymmetricPublicKey<V4>, issuer: String, kid: String) -> Self {
-        Self { public, issuer, kid, cache: Mutex::new(HashMap::new()) }
+        Self {
+            public,
+            issuer,
+            kid,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Build from a PASERK `k4.public.…` key and the expected issuer.
     pub fn from_paserk(public_paserk: &str, issuer: &str) -> Result<Self, String> {
-        let public = AsymmetricPublicKey::<V4>::try_from(public_paserk)
-            .map_err(|_| "not a PASERK k4.public key".to_owned())?;
+        let public =
+            AsymmetricPublicKey::<V4>::try_from(public_paserk).map_err(|_| "not a PASERK k4.public key".to_owned())?;
         let kid = paserk_pid(&public)?;
         Ok(Self::from_parts(public, issuer.to_owned(), kid))
     }
@@ -268,8 +285,8 @@ impl TokenVerifier {
         if footer.kid != self.kid {
             return Err(RedeemError::UnknownKey);
         }
-        let trusted = PublicToken::verify(&self.public, &untrusted, None, None)
-            .map_err(|_| RedeemError::InvalidSignature)?;
+        let trusted =
+            PublicToken::verify(&self.public, &untrusted, None, None).map_err(|_| RedeemError::InvalidSignature)?;
         let claims: TokenClaims = serde_json::from_str(trusted.payload())
             .map_err(|e| RedeemError::Malformed(format!("the token's claims are not Locket claims: {e}")))?;
         if claims.iss != self.issuer {
@@ -303,8 +320,8 @@ pub fn peek_claims(token: &str) -> Result<TokenClaims, RedeemError> {
 
 /// The key id (`k4.pid.…`) of a PASERK `k4.public.…` key.
 pub fn key_id_of(public_paserk: &str) -> Result<String, String> {
-    let public = AsymmetricPublicKey::<V4>::try_from(public_paserk)
-        .map_err(|_| "not a PASERK k4.public key".to_owned())?;
+    let public =
+        AsymmetricPublicKey::<V4>::try_from(public_paserk).map_err(|_| "not a PASERK k4.public key".to_owned())?;
     paserk_pid(&public)
 }
 
@@ -313,6 +330,7 @@ mod tests {
     use super::*;
 
     const SEED: [u8; 32] = [7u8; 32];
+    const PK: [u8; 32] = [3u8; 32];
 
     fn claims(now: DateTime<Utc>) -> TokenClaims {
         TokenClaims {
@@ -330,7 +348,7 @@ mod tests {
 
     #[test]
     fn sign_then_verify_and_time_checks() {
-        let signer = TokenSigner::from_seed(&SEED, "locket:vault:test").unwrap();
+        let signer = TokenSigner::from_seed(&SEED, &PK, "locket:vault:test").unwrap();
         let verifier = signer.verifier();
         let now = Utc::now();
         let token = signer.sign(&claims(now)).unwrap();
@@ -341,19 +359,25 @@ mod tests {
         let again = verifier.verify_signature(&token).unwrap();
         assert!(Arc::ptr_eq(&v, &again));
         assert_eq!(
-            verifier.verify(&token, now - chrono::Duration::seconds(5)).unwrap_err().code(),
+            verifier
+                .verify(&token, now - chrono::Duration::seconds(5))
+                .unwrap_err()
+                .code(),
             "token_not_yet_valid"
         );
         assert_eq!(
-            verifier.verify(&token, now + chrono::Duration::days(1)).unwrap_err().code(),
+            verifier
+                .verify(&token, now + chrono::Duration::days(1))
+                .unwrap_err()
+                .code(),
             "token_expired"
         );
     }
 
     #[test]
     fn tampering_and_foreign_keys_are_refused() {
-        let signer = TokenSigner::from_seed(&SEED, "locket:vault:test").unwrap();
-        let other = TokenSigner::from_seed(&[9u8; 32], "locket:vault:test").unwrap();
+        let signer = TokenSigner::from_seed(&SEED, &PK, "locket:vault:test").unwrap();
+        let other = TokenSigner::from_seed(&[9u8; 32], &PK, "locket:vault:test").unwrap();
         let verifier = signer.verifier();
         let now = Utc::now();
         let token = signer.sign(&claims(now)).unwrap();
@@ -362,7 +386,10 @@ mod tests {
         let mut bytes = token.clone().into_bytes();
         bytes[20] = if bytes[20] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(bytes).unwrap();
-        assert_eq!(verifier.verify(&tampered, now).unwrap_err().code(), "token_invalid_signature");
+        assert_eq!(
+            verifier.verify(&tampered, now).unwrap_err().code(),
+            "token_invalid_signature"
+        );
 
         let foreign = other.sign(&claims(now)).unwrap();
         assert_eq!(verifier.verify(&foreign, now).unwrap_err().code(), "token_unknown_key");
@@ -370,13 +397,20 @@ mod tests {
         // Foreign token with our kid in the footer: the signature check catches it.
         let (body, _) = foreign.rsplit_once('.').unwrap();
         use base64::Engine as _;
-        let our_footer = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(format!("{{\"kid\":\"{}\"}}", signer.key_id()));
+        let our_footer =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"kid\":\"{}\"}}", signer.key_id()));
         let spoofed = format!("{body}.{our_footer}");
-        assert_eq!(verifier.verify(&spoofed, now).unwrap_err().code(), "token_invalid_signature");
+        assert_eq!(
+            verifier.verify(&spoofed, now).unwrap_err().code(),
+            "token_invalid_signature"
+        );
 
         for junk in ["", "v4.public.", "v4.local.abc.def", "Bearer x", "v4.public.!!!"] {
-            assert_eq!(verifier.verify(junk, now).unwrap_err().code(), "token_malformed", "{junk}");
+            assert_eq!(
+                verifier.verify(junk, now).unwrap_err().code(),
+                "token_malformed",
+                "{junk}"
+            );
         }
         let long = format!("v4.public.{}", "A".repeat(MAX_TOKEN_BYTES));
         assert_eq!(verifier.verify(&long, now).unwrap_err().code(), "token_malformed");
@@ -384,9 +418,9 @@ mod tests {
 
     #[test]
     fn subjects_are_stable_and_pairwise() {
-        let signer = TokenSigner::from_seed(&SEED, "i").unwrap();
-        let again = TokenSigner::from_seed(&SEED, "i").unwrap();
-        let other_vault = TokenSigner::from_seed(&[8u8; 32], "i").unwrap();
+        let signer = TokenSigner::from_seed(&SEED, &PK, "i").unwrap();
+        let again = TokenSigner::from_seed(&SEED, &PK, "i").unwrap();
+        let other_vault = TokenSigner::from_seed(&SEED, &[8u8; 32], "i").unwrap();
         assert_eq!(signer.subject_for("a.example"), again.subject_for("a.example"));
         assert_ne!(signer.subject_for("a.example"), signer.subject_for("b.example"));
         assert_ne!(signer.subject_for("a.example"), other_vault.subject_for("a.example"));
@@ -395,7 +429,7 @@ mod tests {
 
     #[test]
     fn debug_redacts_the_secret() {
-        let signer = TokenSigner::from_seed(&SEED, "i").unwrap();
+        let signer = TokenSigner::from_seed(&SEED, &PK, "i").unwrap();
         let dbg = format!("{signer:?}");
         assert!(dbg.contains("[redacted]"));
         assert!(!dbg.contains("0707"));

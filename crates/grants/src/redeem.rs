@@ -1,0 +1,321 @@
+//! What the endpoint runs for a retailer: redemption (`GET /v1/data`), introspection (`GET /v1/grant`) and
+//! retailer revocation (`POST /v1/grant/revoke`).
+//!
+//! Redemption runs the checks in this order, stopping at the first failure:
+//!
+//! 1. malformed or oversized token → `token_malformed`
+//! 2. bad signature / unknown key → `token_invalid_signature` / `token_unknown_key`
+//! 3. not yet valid → `token_not_yet_valid`
+//! 4. expired → `token_expired`
+//! 5. no such grant in this vault → `grant_unknown`
+//! 6. revoked → `grant_revoked`
+//! 7. uses exhausted → `grant_uses_exhausted`
+//! 8. (the endpoint: vault locked → `vault_locked`)
+//! 9. a required scope can no longer be answered → `scope_unsatisfiable`
+//!
+//! Steps 1–4 need only the public key: [`TokenVerifier::verify`] does them outside any transaction (and
+//! caches the Ed25519 result per exact token). Steps 5–9 read the database every time — there is no cache
+//! of grant state — inside the caller's write transaction, which also takes the use and the access-log
+//! event, so the reply can be sent only after both are committed. These functions write no log event;
+//! the endpoint does, in the same transaction.
+
+use crate::error::RedeemError;
+use crate::purpose::Purpose;
+use crate::scope::ScopeKind;
+use crate::store::{self, GrantRecord, GrantStatus, RevokedBy};
+use crate::token::{rfc3339, TokenVerifier, VerifiedToken};
+use chrono::{DateTime, Utc};
+use locket_vault::profile;
+use rusqlite::{params, Connection, Transaction};
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// One field value disclosed to the retailer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DisclosedValue {
+    /// Catalog key.
+    pub key: String,
+    /// Label.
+    pub label: String,
+    /// Version of the value disclosed (0 = the catalog default, never set by the owner).
+    pub version: u32,
+    /// The value.
+    pub value: serde_json::Value,
+    /// The granted scope that covers it.
+    pub scope: String,
+}
+
+/// A successful redemption.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Redemption {
+    /// Grant id.
+    pub grant_id: String,
+    /// Retailer id.
+    pub retailer_id: String,
+    /// Pairwise subject id.
+    pub subject: String,
+    /// Exactly the granted fields that have values, in scope order.
+    pub fields: Vec<DisclosedValue>,
+    /// Granted optional scopes that currently have no value (nothing disclosed for them).
+    pub empty_scopes: Vec<String>,
+    /// Uses after this one.
+    pub uses: u32,
+    /// Uses left after this one (`None` = unlimited).
+    pub uses_left: Option<u32>,
+}
+
+impl Redemption {
+    /// The disclosed fields in the form the access log records.
+    pub fn disclosed_fields(&self) -> Vec<locket_audit::DisclosedField> {
+        self.fields
+            .iter()
+            .map(|f| locket_audit::DisclosedField {
+                key: f.key.clone(),
+                version: i64::from(f.version),
+            })
+            .collect()
+    }
+}
+
+/// A refused redemption, with what is known about the token for the access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Why.
+    pub error: RedeemError,
+    /// Grant id, if the signature verified.
+    pub grant_id: Option<String>,
+    /// Retailer id, if the signature verified.
+    pub retailer_id: Option<String>,
+}
+
+/// Verify and redeem `token` inside `tx` at `now` (all checks, in order). On success the use is counted
+/// in `tx`; the caller logs the event and commits before replying.
+pub fn redeem(
+    tx: &Transaction<'_>,
+    verifier: &TokenVerifier,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Redemption, Refusal> {
+    let verified = verifier.verify(token, now).map_err(|error| Refusal {
+        error,
+        grant_id: None,
+        retailer_id: None,
+    })?;
+    redeem_verified(tx, &verified, now).map_err(|error| Refusal {
+        error,
+        grant_id: Some(verified.claims.jti.clone()),
+        retailer_id: Some(verified.claims.aud.clone()),
+    })
+}
+
+fn load_grant(conn: &Connection, token: &VerifiedToken) -> Result<GrantRecord, RedeemError> {
+    let grant = store::grant_by_id(conn, &token.claims.jti)
+        .map_err(|e| RedeemError::Internal(e.to_string()))?
+        .ok_or(RedeemError::GrantUnknown)?;
+    // A validly signed token always matches its grant; anything else is not a grant we issued.
+    if grant.retailer_id != token.claims.aud || grant.subject != token.claims.sub {
+        return Err(RedeemError::GrantUnknown);
+    }
+    Ok(grant)
+}
+
+/// Checks 3–9 for a token whose signature is already verified, then count the use. Re-checks the time so
+/// the order holds even if `now` moved on since verification.
+pub fn redeem_verified(
+    tx: &Transaction<'_>,
+    token: &VerifiedToken,
+    now: DateTime<Utc>,
+) -> Result<Redemption, RedeemError> {
+    token.check_time(now)?;
+    let grant = load_grant(tx, token)?;
+    if let Some(at) = grant.revoked_at {
+        return Err(RedeemError::Revoked(rfc3339(at)));
+    }
+    if let Some(max) = grant.max_uses {
+        if grant.uses >= max {
+            return Err(RedeemError::UsesExhausted(max));
+        }
+    }
+    let (fields, empty_scopes) = disclose(tx, &grant, &token.claims.scope)?;
+    let changed = tx.execute(
+        "UPDATE grants SET uses = uses + 1, last_used_at = ?2
+         WHERE id = ?1 AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses)",
+        params![grant.id, rfc3339(now)],
+    )?;
+    if changed != 1 {
+        return Err(RedeemError::Internal(
+            "the grant changed while it was being redeemed".to_owned(),
+        ));
+    }
+    let uses = grant.uses + 1;
+    Ok(Redemption {
+        grant_id: grant.id,
+        retailer_id: grant.retailer_id,
+        subject: grant.subject,
+        fields,
+        empty_scopes,
+        uses,
+        uses_left: grant.max_uses.map(|m| m.saturating_sub(uses)),
+    })
+}
+
+/// The current values for the scopes both the token and the stored grant carry (they are equal for any
+/// token we signed; the intersection makes "nothing outside the token's scope" hold by construction).
+fn disclose(
+    conn: &Connection,
+    grant: &GrantRecord,
+    token_scopes: &[String],
+) -> Result<(Vec<DisclosedValue>, Vec<String>), RedeemError> {
+    let mut out: Vec<DisclosedValue> = Vec::new();
+    let mut empty = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    for granted in grant.scopes.iter().filter(|g| token_scopes.contains(&g.scope)) {
+        let unsatisfiable = || RedeemError::ScopeUnsatisfiable(granted.scope.clone());
+        let defs = match granted.kind {
+            ScopeKind::Group => profile::resolve(conn, &granted.scope).map_err(|_| unsatisfiable())?,
+            ScopeKind::Field => vec![profile::field_def(conn, &granted.scope).map_err(|_| unsatisfiable())?],
+            ScopeKind::Derived => return Err(unsatisfiable()),
+        };
+        let keys: Vec<&str> = defs.iter().map(|d| d.key.as_str()).collect();
+        let values = profile::current_values(conn, &keys).map_err(|_| unsatisfiable())?;
+        if values.is_empty() {
+            if granted.required {
+                return Err(unsatisfiable());
+            }
+            empty.push(granted.scope.clone());
+            continue;
+        }
+        for v in values {
+            if !seen.insert(v.key.clone()) {
+                continue;
+            }
+            let label = defs
+                .iter()
+                .find(|d| d.key == v.key)
+                .map(|d| d.label.clone())
+                .unwrap_or_default();
+            out.push(DisclosedValue {
+                key: v.key,
+                label,
+                version: v.version,
+                value: v.value,
+                scope: granted.scope.clone(),
+            });
+        }
+    }
+    Ok((out, empty))
+}
+
+/// A granted scope as introspection reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntrospectedScope {
+    /// Scope string.
+    pub scope: String,
+    /// Label.
+    pub label: String,
+    /// Purpose.
+    pub purpose: Purpose,
+}
+
+/// What `GET /v1/grant` tells the token's holder (RFC 7662 in spirit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Introspection {
+    /// `true` only when the grant can be redeemed now.
+    pub active: bool,
+    /// `active`, `not_yet_valid`, `expired`, `revoked` or `exhausted`.
+    pub status: GrantStatus,
+    /// Grant id.
+    pub grant_id: String,
+    /// Retailer id.
+    pub retailer_id: String,
+    /// Pairwise subject id.
+    pub subject: String,
+    /// Granted scopes.
+    pub scopes: Vec<IntrospectedScope>,
+    /// Issued (RFC 3339).
+    pub issued_at: String,
+    /// Valid from.
+    pub not_before: String,
+    /// Valid until.
+    pub expires_at: String,
+    /// Use cap (`null` = unlimited).
+    pub max_uses: Option<u32>,
+    /// Uses so far.
+    pub uses: u32,
+    /// Uses left (`null` = unlimited).
+    pub uses_left: Option<u32>,
+    /// When revoked, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    /// Who revoked it (`owner` or `retailer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<RevokedBy>,
+}
+
+/// Report the grant behind a token whose signature verified (use
+/// [`TokenVerifier::verify_signature`]: an expired or revoked grant is reported, not refused). Reads only.
+pub fn introspect(conn: &Connection, token: &VerifiedToken, now: DateTime<Utc>) -> Result<Introspection, RedeemError> {
+    let grant = load_grant(conn, token)?;
+    let status = grant.status(now);
+    Ok(Introspection {
+        active: status == GrantStatus::Active,
+        status,
+        grant_id: grant.id.clone(),
+        retailer_id: grant.retailer_id.clone(),
+        subject: grant.subject.clone(),
+        scopes: grant
+            .scopes
+            .iter()
+            .map(|s| IntrospectedScope {
+                scope: s.scope.clone(),
+                label: s.label.clone(),
+                purpose: s.purpose,
+            })
+            .collect(),
+        issued_at: rfc3339(grant.issued_at),
+        not_before: rfc3339(grant.not_before),
+        expires_at: rfc3339(grant.expires_at),
+        max_uses: grant.max_uses,
+        uses: grant.uses,
+        uses_left: grant.uses_left(),
+        revoked_at: grant.revoked_at.map(rfc3339),
+        revoked_by: grant.revoked_by,
+    })
+}
+
+/// Result of a retailer revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetailerRevocation {
+    /// Grant id.
+    pub grant_id: String,
+    /// Retailer id.
+    pub retailer_id: String,
+    /// `true` if it was already revoked (by anyone) before this call.
+    pub already_revoked: bool,
+    /// When it was revoked.
+    pub revoked_at: String,
+}
+
+/// The retailer gives a grant back (RFC 7009 in spirit): works for any token whose signature verified,
+/// expired or not, and is idempotent. Durable once the caller commits `tx`.
+pub fn retailer_revoke(
+    tx: &Transaction<'_>,
+    token: &VerifiedToken,
+    now: DateTime<Utc>,
+) -> Result<RetailerRevocation, RedeemError> {
+    let grant = load_grant(tx, token)?;
+    let changed = store::mark_revoked(
+        tx,
+        &grant.id,
+        RevokedBy::Retailer,
+        Some("returned by the retailer"),
+        now,
+    )?;
+    let revoked_at = if changed { now } else { grant.revoked_at.unwrap_or(now) };
+    Ok(RetailerRevocation {
+        grant_id: grant.id,
+        retailer_id: grant.retailer_id,
+        already_revoked: !changed,
+        revoked_at: rfc3339(revoked_at),
+    })
+}

@@ -1,0 +1,975 @@
+//! The owner's side, stored in the vault (tables `requests` and `grants`, migration `0003_grants.sql`):
+//! import requests, list and show them, approve a subset (shorter, capped), deny, revoke, list grants.
+//!
+//! Every write takes the caller's [`Transaction`] and appends its access-log event (`request_received`,
+//! `grant_issued`, `grant_denied`, `grant_revoked`) in that same transaction, so the change and its record
+//! commit together. A revocation is durable once the caller's commit returns.
+//!
+//! JSON columns: `requests.decision` holds a [`Decision`]; `grants.scopes` holds a list of
+//! [`GrantedScope`].
+
+use crate::duration;
+use crate::error::GrantError;
+use crate::grantfile::{self, GrantFile, GrantFileScope, GrantRetailer, GRANT_FORMAT};
+use crate::purpose::Purpose;
+use crate::request::{validate_request, GrantRequest, RequestedScope};
+use crate::scope::{ScopeKind, ScopeResolver, VaultCatalog};
+use crate::token::{rfc3339, TokenClaims, TokenSigner};
+use chrono::{DateTime, Duration, Utc};
+use locket_audit::{EventKind, NewEvent, Outcome};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde::{Deserialize, Serialize};
+
+/// Default cap on undecided requests accepted over HTTP.
+pub const DEFAULT_MAX_PENDING: u64 = 100;
+
+/// Where a request came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestSource {
+    /// Imported by the owner from a file.
+    File {
+        /// The path given.
+        path: String,
+    },
+    /// Received at `POST /v1/requests`.
+    Http {
+        /// Remote socket address.
+        remote_addr: Option<String>,
+        /// The `Origin` header, if any.
+        origin_header: Option<String>,
+        /// The `User-Agent` header, if any.
+        user_agent: Option<String>,
+    },
+}
+
+impl RequestSource {
+    fn kind(&self) -> &'static str {
+        match self {
+            RequestSource::File { .. } => "file",
+            RequestSource::Http { .. } => "http",
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            RequestSource::File { path } => Some(path.clone()),
+            RequestSource::Http {
+                remote_addr,
+                origin_header,
+                ..
+            } => {
+                let parts: Vec<String> = [
+                    remote_addr.as_ref().map(|a| format!("remote {a}")),
+                    origin_header.as_ref().map(|o| format!("Origin {o}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                (!parts.is_empty()).then(|| parts.join(", "))
+            }
+        }
+    }
+}
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Waiting for the owner.
+    Pending,
+    /// A grant was issued.
+    Approved,
+    /// The owner said no.
+    Denied,
+}
+
+impl RequestStatus {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Denied => "denied",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, GrantError> {
+        match s {
+            "pending" => Ok(RequestStatus::Pending),
+            "approved" => Ok(RequestStatus::Approved),
+            "denied" => Ok(RequestStatus::Denied),
+            other => Err(GrantError::Corrupt(format!("request status {other:?}"))),
+        }
+    }
+}
+
+/// One way the grant differs from the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Difference {
+    /// A requested scope was not granted.
+    ScopeDeclined {
+        /// The scope.
+        scope: String,
+        /// Whether the retailer marked it required.
+        required: bool,
+        /// Why.
+        reason: String,
+    },
+    /// Shorter than requested.
+    DurationShortened {
+        /// Requested (ISO 8601).
+        requested: String,
+        /// Granted (ISO 8601).
+        granted: String,
+    },
+    /// The owner capped the number of redemptions.
+    UsesLimited {
+        /// The cap.
+        max_uses: u32,
+    },
+}
+
+impl Difference {
+    /// The difference in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Difference::ScopeDeclined {
+                scope,
+                required,
+                reason,
+            } => {
+                format!(
+                    "{scope}{} not granted: {reason}",
+                    if *required { " (marked required)" } else { "" }
+                )
+            }
+            Difference::DurationShortened { requested, granted } => {
+                format!("duration shortened from {requested} to {granted} by the owner")
+            }
+            Difference::UsesLimited { max_uses } => format!("limited to {max_uses} redemptions by the owner"),
+        }
+    }
+}
+
+/// A scope as granted (stored in `grants.scopes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedScope {
+    /// Scope string (as requested).
+    pub scope: String,
+    /// Field, group or derived.
+    pub kind: ScopeKind,
+    /// Label at the time of the grant.
+    pub label: String,
+    /// Purpose.
+    pub purpose: Purpose,
+    /// Retailer's words about the purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose_text: Option<String>,
+    /// Whether the retailer marked it required.
+    pub required: bool,
+}
+
+/// The owner's decision on a request: what was asked, what was granted, and why they differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// `approved` or `denied`.
+    pub outcome: RequestStatus,
+    /// When (RFC 3339).
+    pub decided_at: String,
+    /// The scopes asked for.
+    pub asked: Vec<RequestedScope>,
+    /// The scopes granted (empty when denied).
+    pub granted: Vec<String>,
+    /// Requested duration (ISO 8601).
+    pub requested_duration: String,
+    /// Granted duration (ISO 8601), when approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_duration: Option<String>,
+    /// Use cap, when approved with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u32>,
+    /// How the grant differs from the request.
+    pub differences: Vec<Difference>,
+    /// The owner's own note, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The grant issued, when approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+}
+
+/// A stored request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestRecord {
+    /// `req_…`.
+    pub id: String,
+    /// Where it came from: `file` or `http`.
+    pub source: String,
+    /// File path or remote address.
+    pub source_detail: Option<String>,
+    /// When received.
+    pub received_at: DateTime<Utc>,
+    /// Pending, approved or denied.
+    pub status: RequestStatus,
+    /// The decision, once made.
+    pub decision: Option<Decision>,
+    /// The document.
+    pub request: GrantRequest,
+}
+
+/// Who revoked a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokedBy {
+    /// The owner (`locket grant revoke`, the app).
+    Owner,
+    /// The retailer gave it back (`POST /v1/grant/revoke`).
+    Retailer,
+}
+
+impl RevokedBy {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokedBy::Owner => "owner",
+            RevokedBy::Retailer => "retailer",
+        }
+    }
+}
+
+/// Where a grant stands at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStatus {
+    /// Usable.
+    Active,
+    /// Not valid yet.
+    NotYetValid,
+    /// Past its expiry.
+    Expired,
+    /// Revoked.
+    Revoked,
+    /// All uses spent.
+    Exhausted,
+}
+
+impl GrantStatus {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantStatus::Active => "active",
+            GrantStatus::NotYetValid => "not_yet_valid",
+            GrantStatus::Expired => "expired",
+            GrantStatus::Revoked => "revoked",
+            GrantStatus::Exhausted => "exhausted",
+        }
+    }
+}
+
+/// A stored grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantRecord {
+    /// `gr_…`, the token's jti.
+    pub id: String,
+    /// The request it answers.
+    pub request_id: String,
+    /// Retailer id.
+    pub retailer_id: String,
+    /// Retailer display name.
+    pub retailer_name: String,
+    /// Pairwise subject id given to the retailer.
+    pub subject: String,
+    /// Granted scopes.
+    pub scopes: Vec<GrantedScope>,
+    /// Issued.
+    pub issued_at: DateTime<Utc>,
+    /// Valid from.
+    pub not_before: DateTime<Utc>,
+    /// Valid until.
+    pub expires_at: DateTime<Utc>,
+    /// Use cap (`None` = unlimited).
+    pub max_uses: Option<u32>,
+    /// Redemptions so far.
+    pub uses: u32,
+    /// Last redemption.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revocation time.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Who revoked.
+    pub revoked_by: Option<RevokedBy>,
+    /// Why, if given.
+    pub revoke_reason: Option<String>,
+}
+
+impl GrantRecord {
+    /// Status at `now`: revoked, then expired, then exhausted, then not yet valid, else active.
+    pub fn status(&self, now: DateTime<Utc>) -> GrantStatus {
+        if self.revoked_at.is_some() {
+            GrantStatus::Revoked
+        } else if now >= self.expires_at {
+            GrantStatus::Expired
+        } else if self.max_uses.is_some_and(|m| self.uses >= m) {
+            GrantStatus::Exhausted
+        } else if now < self.not_before {
+            GrantStatus::NotYetValid
+        } else {
+            GrantStatus::Active
+        }
+    }
+
+    /// Redemptions left (`None` = unlimited).
+    pub fn uses_left(&self) -> Option<u32> {
+        self.max_uses.map(|m| m.saturating_sub(self.uses))
+    }
+}
+
+/// What the owner chose when approving.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApproveOptions {
+    /// Grant only these requested scopes (`None` = everything requested).
+    pub only: Option<Vec<String>>,
+    /// Grant for this long (`None` = as requested); may only be shorter than requested.
+    pub expires_in: Option<Duration>,
+    /// Cap on redemptions (`None` = unlimited).
+    pub max_uses: Option<u32>,
+    /// The owner's note on the decision.
+    pub note: Option<String>,
+}
+
+/// What [`approve`] produced.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The stored grant.
+    pub grant: GrantRecord,
+    /// The grant file to hand to the retailer.
+    pub file: GrantFile,
+    /// The recorded decision.
+    pub decision: Decision,
+}
+
+/// What [`revoke`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoked {
+    /// The grant after the call.
+    pub grant: GrantRecord,
+    /// `true` if it was already revoked before this call (nothing changed).
+    pub already: bool,
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, GrantError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| GrantError::Corrupt(format!("timestamp {s:?}")))
+}
+
+fn audit(conn: &Connection, event: NewEvent) -> Result<(), GrantError> {
+    locket_audit::append(conn, &event).map_err(|e| GrantError::Corrupt(format!("access log: {e}")))?;
+    Ok(())
+}
+
+/// The endpoint URL the vault's settings describe (`http://127.0.0.1:7419`).
+pub fn endpoint_url(conn: &Connection) -> Result<String, GrantError> {
+    let settings =
+        locket_vault::settings::Settings::load(conn).map_err(|e| GrantError::Corrupt(format!("settings: {e}")))?;
+    Ok(format!("http://{}", settings.endpoint.socket_addr()))
+}
+
+/// Resolve a full id or a unique prefix of one (at least 6 characters) in `table`.
+fn find_id(
+    conn: &Connection,
+    table: &str,
+    given: &str,
+    not_found: fn(String) -> GrantError,
+) -> Result<String, GrantError> {
+    let given = given.trim();
+    let exact: Option<String> = conn
+        .query_row(&format!("SELECT id FROM {table} WHERE id = ?1"), [given], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = exact {
+        return Ok(id);
+    }
+    if given.len() < 6 {
+        return Err(not_found(given.to_owned()));
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id FROM {table} WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2"
+    ))?;
+    let ids: Vec<String> = stmt.query_map([given], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    match ids.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(not_found(given.to_owned())),
+        _ => Err(GrantError::AmbiguousId(given.to_owned())),
+    }
+}
+
+/// Import a request document (from a file or HTTP): size cap, schema, semantic rules and catalog check,
+/// refuse a replayed (retailer, nonce), enforce `max_pending` undecided requests, store it, and log
+/// `request_received`. Refusals are not logged here; the caller logs them (it knows the transport).
+pub fn import_request(
+    tx: &Transaction<'_>,
+    bytes: &[u8],
+    source: &RequestSource,
+    now: DateTime<Utc>,
+    max_pending: Option<u64>,
+) -> Result<RequestRecord, GrantError> {
+    let request = validate_request(bytes, &VaultCatalog::new(tx), now)?;
+    let existing: Option<String> = tx
+        .query_row(
+            "SELECT id FROM requests WHERE retailer_id = ?1 AND nonce = ?2",
+            params![request.retailer.id, request.nonce],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(existing) = existing {
+        return Err(GrantError::DuplicateRequest {
+            retailer: request.retailer.id.clone(),
+            existing,
+        });
+    }
+    if let Some(max) = max_pending {
+        let pending: i64 = tx.query_row("SELECT count(*) FROM requests WHERE status = 'pending'", [], |r| {
+            r.get(0)
+        })?;
+        let pending = u64::try_from(pending).unwrap_or(0);
+        if pending >= max {
+            return Err(GrantError::TooManyPending { pending, max });
+        }
+    }
+    // Parsing succeeded, so the bytes are UTF-8 JSON.
+    let document = String::from_utf8_lossy(bytes).into_owned();
+    let id = new_id("req_");
+    tx.execute(
+        "INSERT INTO requests (id, retailer_id, retailer_name, origin, nonce, source, source_detail, document,
+                               received_at, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
+        params![
+            id,
+            request.retailer.id,
+            request.retailer.name,
+            request.retailer.origin,
+            request.nonce,
+            source.kind(),
+            source.detail(),
+            document,
+            rfc3339(now),
+        ],
+    )?;
+    let mut event = NewEvent::new(EventKind::RequestReceived, Outcome::Ok)
+        .retailer(request.retailer.id.clone())
+        .request(id.clone())
+        .detail("source", source.kind())
+        .detail(
+            "scopes",
+            request.scopes.iter().map(|s| s.scope.clone()).collect::<Vec<_>>(),
+        );
+    if let RequestSource::Http {
+        remote_addr,
+        user_agent,
+        origin_header,
+    } = source
+    {
+        if let Some(a) = remote_addr {
+            event = event.remote(a.clone());
+        }
+        if let Some(ua) = user_agent {
+            event = event.user_agent(ua.clone());
+        }
+        if let Some(o) = origin_header {
+            event = event.detail("origin_header", o.clone());
+        }
+    }
+    audit(tx, event)?;
+    get_request(tx, &id)
+}
+
+const REQUEST_COLUMNS: &str = "id, source, source_detail, received_at, status, decision, document";
+
+fn request_from_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+type RequestRow = (String, String, Option<String>, String, String, Option<String>, String);
+
+fn request_record(row: RequestRow) -> Result<RequestRecord, GrantError> {
+    let (id, source, source_detail, received_at, status, decision, document) = row;
+    let request: GrantRequest =
+        serde_json::from_str(&document).map_err(|e| GrantError::Corrupt(format!("request {id}: {e}")))?;
+    let decision = decision
+        .map(|d| serde_json::from_str(&d))
+        .transpose()
+        .map_err(|e| GrantError::Corrupt(format!("decision of {id}: {e}")))?;
+    Ok(RequestRecord {
+        received_at: parse_time(&received_at)?,
+        status: RequestStatus::parse(&status)?,
+        id,
+        source,
+        source_detail,
+        decision,
+        request,
+    })
+}
+
+/// One request by id or unique id prefix.
+pub fn get_request(conn: &Connection, id: &str) -> Result<RequestRecord, GrantError> {
+    let id = find_id(conn, "requests", id, GrantError::RequestNotFound)?;
+    let row = conn.query_row(
+        &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1"),
+        [&id],
+        request_from_row,
+    )?;
+    request_record(row)
+}
+
+/// Requests, newest first, optionally only those with `status`.
+pub fn list_requests(conn: &Connection, status: Option<RequestStatus>) -> Result<Vec<RequestRecord>, GrantError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM requests WHERE ?1 IS NULL OR status = ?1 ORDER BY received_at DESC, id"
+    ))?;
+    let rows: Vec<RequestRow> = stmt
+        .query_map([status.map(|s| s.as_str())], request_from_row)?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter().map(request_record).collect()
+}
+
+fn pending_request(tx: &Connection, id: &str) -> Result<RequestRecord, GrantError> {
+    let record = get_request(tx, id)?;
+    if record.status != RequestStatus::Pending {
+        return Err(GrantError::AlreadyDecided {
+            id: record.id,
+            status: record.status.as_str().to_owned(),
+        });
+    }
+    Ok(record)
+}
+
+/// Approve a pending request: grant the selected requested scopes (never any other), for at most the
+/// requested duration, optionally capped in uses; sign the token, store the grant and the decision, log
+/// `grant_issued`, and return the grant file. `endpoint` is the base URL the retailer redeems at.
+pub fn approve(
+    tx: &Transaction<'_>,
+    signer: &TokenSigner,
+    request_id: &str,
+    options: &ApproveOptions,
+    endpoint: &str,
+    now: DateTime<Utc>,
+) -> Result<Issued, GrantError> {
+    let record = pending_request(tx, request_id)?;
+    let request = &record.request;
+
+    // 1. Which scopes: only requested ones, in request order.
+    let selected: Vec<&RequestedScope> = match &options.only {
+        None => request.scopes.iter().collect(),
+        Some(only) => {
+            let requested = || {
+                request
+                    .scopes
+                    .iter()
+                    .map(|s| s.scope.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            for s in only {
+                if request.scope(s).is_none() {
+                    return Err(GrantError::ScopeNotRequested {
+                        scope: s.clone(),
+                        requested: requested(),
+                    });
+                }
+            }
+            request
+                .scopes
+                .iter()
+                .filter(|s| only.iter().any(|o| o == &s.scope))
+                .collect()
+        }
+    };
+    if selected.is_empty() {
+        return Err(GrantError::NothingGranted);
+    }
+    let catalog = VaultCatalog::new(tx);
+    let mut granted = Vec::with_capacity(selected.len());
+    let mut file_scopes = Vec::with_capacity(selected.len());
+    for s in &selected {
+        let resolved = catalog
+            .resolve(&s.scope)
+            .ok_or_else(|| GrantError::UnknownScope(s.scope.clone()))?;
+        granted.push(GrantedScope {
+            scope: s.scope.clone(),
+            kind: resolved.kind,
+            label: resolved.label.clone(),
+            purpose: s.purpose,
+            purpose_text: s.purpose_text.clone(),
+            required: s.required,
+        });
+        file_scopes.push(GrantFileScope {
+            scope: s.scope.clone(),
+            kind: resolved.kind,
+            label: resolved.label,
+            purpose: s.purpose,
+            purpose_text: s.purpose_text.clone(),
+            fields: resolved.fields,
+        });
+    }
+
+    // 2. How long, how often.
+    let requested = request
+        .requested_duration()
+        .map_err(|e| GrantError::Corrupt(e.to_string()))?;
+    let granted_duration = match options.expires_in {
+        Some(d) if d > requested => {
+            return Err(GrantError::ExpiryTooLong {
+                requested: duration::humanize(requested),
+                given: duration::humanize(d),
+            })
+        }
+        Some(d) if d <= Duration::zero() => {
+            return Err(GrantError::ExpiryTooLong {
+                requested: duration::humanize(requested),
+                given: "0 seconds".into(),
+            })
+        }
+        Some(d) => d,
+        None => requested,
+    };
+    if options.max_uses == Some(0) {
+        return Err(GrantError::InvalidMaxUses);
+    }
+
+    // 3. Record why the grant differs from the request.
+    let mut differences = Vec::new();
+    for s in &request.scopes {
+        if !selected.iter().any(|g| g.scope == s.scope) {
+            differences.push(Difference::ScopeDeclined {
+                scope: s.scope.clone(),
+                required: s.required,
+                reason: "not selected by the owner".to_owned(),
+            });
+        }
+    }
+    if granted_duration < requested {
+        differences.push(Difference::DurationShortened {
+            requested: request.requested_duration.clone(),
+            granted: duration::format_iso8601(granted_duration),
+        });
+    }
+    if let Some(max_uses) = options.max_uses {
+        differences.push(Difference::UsesLimited { max_uses });
+    }
+
+    // 4. The grant and its token.
+    let grant_id = new_id("gr_");
+    let issued_at = now;
+    let not_before = now;
+    let expires_at = now + granted_duration;
+    let subject = signer.subject_for(&request.retailer.id);
+    let claims = TokenClaims {
+        iss: signer.issuer().to_owned(),
+        sub: subject.clone(),
+        aud: request.retailer.id.clone(),
+        jti: grant_id.clone(),
+        iat: rfc3339(issued_at),
+        nbf: rfc3339(not_before),
+        exp: rfc3339(expires_at),
+        scope: granted.iter().map(|g| g.scope.clone()).collect(),
+        purposes: granted.iter().map(|g| (g.scope.clone(), g.purpose)).collect(),
+    };
+    let token = signer.sign(&claims).map_err(GrantError::Signing)?;
+
+    let decision = Decision {
+        outcome: RequestStatus::Approved,
+        decided_at: rfc3339(now),
+        asked: request.scopes.clone(),
+        granted: claims.scope.clone(),
+        requested_duration: request.requested_duration.clone(),
+        granted_duration: Some(duration::format_iso8601(granted_duration)),
+        max_uses: options.max_uses,
+        differences,
+        note: options.note.clone(),
+        grant_id: Some(grant_id.clone()),
+    };
+    let scopes_json = serde_json::to_string(&granted).map_err(|e| GrantError::Corrupt(e.to_string()))?;
+    let decision_json = serde_json::to_string(&decision).map_err(|e| GrantError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO grants (id, request_id, retailer_id, retailer_name, subject, scopes, issued_at, not_before,
+                             expires_at, max_uses)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            grant_id,
+            record.id,
+            request.retailer.id,
+            request.retailer.name,
+            subject,
+            scopes_json,
+            claims.iat,
+            claims.nbf,
+            claims.exp,
+            options.max_uses,
+        ],
+    )?;
+    tx.execute(
+        "UPDATE requests SET status = 'approved', decided_at = ?2, decision = ?3 WHERE id = ?1 AND status = 'pending'",
+        params![record.id, decision.decided_at, decision_json],
+    )?;
+    audit(
+        tx,
+        NewEvent::new(EventKind::GrantIssued, Outcome::Ok)
+            .retailer(request.retailer.id.clone())
+            .grant(grant_id.clone())
+            .request(record.id.clone())
+            .detail("scopes", claims.scope.clone())
+            .detail("expires_at", claims.exp.clone())
+            .detail("max_uses", options.max_uses)
+            .detail(
+                "differences",
+                decision
+                    .differences
+                    .iter()
+                    .map(Difference::describe)
+                    .collect::<Vec<_>>(),
+            ),
+    )?;
+
+    let retailer = GrantRetailer {
+        id: request.retailer.id.clone(),
+        name: request.retailer.name.clone(),
+        origin: request.retailer.origin.clone(),
+    };
+    let endpoint = endpoint.trim_end_matches('/').to_owned();
+    let summary = grantfile::summary(
+        &retailer,
+        &file_scopes,
+        &claims.nbf,
+        &claims.exp,
+        options.max_uses,
+        &endpoint,
+    );
+    let file = GrantFile {
+        format: GRANT_FORMAT.to_owned(),
+        grant_id: grant_id.clone(),
+        issuer: claims.iss.clone(),
+        endpoint,
+        public_key: signer.public_paserk().to_owned(),
+        key_id: signer.key_id().to_owned(),
+        retailer,
+        subject,
+        scopes: file_scopes,
+        issued_at: claims.iat.clone(),
+        not_before: claims.nbf.clone(),
+        expires_at: claims.exp.clone(),
+        max_uses: options.max_uses,
+        summary,
+        token,
+    };
+    Ok(Issued {
+        grant: get_grant(tx, &grant_id)?,
+        file,
+        decision,
+    })
+}
+
+/// Deny a pending request, recording the decision (with the owner's note) and logging `grant_denied`.
+pub fn deny(
+    tx: &Transaction<'_>,
+    request_id: &str,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Decision, GrantError> {
+    let record = pending_request(tx, request_id)?;
+    let request = &record.request;
+    let decision = Decision {
+        outcome: RequestStatus::Denied,
+        decided_at: rfc3339(now),
+        asked: request.scopes.clone(),
+        granted: Vec::new(),
+        requested_duration: request.requested_duration.clone(),
+        granted_duration: None,
+        max_uses: None,
+        differences: request
+            .scopes
+            .iter()
+            .map(|s| Difference::ScopeDeclined {
+                scope: s.scope.clone(),
+                required: s.required,
+                reason: "the owner denied the request".to_owned(),
+            })
+            .collect(),
+        note: note.map(str::to_owned),
+        grant_id: None,
+    };
+    let json = serde_json::to_string(&decision).map_err(|e| GrantError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "UPDATE requests SET status = 'denied', decided_at = ?2, decision = ?3 WHERE id = ?1 AND status = 'pending'",
+        params![record.id, decision.decided_at, json],
+    )?;
+    let mut event = NewEvent::new(EventKind::GrantDenied, Outcome::Ok)
+        .retailer(request.retailer.id.clone())
+        .request(record.id.clone());
+    if let Some(n) = note {
+        event = event.detail("note", n);
+    }
+    audit(tx, event)?;
+    Ok(decision)
+}
+
+const GRANT_COLUMNS: &str = "id, request_id, retailer_id, retailer_name, subject, scopes, issued_at, not_before, \
+     expires_at, max_uses, uses, last_used_at, revoked_at, revoked_by, revoke_reason";
+
+type GrantRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<u32>,
+    u32,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<GrantRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+        r.get(12)?,
+        r.get(13)?,
+        r.get(14)?,
+    ))
+}
+
+fn grant_record(row: GrantRow) -> Result<GrantRecord, GrantError> {
+    let (
+        id,
+        request_id,
+        retailer_id,
+        retailer_name,
+        subject,
+        scopes,
+        issued,
+        nbf,
+        exp,
+        max_uses,
+        uses,
+        last,
+        revoked_at,
+        revoked_by,
+        reason,
+    ) = row;
+    let scopes: Vec<GrantedScope> =
+        serde_json::from_str(&scopes).map_err(|e| GrantError::Corrupt(format!("scopes of {id}: {e}")))?;
+    let revoked_by = match revoked_by.as_deref() {
+        None => None,
+        Some("owner") => Some(RevokedBy::Owner),
+        Some("retailer") => Some(RevokedBy::Retailer),
+        Some(other) => return Err(GrantError::Corrupt(format!("revoked_by {other:?}"))),
+    };
+    Ok(GrantRecord {
+        issued_at: parse_time(&issued)?,
+        not_before: parse_time(&nbf)?,
+        expires_at: parse_time(&exp)?,
+        last_used_at: last.as_deref().map(parse_time).transpose()?,
+        revoked_at: revoked_at.as_deref().map(parse_time).transpose()?,
+        id,
+        request_id,
+        retailer_id,
+        retailer_name,
+        subject,
+        scopes,
+        max_uses,
+        uses,
+        revoked_by,
+        revoke_reason: reason,
+    })
+}
+
+/// One grant by exact id (no prefix matching; used on the redemption path).
+pub fn grant_by_id(conn: &Connection, id: &str) -> Result<Option<GrantRecord>, GrantError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = ?1"))?;
+    let row = stmt.query_row([id], grant_from_row).optional()?;
+    row.map(grant_record).transpose()
+}
+
+/// One grant by id or unique id prefix.
+pub fn get_grant(conn: &Connection, id: &str) -> Result<GrantRecord, GrantError> {
+    let id = find_id(conn, "grants", id, GrantError::GrantNotFound)?;
+    grant_by_id(conn, &id)?.ok_or(GrantError::GrantNotFound(id))
+}
+
+/// All grants, newest first.
+pub fn list_grants(conn: &Connection) -> Result<Vec<GrantRecord>, GrantError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {GRANT_COLUMNS} FROM grants ORDER BY issued_at DESC, id"
+    ))?;
+    let rows: Vec<GrantRow> = stmt.query_map([], grant_from_row)?.collect::<Result<_, _>>()?;
+    rows.into_iter().map(grant_record).collect()
+}
+
+/// Mark a grant revoked (no log event). Returns `false` if it already was.
+pub(crate) fn mark_revoked(
+    tx: &Connection,
+    grant_id: &str,
+    by: RevokedBy,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, rusqlite::Error> {
+    let changed = tx.execute(
+        "UPDATE grants SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4 WHERE id = ?1 AND revoked_at IS NULL",
+        params![grant_id, rfc3339(now), by.as_str(), reason],
+    )?;
+    Ok(changed == 1)
+}
+
+/// The owner revokes a grant (by id or unique prefix) and `grant_revoked` is logged. Durable once the
+/// caller commits `tx`; every redemption after that commit is refused. Revoking twice is not an error.
+pub fn revoke(
+    tx: &Transaction<'_>,
+    grant_id: &str,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Revoked, GrantError> {
+    let grant = get_grant(tx, grant_id)?;
+    let changed = mark_revoked(tx, &grant.id, RevokedBy::Owner, reason, now)?;
+    if changed {
+        let mut event = NewEvent::new(EventKind::GrantRevoked, Outcome::Ok)
+            .retailer(grant.retailer_id.clone())
+            .grant(grant.id.clone())
+            .request(grant.request_id.clone())
+            .detail("by", "owner");
+        if let Some(r) = reason {
+            event = event.detail("reason", r);
+        }
+        audit(tx, event)?;
+    }
+    Ok(Revoked {
+        grant: get_grant(tx, &grant.id)?,
+        already: !changed,
+    })
+}
