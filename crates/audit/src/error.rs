@@ -21,6 +21,9 @@ pub enum AuditError {
         /// Column name.
         column: &'static str,
     },
+    /// The vault could not give a connection.
+    #[error("the vault could not be read: {0}")]
+    Vault(String),
     /// A filter or cursor given by the caller is invalid.
     #[error("invalid access log query: {0}")]
     BadQuery(String),
@@ -44,6 +47,7 @@ impl AuditError {
             AuditError::BadSigningKey => "audit_bad_signing_key",
             AuditError::BadRow { .. } => "audit_bad_row",
             AuditError::BadQuery(_) => "audit_bad_query",
+            AuditError::Vault(_) => "audit_vault_unavailable",
             AuditError::Pending { .. } => "audit_pending_file",
         }
     }

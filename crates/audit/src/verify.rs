@@ -5,9 +5,12 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
 use crate::chain::{head_message, CanonicalEvent, GENESIS};
-use crate::event::DisclosedField;
-use crate::log::map_missing;
+use crate::log::{head, map_missing};
 use crate::{AuditError, Result};
 
 /// What is wrong with the chain.
@@ -95,91 +98,178 @@ fn mix(key: &str, seq: u64, version: i64) -> u64 {
     h
 }
 
+#[derive(Deserialize)]
+struct FieldEntry<'a> {
+    #[serde(borrow)]
+    key: Cow<'a, str>,
+    version: i64,
+}
+
+/// What one walk over a range of events found.
+struct RangeOut {
+    events: u64,
+    signed_heads: u64,
+    problem: Option<ChainProblem>,
+    field_count: u64,
+    field_sum: u64,
+    last_hash: [u8; 32],
+}
+
+fn problem(seq: u64, kind: ProblemKind, message: String) -> Option<ChainProblem> {
+    Some(ChainProblem { seq, kind, message })
+}
+
 /// Walks the whole chain from the first event and reports the first bad event.
 ///
 /// `public_key`: the vault's Ed25519 public key; when given, every signed head must be signed by it.
 pub fn verify(conn: &Connection, public_key: Option<&[u8]>) -> Result<VerifyReport> {
-    walk(conn, 1, public_key, true)
+    let h = head(conn)?;
+    let out = walk_range(conn, 1, h.seq, public_key, true)?;
+    finish(conn, h.seq, vec![out], public_key, true)
 }
 
 /// Checks the chain from event `from_seq` on (trusting the stored hash of the event before it), e.g. the last
 /// few links at startup. Does not cross-check the field index.
 pub fn verify_from(conn: &Connection, from_seq: u64, public_key: Option<&[u8]>) -> Result<VerifyReport> {
-    walk(conn, from_seq.max(1), public_key, false)
+    let h = head(conn)?;
+    let out = walk_range(conn, from_seq.max(1), h.seq, public_key, false)?;
+    finish(conn, h.seq, vec![out], public_key, false)
 }
 
-fn walk(conn: &Connection, from_seq: u64, public_key: Option<&[u8]>, check_index: bool) -> Result<VerifyReport> {
-    let from_i = i64::try_from(from_seq).map_err(|_| AuditError::BadQuery("sequence number too large".into()))?;
-    let mut heads: BTreeMap<u64, StoredHead> = BTreeMap::new();
-    {
-        let mut stmt = conn
-            .prepare("SELECT seq, hash, signed_ms, public_key, signature FROM audit_heads WHERE seq >= ?1")
-            .map_err(map_missing)?;
-        let mut rows = stmt.query([from_i])?;
-        while let Some(r) = rows.next()? {
-            let seq = u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0);
-            heads.insert(
-                seq,
-                StoredHead {
-                    hash: r.get(1)?,
-                    signed_ms: r.get(2)?,
-                    public_key: r.get(3)?,
-                    signature: r.get(4)?,
-                },
+/// [`verify`] for an unlocked vault, using one database connection per CPU core: every event's hash depends only
+/// on its own contents and the *stored* hash of the event before it, so ranges of the chain can be checked
+/// independently; the chain is intact exactly when every range is.
+pub fn verify_vault(vault: &locket_vault::Vault, public_key: Option<&[u8]>) -> Result<VerifyReport> {
+    verify_vault_split(vault, public_key, 20_000)
+}
+
+/// [`verify_vault`], splitting the work once the log holds at least `min_events` (for tests).
+#[doc(hidden)]
+pub fn verify_vault_split(
+    vault: &locket_vault::Vault,
+    public_key: Option<&[u8]>,
+    min_events: u64,
+) -> Result<VerifyReport> {
+    let main = vault.connect().map_err(|e| AuditError::Vault(e.to_string()))?;
+    let h = head(main.conn())?;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8) as u64;
+    if workers == 1 || h.seq < min_events.max(2) {
+        return verify(main.conn(), public_key);
+    }
+    let per = h.seq.div_ceil(workers);
+    let mut stores = Vec::new();
+    for _ in 1..workers {
+        stores.push(vault.connect().map_err(|e| AuditError::Vault(e.to_string()))?);
+    }
+    let outs: Vec<Result<RangeOut>> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for (i, store) in stores.into_iter().enumerate() {
+            let lo = per * (i as u64 + 1) + 1;
+            let hi = (lo + per - 1).min(h.seq);
+            handles.push(scope.spawn(move || walk_range(store.conn(), lo, hi, public_key, true)));
+        }
+        let mut outs = vec![walk_range(main.conn(), 1, per.min(h.seq), public_key, true)];
+        for handle in handles {
+            outs.push(
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(AuditError::BadQuery("a verification thread failed".into()))),
             );
         }
-    }
+        outs
+    });
+    let outs = outs.into_iter().collect::<Result<Vec<_>>>()?;
+    finish(main.conn(), h.seq, outs, public_key, true)
+}
 
-    let (mut prev, mut prev_ts, mut expected) = if from_seq <= 1 {
-        (GENESIS, i64::MIN, 1u64)
-    } else {
-        let row: Option<(Vec<u8>, i64)> = conn
-            .query_row(
-                "SELECT hash, ts_ms FROM audit_events WHERE seq = ?1",
-                [from_i - 1],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(map_missing)?;
-        match row {
-            Some((h, ts)) => (
-                <[u8; 32]>::try_from(h.as_slice()).map_err(|_| AuditError::BadRow {
-                    seq: from_seq - 1,
-                    column: "hash",
-                })?,
-                ts,
-                from_seq,
-            ),
-            None => (GENESIS, i64::MIN, 1u64),
-        }
-    };
-
-    let mut report = VerifyReport {
-        events: 0,
-        head_seq: expected.saturating_sub(1),
-        head_hash: hex::encode(prev),
-        signed_heads: 0,
-        problem: None,
-    };
-    let fail = |report: &mut VerifyReport, seq: u64, kind: ProblemKind, message: String| {
-        report.problem = Some(ChainProblem { seq, kind, message });
-    };
-
-    let mut field_count: u64 = 0;
-    let mut field_sum: u64 = 0;
-    let mut scratch = Vec::with_capacity(512);
+fn load_heads(conn: &Connection, lo: u64, hi: u64) -> Result<BTreeMap<u64, StoredHead>> {
+    let mut heads = BTreeMap::new();
     let mut stmt = conn
-        .prepare(
-            "SELECT seq, ts_ms, kind, outcome, reason, retailer, grant_id, request_id, fields, remote_addr, \
-             user_agent, detail, hash FROM audit_events WHERE seq >= ?1 ORDER BY seq",
+        .prepare_cached(
+            "SELECT seq, hash, signed_ms, public_key, signature FROM audit_heads WHERE seq BETWEEN ?1 AND ?2",
         )
         .map_err(map_missing)?;
-    let mut rows = stmt.query([i64::try_from(expected).unwrap_or(i64::MAX)])?;
+    let mut rows = stmt.query([to_i64(lo), to_i64(hi)])?;
+    while let Some(r) = rows.next()? {
+        let seq = u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0);
+        heads.insert(
+            seq,
+            StoredHead {
+                hash: r.get(1)?,
+                signed_ms: r.get(2)?,
+                public_key: r.get(3)?,
+                signature: r.get(4)?,
+            },
+        );
+    }
+    Ok(heads)
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Checks events `lo..=hi`: each against the stored hash of its predecessor.
+fn walk_range(conn: &Connection, lo: u64, hi: u64, public_key: Option<&[u8]>, check_index: bool) -> Result<RangeOut> {
+    let heads = load_heads(conn, lo, hi)?;
+    let mut out = RangeOut {
+        events: 0,
+        signed_heads: 0,
+        problem: None,
+        field_count: 0,
+        field_sum: 0,
+        last_hash: GENESIS,
+    };
+    if hi < lo {
+        return Ok(out);
+    }
+    let (mut prev, mut prev_ts) = if lo <= 1 {
+        (GENESIS, i64::MIN)
+    } else {
+        let row: Option<(Vec<u8>, i64)> = conn
+            .prepare_cached("SELECT hash, ts_ms FROM audit_events WHERE seq = ?1")
+            .map_err(map_missing)?
+            .query_row([to_i64(lo - 1)], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match row {
+            Some((h, ts)) => match <[u8; 32]>::try_from(h.as_slice()) {
+                Ok(h) => (h, ts),
+                Err(_) => {
+                    out.problem = problem(
+                        lo - 1,
+                        ProblemKind::HashMismatch,
+                        format!("event {} has no valid stored hash: it was edited", lo - 1),
+                    );
+                    return Ok(out);
+                }
+            },
+            None => {
+                out.problem = problem(
+                    lo,
+                    ProblemKind::Missing,
+                    format!("event {} is missing before event {lo}: it was deleted", lo - 1),
+                );
+                return Ok(out);
+            }
+        }
+    };
+    out.last_hash = prev;
+    let mut expected = lo;
+    let mut scratch = Vec::with_capacity(512);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, ts_ms, kind, outcome, reason, retailer, grant_id, request_id, fields, remote_addr, \
+             user_agent, detail, hash FROM audit_events WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
+        )
+        .map_err(map_missing)?;
+    let mut rows = stmt.query([to_i64(lo), to_i64(hi)])?;
     while let Some(r) = rows.next()? {
         let seq = u64::try_from(r.get::<_, i64>(0)?).map_err(|_| AuditError::BadRow { seq: 0, column: "seq" })?;
         if seq != expected {
-            fail(
-                &mut report,
+            out.problem = problem(
                 seq,
                 ProblemKind::Missing,
                 format!(
@@ -187,7 +277,7 @@ fn walk(conn: &Connection, from_seq: u64, public_key: Option<&[u8]>, check_index
                     seq - 1
                 ),
             );
-            return Ok(report);
+            return Ok(out);
         }
         let ts_ms: i64 = r.get(1)?;
         let c = CanonicalEvent {
@@ -204,44 +294,31 @@ fn walk(conn: &Connection, from_seq: u64, public_key: Option<&[u8]>, check_index
             user_agent: text(r.get_ref(10)?, seq, "user_agent")?,
             detail: text(r.get_ref(11)?, seq, "detail")?,
         };
-        let stored = match r.get_ref(12)? {
-            ValueRef::Blob(b) if b.len() == 32 => b,
-            _ => {
-                fail(
-                    &mut report,
-                    seq,
-                    ProblemKind::HashMismatch,
-                    format!("event {seq} has no valid stored hash: it was edited"),
-                );
-                return Ok(report);
-            }
-        };
         let computed = c.chain_hash(&prev, &mut scratch);
-        if computed[..] != stored[..] {
-            fail(
-                &mut report,
+        let matches = matches!(r.get_ref(12)?, ValueRef::Blob(b) if b == computed.as_slice());
+        if !matches {
+            out.problem = problem(
                 seq,
                 ProblemKind::HashMismatch,
                 format!("event {seq} does not match its hash: it was edited after it was written"),
             );
-            return Ok(report);
+            return Ok(out);
         }
         if ts_ms < prev_ts {
-            fail(
-                &mut report,
+            out.problem = problem(
                 seq,
                 ProblemKind::TimeWentBackwards,
                 format!("event {seq} is dated before the event preceding it"),
             );
-            return Ok(report);
+            return Ok(out);
         }
         if check_index {
             if let Some(f) = c.fields {
-                let list: Vec<DisclosedField> =
+                let list: Vec<FieldEntry<'_>> =
                     serde_json::from_str(f).map_err(|_| AuditError::BadRow { seq, column: "fields" })?;
                 for d in &list {
-                    field_count += 1;
-                    field_sum = field_sum.wrapping_add(mix(&d.key, seq, d.version));
+                    out.field_count += 1;
+                    out.field_sum = out.field_sum.wrapping_add(mix(&d.key, seq, d.version));
                 }
             }
         }
@@ -255,39 +332,88 @@ fn walk(conn: &Connection, from_seq: u64, public_key: Option<&[u8]>, check_index
                 .verify(&msg, &h.signature)
                 .is_ok();
             if h.hash.as_slice() != computed || !key_ok || !sig_ok {
-                fail(
-                    &mut report,
+                out.problem = problem(
                     seq,
                     ProblemKind::BadSignedHead,
                     format!("the signed head at event {seq} does not match the log or is not signed by this vault"),
                 );
-                return Ok(report);
+                return Ok(out);
             }
-            report.signed_heads += 1;
+            out.signed_heads += 1;
         }
         prev = computed;
         prev_ts = ts_ms;
-        report.events += 1;
-        report.head_seq = seq;
+        out.events += 1;
+        out.last_hash = prev;
         expected = seq + 1;
     }
-    report.head_hash = hex::encode(prev);
+    if expected <= hi {
+        // The range ended early: events expected..=hi are gone (hi itself exists: it was the head, or the next
+        // range starts right after it and checks its own predecessor).
+        out.problem = problem(
+            hi + 1,
+            ProblemKind::Missing,
+            format!(
+                "events {expected}..{hi} are missing before event {}: they were deleted",
+                hi + 1
+            ),
+        );
+    }
+    Ok(out)
+}
 
-    if let Some((&seq, _)) = heads.range(expected..).next() {
-        fail(
-            &mut report,
+fn finish(
+    conn: &Connection,
+    head_seq: u64,
+    outs: Vec<RangeOut>,
+    _public_key: Option<&[u8]>,
+    check_index: bool,
+) -> Result<VerifyReport> {
+    let mut report = VerifyReport {
+        events: 0,
+        head_seq: 0,
+        head_hash: hex::encode(GENESIS),
+        signed_heads: 0,
+        problem: None,
+    };
+    let mut field_count = 0u64;
+    let mut field_sum = 0u64;
+    for out in outs {
+        report.events += out.events;
+        report.signed_heads += out.signed_heads;
+        field_count += out.field_count;
+        field_sum = field_sum.wrapping_add(out.field_sum);
+        if out.problem.is_some() {
+            report.problem = out.problem;
+            report.head_seq = report.events;
+            report.head_hash = hex::encode(out.last_hash);
+            return Ok(report);
+        }
+        report.head_seq = report.events;
+        report.head_hash = hex::encode(out.last_hash);
+    }
+    report.head_seq = head_seq;
+
+    let beyond: Option<i64> = conn
+        .prepare_cached("SELECT seq FROM audit_heads WHERE seq > ?1 ORDER BY seq LIMIT 1")
+        .map_err(map_missing)?
+        .query_row([to_i64(head_seq)], |r| r.get(0))
+        .optional()?;
+    if let Some(seq) = beyond {
+        let seq = u64::try_from(seq).unwrap_or(0);
+        report.problem = problem(
             seq,
             ProblemKind::Truncated,
             format!(
-                "a signed head vouches for event {seq} but the log ends at event {}: events were removed from the end",
-                expected - 1
+                "a signed head vouches for event {seq} but the log ends at event {head_seq}: events were removed \
+                 from the end"
             ),
         );
         return Ok(report);
     }
 
     if check_index {
-        let mut stmt = conn.prepare("SELECT field_key, seq, version FROM audit_event_fields")?;
+        let mut stmt = conn.prepare_cached("SELECT field_key, seq, version FROM audit_event_fields")?;
         let mut rows = stmt.query([])?;
         let mut count: u64 = 0;
         let mut sum: u64 = 0;
@@ -298,8 +424,7 @@ fn walk(conn: &Connection, from_seq: u64, public_key: Option<&[u8]>, check_index
             sum = sum.wrapping_add(mix(key, seq, r.get(2)?));
         }
         if count != field_count || sum != field_sum {
-            fail(
-                &mut report,
+            report.problem = problem(
                 0,
                 ProblemKind::FieldIndexMismatch,
                 "the index of disclosed fields was edited and no longer matches the events (the events themselves \

@@ -1,0 +1,84 @@
+//! The access log inside a real SQLCipher vault: tampering underneath (with the key) is found at that event.
+use locket_audit::{append, verify, verify_vault_split, DisclosedField, EventKind, NewEvent, Outcome, ProblemKind};
+use locket_vault::{KdfParams, Passphrase, Vault};
+
+fn vault_with(n: u64) -> (tempfile::TempDir, Vault) {
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, _) = Vault::create(
+        dir.path(),
+        &Passphrase::new("correct horse".into()),
+        KdfParams::for_tests(),
+    )
+    .unwrap();
+    let mut store = vault.connect().unwrap();
+    let tx = store.conn_mut().transaction().unwrap();
+    for i in 0..n {
+        let ev = NewEvent::new(EventKind::Redemption, Outcome::Ok)
+            .retailer("shop.example")
+            .grant(format!("gr_{i}"))
+            .fields(vec![DisclosedField {
+                key: "contact.email".into(),
+                version: 1,
+            }]);
+        append(&tx, &ev).unwrap();
+    }
+    tx.commit().unwrap();
+    (dir, vault)
+}
+
+/// Edits one row of the encrypted database through a separate keyed connection, as someone holding the key
+/// (but not using Locket) could.
+fn tamper(dir: &std::path::Path, seq: u64) {
+    let vault = Vault::unlock(dir, &Passphrase::new("correct horse".into())).unwrap();
+    let store = vault.connect().unwrap();
+    store
+        .conn()
+        .execute_batch("DROP TRIGGER audit_events_no_update")
+        .unwrap();
+    store
+        .conn()
+        .execute(
+            "UPDATE audit_events SET retailer = 'other.example' WHERE seq = ?1",
+            [seq as i64],
+        )
+        .unwrap();
+}
+
+#[test]
+fn an_edit_underneath_is_found_at_that_event() {
+    let (dir, vault) = vault_with(40);
+    assert!(verify(vault.connect().unwrap().conn(), None).unwrap().ok());
+    tamper(dir.path(), 23);
+    let r = verify(vault.connect().unwrap().conn(), None).unwrap();
+    let p = r.problem.expect("tampering must be found");
+    assert_eq!((p.seq, p.kind), (23, ProblemKind::HashMismatch));
+}
+
+#[test]
+fn parallel_verification_finds_the_same_event() {
+    let (dir, vault) = vault_with(40);
+    let r = verify_vault_split(&vault, None, 2).unwrap();
+    assert!(r.ok(), "{r:?}");
+    assert_eq!(r.events, 40);
+    assert_eq!(r.head_seq, 40);
+    // In the second half (another thread's range) and on the boundary.
+    tamper(dir.path(), 33);
+    let p = verify_vault_split(&vault, None, 2).unwrap().problem.unwrap();
+    assert_eq!((p.seq, p.kind), (33, ProblemKind::HashMismatch));
+}
+
+#[test]
+fn parallel_verification_finds_a_deleted_boundary_event() {
+    let (dir, vault) = vault_with(40);
+    let v = Vault::unlock(dir.path(), &Passphrase::new("correct horse".into())).unwrap();
+    let s = v.connect().unwrap();
+    s.conn().execute_batch("DROP TRIGGER audit_events_no_delete").unwrap();
+    // With two workers the ranges are 1..=20 and 21..=40: delete the last event of the first range.
+    s.conn().execute("DELETE FROM audit_events WHERE seq = 20", []).unwrap();
+    let r = verify_vault_split(&vault, None, 2).unwrap();
+    let p = r.problem.unwrap();
+    assert_eq!(p.kind, ProblemKind::Missing);
+    assert_eq!(p.seq, 21, "the first event whose predecessor is gone");
+    let single = verify(vault.connect().unwrap().conn(), None).unwrap().problem.unwrap();
+    assert_eq!((single.seq, single.kind), (21, ProblemKind::Missing));
+}
