@@ -139,8 +139,76 @@ impl GrantFile {
     }
 }
 
+/// Everything a grant file and its token are made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantSpec {
+    /// Grant id (`gr_` + 32 hex).
+    pub grant_id: String,
+    /// Who it is for.
+    pub retailer: GrantRetailer,
+    /// What it allows.
+    pub scopes: Vec<GrantFileScope>,
+    /// Issue time; also the start of validity.
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// End of validity.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Use cap.
+    pub max_uses: Option<u32>,
+    /// Endpoint base URL.
+    pub endpoint: String,
+}
+
+/// Make the token claims, sign them, and assemble the grant file. Deterministic for a given signer and
+/// spec (Ed25519 signatures are), which the golden tests rely on.
+pub fn build(
+    signer: &crate::token::TokenSigner,
+    spec: &GrantSpec,
+) -> Result<(crate::token::TokenClaims, GrantFile), String> {
+    use crate::token::rfc3339;
+    let subject = signer.subject_for(&spec.retailer.id);
+    let claims = crate::token::TokenClaims {
+        iss: signer.issuer().to_owned(),
+        sub: subject.clone(),
+        aud: spec.retailer.id.clone(),
+        jti: spec.grant_id.clone(),
+        iat: rfc3339(spec.issued_at),
+        nbf: rfc3339(spec.issued_at),
+        exp: rfc3339(spec.expires_at),
+        scope: spec.scopes.iter().map(|s| s.scope.clone()).collect(),
+        purposes: spec.scopes.iter().map(|s| (s.scope.clone(), s.purpose)).collect(),
+    };
+    let token = signer.sign(&claims)?;
+    let endpoint = spec.endpoint.trim_end_matches('/').to_owned();
+    let summary = summary(
+        &spec.retailer,
+        &spec.scopes,
+        &claims.nbf,
+        &claims.exp,
+        spec.max_uses,
+        &endpoint,
+    );
+    let file = GrantFile {
+        format: GRANT_FORMAT.to_owned(),
+        grant_id: spec.grant_id.clone(),
+        issuer: claims.iss.clone(),
+        endpoint,
+        public_key: signer.public_paserk().to_owned(),
+        key_id: signer.key_id().to_owned(),
+        retailer: spec.retailer.clone(),
+        subject,
+        scopes: spec.scopes.clone(),
+        issued_at: claims.iat.clone(),
+        not_before: claims.nbf.clone(),
+        expires_at: claims.exp.clone(),
+        max_uses: spec.max_uses,
+        summary,
+        token,
+    };
+    Ok((claims, file))
+}
+
 /// The summary sentence(s) of a grant file.
-pub(crate) fn summary(
+fn summary(
     retailer: &GrantRetailer,
     scopes: &[GrantFileScope],
     not_before: &str,

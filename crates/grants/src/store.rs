@@ -10,11 +10,11 @@
 
 use crate::duration;
 use crate::error::GrantError;
-use crate::grantfile::{self, GrantFile, GrantFileScope, GrantRetailer, GRANT_FORMAT};
+use crate::grantfile::{self, GrantFile, GrantFileScope, GrantRetailer, GrantSpec};
 use crate::purpose::Purpose;
 use crate::request::{validate_request, GrantRequest, RequestedScope};
 use crate::scope::{ScopeKind, ScopeResolver, VaultCatalog};
-use crate::token::{rfc3339, TokenClaims, TokenSigner};
+use crate::token::{rfc3339, TokenSigner};
 use chrono::{DateTime, Duration, Utc};
 use locket_audit::{EventKind, NewEvent, Outcome};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
@@ -671,22 +671,21 @@ pub fn approve(
 
     // 4. The grant and its token.
     let grant_id = new_id("gr_");
-    let issued_at = now;
-    let not_before = now;
-    let expires_at = now + granted_duration;
-    let subject = signer.subject_for(&request.retailer.id);
-    let claims = TokenClaims {
-        iss: signer.issuer().to_owned(),
-        sub: subject.clone(),
-        aud: request.retailer.id.clone(),
-        jti: grant_id.clone(),
-        iat: rfc3339(issued_at),
-        nbf: rfc3339(not_before),
-        exp: rfc3339(expires_at),
-        scope: granted.iter().map(|g| g.scope.clone()).collect(),
-        purposes: granted.iter().map(|g| (g.scope.clone(), g.purpose)).collect(),
+    let spec = GrantSpec {
+        grant_id: grant_id.clone(),
+        retailer: GrantRetailer {
+            id: request.retailer.id.clone(),
+            name: request.retailer.name.clone(),
+            origin: request.retailer.origin.clone(),
+        },
+        scopes: file_scopes,
+        issued_at: now,
+        expires_at: now + granted_duration,
+        max_uses: options.max_uses,
+        endpoint: endpoint.to_owned(),
     };
-    let token = signer.sign(&claims).map_err(GrantError::Signing)?;
+    let (claims, file) = grantfile::build(signer, &spec).map_err(GrantError::Signing)?;
+    let subject = claims.sub.clone();
 
     let decision = Decision {
         outcome: RequestStatus::Approved,
@@ -742,37 +741,6 @@ pub fn approve(
             ),
     )?;
 
-    let retailer = GrantRetailer {
-        id: request.retailer.id.clone(),
-        name: request.retailer.name.clone(),
-        origin: request.retailer.origin.clone(),
-    };
-    let endpoint = endpoint.trim_end_matches('/').to_owned();
-    let summary = grantfile::summary(
-        &retailer,
-        &file_scopes,
-        &claims.nbf,
-        &claims.exp,
-        options.max_uses,
-        &endpoint,
-    );
-    let file = GrantFile {
-        format: GRANT_FORMAT.to_owned(),
-        grant_id: grant_id.clone(),
-        issuer: claims.iss.clone(),
-        endpoint,
-        public_key: signer.public_paserk().to_owned(),
-        key_id: signer.key_id().to_owned(),
-        retailer,
-        subject,
-        scopes: file_scopes,
-        issued_at: claims.iat.clone(),
-        not_before: claims.nbf.clone(),
-        expires_at: claims.exp.clone(),
-        max_uses: options.max_uses,
-        summary,
-        token,
-    };
     Ok(Issued {
         grant: get_grant(tx, &grant_id)?,
         file,

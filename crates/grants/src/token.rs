@@ -114,15 +114,7 @@ impl TokenSigner {
     /// Build from a 32-byte Ed25519 seed, the 32-byte pseudonym key (for pairwise subject ids) and the
     /// vault's public id (the `iss` claim).
     pub fn from_seed(seed: &[u8; 32], pseudonym_key: &[u8; 32], issuer: &str) -> Result<Self, String> {
-        let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed)
-            .map_err(|_| "the signing seed is not a valid Ed25519 seed".to_owned())?;
-        let pk_bytes = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
-        let mut sk_bytes = Zeroizing::new(Vec::with_capacity(64));
-        sk_bytes.extend_from_slice(seed);
-        sk_bytes.extend_from_slice(&pk_bytes);
-        let secret =
-            AsymmetricSecretKey::<V4>::from(&sk_bytes).map_err(|_| "the signing key was refused".to_owned())?;
-        let public = AsymmetricPublicKey::<V4>::from(&pk_bytes).map_err(|_| "the public key was refused".to_owned())?;
+        let (secret, public) = secret_from_seed(seed)?;
         let public_paserk = paserk_public(&public)?;
         let kid = paserk_pid(&public)?;
         let footer = serde_json::to_vec(&Footer { kid: kid.clone() }).map_err(|e| e.to_string())?;
@@ -316,6 +308,46 @@ pub fn peek_claims(token: &str) -> Result<TokenClaims, RedeemError> {
         .map_err(|_| RedeemError::Malformed("not a PASETO v4.public token".to_owned()))?;
     serde_json::from_slice(untrusted.untrusted_payload())
         .map_err(|e| RedeemError::Malformed(format!("the token's claims are not Locket claims: {e}")))
+}
+
+fn secret_from_seed(seed: &[u8; 32]) -> Result<(AsymmetricSecretKey<V4>, AsymmetricPublicKey<V4>), String> {
+    let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed)
+        .map_err(|_| "the signing seed is not a valid Ed25519 seed".to_owned())?;
+    let pk_bytes = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
+    let mut sk_bytes = Zeroizing::new(Vec::with_capacity(64));
+    sk_bytes.extend_from_slice(seed);
+    sk_bytes.extend_from_slice(&pk_bytes);
+    let secret = AsymmetricSecretKey::<V4>::from(&sk_bytes).map_err(|_| "the signing key was refused".to_owned())?;
+    let public = AsymmetricPublicKey::<V4>::from(&pk_bytes).map_err(|_| "the public key was refused".to_owned())?;
+    Ok((secret, public))
+}
+
+/// Sign an arbitrary payload as a `v4.public` token with the key from `seed` (the primitive under
+/// [`TokenSigner::sign`]; exposed for the PASETO test vectors).
+pub fn sign_raw(seed: &[u8; 32], payload: &[u8], footer: &[u8], implicit: &[u8]) -> Result<String, String> {
+    let (secret, _) = secret_from_seed(seed)?;
+    let footer = (!footer.is_empty()).then_some(footer);
+    let implicit = (!implicit.is_empty()).then_some(implicit);
+    PublicToken::sign(&secret, payload, footer, implicit).map_err(|e| format!("PASETO signing failed: {e}"))
+}
+
+/// Verify a `v4.public` token against a raw 32-byte Ed25519 public key and implicit assertion, returning
+/// (payload, footer). The primitive under [`TokenVerifier`]; exposed for the PASETO test vectors.
+pub fn verify_raw(public_key: &[u8], token: &str, implicit: &[u8]) -> Result<(Vec<u8>, Vec<u8>), RedeemError> {
+    let public = AsymmetricPublicKey::<V4>::from(public_key)
+        .map_err(|_| RedeemError::Malformed("not an Ed25519 public key".to_owned()))?;
+    let untrusted = UntrustedToken::<Public, V4>::try_from(token)
+        .map_err(|_| RedeemError::Malformed("not a PASETO v4.public token".to_owned()))?;
+    let implicit = (!implicit.is_empty()).then_some(implicit);
+    let trusted =
+        PublicToken::verify(&public, &untrusted, None, implicit).map_err(|_| RedeemError::InvalidSignature)?;
+    Ok((trusted.payload().as_bytes().to_vec(), trusted.footer().to_vec()))
+}
+
+/// The PASERK `k4.public.…` form of a raw 32-byte Ed25519 public key.
+pub fn paserk_of_public_key(public_key: &[u8]) -> Result<String, String> {
+    let public = AsymmetricPublicKey::<V4>::from(public_key).map_err(|_| "not an Ed25519 public key".to_owned())?;
+    paserk_public(&public)
 }
 
 /// The key id (`k4.pid.…`) of a PASERK `k4.public.…` key.
