@@ -1,7 +1,124 @@
+//! Locket desktop shell: a thin Tauri 2 layer over the core crates. Commands (in [`commands`] and [`grants`])
+//! call `locket_vault`, `locket_grants` and `locket_audit`; while unlocked the embedded `locket_endpoint`
+//! server runs ([`session`]). The IPC contract is documented in docs/ipc.md.
 #![forbid(unsafe_code)]
-//! Locket desktop shell.
+#![deny(missing_docs)]
+
+#[allow(missing_docs)]
+pub mod commands;
+pub mod deeplink;
+#[allow(missing_docs)]
+pub mod dto;
+pub mod error;
+#[allow(missing_docs)]
+pub mod grants;
+#[allow(missing_docs)]
+pub mod session;
+pub mod state;
+pub mod tray;
+
+use tauri::{AppHandle, Manager};
+use tauri_plugin_deep_link::DeepLinkExt;
+
+/// Brings the main window to the front (un-minimised, shown, focused).
+pub fn focus_main(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+fn links_in(args: &[String]) -> impl Iterator<Item = &String> {
+    args.iter().filter(|a| a.starts_with("locket://"))
+}
+
+/// Starts the app.
 pub fn run() {
-    tauri::Builder::default()
-        .run(tauri::generate_context!())
-        .expect("error while running Locket");
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOCKET_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+
+    let result = tauri::Builder::default()
+        // First: a second launch hands its arguments (and any locket:// link) to this one and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            focus_main(app);
+            for link in links_in(&argv) {
+                deeplink::handle(app, link);
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
+        .manage(state::AppState::from_env())
+        .setup(|app| {
+            let handle = app.handle().clone();
+            tray::build(&handle);
+            let h2 = handle.clone();
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    deeplink::handle(&h2, url.as_str());
+                }
+            });
+            let args: Vec<String> = std::env::args().collect();
+            for link in links_in(&args) {
+                deeplink::handle(&handle, link);
+            }
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_status,
+            commands::vault_create,
+            commands::vault_unlock,
+            commands::vault_unlock_keychain,
+            commands::vault_recover,
+            commands::vault_lock,
+            commands::session_info,
+            commands::passphrase_change,
+            commands::recovery_reset,
+            commands::keychain_set,
+            commands::settings_update,
+            commands::vault_export,
+            commands::vault_import,
+            commands::vault_wipe,
+            commands::catalog,
+            commands::profile_list,
+            commands::profile_set,
+            commands::profile_remove,
+            commands::profile_history,
+            commands::custom_field_add,
+            commands::audit_query,
+            commands::audit_timeline,
+            commands::audit_verify,
+            grants::requests_list,
+            grants::request_import,
+            grants::request_approve,
+            grants::request_deny,
+            grants::grant_file_save,
+            grants::grants_list,
+            grants::grant_revoke,
+            grants::retailer_revoke_all,
+            grants::retailers_list,
+            grants::retailer_detail,
+        ])
+        .build(tauri::generate_context!());
+    match result {
+        Ok(app) => app.run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                // Stop serving and drop the keys before the process ends.
+                let app = app.clone();
+                tauri::async_runtime::block_on(async move {
+                    let _ = session::close(&app, "button").await;
+                });
+            }
+        }),
+        Err(e) => {
+            eprintln!("Locket could not start: {e}");
+            std::process::exit(1);
+        }
+    }
 }

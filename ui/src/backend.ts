@@ -85,17 +85,27 @@ export interface CatalogField {
   group: string;
   groupLabel: string;
   fieldType: FieldType;
-  options: string[];
+  options: FieldOption[];
   sensitivity: Sensitivity;
   hint: string;
+  /** An example of valid input, e.g. "+442071234567". */
+  example: string;
   custom: boolean;
+}
+
+export interface FieldOption {
+  value: string;
+  label: string;
 }
 
 export interface ProfileValue {
   key: string;
+  /** Editable text (what the core's input parser reads back), e.g. "vegan,halal" or "20-80 GBP". */
   value: string;
+  /** The value as shown to the owner. */
+  display: string;
   versionId: number;
-  updatedAt: string;
+  updatedAt: string | null;
 }
 
 export interface ValueVersion {
@@ -124,6 +134,7 @@ export interface RequestedScope {
   scope: string;
   label: string;
   purpose: string;
+  purposeLabel: string;
   purposeText: string | null;
   required: boolean;
   sensitivity: Sensitivity;
@@ -168,7 +179,8 @@ export interface Grant {
 export interface ApproveInput {
   requestId: string;
   scopes: string[];
-  expiresAt: string;
+  /** How long the grant lasts; null = as long as the retailer asked. */
+  expiresInSeconds: number | null;
   maxUses: number | null;
 }
 
@@ -206,14 +218,14 @@ export interface AuditFilter {
 
 export interface AuditPage {
   events: AuditEvent[];
-  total: number;
-  offset: number;
+  /** Cursor of the next (older) page; null on the last page. */
+  next: number | null;
+  /** Events in the whole log; null when a filter is set. */
+  total: number | null;
 }
 
-export interface TimelineBucket {
+export interface TimelineDay {
   day: string; // YYYY-MM-DD (local)
-  retailerId: string | null;
-  retailerName: string | null;
   allowed: number;
   refused: number;
 }
@@ -306,9 +318,10 @@ export const retailerDetail = (retailerId: string) =>
 
 // ---------- activity ----------
 
-export const auditPage = (filter: AuditFilter, offset: number, limit: number) =>
-  call<AuditPage>("audit_query", { filter, offset, limit });
-export const auditTimeline = (days: number) => call<TimelineBucket[]>("audit_timeline", { days });
+export const auditPage = (filter: AuditFilter, cursor: number | null, limit: number) =>
+  call<AuditPage>("audit_query", { filter, cursor, limit });
+export const auditTimeline = (days: number, retailerId: string | null) =>
+  call<TimelineDay[]>("audit_timeline", { days, retailerId });
 export const verifyChain = () => call<ChainStatus>("audit_verify");
 
 // ---------- events ----------

@@ -1,4 +1,4 @@
-import type { TimelineBucket } from "../backend";
+import type { TimelineDay } from "../backend";
 import { niceMax, timelineSeries } from "../lib/filters";
 
 const W = 920;
@@ -8,10 +8,9 @@ const PAD_B = 24;
 const PAD_T = 10;
 
 /** Accesses and refusals per day as stacked bars (hand-drawn SVG; colours come from the style sheet). */
-export function ActivityTimeline(props: { buckets: TimelineBucket[]; days: number; retailerId: string }) {
+export function ActivityTimeline(props: { buckets: TimelineDay[]; days: number }) {
   const now = new Date();
-  const buckets = props.retailerId ? props.buckets.filter((b) => b.retailerId === props.retailerId) : props.buckets;
-  const series = timelineSeries(buckets, props.days, now);
+  const series = timelineSeries(props.buckets, props.days, now);
   const max = niceMax(Math.max(0, ...series.map((s) => s.allowed + s.refused)));
   const plotW = W - PAD_L - 6;
   const plotH = H - PAD_T - PAD_B;
@@ -36,10 +35,7 @@ export function ActivityTimeline(props: { buckets: TimelineBucket[]; days: numbe
           const hA = (s.allowed / max) * plotH;
           const hR = (s.refused / max) * plotH;
           const label = s.day.slice(5).replace("-", "/");
-          const tip = [
-            `${s.day}: ${s.allowed} shared, ${s.refused} refused`,
-            ...s.byRetailer.map((r) => `${r.name}: ${r.allowed} shared, ${r.refused} refused`),
-          ].join("\n");
+          const tip = `${s.day}: ${s.allowed} shared, ${s.refused} refused`;
           return (
             <g key={s.day}>
               <title>{tip}</title>

@@ -56,14 +56,13 @@ describe("activity filter", () => {
 });
 
 describe("timeline", () => {
-  it("fills missing days and sums retailers", () => {
+  it("fills missing days and drops days outside the window", () => {
     const local = new Date(2026, 2, 10, 12);
     const s = timelineSeries(
       [
-        { day: "2026-03-10", retailerId: "a", retailerName: "A", allowed: 3, refused: 1 },
-        { day: "2026-03-10", retailerId: "b", retailerName: "B", allowed: 2, refused: 0 },
-        { day: "2026-03-08", retailerId: "a", retailerName: "A", allowed: 1, refused: 0 },
-        { day: "2026-01-01", retailerId: "a", retailerName: "A", allowed: 9, refused: 9 },
+        { day: "2026-03-10", allowed: 5, refused: 1 },
+        { day: "2026-03-08", allowed: 1, refused: 0 },
+        { day: "2026-01-01", allowed: 9, refused: 9 },
       ],
       7,
       local,
@@ -71,7 +70,6 @@ describe("timeline", () => {
     expect(s).toHaveLength(7);
     expect(s[0]!.day).toBe("2026-03-04");
     expect(s[6]).toMatchObject({ day: "2026-03-10", allowed: 5, refused: 1 });
-    expect(s[6]!.byRetailer).toHaveLength(2);
     expect(s[4]).toMatchObject({ day: "2026-03-08", allowed: 1 });
     expect(s[5]).toMatchObject({ allowed: 0, refused: 0 });
   });

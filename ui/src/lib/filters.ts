@@ -1,5 +1,5 @@
 // Grouping and filtering logic shared by Grants, Activity and Requests.
-import type { AuditFilter, Grant, GrantStatus, Outcome, TimelineBucket } from "../backend";
+import type { AuditFilter, Grant, GrantStatus, Outcome, TimelineDay } from "../backend";
 import { localDay } from "./format";
 
 /** A grant's status at `now`: the stored status may say "active" for a grant that has since expired. */
@@ -35,7 +35,7 @@ export function countByTab(grants: Grant[], now: Date): Record<GrantTab, number>
 export interface ActivityFilterForm {
   retailerId: string;
   field: string;
-  outcome: "" | Outcome;
+  outcome: "" | Exclude<Outcome, "info">;
   range: "all" | "24h" | "7d" | "30d";
 }
 
@@ -57,20 +57,13 @@ export function isFiltered(f: ActivityFilterForm): boolean {
   return f.retailerId !== "" || f.field.trim() !== "" || f.outcome !== "" || f.range !== "all";
 }
 
-export interface DaySeries {
-  day: string;
-  allowed: number;
-  refused: number;
-  byRetailer: { name: string; allowed: number; refused: number }[];
-}
-
-/** Buckets into one entry per day for the last `days` days (oldest first), missing days filled with zeros. */
-export function timelineSeries(buckets: TimelineBucket[], days: number, now: Date): DaySeries[] {
-  const out: DaySeries[] = [];
-  const index = new Map<string, DaySeries>();
+/** One entry per day for the last `days` days (oldest first), missing days filled with zeros. */
+export function timelineSeries(buckets: TimelineDay[], days: number, now: Date): TimelineDay[] {
+  const out: TimelineDay[] = [];
+  const index = new Map<string, TimelineDay>();
   for (let i = days - 1; i >= 0; i--) {
     const d = new Date(now.getFullYear(), now.getMonth(), now.getDate() - i);
-    const s: DaySeries = { day: localDay(d), allowed: 0, refused: 0, byRetailer: [] };
+    const s: TimelineDay = { day: localDay(d), allowed: 0, refused: 0 };
     out.push(s);
     index.set(s.day, s);
   }
@@ -79,7 +72,6 @@ export function timelineSeries(buckets: TimelineBucket[], days: number, now: Dat
     if (!s) continue;
     s.allowed += b.allowed;
     s.refused += b.refused;
-    s.byRetailer.push({ name: b.retailerName ?? b.retailerId ?? "Unknown", allowed: b.allowed, refused: b.refused });
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { splitMulti, validateCustomKey, validateValue } from "./validate";
+import { parseRange, splitMulti, validateCustomKey, validateValue } from "./validate";
 
 describe("validateValue", () => {
   it("email", () => {
@@ -44,5 +44,14 @@ describe("helpers", () => {
     expect(validateCustomKey("custom.shoe_width")).toBeNull();
     expect(validateCustomKey("Shoe Width")).not.toBeNull();
     expect(validateCustomKey("custom..x")).not.toBeNull();
+  });
+});
+
+describe("ranges", () => {
+  it("parses bounds and currency", () => {
+    expect(parseRange("20-80 GBP")).toEqual({ lo: "20", hi: "80", currency: "GBP" });
+    expect(parseRange("20-")).toEqual({ lo: "20", hi: "", currency: "" });
+    expect(parseRange("")).toEqual({ lo: "", hi: "", currency: "" });
+    expect(validateValue("range", "20-80 GBP")).toBeNull();
   });
 });

@@ -24,7 +24,7 @@ export function validateValue(fieldType: FieldType, raw: string, options: string
     case "number":
       return /^-?\d+(\.\d+)?$/.test(v) ? null : "Expected a number";
     case "range": {
-      const m = /^(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)$/.exec(v);
+      const m = /^(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)(?:\s+[A-Za-z]{3})?$/.exec(v);
       if (!m) return "Expected a range such as 20-80";
       return Number(m[1]) <= Number(m[2]) ? null : "The lower bound must not exceed the upper bound";
     }
@@ -59,4 +59,11 @@ export function validateCustomKey(key: string): string | null {
     return "Use lowercase letters, digits and underscores, groups separated by dots (e.g. custom.shoe_width)";
   if (key.length > 64) return "Keep the key under 64 characters";
   return null;
+}
+
+/** "20-80 GBP" → { lo: "20", hi: "80", currency: "GBP" }; partial input keeps what is there. */
+export function parseRange(v: string): { lo: string; hi: string; currency: string } {
+  const m = /^\s*([^-\s]*)\s*-\s*([^\s]*)\s*([A-Za-z]{3})?\s*$/.exec(v);
+  if (!m) return { lo: v.trim(), hi: "", currency: "" };
+  return { lo: m[1] ?? "", hi: m[2] ?? "", currency: (m[3] ?? "").toUpperCase() };
 }

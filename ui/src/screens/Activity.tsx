@@ -14,7 +14,10 @@ const DAYS = 30;
 export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
   const [form, setForm] = useState<ActivityFilterForm>(EMPTY_FILTER);
   const [fieldDraft, setFieldDraft] = useState("");
-  const [offset, setOffset] = useState(0);
+  // Keyset paging: the cursors of the pages seen so far (null = newest page).
+  const [cursors, setCursors] = useState<(number | null)[]>([null]);
+  const cursor = cursors[cursors.length - 1] ?? null;
+  const pageIndex = cursors.length - 1;
   const [liveTick, setLiveTick] = useState(0);
   const lastReload = useRef(0);
 
@@ -33,24 +36,26 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
   useEffect(() => {
     const id = window.setTimeout(() => {
       setForm((f) => (f.field === fieldDraft ? f : { ...f, field: fieldDraft }));
-      setOffset(0);
+      setCursors([null]);
     }, 300);
     return () => window.clearTimeout(id);
   }, [fieldDraft]);
 
   const filter = useMemo(() => toAuditFilter(form, new Date()), [form]);
-  const page = useLoad(() => backend.auditPage(filter, offset, PAGE), [filter, offset, offset === 0 ? liveTick : -1]);
-  const timeline = useLoad(() => backend.auditTimeline(DAYS), [liveTick]);
+  const page = useLoad(() => backend.auditPage(filter, cursor, PAGE), [filter, cursor, pageIndex === 0 ? liveTick : -1]);
+  const timeline = useLoad(() => backend.auditTimeline(DAYS, form.retailerId || null), [liveTick, form.retailerId]);
   const chainTick = useThrottled(liveTick, 5000);
   const chain = useLoad(() => backend.verifyChain(), [chainTick]);
   const retailers = useLoad(() => backend.retailers(), [liveTick]);
 
   const set = (patch: Partial<ActivityFilterForm>) => {
     setForm((f) => ({ ...f, ...patch }));
-    setOffset(0);
+    setCursors([null]);
   };
 
-  const total = page.data?.total ?? 0;
+  const total = page.data?.total ?? null;
+  const shown = page.data?.events.length ?? 0;
+  const first = pageIndex * PAGE + 1;
   return (
     <div className="page" data-testid="activity-screen">
       <PageHeader
@@ -66,7 +71,7 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
         {timeline.error && !timeline.data ? (
           <p className="error-text">{timeline.error.message}</p>
         ) : (
-          <ActivityTimeline buckets={timeline.data ?? []} days={DAYS} retailerId={form.retailerId} />
+          <ActivityTimeline buckets={timeline.data ?? []} days={DAYS} />
         )}
       </section>
       <section className="card card-flush">
@@ -82,7 +87,6 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
             <option value="">All outcomes</option>
             <option value="allowed">Data shared</option>
             <option value="refused">Refused</option>
-            <option value="info">Other events</option>
           </select>
           <select value={form.range} onChange={(e) => set({ range: e.target.value as ActivityFilterForm["range"] })} aria-label="Time" data-testid="filter-range">
             <option value="all">Any time</option>
@@ -96,7 +100,7 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
             </Button>
           )}
           <span className="filters-count muted small" data-testid="activity-total">
-            {page.data ? `${formatCount(total)} event${total === 1 ? "" : "s"}` : ""}
+            {total !== null ? `${formatCount(total)} event${total === 1 ? "" : "s"} in the log` : page.data ? "Filtered" : ""}
           </span>
         </div>
         {page.error && !page.data && <ErrorState error={page.error} onRetry={page.reload} />}
@@ -153,15 +157,25 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
             </table>
           </div>
         )}
-        {page.data && total > 0 && (
+        {page.data && shown > 0 && (
           <div className="pager">
-            <Button small disabled={offset === 0} onClick={() => setOffset(0)} testid="page-first">Newest</Button>
-            <Button small disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))} testid="page-newer">‹ Newer</Button>
+            <Button small disabled={pageIndex === 0} onClick={() => setCursors([null])} testid="page-first">Newest</Button>
+            <Button small disabled={pageIndex === 0} onClick={() => setCursors((c) => c.slice(0, -1))} testid="page-newer">‹ Newer</Button>
             <span className="muted small" data-testid="page-range">
-              {formatCount(offset + 1)}–{formatCount(Math.min(offset + PAGE, total))} of {formatCount(total)}
+              {formatCount(first)}–{formatCount(first + shown - 1)}
+              {total !== null ? ` of ${formatCount(total)}` : ""}
             </span>
-            <Button small disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)} testid="page-older">Older ›</Button>
-            <Button small disabled={offset + PAGE >= total} onClick={() => setOffset(Math.floor((total - 1) / PAGE) * PAGE)} testid="page-last">Oldest</Button>
+            <Button
+              small
+              disabled={page.data.next === null}
+              onClick={() => {
+                const next = page.data?.next ?? null;
+                if (next !== null) setCursors((c) => [...c, next]);
+              }}
+              testid="page-older"
+            >
+              Older ›
+            </Button>
           </div>
         )}
       </section>

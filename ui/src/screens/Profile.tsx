@@ -5,7 +5,7 @@ import { Button, EmptyState, ErrorState, ErrorText, Loading, Modal, PageHeader, 
 import type { Toast } from "../App";
 import { useAction, useLoad } from "../hooks";
 import { formatDateTime } from "../lib/format";
-import { joinMulti, splitMulti, validateCustomKey, validateValue } from "../lib/validate";
+import { joinMulti, parseRange, splitMulti, validateCustomKey, validateValue } from "../lib/validate";
 
 type ToastFn = (kind: Toast["kind"], text: string) => void;
 
@@ -129,10 +129,11 @@ function FieldRow(props: {
   const act = useAction();
   const value = draft ?? storedValue;
   const dirty = draft !== null && draft.trim() !== storedValue;
-  const localError = draft !== null ? validateValue(field.fieldType, draft, field.options) : null;
+  const optionValues = field.options.map((o) => o.value);
+  const localError = draft !== null ? validateValue(field.fieldType, draft, optionValues) : null;
 
   const save = (v: string) => {
-    if (validateValue(field.fieldType, v, field.options)) return;
+    if (validateValue(field.fieldType, v, optionValues)) return;
     void act.run(async () => {
       if (v.trim() === "") await backend.removeValue(field.key);
       else await backend.setValue(field.key, v.trim());
@@ -170,7 +171,9 @@ function FieldRow(props: {
   return (
     <div className={`field-row ${localError || act.error ? "has-error" : ""}`} data-testid={`field-${tid}`}>
       <div className="field-label">
-        <label htmlFor={`in-${tid}`}>{field.label}</label>
+        <label htmlFor={`in-${tid}`} title={field.hint}>
+          {field.label}
+        </label>
         <div className="field-meta">
           <SensitivityBadge level={field.sensitivity} />
           {field.custom && <span className="badge badge-custom">Custom</span>}
@@ -233,14 +236,14 @@ function ValueInput(props: {
       props.onEnter();
     } else if (e.key === "Escape") props.onEscape();
   };
-  const placeholder = field.hint || placeholderFor(field.fieldType);
+  const placeholder = field.example || placeholderFor(field.fieldType);
   if (field.fieldType === "enum" && field.options.length > 0) {
     return (
       <select id={props.id} value={value} onChange={(e) => props.onChange(e.target.value)} onKeyDown={keys} data-testid={props.testid}>
         <option value="">— Not set —</option>
         {field.options.map((o) => (
-          <option key={o} value={o}>
-            {o}
+          <option key={o.value} value={o.value}>
+            {o.label}
           </option>
         ))}
       </select>
@@ -251,32 +254,34 @@ function ValueInput(props: {
     return (
       <div className="multi" id={props.id} role="group" aria-label={field.label} data-testid={props.testid}>
         {field.options.map((o) => (
-          <label key={o} className={`chip chip-toggle ${chosen.has(o) ? "is-on" : ""}`}>
+          <label key={o.value} className={`chip chip-toggle ${chosen.has(o.value) ? "is-on" : ""}`}>
             <input
               type="checkbox"
-              checked={chosen.has(o)}
+              checked={chosen.has(o.value)}
               onKeyDown={keys}
               onChange={(e) => {
-                const next = field.options.filter((x) => (x === o ? e.target.checked : chosen.has(x)));
+                const next = field.options
+                  .map((x) => x.value)
+                  .filter((x) => (x === o.value ? e.target.checked : chosen.has(x)));
                 props.onChange(joinMulti(next));
               }}
             />
-            {o}
+            {o.label}
           </label>
         ))}
       </div>
     );
   }
   if (field.fieldType === "range") {
-    const m = /^\s*([^-]*)\s*-\s*(.*)$/.exec(value);
-    const lo = m ? m[1]!.trim() : value;
-    const hi = m ? m[2]!.trim() : "";
-    const set = (a: string, b: string) => props.onChange(a === "" && b === "" ? "" : `${a}-${b}`);
+    const r = parseRange(value);
+    const set = (a: string, b: string) =>
+      props.onChange(a === "" && b === "" ? "" : `${a}-${b}${r.currency ? ` ${r.currency}` : ""}`);
     return (
       <div className="range-input" id={props.id} data-testid={props.testid}>
-        <input type="number" inputMode="decimal" aria-label={`${field.label} from`} value={lo} placeholder="from" onChange={(e) => set(e.target.value, hi)} onKeyDown={keys} />
+        <input type="number" inputMode="decimal" aria-label={`${field.label} from`} value={r.lo} placeholder="from" onChange={(e) => set(e.target.value, r.hi)} onKeyDown={keys} />
         <span aria-hidden="true">–</span>
-        <input type="number" inputMode="decimal" aria-label={`${field.label} to`} value={hi} placeholder="to" onChange={(e) => set(lo, e.target.value)} onKeyDown={keys} />
+        <input type="number" inputMode="decimal" aria-label={`${field.label} to`} value={r.hi} placeholder="to" onChange={(e) => set(r.lo, e.target.value)} onKeyDown={keys} />
+        {r.currency && <span className="muted">{r.currency}</span>}
       </div>
     );
   }

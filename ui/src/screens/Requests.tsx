@@ -168,7 +168,8 @@ function RequestCard(props: {
       const g = await backend.approveRequest({
         requestId: r.id,
         scopes: r.scopes.filter((s) => chosen.has(s.scope)).map((s) => s.scope),
-        expiresAt: expiresAt.toISOString(),
+        expiresInSeconds:
+          preset === "requested" ? null : Math.max(60, Math.floor((expiresAt.getTime() - Date.now()) / 1000)),
         maxUses: uses.value,
       });
       props.onIssued(g);

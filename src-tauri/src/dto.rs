@@ -1,0 +1,353 @@
+//! The shapes that cross IPC (camelCase JSON), mirrored as TypeScript types in ui/src/backend.ts and listed in
+//! docs/ipc.md. Conversions from the core types live here so the commands stay one-liners. Nothing here ever
+//! carries a key or a passphrase.
+use std::collections::BTreeMap;
+
+use locket_vault::catalog::{self, FieldDef};
+use locket_vault::profile::{CurrentValue, HistoryEntry};
+use locket_vault::settings::Settings;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `app_status`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    pub version: String,
+    pub vault_path: String,
+    pub vault_exists: bool,
+    pub unlocked: bool,
+    pub keychain_enabled: bool,
+}
+
+/// The embedded endpoint's state.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointStatus {
+    pub running: bool,
+    pub address: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The settings the UI edits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSettings {
+    pub auto_lock_minutes: u32,
+    pub endpoint_enabled: bool,
+    pub endpoint_address: String,
+    pub keychain_enabled: bool,
+}
+
+impl AppSettings {
+    pub fn from_core(s: &Settings, keychain_enabled: bool) -> AppSettings {
+        AppSettings {
+            auto_lock_minutes: s.auto_lock_minutes,
+            endpoint_enabled: s.endpoint.enabled,
+            endpoint_address: s.endpoint.socket_addr().to_string(),
+            keychain_enabled,
+        }
+    }
+}
+
+/// Returned by every command that opens a session.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub vault_id: String,
+    pub key_id: String,
+    pub endpoint: EndpointStatus,
+    pub settings: AppSettings,
+}
+
+/// `vault_create`: the recovery key crosses IPC exactly once, outward, to be shown to the owner.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Created {
+    pub recovery_key: String,
+    pub session: SessionInfo,
+}
+
+/// `recovery_reset`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewRecoveryKey {
+    pub recovery_key: String,
+}
+
+/// An option of an enum field.
+#[derive(Debug, Serialize)]
+pub struct FieldOption {
+    pub value: String,
+    pub label: String,
+}
+
+/// A catalog or custom field.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogField {
+    pub key: String,
+    pub label: String,
+    pub group: String,
+    pub group_label: String,
+    pub field_type: &'static str,
+    pub options: Vec<FieldOption>,
+    pub sensitivity: &'static str,
+    pub hint: String,
+    pub example: String,
+    pub custom: bool,
+}
+
+impl From<&FieldDef> for CatalogField {
+    fn from(f: &FieldDef) -> Self {
+        let group_label = catalog::group(&f.group)
+            .map(|g| g.label.to_owned())
+            .unwrap_or_else(|| f.group.clone());
+        CatalogField {
+            key: f.key.clone(),
+            label: f.label.clone(),
+            group: f.group.clone(),
+            group_label,
+            field_type: f.field_type.as_str(),
+            options: f
+                .options
+                .iter()
+                .map(|o| FieldOption {
+                    value: o.value.clone(),
+                    label: o.label.clone(),
+                })
+                .collect(),
+            sensitivity: f.sensitivity.as_str(),
+            hint: f.help.clone(),
+            example: f.example_input(),
+            custom: !f.builtin,
+        }
+    }
+}
+
+/// A value as the owner edits it: `value` is text that `parse_input` accepts back unchanged.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileValue {
+    pub key: String,
+    pub value: String,
+    pub display: String,
+    pub version_id: u32,
+    pub updated_at: Option<String>,
+}
+
+/// The text form of a stored value that the core's `parse_input` reads back to the same value.
+pub fn input_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Value::Object(o) if o.contains_key("min") && o.contains_key("max") => {
+            let mut s = format!(
+                "{}-{}",
+                o.get("min").map(|v| v.to_string()).unwrap_or_default(),
+                o.get("max").map(|v| v.to_string()).unwrap_or_default()
+            );
+            if let Some(Value::String(c)) = o.get("currency") {
+                s.push(' ');
+                s.push_str(c);
+            }
+            s
+        }
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+impl ProfileValue {
+    pub fn from_current(v: &CurrentValue) -> ProfileValue {
+        ProfileValue {
+            key: v.key.clone(),
+            value: input_text(&v.value),
+            display: catalog::display_value(&v.value),
+            version_id: v.version,
+            updated_at: v.set_at.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+/// One version of a value.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueVersion {
+    pub version_id: u32,
+    pub value: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&HistoryEntry> for ValueVersion {
+    fn from(h: &HistoryEntry) -> Self {
+        ValueVersion {
+            version_id: h.version,
+            value: h.value.as_ref().map(catalog::display_value),
+            created_at: h.set_at.to_rfc3339(),
+        }
+    }
+}
+
+/// `custom_field_add` input.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomFieldInput {
+    pub key: String,
+    pub label: String,
+    pub field_type: String,
+    #[serde(default)]
+    pub options: Vec<String>,
+    pub sensitivity: String,
+}
+
+/// An audit event for the Activity table.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    pub seq: u64,
+    pub at: String,
+    pub kind: String,
+    /// `allowed` (data or grant status given out), `refused`, or `info` (everything else).
+    pub outcome: &'static str,
+    pub retailer_id: Option<String>,
+    pub retailer_name: Option<String>,
+    pub grant_id: Option<String>,
+    pub fields: Vec<String>,
+    pub versions: BTreeMap<String, i64>,
+    pub reason: Option<String>,
+    pub remote: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// How the UI classifies an event's outcome.
+pub fn ui_outcome(kind: &str, outcome: &str) -> &'static str {
+    match outcome {
+        "refused" | "error" => "refused",
+        "ok" if kind == "redemption" || kind == "introspection" => "allowed",
+        _ => "info",
+    }
+}
+
+impl AuditEvent {
+    pub fn from_event(e: &locket_audit::Event, retailer_name: Option<String>) -> AuditEvent {
+        let mut versions = BTreeMap::new();
+        for f in &e.fields {
+            versions.insert(f.key.clone(), f.version);
+        }
+        AuditEvent {
+            seq: e.seq,
+            at: e.time.to_rfc3339(),
+            kind: e.kind.as_str().to_owned(),
+            outcome: ui_outcome(e.kind.as_str(), &e.outcome),
+            retailer_id: e.retailer.clone(),
+            retailer_name,
+            grant_id: e.grant_id.clone(),
+            fields: e.fields.iter().map(|f| f.key.clone()).collect(),
+            versions,
+            reason: e.reason.clone(),
+            remote: e.remote_addr.clone(),
+            user_agent: e.user_agent.clone(),
+        }
+    }
+}
+
+/// `audit_query` filter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditFilter {
+    pub retailer_id: Option<String>,
+    pub field: Option<String>,
+    /// `allowed` or `refused`; anything else means any outcome.
+    pub outcome: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// One page of events, newest first.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// Cursor of the next (older) page.
+    pub next: Option<u64>,
+    /// Number of events in the whole log (only when no filter is set).
+    pub total: Option<u64>,
+}
+
+/// One day of the Activity chart.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineDay {
+    pub day: String,
+    pub allowed: u64,
+    pub refused: u64,
+}
+
+/// `audit_verify`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainStatus {
+    pub ok: bool,
+    pub events: u64,
+    pub bad_seq: Option<u64>,
+    pub message: String,
+}
+
+/// `vault_export`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportResult {
+    pub fields: usize,
+    pub bytes: usize,
+}
+
+/// `vault_import`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportResult {
+    pub fields: usize,
+}
+
+/// `locket://progress` payload.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub op: &'static str,
+    pub done: u32,
+    pub total: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn input_text_round_trips_through_the_core_parser() {
+        for def in catalog::catalog() {
+            let sample = def.example_input();
+            let Ok(value) = def.parse_input(&sample) else { continue };
+            let text = input_text(&value);
+            let again = def.parse_input(&text).unwrap_or_else(|e| panic!("{}: {text:?}: {e}", def.key));
+            assert_eq!(again, value, "{}", def.key);
+        }
+    }
+
+    #[test]
+    fn outcomes_are_classified_for_the_ui() {
+        assert_eq!(ui_outcome("redemption", "ok"), "allowed");
+        assert_eq!(ui_outcome("refusal", "refused"), "refused");
+        assert_eq!(ui_outcome("grant_issued", "ok"), "info");
+        assert_eq!(input_text(&json!({"min": 20, "max": 80, "currency": "GBP"})), "20-80 GBP");
+    }
+}
