@@ -1,2 +1,281 @@
-//! placeholder crate root; filled in by its issue.
+//! Locket's HTTP endpoint for retailers (axum): grant requests in, granted data out, every access audited.
+//!
+//! Routes (documented in `docs/openapi.yaml`, error codes in `docs/errors.md`):
+//!
+//! | route                    | what                                                                    |
+//! |--------------------------|-------------------------------------------------------------------------|
+//! | `POST /v1/requests`      | submit a `locket.grant-request/v1` document (unauthenticated, limited)   |
+//! | `GET /v1/data`           | redeem a grant token: exactly the granted fields' current values         |
+//! | `GET /v1/grant`          | introspect a grant (status, scopes, expiry, uses left)                   |
+//! | `POST /v1/grant/revoke`  | the retailer gives the grant back                                        |
+//! | `GET /v1/health`         | liveness and whether the vault is unlocked                               |
+//! | `GET /v1/keys`           | the vault's PASERK public key                                            |
+//!
+//! Start at [`Endpoint`] (shared state: the unlocked vault or none, limits, live notifications) and [`serve`]
+//! / [`spawn`] (run it on a listener you bound, so tests use ephemeral ports and the desktop app can start and
+//! stop it).
+//!
+//! Architecture invariants: a reply to a token-bearing route is sent only after its audit event (and the use
+//! count) has been committed durably through the vault's group-commit writer; grant state is read from the
+//! database on every call (no cache), so a revocation takes effect for the very next request; a response never
+//! carries a field outside the token's scope.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod backend;
+mod error;
+mod limit;
+mod routes;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, oneshot, Semaphore};
+
+pub use backend::Unlocked;
+pub use error::ApiError;
+
+/// The default address `locket serve` listens on (loopback only).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+/// Largest `Authorization` header accepted, in bytes.
+pub const MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;
+
+/// Which web origins may call the endpoint from a browser.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Cors {
+    /// No CORS headers: browsers on other origins cannot read replies (the default).
+    #[default]
+    Off,
+    /// These exact origins (e.g. `https://shop.example`).
+    Origins(Vec<String>),
+    /// Any origin (for local development only).
+    Any,
+}
+
+/// Endpoint settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointConfig {
+    /// CORS policy.
+    pub cors: Cors,
+    /// Largest `POST /v1/requests` body, in bytes.
+    pub max_request_bytes: usize,
+    /// Submissions per origin allowed at once (bucket size).
+    pub requests_burst: u32,
+    /// Submissions per origin per minute, sustained.
+    pub requests_per_minute: u32,
+    /// Most undecided requests held at once; further submissions are refused (`requests_pending_limit`).
+    pub max_pending_requests: u64,
+    /// The URL retailers use to reach this endpoint (put in grant files), e.g. `http://127.0.0.1:7878`.
+    pub public_url: Option<String>,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            cors: Cors::Off,
+            max_request_bytes: 64 * 1024,
+            requests_burst: 5,
+            requests_per_minute: 10,
+            max_pending_requests: 100,
+            public_url: None,
+        }
+    }
+}
+
+/// Something the desktop app may want to show live.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// An event was committed to the access log by this endpoint.
+    EventAppended(Box<locket_audit::Event>),
+    /// A grant request was accepted and awaits the owner's decision.
+    RequestReceived {
+        /// The new request's id.
+        request_id: String,
+        /// The retailer's id.
+        retailer_id: String,
+        /// The retailer's display name.
+        retailer_name: String,
+    },
+}
+
+/// Errors starting or running the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source} (is another Locket already serving there?)")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("the endpoint stopped: {0}")]
+    Serve(#[source] std::io::Error),
+    /// The unlocked vault could not be prepared for serving.
+    #[error("the vault cannot be served: {0}")]
+    Vault(String),
+}
+
+impl EndpointError {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EndpointError::Bind { .. } => "endpoint_bind_failed",
+            EndpointError::Serve(_) => "endpoint_failed",
+            EndpointError::Vault(_) => "endpoint_vault_unusable",
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: EndpointConfig,
+    pub(crate) vault: RwLock<Option<Arc<Unlocked>>>,
+    pub(crate) notices: broadcast::Sender<Notice>,
+    pub(crate) limiter: limit::RateLimiter,
+    /// Bounds jobs in flight to the writer so submitting never blocks a runtime thread.
+    pub(crate) in_flight: Semaphore,
+}
+
+/// The endpoint's shared state. Cheap to clone; every clone serves the same vault.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("config", &self.shared.config)
+            .field("unlocked", &self.is_unlocked())
+            .finish()
+    }
+}
+
+impl Endpoint {
+    /// A new endpoint with no vault (every data route answers `vault_locked` until [`Endpoint::set_vault`]).
+    pub fn new(config: EndpointConfig) -> Endpoint {
+        let (notices, _) = broadcast::channel(1024);
+        let limiter = limit::RateLimiter::new(config.requests_burst, config.requests_per_minute);
+        Endpoint {
+            shared: Arc::new(Shared {
+                config,
+                vault: RwLock::new(None),
+                notices,
+                limiter,
+                in_flight: Semaphore::new(2048),
+            }),
+        }
+    }
+
+    /// A new endpoint serving `vault`.
+    pub fn with_vault(config: EndpointConfig, vault: locket_vault::Vault) -> Result<Endpoint, EndpointError> {
+        let e = Endpoint::new(config);
+        e.set_vault(Some(vault))?;
+        Ok(e)
+    }
+
+    /// Serves `vault` from now on, or none (`None` = the owner locked Locket: data routes answer
+    /// `vault_locked`). Requests already running finish with the vault they started with.
+    pub fn set_vault(&self, vault: Option<locket_vault::Vault>) -> Result<(), EndpointError> {
+        let unlocked = match vault {
+            Some(v) => Some(Arc::new(Unlocked::new(v)?)),
+            None => None,
+        };
+        if let Ok(mut slot) = self.shared.vault.write() {
+            *slot = unlocked;
+        }
+        Ok(())
+    }
+
+    /// Whether a vault is being served.
+    pub fn is_unlocked(&self) -> bool {
+        self.shared.vault.read().map(|v| v.is_some()).unwrap_or(false)
+    }
+
+    /// Live notifications: events appended and requests received by this endpoint.
+    pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
+        self.shared.notices.subscribe()
+    }
+
+    /// The axum router (for embedding; [`serve`] adds the remote-address info the routes need).
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.clone())
+    }
+
+    pub(crate) fn unlocked(&self) -> Option<Arc<Unlocked>> {
+        self.shared.vault.read().ok().and_then(|v| v.clone())
+    }
+}
+
+/// Serves `endpoint` on `listener` until `shutdown` completes (then finishes requests in flight).
+pub async fn serve<F>(listener: TcpListener, endpoint: Endpoint, shutdown: F) -> Result<(), EndpointError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let app = endpoint.router().into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(EndpointError::Serve)
+}
+
+/// Binds `addr` (e.g. [`DEFAULT_LISTEN`]).
+pub async fn bind(addr: &str) -> Result<TcpListener, EndpointError> {
+    TcpListener::bind(addr).await.map_err(|source| EndpointError::Bind {
+        addr: addr.to_string(),
+        source,
+    })
+}
+
+/// A server running in the background on the current tokio runtime.
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), EndpointError>>,
+}
+
+impl ServerHandle {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:7878`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the server to end.
+    pub async fn shutdown(mut self) -> Result<(), EndpointError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) => Err(EndpointError::Serve(std::io::Error::other(e.to_string()))),
+        }
+    }
+}
+
+/// Starts serving `endpoint` on `listener` in a background task.
+pub fn spawn(listener: TcpListener, endpoint: Endpoint) -> Result<ServerHandle, EndpointError> {
+    let addr = listener.local_addr().map_err(EndpointError::Serve)?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, endpoint, async move {
+        let _ = stopped.await;
+    }));
+    Ok(ServerHandle {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}

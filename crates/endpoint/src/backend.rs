@@ -1,0 +1,458 @@
+//! Everything that touches the vault: each call is one job on the vault's group-commit writer that runs the
+//! grant checks, records the audit event in the same transaction, and replies only after COMMIT.
+use std::sync::Arc;
+
+use locket_audit::{Event, EventKind, NewEvent, Outcome};
+use locket_grants::{TokenSigner, TokenVerifier};
+use locket_vault::{Vault, Writer, WriterError};
+use rusqlite::Transaction;
+use serde_json::json;
+use tokio::sync::oneshot;
+
+use crate::error::ApiError;
+use crate::{Endpoint, EndpointError, Notice};
+
+/// The vault being served: its writer and token keys. Built by [`Endpoint::set_vault`].
+pub struct Unlocked {
+    pub(crate) vault: Vault,
+    pub(crate) writer: Writer,
+    pub(crate) signer: TokenSigner,
+    pub(crate) verifier: TokenVerifier,
+}
+
+impl std::fmt::Debug for Unlocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unlocked").field("vault", &self.vault).finish()
+    }
+}
+
+impl Unlocked {
+    pub(crate) fn new(vault: Vault) -> Result<Unlocked, EndpointError> {
+        let writer = vault.writer().map_err(|e| EndpointError::Vault(e.to_string()))?;
+        let signer = TokenSigner::for_vault(&vault).map_err(EndpointError::Vault)?;
+        let verifier = signer.verifier();
+        Ok(Unlocked {
+            vault,
+            writer,
+            signer,
+            verifier,
+        })
+    }
+
+    /// The `GET /v1/keys` document.
+    pub(crate) fn keys_document(&self) -> serde_json::Value {
+        json!({
+            "issuer": self.signer.issuer(),
+            "keys": [{
+                "paserk": self.signer.public_paserk(),
+                "kid": self.signer.key_id(),
+                "version": "v4",
+                "purpose": "public",
+            }],
+        })
+    }
+}
+
+/// Who is calling, for the audit record.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub(crate) route: &'static str,
+    pub(crate) remote: String,
+    pub(crate) remote_ip: String,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) origin: Option<String>,
+}
+
+impl Call {
+    /// Adds the caller's address, user agent and route to an event.
+    pub(crate) fn stamp(&self, mut ev: NewEvent) -> NewEvent {
+        ev = ev.remote(self.remote.clone()).detail("route", self.route);
+        if let Some(ua) = &self.user_agent {
+            ev = ev.user_agent(ua.clone());
+        }
+        if let Some(o) = &self.origin {
+            ev = ev.detail("origin", clip(o, 200));
+        }
+        ev
+    }
+}
+
+/// Cuts attacker-supplied text to at most `max` characters before it is recorded.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// A `request_received` refusal event.
+pub(crate) fn request_refused(_call: &Call, code: &str, size: usize) -> NewEvent {
+    NewEvent::new(EventKind::RequestReceived, Outcome::Refused)
+        .reason(code)
+        .detail("size", size)
+}
+
+/// What a job produced: the reply (a refusal is still a committed outcome) and the events it appended.
+pub(crate) struct Done<R> {
+    pub(crate) reply: Result<R, ApiError>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) notice: Option<Notice>,
+}
+
+/// A job failed in a way that must not be committed (database error): its changes are rolled back.
+pub(crate) struct Abort(pub(crate) String);
+
+impl From<rusqlite::Error> for Abort {
+    fn from(e: rusqlite::Error) -> Abort {
+        Abort(e.to_string())
+    }
+}
+
+impl From<locket_audit::AuditError> for Abort {
+    fn from(e: locket_audit::AuditError) -> Abort {
+        Abort(e.to_string())
+    }
+}
+
+/// Appends `ev` and signs the head now and then, inside the job's transaction.
+pub(crate) fn record(tx: &Transaction<'_>, unlocked: &Unlocked, ev: &NewEvent) -> Result<Event, Abort> {
+    let e = locket_audit::append(tx, ev).map_err(|e| Abort(e.to_string()))?;
+    locket_audit::maybe_sign_head(tx, unlocked.vault.signing_seed().expose()).map_err(|e| Abort(e.to_string()))?;
+    Ok(e)
+}
+
+/// Runs `job` on the writer and waits (without blocking the runtime) until its batch committed; then announces
+/// the events and returns the reply. Nothing is returned before the commit.
+pub(crate) async fn write<R, F>(endpoint: &Endpoint, unlocked: &Arc<Unlocked>, job: F) -> Result<R, ApiError>
+where
+    R: Send + 'static,
+    F: FnOnce(&Transaction<'_>, &Unlocked) -> Result<Done<R>, Abort> + Send + 'static,
+{
+    let _permit = endpoint
+        .shared
+        .in_flight
+        .acquire()
+        .await
+        .map_err(|_| ApiError::locked())?;
+    let (tx, rx) = oneshot::channel();
+    let u = Arc::clone(unlocked);
+    unlocked.writer.submit_then(
+        move |t: &Transaction<'_>| job(t, &u),
+        move |r: Result<Done<R>, WriterError<Abort>>| {
+            let _ = tx.send(r);
+        },
+    );
+    let done = match rx.await {
+        Ok(Ok(done)) => done,
+        Ok(Err(WriterError::Job(Abort(why)))) => return Err(ApiError::storage(why)),
+        Ok(Err(WriterError::Storage(e))) => return Err(ApiError::storage(e)),
+        Ok(Err(WriterError::Closed)) | Err(_) => return Err(ApiError::locked()),
+        Ok(Err(_)) => return Err(ApiError::internal("the write failed")),
+    };
+    for e in done.events {
+        let _ = endpoint.shared.notices.send(Notice::EventAppended(Box::new(e)));
+    }
+    if let Some(n) = done.notice {
+        let _ = endpoint.shared.notices.send(n);
+    }
+    done.reply
+}
+
+/// Records a refusal decided before any grant lookup (bad header, rate limit, oversized body).
+pub(crate) async fn log_refusal(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    ev: NewEvent,
+) -> Result<(), ApiError> {
+    let ev = call.stamp(ev);
+    write(endpoint, unlocked, move |tx, u| {
+        let e = record(tx, u, &ev)?;
+        Ok(Done {
+            reply: Ok(()),
+            events: vec![e],
+            notice: None,
+        })
+    })
+    .await
+}
+
+/// `GET /v1/data` reply.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct DataReply {
+    format: &'static str,
+    #[serde(flatten)]
+    redemption: locket_grants::Redemption,
+    disclosed_at: String,
+}
+
+/// `POST /v1/requests` reply.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Accepted {
+    request_id: String,
+    status: &'static str,
+    retailer_id: String,
+    received_at: String,
+    message: &'static str,
+}
+
+/// `POST /v1/grant/revoke` reply.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct RevokeReply {
+    revoked: bool,
+    #[serde(flatten)]
+    revocation: locket_grants::redeem::RetailerRevocation,
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Checks the token's signature and key (no database needed, runs outside the writer). A failure is logged as
+/// a refusal of `action` before the error is returned.
+async fn verified(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    token: &str,
+    action: &str,
+) -> Result<Arc<locket_grants::VerifiedToken>, ApiError> {
+    match unlocked.verifier.verify_signature(token) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let mut ev = NewEvent::refusal(e.code(), action);
+            // What the token claims is untrusted (the signature did not verify) but helps the owner see
+            // which grant someone tried to forge or replay from elsewhere.
+            if let Ok(claims) = locket_grants::token::peek_claims(token) {
+                ev = ev
+                    .detail("claimed_grant", clip(&claims.jti, 80))
+                    .detail("claimed_retailer", clip(&claims.aud, 120));
+            }
+            log_refusal(endpoint, unlocked, call, ev).await?;
+            Err(ApiError::from(&e))
+        }
+    }
+}
+
+/// A refusal for a token whose signature verified: grant and retailer are known.
+fn refused(
+    call: &Call,
+    e: &locket_grants::RedeemError,
+    token: &locket_grants::VerifiedToken,
+    action: &str,
+) -> NewEvent {
+    call.stamp(
+        NewEvent::refusal(e.code(), action)
+            .grant(token.claims.jti.clone())
+            .retailer(token.claims.aud.clone()),
+    )
+}
+
+/// `GET /v1/data`: all redemption checks, the use count and the audit event in one transaction; the reply
+/// leaves only after it committed.
+pub(crate) async fn redeem(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    token: String,
+) -> Result<DataReply, ApiError> {
+    let v = verified(endpoint, unlocked, call, &token, "redemption").await?;
+    let call = call.clone();
+    write(endpoint, unlocked, move |tx, u| {
+        // Time is taken inside the transaction: the checks see the moment the grant state is read.
+        let now = chrono::Utc::now();
+        match locket_grants::redeem::redeem_verified(tx, &v, now) {
+            Ok(r) => {
+                let ev = call.stamp(
+                    NewEvent::new(EventKind::Redemption, Outcome::Ok)
+                        .grant(r.grant_id.clone())
+                        .retailer(r.retailer_id.clone())
+                        .fields(r.disclosed_fields())
+                        .detail("uses", r.uses),
+                );
+                let e = record(tx, u, &ev)?;
+                Ok(Done {
+                    reply: Ok(DataReply {
+                        format: "locket.data/v1",
+                        redemption: r,
+                        disclosed_at: now_rfc3339(),
+                    }),
+                    events: vec![e],
+                    notice: None,
+                })
+            }
+            Err(locket_grants::RedeemError::Internal(why)) => Err(Abort(why)),
+            Err(err) => {
+                let e = record(tx, u, &refused(&call, &err, &v, "redemption"))?;
+                Ok(Done {
+                    reply: Err(ApiError::from(&err)),
+                    events: vec![e],
+                    notice: None,
+                })
+            }
+        }
+    })
+    .await
+}
+
+/// `GET /v1/grant`: the grant's state (an expired or revoked grant is reported, not refused); logged as an
+/// introspection.
+pub(crate) async fn introspect(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    token: String,
+) -> Result<locket_grants::Introspection, ApiError> {
+    let v = verified(endpoint, unlocked, call, &token, "introspection").await?;
+    let call = call.clone();
+    write(
+        endpoint,
+        unlocked,
+        move |tx, u| match locket_grants::redeem::introspect(tx, &v, chrono::Utc::now()) {
+            Ok(i) => {
+                let ev = call.stamp(
+                    NewEvent::new(EventKind::Introspection, Outcome::Ok)
+                        .grant(i.grant_id.clone())
+                        .retailer(i.retailer_id.clone())
+                        .detail("status", i.status.as_str()),
+                );
+                let e = record(tx, u, &ev)?;
+                Ok(Done {
+                    reply: Ok(i),
+                    events: vec![e],
+                    notice: None,
+                })
+            }
+            Err(locket_grants::RedeemError::Internal(why)) => Err(Abort(why)),
+            Err(err) => {
+                let e = record(tx, u, &refused(&call, &err, &v, "introspection"))?;
+                Ok(Done {
+                    reply: Err(ApiError::from(&err)),
+                    events: vec![e],
+                    notice: None,
+                })
+            }
+        },
+    )
+    .await
+}
+
+/// `POST /v1/grant/revoke`: the retailer gives the grant back; durable before the reply.
+pub(crate) async fn revoke(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    token: String,
+) -> Result<RevokeReply, ApiError> {
+    let v = verified(endpoint, unlocked, call, &token, "revocation").await?;
+    let call = call.clone();
+    write(
+        endpoint,
+        unlocked,
+        move |tx, u| match locket_grants::redeem::retailer_revoke(tx, &v, chrono::Utc::now()) {
+            Ok(r) => {
+                let mut events = Vec::new();
+                if !r.already_revoked {
+                    let ev = call.stamp(
+                        NewEvent::new(EventKind::GrantRevoked, Outcome::Ok)
+                            .grant(r.grant_id.clone())
+                            .retailer(r.retailer_id.clone())
+                            .detail("by", "retailer"),
+                    );
+                    events.push(record(tx, u, &ev)?);
+                }
+                Ok(Done {
+                    reply: Ok(RevokeReply {
+                        revoked: true,
+                        revocation: r,
+                    }),
+                    events,
+                    notice: None,
+                })
+            }
+            Err(locket_grants::RedeemError::Internal(why)) => Err(Abort(why)),
+            Err(err) => {
+                let e = record(tx, u, &refused(&call, &err, &v, "revocation"))?;
+                Ok(Done {
+                    reply: Err(ApiError::from(&err)),
+                    events: vec![e],
+                    notice: None,
+                })
+            }
+        },
+    )
+    .await
+}
+
+/// `POST /v1/requests`: validate and store the request (the grants crate logs the acceptance in the same
+/// transaction); a refusal is logged here.
+pub(crate) async fn submit_request(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    body: axum::body::Bytes,
+) -> Result<Accepted, ApiError> {
+    let call = call.clone();
+    let max_pending = endpoint.shared.config.max_pending_requests;
+    write(endpoint, unlocked, move |tx, u| {
+        let source = locket_grants::RequestSource::Http {
+            remote_addr: Some(call.remote.clone()),
+            origin_header: call.origin.as_ref().map(|o| clip(o, 200)),
+            user_agent: call.user_agent.as_ref().map(|a| clip(a, 256)),
+        };
+        let now = chrono::Utc::now();
+        match locket_grants::store::import_request(tx, &body, &source, now, Some(max_pending)) {
+            Ok(rec) => {
+                // The grants crate appended the `request_received` event; announce it too.
+                let events = locket_audit::query(
+                    tx,
+                    &locket_audit::Filter {
+                        kind: Some(EventKind::RequestReceived),
+                        ..Default::default()
+                    },
+                    None,
+                    1,
+                )?
+                .events;
+                locket_audit::maybe_sign_head(tx, u.vault.signing_seed().expose())?;
+                let notice = Notice::RequestReceived {
+                    request_id: rec.id.clone(),
+                    retailer_id: rec.request.retailer.id.clone(),
+                    retailer_name: rec.request.retailer.name.clone(),
+                };
+                Ok(Done {
+                    reply: Ok(Accepted {
+                        request_id: rec.id,
+                        status: "pending",
+                        retailer_id: rec.request.retailer.id,
+                        received_at: now_rfc3339(),
+                        message: "the request is waiting for the owner's decision; the owner sends the grant file",
+                    }),
+                    events,
+                    notice: Some(notice),
+                })
+            }
+            Err(locket_grants::GrantError::Database(e)) => Err(Abort(e.to_string())),
+            Err(err) => {
+                let mut ev = call.stamp(request_refused(&call, err.code(), body.len()));
+                if let locket_grants::GrantError::DuplicateRequest { retailer, .. } = &err {
+                    ev = ev.retailer(retailer.clone());
+                }
+                if let Some(first) = err_problems(&err).first() {
+                    ev = ev.detail("problem", clip(&first.to_string(), 300));
+                }
+                let e = record(tx, u, &ev)?;
+                Ok(Done {
+                    reply: Err(ApiError::from(&err)),
+                    events: vec![e],
+                    notice: None,
+                })
+            }
+        }
+    })
+    .await
+}
+
+fn err_problems(e: &locket_grants::GrantError) -> &[locket_grants::Problem] {
+    match e {
+        locket_grants::GrantError::Request(r) => r.problems(),
+        _ => &[],
+    }
+}

@@ -1,0 +1,306 @@
+//! The HTTP routes: header parsing and limits here; everything that touches the vault is in `backend`.
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use locket_audit::NewEvent;
+use serde_json::json;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::backend::{self, Call};
+use crate::error::ApiError;
+use crate::limit::Decision;
+use crate::{Cors, Endpoint, MAX_AUTHORIZATION_BYTES};
+
+pub(crate) fn router(endpoint: Endpoint) -> Router {
+    let cfg = &endpoint.shared.config;
+    // Bodies are read by hand with our own cap (so an oversized one is answered with our error shape and
+    // logged); axum's default limit is lifted just above it so it never answers first.
+    let body_cap = cfg.max_request_bytes.saturating_add(1024);
+    let cors = cors_layer(&cfg.cors);
+    let mut r = Router::new()
+        .route("/v1/requests", post(submit_request))
+        .route("/v1/data", get(data))
+        .route("/v1/grant", get(introspect))
+        .route("/v1/grant/revoke", post(revoke))
+        .route("/v1/health", get(health))
+        .route("/v1/keys", get(keys))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_cap))
+        .layer(middleware::from_fn(no_store))
+        .with_state(endpoint);
+    if let Some(c) = cors {
+        r = r.layer(c);
+    }
+    r
+}
+
+fn cors_layer(cors: &Cors) -> Option<CorsLayer> {
+    let base = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+        .max_age(std::time::Duration::from_secs(600));
+    match cors {
+        Cors::Off => None,
+        Cors::Any => Some(base.allow_origin(AllowOrigin::any())),
+        Cors::Origins(list) => {
+            let values: Vec<HeaderValue> = list.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+            Some(base.allow_origin(AllowOrigin::list(values)))
+        }
+    }
+}
+
+/// Replies carry personal data or grant state: never cache them anywhere.
+async fn no_store(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    resp
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        404,
+        "not_found",
+        "no such route; see GET /v1/health and the OpenAPI document",
+    )
+}
+
+fn header_text(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    h.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+fn call(route: &'static str, addr: SocketAddr, headers: &HeaderMap) -> Call {
+    Call {
+        route,
+        remote: addr.to_string(),
+        remote_ip: addr.ip().to_string(),
+        user_agent: header_text(headers, header::USER_AGENT),
+        origin: header_text(headers, header::ORIGIN),
+    }
+}
+
+/// Extracts the bearer token, refusing missing, oversized and malformed `Authorization` headers.
+fn bearer(headers: &HeaderMap) -> Result<String, (ApiError, &'static str)> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(v) = values.next() else {
+        return Err((
+            ApiError::new(
+                401,
+                "authorization_missing",
+                "send the grant token as `Authorization: Bearer <token>` (the token is in the grant file)",
+            ),
+            "authorization_missing",
+        ));
+    };
+    let malformed = |why: &str| {
+        (
+            ApiError::new(
+                400,
+                "token_malformed",
+                format!("the Authorization header is malformed: {why}"),
+            ),
+            "token_malformed",
+        )
+    };
+    if values.next().is_some() {
+        return Err(malformed("it was sent more than once"));
+    }
+    if v.len() > MAX_AUTHORIZATION_BYTES {
+        return Err(malformed(&format!(
+            "it is {} bytes; at most {MAX_AUTHORIZATION_BYTES} are accepted",
+            v.len()
+        )));
+    }
+    let s = v.to_str().map_err(|_| malformed("it is not plain ASCII"))?;
+    let (scheme, token) = s
+        .split_once(' ')
+        .ok_or_else(|| malformed("expected `Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(malformed("only the Bearer scheme is accepted"));
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(malformed("the token is empty"));
+    }
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    {
+        return Err(malformed("the token holds characters a PASETO token never has"));
+    }
+    Ok(token.to_string())
+}
+
+async fn token_or_refuse(
+    endpoint: &Endpoint,
+    call: &Call,
+    headers: &HeaderMap,
+    action: &str,
+) -> Result<(std::sync::Arc<backend::Unlocked>, String), ApiError> {
+    let Some(unlocked) = endpoint.unlocked() else {
+        return Err(ApiError::locked());
+    };
+    match bearer(headers) {
+        Ok(t) => Ok((unlocked, t)),
+        Err((err, code)) => {
+            let ev = NewEvent::refusal(code, action);
+            backend::log_refusal(endpoint, &unlocked, call, ev).await?;
+            Err(err)
+        }
+    }
+}
+
+async fn data(
+    State(endpoint): State<Endpoint>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call("/v1/data", addr, &headers);
+    let (unlocked, token) = token_or_refuse(&endpoint, &call, &headers, "redemption").await?;
+    let reply = backend::redeem(&endpoint, &unlocked, &call, token).await?;
+    Ok(Json(reply).into_response())
+}
+
+async fn introspect(
+    State(endpoint): State<Endpoint>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call("/v1/grant", addr, &headers);
+    let (unlocked, token) = token_or_refuse(&endpoint, &call, &headers, "introspection").await?;
+    let reply = backend::introspect(&endpoint, &unlocked, &call, token).await?;
+    Ok(Json(reply).into_response())
+}
+
+async fn revoke(
+    State(endpoint): State<Endpoint>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call("/v1/grant/revoke", addr, &headers);
+    let (unlocked, token) = token_or_refuse(&endpoint, &call, &headers, "revocation").await?;
+    let reply = backend::revoke(&endpoint, &unlocked, &call, token).await?;
+    Ok(Json(reply).into_response())
+}
+
+async fn submit_request(
+    State(endpoint): State<Endpoint>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let call = call("/v1/requests", addr, &headers);
+    let Some(unlocked) = endpoint.unlocked() else {
+        return Err(ApiError::locked());
+    };
+    // Rate limit per declared web origin, or per remote address for callers that send none.
+    let key = call.origin.clone().unwrap_or_else(|| call.remote_ip.clone());
+    if let Decision::Limited {
+        log,
+        suppressed,
+        retry_after,
+    } = endpoint.shared.limiter.check(&key)
+    {
+        let mut err = ApiError::new(
+            429,
+            "rate_limited",
+            format!("too many grant requests from {key}; wait {retry_after} s before sending another"),
+        );
+        err.retry_after = Some(retry_after);
+        if log {
+            let ev = backend::request_refused(&call, "rate_limited", body.len())
+                .detail("rate_key", backend::clip(&key, 200))
+                .detail("suppressed_since_last_logged", suppressed);
+            backend::log_refusal(&endpoint, &unlocked, &call, ev).await?;
+        }
+        return Err(err);
+    }
+    let max = endpoint.shared.config.max_request_bytes;
+    if body.len() > max {
+        let e = locket_grants::RequestError::TooLarge { size: body.len(), max };
+        let ev = backend::request_refused(&call, e.code(), body.len());
+        backend::log_refusal(&endpoint, &unlocked, &call, ev).await?;
+        return Err(ApiError::from(&e));
+    }
+    let content_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
+        .unwrap_or(false);
+    if !content_json {
+        let ev = backend::request_refused(&call, "unsupported_media_type", body.len());
+        backend::log_refusal(&endpoint, &unlocked, &call, ev).await?;
+        return Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "send the grant request as `Content-Type: application/json`",
+        ));
+    }
+    let accepted = backend::submit_request(&endpoint, &unlocked, &call, body).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+}
+
+async fn health(State(endpoint): State<Endpoint>) -> Response {
+    let unlocked = endpoint.is_unlocked();
+    Json(json!({
+        "status": "ok",
+        "vault": if unlocked { "unlocked" } else { "locked" },
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+async fn keys(State(endpoint): State<Endpoint>) -> Result<Response, ApiError> {
+    let Some(unlocked) = endpoint.unlocked() else {
+        return Err(ApiError::locked());
+    };
+    Ok(Json(unlocked.keys_document()).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &[u8]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::AUTHORIZATION, HeaderValue::from_bytes(v).unwrap());
+        m
+    }
+
+    #[test]
+    fn authorization_checks() {
+        assert_eq!(bearer(&HeaderMap::new()).unwrap_err().1, "authorization_missing");
+        assert_eq!(bearer(&h(b"Bearer v4.public.abc_-")).unwrap(), "v4.public.abc_-");
+        assert_eq!(bearer(&h(b"bearer   v4.public.x ")).unwrap(), "v4.public.x");
+        for bad in [
+            &b"Basic dXNlcg=="[..],
+            b"Bearer",
+            b"Bearer ",
+            b"Bearer a b",
+            b"Bearer a\"b",
+            b"Bearer \xff",
+        ] {
+            assert_eq!(bearer(&h(bad)).unwrap_err().1, "token_malformed", "{bad:?}");
+        }
+        let long = format!("Bearer {}", "a".repeat(MAX_AUTHORIZATION_BYTES));
+        assert_eq!(bearer(&h(long.as_bytes())).unwrap_err().1, "token_malformed");
+        let mut twice = h(b"Bearer a");
+        twice.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        assert_eq!(bearer(&twice).unwrap_err().1, "token_malformed");
+    }
+}
