@@ -1,7 +1,7 @@
 //! The HTTP routes: header parsing and limits here; everything that touches the vault is in `backend`.
 use std::net::SocketAddr;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -20,8 +20,7 @@ use crate::{Cors, Endpoint, MAX_AUTHORIZATION_BYTES};
 pub(crate) fn router(endpoint: Endpoint) -> Router {
     let cfg = &endpoint.shared.config;
     // Bodies are read by hand with our own cap (so an oversized one is answered with our error shape and
-    // logged); axum's default limit is lifted just above it so it never answers first.
-    let body_cap = cfg.max_request_bytes.saturating_add(1024);
+    // logged, without reading more than the cap); axum's own limit is lifted so it never answers first.
     let cors = cors_layer(&cfg.cors);
     let mut r = Router::new()
         .route("/v1/requests", post(submit_request))
@@ -31,7 +30,7 @@ pub(crate) fn router(endpoint: Endpoint) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/keys", get(keys))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(body_cap))
+        .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(no_store))
         .with_state(endpoint);
     if let Some(c) = cors {
@@ -196,7 +195,7 @@ async fn submit_request(
     State(endpoint): State<Endpoint>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let call = call("/v1/requests", addr, &headers);
     let Some(unlocked) = endpoint.unlocked() else {
@@ -217,7 +216,12 @@ async fn submit_request(
         );
         err.retry_after = Some(retry_after);
         if log {
-            let ev = backend::request_refused(&call, "rate_limited", body.len())
+            let size = headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            let ev = backend::request_refused(&call, "rate_limited", size)
                 .detail("rate_key", backend::clip(&key, 200))
                 .detail("suppressed_since_last_logged", suppressed);
             backend::log_refusal(&endpoint, &unlocked, &call, ev).await?;
@@ -225,12 +229,30 @@ async fn submit_request(
         return Err(err);
     }
     let max = endpoint.shared.config.max_request_bytes;
-    if body.len() > max {
-        let e = locket_grants::RequestError::TooLarge { size: body.len(), max };
-        let ev = backend::request_refused(&call, e.code(), body.len());
-        backend::log_refusal(&endpoint, &unlocked, &call, ev).await?;
-        return Err(ApiError::from(&e));
-    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let body: Result<Bytes, usize> = match declared {
+        Some(n) if n > max => Err(n),
+        // Read at most one byte more than the cap: enough to know it is too large.
+        _ => axum::body::to_bytes(body, max + 1)
+            .await
+            .map_err(|_| max + 1)
+            .and_then(|b| if b.len() > max { Err(b.len()) } else { Ok(b) }),
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(size) => {
+            let e = locket_grants::RequestError::TooLarge { size, max };
+            let ev = backend::request_refused(&call, e.code(), size);
+            backend::log_refusal(&endpoint, &unlocked, &call, ev).await?;
+            let mut resp = ApiError::from(&e).into_response();
+            // The rest of the body is not read: tell the client this connection is done.
+            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Ok(resp);
+        }
+    };
     let content_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
