@@ -21,6 +21,7 @@
 //! `LOCKET_SKIP_E2E=1` skips every scenario with a loud message on the terminal. Scenarios run one
 //! at a time within a test binary (a WebKit instance per test on two cores is plenty).
 
+pub mod app;
 pub mod procs;
 pub mod webdriver;
 
@@ -216,8 +217,9 @@ fn locate_bins() -> Result<Bins> {
         })?;
     Ok(Bins {
         desktop: bin("locket-desktop")?,
-        locket: bin("locket")?,
-        retailer: bin("locket-retailer")?,
+        // The CLIs are checked when a scenario runs them.
+        locket: profile.join("locket"),
+        retailer: profile.join("locket-retailer"),
         tauri_driver,
         webkit_driver,
     })
@@ -334,6 +336,16 @@ impl Workdir {
     }
 
     fn run_tool(&self, bin: &Path, args: &[&str], stdin: &str) -> Result<Output> {
+        if !bin.is_file() {
+            let name = bin
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Err(E2eError::Setup(format!(
+                "{} not found; build it with: cargo build --bin {name}",
+                bin.display()
+            )));
+        }
         let mut cmd = Command::new(bin);
         cmd.args(args)
             .stdin(Stdio::piped())

@@ -30,6 +30,10 @@ pub mod keys {
     pub const ESCAPE: &str = "\u{E00C}";
     /// The Backspace key.
     pub const BACKSPACE: &str = "\u{E003}";
+    /// The Control modifier (stays pressed until [`NULL`]).
+    pub const CONTROL: &str = "\u{E009}";
+    /// Releases all modifiers.
+    pub const NULL: &str = "\u{E000}";
 }
 
 /// One WebDriver session (one running instance of the app).
@@ -333,13 +337,19 @@ impl<'s> Element<'s> {
             .map(|_| ())
     }
 
-    /// Clear an input.
+    /// Empty an input the way a person does — select all, then Backspace — so frameworks that
+    /// listen to input events (React) see the change. (WebDriver's own "clear" changes the DOM
+    /// value behind React's back.)
     pub fn clear(&self) -> Result<()> {
+        self.send_keys(&format!("{}a{}{}", keys::CONTROL, keys::NULL, keys::BACKSPACE))
+    }
+
+    /// WebDriver's "element clear" (sets the DOM value directly, fires only `change`).
+    pub fn clear_dom(&self) -> Result<()> {
         self.session.post(&self.path("/clear"), json!({})).map(|_| ())
     }
 
-    /// Replace an input's content: select all, delete, then type `text` — with key events, so
-    /// framework-controlled inputs see every change.
+    /// Replace an input's content: [`Element::clear`], then type `text`.
     pub fn set_text(&self, text: &str) -> Result<()> {
         self.clear()?;
         self.send_keys(text)

@@ -1,0 +1,179 @@
+//! Locket-specific steps shared by the scenarios: onboarding, unlocking, navigation, profile edits,
+//! and typing into the native (GTK) file dialogs, which WebDriver cannot reach, with `xdotool`.
+
+use std::path::Path;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::{Desktop, E2eError, Result, Session};
+
+/// A passphrase the strength meter accepts.
+pub const PASSPHRASE: &str = "violet harbour quilt 37 lantern";
+
+/// The `data-testid` suffix the UI derives from a field key or scope (`contact.email` → `contact-email`).
+pub fn tid(key: &str) -> String {
+    let mut out = String::new();
+    let mut in_run = false;
+    for c in key.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('-');
+            in_run = true;
+        }
+    }
+    out
+}
+
+/// Create a vault on the welcome screen; returns the recovery key that was shown, after confirming
+/// "I have saved it" and opening the vault (the profile screen is showing when this returns).
+pub fn create_vault(d: &mut Desktop, passphrase: &str) -> Result<String> {
+    d.tid("welcome")?;
+    d.tid("create-passphrase")?.send_keys(passphrase)?;
+    d.tid("create-confirm")?.send_keys(passphrase)?;
+    d.wait_until("the create button to be enabled", |s| {
+        Ok(s.find(&crate::testid("create-submit"))?.enabled()?.then_some(()))
+    })?;
+    d.shot("welcome-filled")?;
+    d.tid("create-submit")?.click()?;
+    let key = d.tid("recovery-key")?.text()?;
+    crate::ensure!(key.trim().len() >= 20, "recovery key looks too short: {key:?}");
+    d.shot("recovery-key")?;
+    ensure_disabled(d, "recovery-continue")?;
+    d.tid("recovery-saved")?.click()?;
+    d.tid("recovery-continue")?.click()?;
+    d.tid("profile-screen")?;
+    Ok(key.trim().to_owned())
+}
+
+/// Fail unless the button with this test id is disabled.
+pub fn ensure_disabled(s: &Session, id: &str) -> Result<()> {
+    let enabled = s.tid(id)?.enabled()?;
+    crate::ensure!(!enabled, "{id} should be disabled here");
+    Ok(())
+}
+
+/// Unlock on the unlock screen and wait for the dashboard.
+pub fn unlock(d: &Session, passphrase: &str) -> Result<()> {
+    let input = d.tid("unlock-passphrase")?;
+    input.clear()?;
+    input.send_keys(passphrase)?;
+    d.tid("unlock-submit")?.click()?;
+    d.tid("profile-screen")?;
+    Ok(())
+}
+
+/// Open a page from the sidebar (`profile`, `requests`, `grants`, `activity`, `retailers`, `settings`).
+pub fn go(d: &Session, page: &str) -> Result<()> {
+    d.tid(&format!("nav-{page}"))?.click()?;
+    d.tid(&format!("{page}-screen"))?;
+    Ok(())
+}
+
+/// Type a value into a profile field and save it; waits until the value is stored (the Save button
+/// goes away and the field shows the stored value).
+pub fn set_field(d: &Session, key: &str, value: &str) -> Result<()> {
+    let t = tid(key);
+    let input = d.tid(&format!("input-{t}"))?;
+    input.click()?;
+    input.clear()?;
+    input.send_keys(value)?;
+    d.tid(&format!("save-{t}"))?.click()?;
+    d.wait_gone(&crate::testid(&format!("save-{t}")))?;
+    let shown = d.tid(&format!("input-{t}"))?.prop("value")?;
+    crate::ensure!(
+        shown.as_str() == Some(value),
+        "{key}: field shows {shown} after saving {value:?}"
+    );
+    Ok(())
+}
+
+/// Run `xdotool` on the scenario's display.
+fn xdotool(d: &Desktop, args: &[&str]) -> Result<String> {
+    let out = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", format!(":{}", d.display))
+        .output()
+        .map_err(|e| E2eError::Setup(format!("cannot run xdotool (install it with scripts/setup): {e}")))?;
+    if !out.status.success() && !out.stderr.is_empty() {
+        return Err(E2eError::Io(format!(
+            "xdotool {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Wait for a native dialog window titled `title`, give it the keyboard focus and return its X id.
+fn find_dialog(d: &Desktop, title: &str) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = xdotool(d, &["search", "--onlyvisible", "--name", &format!("^{title}$")]).unwrap_or_default();
+        if let Some(id) = out.lines().map(str::trim).find(|l| !l.is_empty()) {
+            let id = id.to_owned();
+            xdotool(d, &["windowfocus", "--sync", &id])?;
+            // Let GTK settle the focus on the dialog's entry before typing.
+            thread::sleep(Duration::from_millis(300));
+            return Ok(id);
+        }
+        if Instant::now() >= deadline {
+            return Err(E2eError::Timeout(format!("no native dialog titled {title:?} appeared")));
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Answer a GTK "open file" dialog titled `title` with `path` (typed into its location bar).
+pub fn answer_open_dialog(d: &mut Desktop, title: &str, path: &Path) -> Result<()> {
+    let id = find_dialog(d, title)?;
+    let _ = d.screen_shot("dialog-open");
+    let p = path.to_string_lossy();
+    xdotool(d, &["key", "--clearmodifiers", "--window", &id, "ctrl+l"])?;
+    thread::sleep(Duration::from_millis(200));
+    xdotool(d, &["type", "--clearmodifiers", "--delay", "5", &p])?;
+    xdotool(d, &["key", "--clearmodifiers", "Return"])?;
+    wait_dialog_closed(d, title)
+}
+
+/// Answer a GTK "save file" dialog titled `title` with `path` (typed over the suggested name).
+pub fn answer_save_dialog(d: &mut Desktop, title: &str, path: &Path) -> Result<()> {
+    find_dialog(d, title)?;
+    let _ = d.screen_shot("dialog-save");
+    let p = path.to_string_lossy();
+    xdotool(d, &["key", "--clearmodifiers", "ctrl+a"])?;
+    xdotool(d, &["type", "--clearmodifiers", "--delay", "5", &p])?;
+    xdotool(d, &["key", "--clearmodifiers", "Return"])?;
+    wait_dialog_closed(d, title)
+}
+
+fn wait_dialog_closed(d: &Desktop, title: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = xdotool(d, &["search", "--onlyvisible", "--name", &format!("^{title}$")]).unwrap_or_default();
+        if out.trim().is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let _ = d.screen_shot("dialog-stuck");
+            return Err(E2eError::Timeout(format!(
+                "the native dialog {title:?} did not close after typing the path"
+            )));
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tid;
+
+    #[test]
+    fn test_ids_follow_the_ui_rule() {
+        assert_eq!(tid("contact.email"), "contact-email");
+        assert_eq!(tid("sizes.shoe_size"), "sizes-shoe-size");
+        assert_eq!(tid("custom..x"), "custom-x");
+    }
+}
