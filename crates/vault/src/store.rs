@@ -12,6 +12,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_foundation", include_str!("migrations/0001_foundation.sql")),
     ("0002_audit", include_str!("migrations/0002_audit.sql")),
     ("0003_grants", include_str!("migrations/0003_grants.sql")),
+    ("0004_privacy", include_str!("migrations/0004_privacy.sql")),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).

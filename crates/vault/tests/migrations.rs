@@ -41,6 +41,33 @@ fn v2_vault_migrates_and_keeps_profile_values() {
     check_golden_profile(2);
 }
 
+#[test]
+fn v3_vault_migrates_keeps_profile_values_and_gains_privacy_tables() {
+    check_golden_profile(3);
+    let (_t, v) = open_golden(3);
+    let store = v.connect().unwrap();
+    // The v3 tables survive; the v4 tables exist and start empty.
+    for table in ["requests", "grants"] {
+        let _: i64 = store
+            .conn()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
+    }
+    for table in [
+        "privacy_budgets",
+        "privacy_spends",
+        "erasure_requests",
+        "email_aliases",
+        "consent_receipts",
+    ] {
+        let n: i64 = store
+            .conn()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+}
+
 fn check_golden_profile(version: i64) {
     let (_t, v) = open_golden(version);
     let store = v.connect().unwrap();
