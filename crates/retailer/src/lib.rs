@@ -1,2 +1,489 @@
-//! placeholder crate root; filled in by its issue.
+//! Client library for retailers integrating with Locket: build and send grant requests, read grant files,
+//! fetch the granted data, check a grant's status and give it back.
+//!
+//! ```no_run
+//! use locket_retailer::{Client, load_grant};
+//! let grant = load_grant("grant.json".as_ref())?;
+//! let client = Client::new()?;
+//! let data = client.fetch(&grant)?;
+//! for f in &data.fields {
+//!     println!("{} = {}", f.key, f.value);
+//! }
+//! # Ok::<(), locket_retailer::RetailerError>(())
+//! ```
+//!
+//! Every call to the owner's Locket sends the grant's token as `Authorization: Bearer …`. A refusal comes
+//! back as [`RetailerError::Refused`] with the endpoint's stable `code` (`grant_revoked`, `token_expired`, …).
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use locket_grants::grantfile::{GrantFile, GrantFileError};
+use locket_grants::request::{parse_request, GrantRequest, RequestedScope, Retailer, Retention, REQUEST_FORMAT};
+use locket_grants::{Purpose, RequestError, TokenVerifier, VerifiedToken};
+use serde::{Deserialize, Serialize};
+
+pub use locket_grants::grantfile;
+
+/// Something went wrong on the retailer's side of the exchange.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RetailerError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What happened.
+        source: std::io::Error,
+    },
+    /// Not a valid grant file.
+    #[error(transparent)]
+    GrantFile(#[from] GrantFileError),
+    /// The grant file's token does not verify with its own public key.
+    #[error(
+        "the grant file's token does not verify with the key in the file ({0}); ask the owner for a fresh grant file"
+    )]
+    TokenInvalid(String),
+    /// The request being built or sent is not valid.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// A command-line style argument is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The owner's Locket could not be reached.
+    #[error("cannot reach the owner's Locket at {url}: {reason}. Is Locket running and unlocked (`locket serve` or the desktop app)?")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The owner's Locket answered with a refusal.
+    #[error("the owner's Locket refused ({status} {code}): {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// Stable code, e.g. `grant_revoked`.
+        code: String,
+        /// Explanation from the endpoint.
+        message: String,
+        /// Problems listed for `request_invalid`.
+        problems: Vec<ServerProblem>,
+    },
+    /// The owner's Locket answered something this client does not understand.
+    #[error("unexpected answer from {url} (HTTP {status}): {detail}")]
+    Unexpected {
+        /// URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl RetailerError {
+    /// Stable snake_case code: the server's code for refusals, else this crate's own.
+    pub fn code(&self) -> &str {
+        match self {
+            RetailerError::Io { .. } => "io_error",
+            RetailerError::GrantFile(e) => e.code(),
+            RetailerError::TokenInvalid(_) => "grant_file_token_invalid",
+            RetailerError::Request(e) => e.code(),
+            RetailerError::Invalid(_) => "invalid_argument",
+            RetailerError::Unreachable { .. } => "endpoint_unreachable",
+            RetailerError::Refused { code, .. } => code,
+            RetailerError::Unexpected { .. } => "unexpected_response",
+        }
+    }
+}
+
+/// One problem the server found in a request (`request_invalid`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerProblem {
+    /// JSON pointer.
+    pub path: String,
+    /// Rule that failed.
+    pub rule: String,
+    /// Explanation.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+struct ServerError {
+    code: String,
+    message: String,
+    #[serde(default)]
+    problems: Vec<ServerProblem>,
+}
+
+/// Read and check a grant file (`locket.grant/v1`).
+pub fn load_grant(path: &Path) -> Result<GrantFile, RetailerError> {
+    let bytes = std::fs::read(path).map_err(|source| RetailerError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(GrantFile::parse(&bytes)?)
+}
+
+/// Verify the grant file's token offline with the PASERK public key the file carries (signature, key id,
+/// issuer, and that the claims agree with the file). Does not check the time window or revocation — only
+/// the owner's Locket knows about revocation; use [`Client::introspect`].
+pub fn verify_offline(grant: &GrantFile) -> Result<VerifiedToken, RetailerError> {
+    let verifier = TokenVerifier::from_paserk(&grant.public_key, &grant.issuer).map_err(RetailerError::TokenInvalid)?;
+    let v = verifier
+        .verify_signature(&grant.token)
+        .map_err(|e| RetailerError::TokenInvalid(e.to_string()))?;
+    let c = &v.claims;
+    if c.jti != grant.grant_id || c.aud != grant.retailer.id || c.sub != grant.subject {
+        return Err(RetailerError::TokenInvalid(
+            "the token's claims differ from the grant file".into(),
+        ));
+    }
+    Ok((*v).clone())
+}
+
+/// One field value received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    /// Catalog key (`contact.email`).
+    pub key: String,
+    /// Label (`Email address`).
+    #[serde(default)]
+    pub label: String,
+    /// Version of the owner's value; keep it to notice changes.
+    pub version: u64,
+    /// The value.
+    pub value: serde_json::Value,
+    /// The granted scope it came under.
+    #[serde(default)]
+    pub scope: String,
+}
+
+/// The answer to `GET /v1/data`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Data {
+    /// Grant id.
+    pub grant_id: String,
+    /// The owner's subject id at your shop (stable across grants).
+    #[serde(default)]
+    pub subject: String,
+    /// Exactly the granted fields that have values.
+    pub fields: Vec<Field>,
+    /// Granted optional scopes with no value right now.
+    #[serde(default)]
+    pub empty_scopes: Vec<String>,
+    /// Uses so far.
+    #[serde(default)]
+    pub uses: u64,
+    /// Uses left (`None` = unlimited).
+    #[serde(default)]
+    pub uses_left: Option<u64>,
+    /// When the data was read.
+    #[serde(default)]
+    pub disclosed_at: Option<String>,
+}
+
+/// The answer to `GET /v1/grant`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantState {
+    /// Whether the grant can be redeemed now.
+    pub active: bool,
+    /// `active`, `not_yet_valid`, `expired`, `revoked` or `exhausted`.
+    pub status: String,
+    /// Grant id.
+    pub grant_id: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+    /// Use cap.
+    #[serde(default)]
+    pub max_uses: Option<u64>,
+    /// Uses so far.
+    #[serde(default)]
+    pub uses: u64,
+    /// Uses left.
+    #[serde(default)]
+    pub uses_left: Option<u64>,
+    /// Revocation time, if revoked.
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+    /// Who revoked.
+    #[serde(default)]
+    pub revoked_by: Option<String>,
+}
+
+/// The answer to `POST /v1/grant/revoke`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// Grant id.
+    pub grant_id: String,
+    /// Whether it was already revoked.
+    #[serde(default)]
+    pub already_revoked: bool,
+    /// When it was revoked.
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+}
+
+/// The answer to `POST /v1/requests`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submitted {
+    /// The id the owner sees.
+    pub request_id: String,
+    /// `pending`.
+    #[serde(default)]
+    pub status: String,
+}
+
+/// HTTP client for the owner's Locket endpoint (blocking).
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::blocking::Client,
+}
+
+fn join(base: &str, path: &str) -> String {
+    format!("{}{}", base.trim_end_matches('/'), path)
+}
+
+impl Client {
+    /// A client with a 15-second timeout.
+    pub fn new() -> Result<Self, RetailerError> {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .user_agent(concat!("locket-retailer/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RetailerError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { http })
+    }
+
+    fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        req: reqwest::blocking::RequestBuilder,
+        url: &str,
+    ) -> Result<T, RetailerError> {
+        let resp = req.send().map_err(|e| RetailerError::Unreachable {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().map_err(|e| RetailerError::Unreachable {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&body).map_err(|e| RetailerError::Unexpected {
+                url: url.to_owned(),
+                status,
+                detail: e.to_string(),
+            });
+        }
+        match serde_json::from_slice::<ServerError>(&body) {
+            Ok(e) => Err(RetailerError::Refused {
+                status,
+                code: e.code,
+                message: e.message,
+                problems: e.problems,
+            }),
+            Err(_) => Err(RetailerError::Unexpected {
+                url: url.to_owned(),
+                status,
+                detail: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+            }),
+        }
+    }
+
+    /// `GET {endpoint}/v1/data`: the granted fields' current values. Each call counts as one use.
+    pub fn fetch(&self, grant: &GrantFile) -> Result<Data, RetailerError> {
+        let url = join(&grant.endpoint, "/v1/data");
+        self.call(self.http.get(&url).bearer_auth(&grant.token), &url)
+    }
+
+    /// `GET {endpoint}/v1/grant`: the grant's status, expiry and uses left (does not count as a use).
+    pub fn introspect(&self, grant: &GrantFile) -> Result<GrantState, RetailerError> {
+        let url = join(&grant.endpoint, "/v1/grant");
+        self.call(self.http.get(&url).bearer_auth(&grant.token), &url)
+    }
+
+    /// `POST {endpoint}/v1/grant/revoke`: give the grant back. Idempotent.
+    pub fn revoke(&self, grant: &GrantFile) -> Result<Revocation, RetailerError> {
+        let url = join(&grant.endpoint, "/v1/grant/revoke");
+        self.call(self.http.post(&url).bearer_auth(&grant.token), &url)
+    }
+
+    /// `POST {base}/v1/requests` with a request document (checked locally first). `base` is the owner's
+    /// endpoint URL (a URL already ending in `/v1/requests` is used as is).
+    pub fn send_request(&self, base: &str, document: &[u8]) -> Result<Submitted, RetailerError> {
+        parse_request(document)?;
+        let url = if base.trim_end_matches('/').ends_with("/v1/requests") {
+            base.trim_end_matches('/').to_owned()
+        } else {
+            join(base, "/v1/requests")
+        };
+        let req = self
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(document.to_vec());
+        self.call(req, &url)
+    }
+}
+
+/// Builds a `locket.grant-request/v1` document.
+#[derive(Debug, Clone)]
+pub struct RequestBuilder {
+    retailer: Retailer,
+    scopes: Vec<RequestedScope>,
+    duration: String,
+    retention: Retention,
+}
+
+impl RequestBuilder {
+    /// Start a request from your shop's details.
+    pub fn new(id: &str, name: &str, origin: &str, contact: &str, privacy_policy: &str) -> Self {
+        Self {
+            retailer: Retailer {
+                id: id.to_owned(),
+                name: name.to_owned(),
+                origin: origin.to_owned(),
+                contact: contact.to_owned(),
+                privacy_policy: privacy_policy.to_owned(),
+            },
+            scopes: Vec::new(),
+            duration: "P30D".to_owned(),
+            retention: Retention {
+                max_duration: "until_grant_ends".to_owned(),
+                statement: "We delete the data when the grant ends.".to_owned(),
+            },
+        }
+    }
+
+    /// Ask for `scope` for `purpose` (with optional words about it).
+    pub fn scope(mut self, scope: &str, purpose: Purpose, purpose_text: Option<&str>, required: bool) -> Self {
+        self.scopes.push(RequestedScope {
+            scope: scope.to_owned(),
+            purpose,
+            purpose_text: purpose_text.map(str::to_owned),
+            required,
+        });
+        self
+    }
+
+    /// Ask for this long (ISO 8601: `P30D`, `PT12H`).
+    pub fn duration(mut self, iso8601: &str) -> Self {
+        self.duration = iso8601.to_owned();
+        self
+    }
+
+    /// Your retention promise: ISO 8601 duration or `until_grant_ends`, and the statement shown to the owner.
+    pub fn retention(mut self, max_duration: &str, statement: &str) -> Self {
+        self.retention = Retention {
+            max_duration: max_duration.to_owned(),
+            statement: statement.to_owned(),
+        };
+        self
+    }
+
+    /// The finished request, with a fresh nonce, created now, validated against the schema.
+    pub fn build(self) -> Result<GrantRequest, RetailerError> {
+        self.build_at(Utc::now(), &uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// [`build`](Self::build) with a given time and nonce.
+    pub fn build_at(self, created_at: DateTime<Utc>, nonce: &str) -> Result<GrantRequest, RetailerError> {
+        let request = GrantRequest {
+            format: REQUEST_FORMAT.to_owned(),
+            retailer: self.retailer,
+            scopes: self.scopes,
+            requested_duration: self.duration,
+            retention: self.retention,
+            nonce: nonce.to_owned(),
+            created_at: created_at.with_nanosecond_zero(),
+        };
+        // Validate exactly as the owner's Locket will.
+        let json = serde_json::to_vec(&request).map_err(|e| RetailerError::Invalid(e.to_string()))?;
+        locket_grants::request::parse_request_at(&json, created_at)?;
+        Ok(request)
+    }
+}
+
+trait NanosZero {
+    fn with_nanosecond_zero(self) -> Self;
+}
+
+impl NanosZero for DateTime<Utc> {
+    fn with_nanosecond_zero(self) -> Self {
+        use chrono::Timelike;
+        self.with_nanosecond(0).unwrap_or(self)
+    }
+}
+
+/// Parse `SCOPE=PURPOSE[:TEXT]` (the CLI's `--scope` form).
+pub fn parse_scope_arg(arg: &str) -> Result<(String, Purpose, Option<String>), RetailerError> {
+    let (scope, rest) = arg.split_once('=').ok_or_else(|| {
+        RetailerError::Invalid(format!(
+            "{arg:?}: expected SCOPE=PURPOSE[:TEXT], e.g. contact.email=order_fulfilment"
+        ))
+    })?;
+    let (purpose, text) = match rest.split_once(':') {
+        Some((p, t)) => (p, Some(t.to_owned())),
+        None => (rest, None),
+    };
+    let purpose: Purpose = purpose
+        .parse()
+        .map_err(|e: locket_grants::purpose::UnknownPurpose| RetailerError::Invalid(format!("{arg:?}: {e}")))?;
+    Ok((scope.to_owned(), purpose, text.filter(|t| !t.is_empty())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_makes_a_valid_request() {
+        let req = RequestBuilder::new(
+            "shop.example",
+            "Example Shop",
+            "https://shop.example",
+            "privacy@shop.example",
+            "https://shop.example/privacy",
+        )
+        .scope("contact.email", Purpose::OrderFulfilment, None, true)
+        .scope("sizes", Purpose::PersonalisedRecommendations, Some("fit"), false)
+        .duration("P14D")
+        .build()
+        .unwrap();
+        assert_eq!(req.scopes.len(), 2);
+        assert_eq!(req.nonce.len(), 32);
+        let again = locket_grants::request::parse_request(req.to_json_pretty().as_bytes()).unwrap();
+        assert_eq!(again, req);
+    }
+
+    #[test]
+    fn builder_reports_schema_problems() {
+        let err = RequestBuilder::new("Bad Id", "n", "https://x.example", "a@b.c", "https://x.example/p")
+            .scope("contact.email", Purpose::Other, None, true)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.code(), "request_invalid");
+        let msg = err.to_string();
+        assert!(msg.contains("/retailer/id") && msg.contains("/scopes/0"), "{msg}");
+    }
+
+    #[test]
+    fn scope_args() {
+        assert_eq!(
+            parse_scope_arg("contact.email=order_fulfilment").unwrap(),
+            ("contact.email".into(), Purpose::OrderFulfilment, None)
+        );
+        assert_eq!(
+            parse_scope_arg("sizes=other:fit advice").unwrap(),
+            ("sizes".into(), Purpose::Other, Some("fit advice".into()))
+        );
+        assert!(parse_scope_arg("contact.email").is_err());
+        assert!(parse_scope_arg("contact.email=spam").is_err());
+    }
+}
