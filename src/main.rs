@@ -58,6 +58,10 @@ enum Command {
     /// Decide on requests and manage grants: approve (all or --only some), deny, revoke, list, show.
     #[command(subcommand)]
     Grant(cli::grant::GrantCmd),
+    /// The access log: who accessed what, refusals, requests and decisions; `audit verify` checks the chain.
+    Audit(cli::audit::AuditArgs),
+    /// Run the endpoint retailers redeem grants at (loopback only by default), until Ctrl-C.
+    Serve(cli::serve::ServeArgs),
 }
 
 fn run(ctx: &mut Ctx, command: Command) -> CliResult {
@@ -75,6 +79,8 @@ fn run(ctx: &mut Ctx, command: Command) -> CliResult {
         Command::Wipe(args) => cli::vault::wipe(ctx, args),
         Command::Requests(cmd) => cli::requests::run(ctx, cmd),
         Command::Grant(cmd) => cli::grant::run(ctx, cmd),
+        Command::Audit(args) => cli::audit::run(ctx, args),
+        Command::Serve(args) => cli::serve::run(ctx, args),
     }
 }
 

@@ -4,10 +4,12 @@
 //! Each area of commands lives in its own module (`vault`, `profile`, ...) and exposes clap argument types plus
 //! `run(ctx, args)` functions; `main.rs` has one enum variant and one match arm per area.
 
+pub mod audit;
 pub mod grant;
 pub mod output;
 pub mod profile;
 pub mod requests;
+pub mod serve;
 pub mod settings;
 pub mod vault;
 

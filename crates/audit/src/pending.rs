@@ -154,3 +154,37 @@ pub fn clear(vault_dir: &Path) -> Result<()> {
         Err(e) => Err(io_err(&p)(e)),
     }
 }
+
+/// Records a successful unlock of `vault` (`method`: `passphrase`, `recovery`, `keychain`, ...): in one
+/// transaction, moves pending failed-unlock records into the chain and appends an `unlock` event; after the
+/// commit, removes the pending file. Returns how many failed unlocks were carried over (show them to the owner).
+pub fn record_unlock(vault: &locket_vault::Vault, method: &str) -> Result<usize> {
+    let mut store = vault.connect().map_err(|e| AuditError::Vault(e.to_string()))?;
+    let tx = store.conn_mut().transaction()?;
+    let carried = import(&tx, vault.dir())?;
+    let mut ev = NewEvent::new(EventKind::Unlock, Outcome::Ok).detail("method", crate::event::sanitize(method, 32));
+    if carried > 0 {
+        ev = ev.detail("failed_attempts_before", carried);
+    }
+    append(&tx, &ev)?;
+    crate::maybe_sign_head(&tx, vault.signing_seed().expose())?;
+    tx.commit()?;
+    clear(vault.dir())?;
+    Ok(carried)
+}
+
+/// Records a failed unlock of the vault in `vault_dir` from the unlock error's stable code: only for codes that
+/// mean "someone tried and failed" (`wrong_passphrase`, `wrong_recovery_key`, `keychain_not_enabled`,
+/// `keychain_unavailable`); other failures (damaged vault, I/O) are not unlock attempts and are ignored.
+/// Returns whether a record was written.
+pub fn record_failure_code(vault_dir: &Path, code: &str, slot: Option<&str>) -> Result<bool> {
+    match code {
+        "wrong_passphrase" | "wrong_recovery_key" | "keychain_not_enabled" | "keychain_unavailable" => {
+            if !vault_dir.join(locket_vault::SLOTS_FILE).exists() {
+                return Ok(false);
+            }
+            record_unlock_failure(vault_dir, code, slot)
+        }
+        _ => Ok(false),
+    }
+}

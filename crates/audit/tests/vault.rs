@@ -82,3 +82,25 @@ fn parallel_verification_finds_a_deleted_boundary_event() {
     let single = verify(vault.connect().unwrap().conn(), None).unwrap().problem.unwrap();
     assert_eq!((single.seq, single.kind), (21, ProblemKind::Missing));
 }
+
+#[test]
+fn failed_unlocks_reach_the_chain_on_the_next_unlock() {
+    let (dir, _vault) = vault_with(1);
+    // Two wrong passphrases: the vault cannot be opened, so they go to the pending file.
+    for _ in 0..2 {
+        let err = Vault::unlock(dir.path(), &Passphrase::new("wrong guess".into())).unwrap_err();
+        assert!(locket_audit::pending::record_failure_code(dir.path(), err.code(), Some("passphrase")).unwrap());
+    }
+    // Failures that are not attempts are not recorded.
+    assert!(!locket_audit::pending::record_failure_code(dir.path(), "vault_damaged", None).unwrap());
+    let vault = Vault::unlock(dir.path(), &Passphrase::new("correct horse".into())).unwrap();
+    assert_eq!(locket_audit::pending::record_unlock(&vault, "passphrase").unwrap(), 2);
+    assert!(!locket_audit::pending::path(dir.path()).exists());
+    let store = vault.connect().unwrap();
+    let page = locket_audit::query(store.conn(), &locket_audit::Filter::default(), None, 3).unwrap();
+    let kinds: Vec<String> = page.events.iter().map(|e| e.kind.to_string()).collect();
+    assert_eq!(kinds, vec!["unlock", "unlock_failed", "unlock_failed"]);
+    assert_eq!(page.events[1].reason.as_deref(), Some("wrong_passphrase"));
+    assert_eq!(page.events[0].detail.get("failed_attempts_before"), Some(&serde_json::json!(2)));
+    assert!(verify(store.conn(), None).unwrap().ok());
+}
