@@ -1,1 +1,341 @@
-fn main() {}
+//! `cargo bench --bench endpoint`: in one run, on the same cores,
+//!
+//! 1. bare PASETO v4.public (Ed25519) verifications per second, on every core;
+//! 2. audited redemptions per second over loopback HTTP with 1, 8 and 64 concurrent clients (p50/p99 latency),
+//!    and their ratio to (1) — every redemption runs all checks, counts the use and commits its audit event
+//!    durably (synchronous=FULL, group commit) before the reply;
+//! 3. a 1M-event access log: one page query (several filters) and the full chain verification.
+//!
+//! Environment: `LOCKET_BENCH_SECS` (seconds per load level, default 3), `LOCKET_BENCH_EVENTS` (log size,
+//! default 1000000). The clients run on the same machine and cores as the server.
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use locket_audit::{append, DisclosedField, EventKind, Filter, NewEvent, Outcome};
+use locket_endpoint::{Endpoint, EndpointConfig};
+use locket_grants::{ApproveOptions, RequestSource, TokenSigner};
+use locket_vault::{KdfParams, Passphrase, Vault};
+use pasetors::keys::AsymmetricPublicKey;
+use pasetors::token::UntrustedToken;
+use pasetors::version4::{PublicToken, V4};
+use pasetors::Public;
+use serde_json::json;
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn new_vault() -> (tempfile::TempDir, Vault) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, _) = Vault::create(
+        dir.path(),
+        &Passphrase::new("bench passphrase".into()),
+        KdfParams::for_tests(),
+    )
+    .expect("vault");
+    (dir, vault)
+}
+
+fn grant_token(vault: &Vault, url: &str) -> (String, String) {
+    let store = vault.connect().expect("connect");
+    locket_vault::profile::set(store.conn(), "contact.email", json!("ada@example.org")).expect("set");
+    locket_vault::profile::set(store.conn(), "identity.given_name", json!("Ada")).expect("set");
+    drop(store);
+    let doc = json!({
+        "format": "locket.grant-request/v1",
+        "retailer": {"id": "shop.example", "name": "Example Shop", "origin": "https://shop.example",
+                     "contact": "privacy@shop.example", "privacy_policy": "https://shop.example/privacy"},
+        "scopes": [{"scope": "contact.email", "purpose": "order_fulfilment", "required": true},
+                   {"scope": "identity.given_name", "purpose": "order_fulfilment", "required": false}],
+        "requested_duration": "P30D",
+        "retention": {"max_duration": "P90D", "statement": "Deleted 90 days after delivery."},
+        "nonce": format!("bench-{}", Utc::now().timestamp_nanos_opt().unwrap_or(0)),
+        "created_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    });
+    let signer = TokenSigner::for_vault(vault).expect("signer");
+    let mut store = vault.connect().expect("connect");
+    let tx = store.conn_mut().transaction().expect("tx");
+    let rec = locket_grants::store::import_request(
+        &tx,
+        doc.to_string().as_bytes(),
+        &RequestSource::File { path: "bench".into() },
+        Utc::now(),
+        None,
+    )
+    .expect("import");
+    let issued = locket_grants::store::approve(&tx, &signer, &rec.id, &ApproveOptions::default(), url, Utc::now())
+        .expect("approve");
+    tx.commit().expect("commit");
+    (issued.file.token, issued.file.public_key)
+}
+
+/// Bare verifications per second using every core: each thread verifies the real grant token repeatedly.
+fn bare_verify_rate(token: &str, paserk: &str, secs: f64) -> f64 {
+    let threads = cores();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for _ in 0..threads {
+        let token = token.to_string();
+        let paserk = paserk.to_string();
+        let stop = stop.clone();
+        handles.push(std::thread::spawn(move || {
+            let pk = AsymmetricPublicKey::<V4>::try_from(paserk.as_str()).expect("paserk");
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let untrusted = UntrustedToken::<Public, V4>::try_from(token.as_str()).expect("token");
+                PublicToken::verify(&pk, &untrusted, None, None).expect("verify");
+                n += 1;
+            }
+            n
+        }));
+    }
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    stop.store(true, Ordering::Relaxed);
+    let total: u64 = handles.into_iter().map(|h| h.join().expect("thread")).sum();
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+struct Load {
+    rate: f64,
+    p50_us: u64,
+    p99_us: u64,
+    errors: u64,
+}
+
+async fn redemption_load(url: &str, token: &str, clients: usize, secs: f64) -> Load {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .expect("client");
+    let target = format!("{url}/v1/data");
+    // Warm up connections.
+    for _ in 0..clients.min(8) {
+        let _ = http.get(&target).bearer_auth(token).send().await;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let http = http.clone();
+        let target = target.clone();
+        let token = token.to_string();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(4096);
+            let mut errors = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match http.get(&target).bearer_auth(&token).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(t.elapsed().as_micros() as u64);
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await.expect("task");
+        all.extend(lat);
+        errors += e;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| -> u64 {
+        if all.is_empty() {
+            0
+        } else {
+            all[((all.len() as f64 * p) as usize).min(all.len() - 1)]
+        }
+    };
+    Load {
+        rate: all.len() as f64 / elapsed,
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        errors,
+    }
+}
+
+fn big_log(n: u64) {
+    println!("\n== access log with {n} events ==");
+    let (_dir, vault) = new_vault();
+    let mut store = vault.connect().expect("connect");
+    let t = Instant::now();
+    let mut done = 0u64;
+    while done < n {
+        let tx = store.conn_mut().transaction().expect("tx");
+        for _ in 0..20_000.min(n - done) {
+            let i = done;
+            let ev = if i % 10 == 9 {
+                NewEvent::refusal("grant_revoked", "redemption")
+                    .retailer(format!("shop-{}.example", i % 50))
+                    .grant(format!("gr_{:032x}", i % 5000))
+            } else {
+                NewEvent::new(EventKind::Redemption, Outcome::Ok)
+                    .retailer(format!("shop-{}.example", i % 50))
+                    .grant(format!("gr_{:032x}", i % 5000))
+                    .fields(vec![
+                        DisclosedField {
+                            key: "contact.email".into(),
+                            version: 1,
+                        },
+                        DisclosedField {
+                            key: format!("custom.field_{}", i % 20),
+                            version: 2,
+                        },
+                    ])
+            }
+            .remote("127.0.0.1:50000")
+            .user_agent("locket-retailer/0.1")
+            .detail("route", "/v1/data");
+            append(&tx, &ev).expect("append");
+            done += 1;
+        }
+        if done % 100_000 == 0 {
+            locket_audit::sign_head(&tx, vault.signing_seed().expose()).expect("sign");
+        }
+        tx.commit().expect("commit");
+    }
+    println!("filled in {:.1} s", t.elapsed().as_secs_f64());
+    drop(store);
+    let store = vault.connect().expect("connect");
+    let conn = store.conn();
+    let filters = [
+        ("newest page (no filter)", Filter::default()),
+        (
+            "--retailer",
+            Filter {
+                retailer: Some("shop-7.example".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "--grant",
+            Filter {
+                grant: Some(format!("gr_{:032x}", 77)),
+                ..Filter::default()
+            },
+        ),
+        (
+            "--field",
+            Filter {
+                field: Some("custom.field_3".into()),
+                ..Filter::default()
+            },
+        ),
+        (
+            "--outcome refused",
+            Filter {
+                outcome: Some(Outcome::Refused),
+                ..Filter::default()
+            },
+        ),
+        (
+            "--since 1h --retailer",
+            Filter {
+                since: Some(Utc::now() - chrono::Duration::hours(1)),
+                retailer: Some("shop-9.example".into()),
+                ..Filter::default()
+            },
+        ),
+    ];
+    for (name, f) in filters {
+        // First (cold-ish) and a repeated query; keyset paging makes any page cost the same.
+        let t = Instant::now();
+        let page = locket_audit::query(conn, &f, None, 50).expect("query");
+        let first = t.elapsed();
+        let t = Instant::now();
+        let deeper = locket_audit::query(conn, &f, page.next, 50).expect("query");
+        let second = t.elapsed();
+        println!(
+            "page of 50 {name:<26} {:>7.2} ms (next page {:>6.2} ms, {} + {} events)",
+            first.as_secs_f64() * 1e3,
+            second.as_secs_f64() * 1e3,
+            page.events.len(),
+            deeper.events.len()
+        );
+    }
+    let pk = locket_audit::signing_public_key(vault.signing_seed().expose()).expect("pk");
+    let t = Instant::now();
+    let r = locket_audit::verify_vault(&vault, Some(&pk)).expect("verify");
+    println!(
+        "full chain verification ({} threads): {} events, {} signed heads, intact={} in {:.2} s",
+        cores().min(8),
+        r.events,
+        r.signed_heads,
+        r.ok(),
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let r = locket_audit::verify(conn, Some(&pk)).expect("verify");
+    println!(
+        "full chain verification (1 thread): intact={} in {:.2} s",
+        r.ok(),
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn main() {
+    let secs = env_num("LOCKET_BENCH_SECS", 3) as f64;
+    let events = env_num("LOCKET_BENCH_EVENTS", 1_000_000);
+    println!("locket endpoint bench: {} cores, {secs} s per level", cores());
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (_dir, vault) = new_vault();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let endpoint = Endpoint::with_vault(EndpointConfig::default(), vault.clone()).expect("endpoint");
+        let server = locket_endpoint::spawn(listener, endpoint).expect("spawn");
+        let url = server.url();
+        let (token, paserk) = grant_token(&vault, &url);
+
+        println!("\n== bare PASETO v4.public / Ed25519 verification ==");
+        let bare = bare_verify_rate(&token, &paserk, secs);
+        println!("bare verifications: {bare:>10.0} /s ({} threads)", cores());
+
+        println!("\n== audited redemptions over loopback (GET /v1/data, durable audit event each) ==");
+        let mut levels = Vec::new();
+        for clients in [1usize, 8, 64] {
+            let l = redemption_load(&url, &token, clients, secs).await;
+            println!(
+                "{clients:>3} clients: {:>8.0} redemptions/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}  ratio to bare {:.3}",
+                l.rate,
+                l.p50_us as f64 / 1e3,
+                l.p99_us as f64 / 1e3,
+                l.errors,
+                l.rate / bare
+            );
+            levels.push((clients, l));
+        }
+        let best = levels.iter().map(|(_, l)| l.rate).fold(0.0, f64::max);
+        println!("best audited rate / bare verify rate = {:.3} (target >= 0.35)", best / bare);
+        if let Some((_, l)) = levels.iter().find(|(c, _)| *c == 64) {
+            println!("p99 at 64 clients = {:.2} ms (target < 5 ms)", l.p99_us as f64 / 1e3);
+        }
+        let uses = locket_grants::store::list_grants(vault.connect().expect("connect").conn())
+            .expect("grants")
+            .iter()
+            .map(|g| g.uses)
+            .sum::<u32>();
+        println!("(redemptions counted in the vault: {uses})");
+        server.shutdown().await.expect("shutdown");
+    });
+
+    big_log(events);
+}
