@@ -37,13 +37,13 @@ pub fn create_vault(d: &mut Desktop, passphrase: &str) -> Result<String> {
         Ok(s.find(&crate::testid("create-submit"))?.enabled()?.then_some(()))
     })?;
     d.shot("welcome-filled")?;
-    d.tid("create-submit")?.click()?;
+    d.press("create-submit")?;
     let key = d.tid("recovery-key")?.text()?;
     crate::ensure!(key.trim().len() >= 20, "recovery key looks too short: {key:?}");
     d.shot("recovery-key")?;
     ensure_disabled(d, "recovery-continue")?;
-    d.tid("recovery-saved")?.click()?;
-    d.tid("recovery-continue")?.click()?;
+    d.press("recovery-saved")?;
+    d.press("recovery-continue")?;
     d.tid("profile-screen")?;
     Ok(key.trim().to_owned())
 }
@@ -60,7 +60,7 @@ pub fn unlock(d: &Session, passphrase: &str) -> Result<()> {
     let input = d.tid("unlock-passphrase")?;
     input.clear()?;
     input.send_keys(passphrase)?;
-    d.tid("unlock-submit")?.click()?;
+    d.press("unlock-submit")?;
     d.tid("profile-screen")?;
     Ok(())
 }
@@ -134,7 +134,19 @@ pub fn answer_open_dialog(d: &mut Desktop, title: &str, path: &Path) -> Result<(
     xdotool(d, &["key", "--clearmodifiers", "--window", &id, "ctrl+l"])?;
     thread::sleep(Duration::from_millis(200));
     xdotool(d, &["type", "--clearmodifiers", "--delay", "5", &p])?;
-    xdotool(d, &["key", "--clearmodifiers", "Return"])?;
+    confirm_dialog(d, title)
+}
+
+/// Press Enter in the dialog (after the entry's completion has settled), again if needed, then the
+/// dialog's default-button accelerator, until the dialog closes.
+fn confirm_dialog(d: &mut Desktop, title: &str) -> Result<()> {
+    for keys in ["Return", "Return", "alt+o", "alt+s"] {
+        thread::sleep(Duration::from_millis(500));
+        xdotool(d, &["key", "--clearmodifiers", keys])?;
+        if wait_dialog_closed_within(d, title, Duration::from_secs(3)).is_ok() {
+            return Ok(());
+        }
+    }
     wait_dialog_closed(d, title)
 }
 
@@ -145,19 +157,23 @@ pub fn answer_save_dialog(d: &mut Desktop, title: &str, path: &Path) -> Result<(
     let p = path.to_string_lossy();
     xdotool(d, &["key", "--clearmodifiers", "ctrl+a"])?;
     xdotool(d, &["type", "--clearmodifiers", "--delay", "5", &p])?;
-    xdotool(d, &["key", "--clearmodifiers", "Return"])?;
-    wait_dialog_closed(d, title)
+    confirm_dialog(d, title)
 }
 
 fn wait_dialog_closed(d: &Desktop, title: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    wait_dialog_closed_within(d, title, Duration::from_secs(20)).inspect_err(|_| {
+        let _ = d.screen_shot("dialog-stuck");
+    })
+}
+
+fn wait_dialog_closed_within(d: &Desktop, title: &str, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
     loop {
         let out = xdotool(d, &["search", "--onlyvisible", "--name", &format!("^{title}$")]).unwrap_or_default();
         if out.trim().is_empty() {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            let _ = d.screen_shot("dialog-stuck");
             return Err(E2eError::Timeout(format!(
                 "the native dialog {title:?} did not close after typing the path"
             )));

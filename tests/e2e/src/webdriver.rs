@@ -184,6 +184,30 @@ impl Session {
         self.wait_for(&testid(id))
     }
 
+    /// Click the displayed element with `data-testid="id"`, waiting while something covers it (a
+    /// toast, a closing dialog) — as a person waits before clicking.
+    pub fn press(&self, id: &str) -> Result<()> {
+        let css = testid(id);
+        self.wait_until(&format!("{css} to be clickable"), |s| {
+            let el = s.wait_for(&css)?;
+            match el.click() {
+                Ok(()) => Ok(Some(())),
+                Err(E2eError::WebDriver { error, .. })
+                    if error == "element click intercepted" || error == "element not interactable" =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    /// Click the label of a (possibly visually hidden) radio button or checkbox with
+    /// `data-testid="id"`, as a person clicks the visible chip or row.
+    pub fn pick(&self, id: &str) -> Result<()> {
+        self.wait_for(&format!("label:has({})", testid(id)))?.click()
+    }
+
     /// Wait until an element matching `css` exists and is displayed, then return it.
     pub fn wait_for(&self, css: &str) -> Result<Element<'_>> {
         self.wait_for_within(css, DEFAULT_WAIT)

@@ -71,13 +71,13 @@ fn onboarding_profile_and_wrong_passphrase() -> Result<()> {
         email.send_keys("ada@")?;
         d.wait_text(&testid("error-contact-email"), "email address")?;
         d.shot("validation-errors")?;
-        d.tid("cancel-contact-email")?.click()?;
+        d.press("cancel-contact-email")?;
         d.tid("input-contact-phone")?.clear()?;
         set_field(d, "contact.phone", "+442071234567")?;
         set_field(d, "contact.email", "ada.lovelace@example.com")?;
 
         // History keeps both versions of the e-mail address.
-        d.tid("history-contact-email")?.click()?;
+        d.press("history-contact-email")?;
         d.tid("history-dialog")?;
         d.wait_until("two history entries", |s| {
             Ok((s.find_all(&testid("history-entry"))?.len() == 2).then_some(()))
@@ -93,12 +93,12 @@ fn onboarding_profile_and_wrong_passphrase() -> Result<()> {
         d.shot("profile-filled")?;
 
         // Lock, then a wrong passphrase is refused with a clear message and changes nothing.
-        d.tid("lock-button")?.click()?;
+        d.press("lock-button")?;
         d.tid("unlock")?;
         let slots_before = fs::read(d.work.vault.join("keyslots.json")).map_err(|e| E2eError::Io(e.to_string()))?;
         d.tid("unlock-passphrase")?
             .send_keys("violet harbour quilt 38 lantern")?;
-        d.tid("unlock-submit")?.click()?;
+        d.press("unlock-submit")?;
         let msg = d.wait_text(&testid("unlock-error"), "not right")?;
         ensure!(!msg.contains(PASSPHRASE), "the error repeats the passphrase");
         d.tid("unlock")?;
@@ -180,12 +180,42 @@ fn request_grant_fetch_revoke() -> Result<()> {
         set_field(d, "contact.city", "London")?;
         d.shot("profile")?;
 
-        // The retailer's request, as a file the owner was given.
+        // The retailer's request, written by the retailer's own tool, as a file given to the owner.
         let request_path = d.work.file("threadline-request.json");
-        write_json(&request_path, &retailer_request())?;
+        let out = d.work.retailer(&[
+            "request",
+            "new",
+            "--id",
+            "threadline.example",
+            "--name",
+            "Threadline",
+            "--origin",
+            "https://threadline.example",
+            "--contact",
+            "privacy@threadline.example",
+            "--privacy-policy",
+            "https://threadline.example/privacy",
+            "--require",
+            "contact.email=order_fulfilment",
+            "--require",
+            "identity.given_name=customer_support",
+            "--scope",
+            "contact.phone=marketing_sms",
+            "--scope",
+            "contact.city=personalised_recommendations",
+            "--duration",
+            "P30D",
+            "--out",
+            &request_path.to_string_lossy(),
+        ])?;
+        ensure!(
+            out.status.success(),
+            "locket-retailer request new failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         go(d, "requests")?;
         d.tid("requests-empty")?;
-        d.tid("request-import")?.click()?;
+        d.press("request-import")?;
         answer_open_dialog(d, "Import a request", &request_path)?;
         let card = d.tid("request-card")?;
         let retailer = card.find(&testid("request-retailer"))?.text()?;
@@ -201,17 +231,17 @@ fn request_grant_fetch_revoke() -> Result<()> {
             !d.tid("scope-contact-phone")?.selected()?,
             "optional contact.phone is pre-ticked"
         );
-        d.tid("scope-contact-city")?.click()?;
-        d.tid("expiry-7d")?.click()?;
+        d.pick("scope-contact-city")?;
+        d.pick("expiry-7d")?;
         d.wait_text(&testid("request-approve"), "Approve 3 fields")?;
         d.shot("request-card")?;
-        d.tid("request-approve")?.click()?;
+        d.press("request-approve")?;
         d.tid("grant-issued")?;
         d.shot("approved")?;
 
         // Save the grant file through the native save dialog.
         let grant_path = d.work.file("threadline-grant.json");
-        d.tid("grant-save")?.click()?;
+        d.press("grant-save")?;
         answer_save_dialog(d, "Save grant file", &grant_path)?;
         d.wait_text(&testid("grant-saved-to"), "Saved to")?;
         ensure!(
@@ -220,6 +250,12 @@ fn request_grant_fetch_revoke() -> Result<()> {
             grant_path.display()
         );
         let grant: Value = read_json(&grant_path)?;
+        check_grant_file(
+            &grant,
+            &["contact.email", "identity.given_name", "contact.city"],
+            port,
+            7,
+        )?;
         let grant_text = grant.to_string();
         for secret in ["ada@example.com", "+442071234567", "London"] {
             ensure!(
@@ -262,12 +298,12 @@ fn request_grant_fetch_revoke() -> Result<()> {
         // Revoke in Grants; the row shows it at once.
         go(d, "grants")?;
         d.tid("grant-row")?;
-        d.tid("grant-revoke")?.click()?;
+        d.press("grant-revoke")?;
         d.tid("revoke-dialog")?;
         d.shot("revoke-confirm")?;
-        d.tid("confirm-ok")?.click()?;
+        d.press("confirm-ok")?;
         d.wait_gone(&testid("revoke-dialog"))?;
-        d.tid("grants-tab-revoked")?.click()?;
+        d.press("grants-tab-revoked")?;
         d.wait_for("[data-testid=\"grant-row\"][data-status=\"revoked\"]")?;
         d.shot("revoked")?;
 
@@ -323,7 +359,7 @@ fn set_endpoint(d: &mut Desktop, port: u16) -> Result<()> {
     let input = d.tid("endpoint-address")?;
     input.clear()?;
     input.send_keys(&addr)?;
-    d.tid("endpoint-apply")?.click()?;
+    d.press("endpoint-apply")?;
     d.wait_text(&testid("endpoint-status"), &addr)?;
     Ok(())
 }
@@ -346,59 +382,6 @@ fn max_seq(d: &Desktop) -> Result<u64> {
         max = max.max(r.attr("data-seq")?.and_then(|v| v.parse().ok()).unwrap_or(0));
     }
     Ok(max)
-}
-
-/// A `locket.grant-request/v1` document from the retailer "Threadline".
-fn retailer_request() -> Value {
-    json!({
-        "format": "locket.grant-request/v1",
-        "retailer": {
-            "id": "threadline.example",
-            "name": "Threadline",
-            "origin": "https://threadline.example",
-            "contact": "privacy@threadline.example",
-            "privacy_policy": "https://threadline.example/privacy"
-        },
-        "scopes": [
-            { "scope": "contact.email", "purpose": "order_fulfilment", "required": true },
-            { "scope": "identity.given_name", "purpose": "customer_support", "required": true },
-            { "scope": "contact.phone", "purpose": "marketing_sms", "required": false },
-            { "scope": "contact.city", "purpose": "personalised_recommendations", "required": false }
-        ],
-        "requested_duration": "P30D",
-        "retention": { "max_duration": "until_grant_ends", "statement": "We delete your details when the grant ends." },
-        "nonce": "e2e-threadline-0001-abcdef",
-        "created_at": chrono_now()
-    })
-}
-
-fn chrono_now() -> String {
-    // RFC 3339 UTC without pulling in chrono: seconds since epoch → civil date.
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-fn write_json(path: &std::path::Path, v: &Value) -> Result<()> {
-    fs::write(path, serde_json::to_vec_pretty(v).unwrap_or_default())
-        .map_err(|e| E2eError::Io(format!("{}: {e}", path.display())))
 }
 
 fn read_json(path: &std::path::Path) -> Result<Value> {
@@ -425,21 +408,67 @@ fn retailer_fetch(d: &Desktop, grant: &std::path::Path) -> Result<Fetch> {
     })
 }
 
-/// The fetched document must hold exactly these fields with these values.
+/// The fetched document (`locket-retailer fetch --json`) must hold exactly these fields with these values.
 fn check_fetched_fields(doc: &Value, expect: &[(&str, &str)]) -> Result<()> {
     let fields = doc
         .get("fields")
-        .and_then(Value::as_object)
-        .ok_or_else(|| E2eError::Check(format!("fetch --json has no \"fields\" object: {doc}")))?;
-    let mut got: Vec<&str> = fields.keys().map(String::as_str).collect();
-    got.sort_unstable();
-    let mut want: Vec<&str> = expect.iter().map(|(k, _)| *k).collect();
-    want.sort_unstable();
-    ensure!(got == want, "fetched fields {got:?}, expected exactly {want:?}");
-    for (k, v) in expect {
-        let f = &fields[*k];
-        let value = f.get("value").unwrap_or(f);
-        ensure!(value == &json!(v), "{k}: fetched {value}, expected {v:?}");
+        .and_then(Value::as_array)
+        .ok_or_else(|| E2eError::Check(format!("fetch --json has no \"fields\" list: {doc}")))?;
+    let mut got: Vec<(&str, &Value)> = fields
+        .iter()
+        .map(|f| {
+            (
+                f.get("key").and_then(Value::as_str).unwrap_or(""),
+                f.get("value").unwrap_or(&Value::Null),
+            )
+        })
+        .collect();
+    got.sort_by_key(|(k, _)| *k);
+    let mut want: Vec<(&str, Value)> = expect.iter().map(|(k, v)| (*k, json!(v))).collect();
+    want.sort_by_key(|(k, _)| *k);
+    let got_keys: Vec<&str> = got.iter().map(|(k, _)| *k).collect();
+    let want_keys: Vec<&str> = want.iter().map(|(k, _)| *k).collect();
+    ensure!(
+        got_keys == want_keys,
+        "fetched fields {got_keys:?}, expected exactly {want_keys:?}"
+    );
+    for ((k, got), (_, want)) in got.iter().zip(&want) {
+        ensure!(*got == want, "{k}: fetched {got}, expected {want}");
     }
+    Ok(())
+}
+
+/// The grant file names exactly `scopes`, our endpoint, and an expiry `days` after issue.
+fn check_grant_file(grant: &Value, scopes: &[&str], port: u16, days: i64) -> Result<()> {
+    let mut got: Vec<String> = grant["scopes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| {
+                    s.as_str()
+                        .or_else(|| s.get("scope").and_then(Value::as_str))
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    got.sort();
+    let mut want: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    want.sort();
+    ensure!(got == want, "grant file scopes {got:?}, expected {want:?}");
+    let endpoint = grant["endpoint"].as_str().unwrap_or_default();
+    ensure!(
+        endpoint.contains(&format!(":{port}")),
+        "grant file endpoint {endpoint:?} is not our port {port}"
+    );
+    let at = |k: &str| -> Result<chrono::DateTime<chrono::FixedOffset>> {
+        let v = grant[k].as_str().unwrap_or_default();
+        chrono::DateTime::parse_from_rfc3339(v).map_err(|e| E2eError::Check(format!("grant file {k} {v:?}: {e}")))
+    };
+    let length = at("expires_at")? - at("issued_at")?;
+    ensure!(
+        (length - chrono::Duration::days(days)).num_minutes().abs() <= 5,
+        "grant lasts {length}, expected {days} days"
+    );
     Ok(())
 }
