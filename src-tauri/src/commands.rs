@@ -195,7 +195,11 @@ pub async fn keychain_set(state: State<'_, AppState>, enabled: bool) -> IpcResul
 }
 
 #[tauri::command]
-pub async fn settings_update(app: AppHandle, state: State<'_, AppState>, settings: AppSettings) -> IpcResult<SessionInfo> {
+pub async fn settings_update(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    settings: AppSettings,
+) -> IpcResult<SessionInfo> {
     let s = state.session()?;
     let addr: std::net::SocketAddr = settings.endpoint_address.trim().parse().map_err(|_| {
         IpcError::new(
@@ -266,7 +270,10 @@ pub async fn vault_export(
 pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> IpcResult<()> {
     use std::io::Write;
     let io = |e: std::io::Error| IpcError::new("io_error", format!("cannot write {}: {e}", path.display()));
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("locket")
@@ -396,8 +403,12 @@ pub async fn custom_field_add(state: State<'_, AppState>, field: CustomFieldInpu
     let s = state.session()?;
     let field_type = FieldType::from_name(&field.field_type)
         .ok_or_else(|| IpcError::new("validation_failed", format!("unknown field type {}", field.field_type)))?;
-    let sensitivity = Sensitivity::from_name(&field.sensitivity)
-        .ok_or_else(|| IpcError::new("validation_failed", format!("unknown sensitivity {}", field.sensitivity)))?;
+    let sensitivity = Sensitivity::from_name(&field.sensitivity).ok_or_else(|| {
+        IpcError::new(
+            "validation_failed",
+            format!("unknown sensitivity {}", field.sensitivity),
+        )
+    })?;
     blocking(move || {
         let def = profile::add_custom_field(
             lock(&s.store)?.conn(),
@@ -428,7 +439,11 @@ fn parse_time(s: &Option<String>) -> IpcResult<Option<DateTime<Utc>>> {
 fn core_filter(f: &AuditFilter) -> IpcResult<Filter> {
     let mut filter = Filter {
         retailer: f.retailer_id.clone().filter(|s| !s.is_empty()),
-        field: f.field.clone().filter(|s| !s.trim().is_empty()).map(|s| s.trim().to_owned()),
+        field: f
+            .field
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().to_owned()),
         since: parse_time(&f.since)?,
         until: parse_time(&f.until)?,
         ..Filter::default()
@@ -459,7 +474,11 @@ pub async fn audit_query(
         blocking(move || {
             let conn_guard = lock(&s.store)?;
             let page = locket_audit::query(conn_guard.conn(), &core, cursor.map(Cursor), limit.clamp(1, 500))?;
-            let total = if unfiltered { Some(locket_audit::count(conn_guard.conn())?) } else { None };
+            let total = if unfiltered {
+                Some(locket_audit::count(conn_guard.conn())?)
+            } else {
+                None
+            };
             Ok((page, total))
         })
         .await?

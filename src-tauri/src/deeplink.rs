@@ -72,10 +72,22 @@ mod tests {
         let json = br#"{"format":"locket.grant-request/v1"}"#;
         let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
         assert_eq!(request_bytes(&format!("locket://request?data={enc}")).unwrap(), json);
-        assert_eq!(request_bytes(&format!("locket://request/?x=1&data={enc}")).unwrap(), json);
-        assert_eq!(request_bytes("https://example.com").unwrap_err().code, "deep_link_invalid");
-        assert_eq!(request_bytes("locket://grant?data=AA").unwrap_err().code, "deep_link_invalid");
+        assert_eq!(
+            request_bytes(&format!("locket://request/?x=1&data={enc}")).unwrap(),
+            json
+        );
+        assert_eq!(
+            request_bytes("https://example.com").unwrap_err().code,
+            "deep_link_invalid"
+        );
+        assert_eq!(
+            request_bytes("locket://grant?data=AA").unwrap_err().code,
+            "deep_link_invalid"
+        );
         assert_eq!(request_bytes("locket://request").unwrap_err().code, "deep_link_invalid");
-        assert_eq!(request_bytes("locket://request?data=%%%").unwrap_err().code, "deep_link_invalid");
+        assert_eq!(
+            request_bytes("locket://request?data=%%%").unwrap_err().code,
+            "deep_link_invalid"
+        );
     }
 }

@@ -338,7 +338,9 @@ mod tests {
             let sample = def.example_input();
             let Ok(value) = def.parse_input(&sample) else { continue };
             let text = input_text(&value);
-            let again = def.parse_input(&text).unwrap_or_else(|e| panic!("{}: {text:?}: {e}", def.key));
+            let again = def
+                .parse_input(&text)
+                .unwrap_or_else(|e| panic!("{}: {text:?}: {e}", def.key));
             assert_eq!(again, value, "{}", def.key);
         }
     }
@@ -348,6 +350,9 @@ mod tests {
         assert_eq!(ui_outcome("redemption", "ok"), "allowed");
         assert_eq!(ui_outcome("refusal", "refused"), "refused");
         assert_eq!(ui_outcome("grant_issued", "ok"), "info");
-        assert_eq!(input_text(&json!({"min": 20, "max": 80, "currency": "GBP"})), "20-80 GBP");
+        assert_eq!(
+            input_text(&json!({"min": 20, "max": 80, "currency": "GBP"})),
+            "20-80 GBP"
+        );
     }
 }

@@ -83,6 +83,9 @@ mod tests {
         assert_eq!(e.code, "wrong_passphrase");
         assert_eq!(e.message, "wrong passphrase");
         let json = serde_json::to_value(&e).unwrap();
-        assert_eq!(json, serde_json::json!({"code": "wrong_passphrase", "message": "wrong passphrase"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "wrong_passphrase", "message": "wrong passphrase"})
+        );
     }
 }

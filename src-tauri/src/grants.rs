@@ -171,7 +171,10 @@ fn request_dto(conn: &Connection, r: &RequestRecord) -> RequestDto {
             let resolved = catalog.resolve(&s.scope);
             RequestedScopeDto {
                 scope: s.scope.clone(),
-                label: resolved.as_ref().map(|x| x.label.clone()).unwrap_or_else(|| s.scope.clone()),
+                label: resolved
+                    .as_ref()
+                    .map(|x| x.label.clone())
+                    .unwrap_or_else(|| s.scope.clone()),
                 purpose: s.purpose.as_str().to_owned(),
                 purpose_label: s.purpose.label().to_owned(),
                 purpose_text: s.purpose_text.clone(),
@@ -279,12 +282,16 @@ pub async fn request_dto_by_id(session: &Arc<Session>, id: &str) -> IpcResult<Re
 }
 
 /// Import request bytes (a file or a deep link) through the writer; tells the UI.
-pub async fn import_bytes(app: &AppHandle, session: &Arc<Session>, bytes: Vec<u8>, path: String) -> IpcResult<RequestDto> {
+pub async fn import_bytes(
+    app: &AppHandle,
+    session: &Arc<Session>,
+    bytes: Vec<u8>,
+    path: String,
+) -> IpcResult<RequestDto> {
     let writer = session.vault.writer()?;
     let record = blocking(move || {
-        Ok(writer.submit(move |tx| {
-            store::import_request(tx, &bytes, &RequestSource::File { path }, Utc::now(), None)
-        })?)
+        Ok(writer
+            .submit(move |tx| store::import_request(tx, &bytes, &RequestSource::File { path }, Utc::now(), None))?)
     })
     .await?;
     let s = session.clone();
@@ -331,7 +338,10 @@ pub async fn request_import(app: AppHandle, state: State<'_, AppState>, path: Pa
 pub async fn request_approve(state: State<'_, AppState>, input: ApproveInput) -> IpcResult<IssuedDto> {
     let s = state.session()?;
     if input.scopes.is_empty() {
-        return Err(IpcError::new("nothing_selected", "Tick at least one field to share, or deny the request."));
+        return Err(IpcError::new(
+            "nothing_selected",
+            "Tick at least one field to share, or deny the request.",
+        ));
     }
     let endpoint_url = {
         let server = s.server.lock().await;
@@ -352,9 +362,9 @@ pub async fn request_approve(state: State<'_, AppState>, input: ApproveInput) ->
             note: None,
         };
         let request_id = input.request_id;
-        Ok(vault.writer()?.submit(move |tx| {
-            store::approve(tx, &signer, &request_id, &options, &endpoint, Utc::now())
-        })?)
+        Ok(vault
+            .writer()?
+            .submit(move |tx| store::approve(tx, &signer, &request_id, &options, &endpoint, Utc::now()))?)
     })
     .await?;
     let file = issued.file.to_json_pretty();
@@ -365,7 +375,13 @@ pub async fn request_approve(state: State<'_, AppState>, input: ApproveInput) ->
         .grant
         .retailer_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     Ok(IssuedDto {
         grant: grant_dto(&issued.grant, &retailers),
@@ -404,7 +420,10 @@ pub async fn grants_list(state: State<'_, AppState>) -> IpcResult<Vec<GrantDto>>
         let store_guard = lock(&s.store)?;
         let conn = store_guard.conn();
         let retailers = retailer_index(&store::list_requests(conn, None)?);
-        Ok(store::list_grants(conn)?.iter().map(|g| grant_dto(g, &retailers)).collect())
+        Ok(store::list_grants(conn)?
+            .iter()
+            .map(|g| grant_dto(g, &retailers))
+            .collect())
     })
     .await
 }
@@ -413,7 +432,8 @@ pub async fn grants_list(state: State<'_, AppState>) -> IpcResult<Vec<GrantDto>>
 pub async fn grant_revoke(state: State<'_, AppState>, grant_id: String) -> IpcResult<GrantDto> {
     let s = state.session()?;
     let writer = s.vault.writer()?;
-    let revoked = blocking(move || Ok(writer.submit(move |tx| store::revoke(tx, &grant_id, None, Utc::now()))?)).await?;
+    let revoked =
+        blocking(move || Ok(writer.submit(move |tx| store::revoke(tx, &grant_id, None, Utc::now()))?)).await?;
     blocking(move || {
         let retailers = retailer_index(&store::list_requests(lock(&s.store)?.conn(), None)?);
         Ok(grant_dto(&revoked.grant, &retailers))
@@ -487,7 +507,7 @@ pub async fn retailers_list(state: State<'_, AppState>) -> IpcResult<Vec<Retaile
             }
         }
         let mut list: Vec<RetailerSummary> = out.into_values().collect();
-        list.sort_by(|a, b| a.retailer.name.to_lowercase().cmp(&b.retailer.name.to_lowercase()));
+        list.sort_by_key(|a| a.retailer.name.to_lowercase());
         Ok(list)
     })
     .await
@@ -505,7 +525,10 @@ pub async fn retailer_detail(state: State<'_, AppState>, retailer_id: String) ->
         let requests = store::list_requests(conn, None)?;
         let index = retailer_index(&requests);
         let retailer = index.get(&retailer_id).cloned().ok_or_else(|| {
-            IpcError::new("unknown_retailer", format!("No retailer {retailer_id} has sent a request."))
+            IpcError::new(
+                "unknown_retailer",
+                format!("No retailer {retailer_id} has sent a request."),
+            )
         })?;
         let grants = store::list_grants(conn)?
             .iter()

@@ -214,7 +214,11 @@ async fn forward(app: &AppHandle, session: &Arc<Session>, notice: Notice) {
             };
             let dto = AuditEvent::from_event(&event, name);
             if dto.outcome == "refused" && dto.retailer_id.is_some() {
-                let who = dto.retailer_name.clone().or(dto.retailer_id.clone()).unwrap_or_default();
+                let who = dto
+                    .retailer_name
+                    .clone()
+                    .or(dto.retailer_id.clone())
+                    .unwrap_or_default();
                 notify(
                     app,
                     "Access refused",
@@ -228,7 +232,11 @@ async fn forward(app: &AppHandle, session: &Arc<Session>, notice: Notice) {
             retailer_name,
             ..
         } => {
-            notify(app, "New request", &format!("{retailer_name} asks for some of your details."));
+            notify(
+                app,
+                "New request",
+                &format!("{retailer_name} asks for some of your details."),
+            );
             if let Ok(req) = crate::grants::request_dto_by_id(session, &request_id).await {
                 let _ = app.emit(EV_REQUEST, req);
             }

@@ -42,13 +42,16 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("vault", &self.vault).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("vault", &self.vault)
+            .finish_non_exhaustive()
     }
 }
 
 /// Locks a std mutex, turning poisoning into an IPC error instead of a panic.
 pub fn lock<T>(m: &Mutex<T>) -> IpcResult<MutexGuard<'_, T>> {
-    m.lock().map_err(|_| IpcError::internal("an earlier operation failed midway; restart Locket"))
+    m.lock()
+        .map_err(|_| IpcError::internal("an earlier operation failed midway; restart Locket"))
 }
 
 impl AppState {

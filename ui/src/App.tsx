@@ -4,6 +4,7 @@ import type { AppStatus, AuditEvent, LocketError, SessionInfo } from "./backend"
 import { toLocketError } from "./backend";
 import { ErrorState, Loading } from "./components/ui";
 import { LocketMark } from "./components/LocketMark";
+import { Icon, type IconName } from "./components/Icon";
 import { Welcome } from "./screens/Welcome";
 import { Unlock } from "./screens/Unlock";
 import { ProfileScreen } from "./screens/Profile";
@@ -37,13 +38,13 @@ export interface Live {
   requestTick: number;
 }
 
-const NAV: { page: View["page"]; label: string; icon: string }[] = [
-  { page: "profile", label: "Profile", icon: "◉" },
-  { page: "requests", label: "Requests", icon: "✉" },
-  { page: "grants", label: "Grants", icon: "✓" },
-  { page: "activity", label: "Activity", icon: "≋" },
-  { page: "retailers", label: "Retailers", icon: "⌂" },
-  { page: "settings", label: "Settings", icon: "⚙" },
+const NAV: { page: View["page"]; label: string; icon: IconName }[] = [
+  { page: "profile", label: "Profile", icon: "profile" },
+  { page: "requests", label: "Requests", icon: "requests" },
+  { page: "grants", label: "Grants", icon: "grants" },
+  { page: "activity", label: "Activity", icon: "activity" },
+  { page: "retailers", label: "Retailers", icon: "retailers" },
+  { page: "settings", label: "Settings", icon: "settings" },
 ];
 
 export function App() {
@@ -240,7 +241,7 @@ function Shell(props: {
                 onClick={() => setView({ page: n.page } as View)}
                 data-testid={`nav-${n.page}`}
               >
-                <span className="nav-icon" aria-hidden="true">{n.icon}</span>
+                <Icon name={n.icon} />
                 <span className="nav-label">{n.label}</span>
                 {n.page === "requests" && pending > 0 && (
                   <span className="nav-count" data-testid="nav-requests-count">{pending}</span>
@@ -258,7 +259,7 @@ function Shell(props: {
             </span>
           </div>
           <button type="button" className="btn btn-secondary lock-button" onClick={lockNow} data-testid="lock-button">
-            <span aria-hidden="true">🔒</span> Lock
+            <Icon name="lock" size={16} /> Lock
           </button>
         </div>
       </nav>

@@ -2,6 +2,7 @@
 import { useEffect, useId, useRef, type ReactNode } from "react";
 import type { LocketError, Sensitivity } from "../backend";
 import { SENSITIVITY_WORDS } from "../lib/words";
+import { Icon, type IconName } from "./Icon";
 
 export function Button(props: {
   children: ReactNode;
@@ -63,7 +64,7 @@ export function ErrorText({ error, testid }: { error: LocketError | string | nul
 export function ErrorState(props: { error: LocketError; onRetry?: () => void; testid?: string }) {
   return (
     <div className="state state-error" role="alert" data-testid={props.testid ?? "error-state"}>
-      <div className="state-icon" aria-hidden="true">!</div>
+      <div className="state-icon" aria-hidden="true"><Icon name="alert" size={24} /></div>
       <h3>Something went wrong</h3>
       <p>{props.error.message}</p>
       <p className="muted small">Error code: {props.error.code}</p>
@@ -72,10 +73,10 @@ export function ErrorState(props: { error: LocketError; onRetry?: () => void; te
   );
 }
 
-export function EmptyState(props: { icon: string; title: string; children: ReactNode; testid?: string }) {
+export function EmptyState(props: { icon: IconName; title: string; children: ReactNode; testid?: string }) {
   return (
     <div className="state state-empty" data-testid={props.testid}>
-      <div className="state-icon" aria-hidden="true">{props.icon}</div>
+      <div className="state-icon" aria-hidden="true"><Icon name={props.icon} size={24} /></div>
       <h3>{props.title}</h3>
       <div className="state-body">{props.children}</div>
     </div>

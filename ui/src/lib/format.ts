@@ -108,3 +108,19 @@ export function localDay(d: Date): string {
 export function dateInputValue(d: Date): string {
   return localDay(d);
 }
+
+const logFmtSameYear = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hour12: false,
+});
+
+/** A log timestamp: "Nov 24, 15:25:14" (the year only when it is not this year). */
+export function formatLogTime(iso: string, now: Date = new Date()): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.getFullYear() === now.getFullYear() ? logFmtSameYear.format(d) : formatDateTime(iso);
+}

@@ -5,7 +5,7 @@ import { ActivityTimeline } from "../components/ActivityTimeline";
 import type { Live, View } from "../App";
 import { useLoad, useThrottled } from "../hooks";
 import { EMPTY_FILTER, isFiltered, toAuditFilter, type ActivityFilterForm } from "../lib/filters";
-import { formatCount, formatDateTime } from "../lib/format";
+import { formatCount, formatDateTime, formatLogTime } from "../lib/format";
 import { eventKindWords, refusalWords } from "../lib/words";
 
 const PAGE = 50;
@@ -106,7 +106,7 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
         {page.error && !page.data && <ErrorState error={page.error} onRetry={page.reload} />}
         {!page.data && !page.error && <Loading />}
         {page.data && page.data.events.length === 0 && (
-          <EmptyState icon="≋" title={isFiltered(form) ? "Nothing matches these filters" : "No activity yet"} testid="activity-empty">
+          <EmptyState icon="activity" title={isFiltered(form) ? "Nothing matches these filters" : "No activity yet"} testid="activity-empty">
             <p>{isFiltered(form) ? "Try a wider time range or clear the filters." : "When a retailer fetches your data, or is refused, it shows up here straight away."}</p>
           </EmptyState>
         )}
@@ -125,7 +125,7 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
               <tbody>
                 {page.data.events.map((e) => (
                   <tr key={e.seq} className={`outcome-${e.outcome}`} data-testid="activity-row" data-outcome={e.outcome} data-seq={e.seq}>
-                    <td className="nowrap col-time">{formatDateTime(e.at)}</td>
+                    <td className="nowrap col-time" title={formatDateTime(e.at)}>{formatLogTime(e.at)}</td>
                     <td className="nowrap">
                       <span className={`outcome-dot outcome-dot-${e.outcome}`} aria-hidden="true" />
                       {eventKindWords(e.kind)}
@@ -139,10 +139,19 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
                         <span className="muted">—</span>
                       )}
                     </td>
-                    <td className="fields-cell">
-                      {e.fields.length === 0 ? <span className="muted">—</span> : e.fields.map((f) => (
-                        <span key={f} className="chip chip-static chip-mono">{f}{e.versions[f] !== undefined ? ` v${e.versions[f]}` : ""}</span>
-                      ))}
+                    <td>
+                      {e.fields.length === 0 ? (
+                        <span className="muted">—</span>
+                      ) : (
+                        <div className="fields-cell">
+                          {e.fields.map((f) => (
+                            <span key={f} className="chip chip-static chip-mono">
+                              {f}
+                              {e.versions[f] !== undefined ? ` v${e.versions[f]}` : ""}
+                            </span>
+                          ))}
+                        </div>
+                      )}
                     </td>
                     <td className="details-cell">
                       {e.outcome === "refused" ? (

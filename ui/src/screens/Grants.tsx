@@ -45,7 +45,7 @@ export function GrantsScreen(props: { live: Live; toast: (k: Toast["kind"], t: s
         ))}
       </div>
       {shown.length === 0 ? (
-        <EmptyState icon="✓" title={`No ${t.label.toLowerCase()} grants`} testid="grants-empty">
+        <EmptyState icon="grants" title={`No ${t.label.toLowerCase()} grants`} testid="grants-empty">
           <p>{t.empty}</p>
         </EmptyState>
       ) : (

@@ -80,7 +80,7 @@ export function ProfileScreen({ toast }: { toast: ToastFn }) {
         ))}
       </div>
       {groups.length === 0 && (
-        <EmptyState icon="⌕" title="No field matches" testid="profile-no-match">
+        <EmptyState icon="search" title="No field matches" testid="profile-no-match">
           <p>Try another word, or add a custom field.</p>
         </EmptyState>
       )}
@@ -236,7 +236,7 @@ function ValueInput(props: {
       props.onEnter();
     } else if (e.key === "Escape") props.onEscape();
   };
-  const placeholder = field.example || placeholderFor(field.fieldType);
+  const placeholder = field.fieldType === "text" ? "" : field.example || placeholderFor(field.fieldType);
   if (field.fieldType === "enum" && field.options.length > 0) {
     return (
       <select id={props.id} value={value} onChange={(e) => props.onChange(e.target.value)} onKeyDown={keys} data-testid={props.testid}>

@@ -71,7 +71,7 @@ export function RequestsScreen(props: { live: Live; focus: string | null; toast:
       {list.error && !list.data && <ErrorState error={list.error} onRetry={list.reload} />}
       {!list.data && !list.error && <Loading />}
       {list.data && pending.length === 0 && (
-        <EmptyState icon="✉" title="No requests waiting" testid="requests-empty">
+        <EmptyState icon="inbox" title="No requests waiting" testid="requests-empty">
           <p>
             When a shop asks for your details, its request appears here. You can also import a request file the
             shop gave you — use <strong>Import request…</strong> or drop the file on this window.
@@ -240,8 +240,11 @@ function RequestCard(props: {
               Done
             </Button>
           </div>
-          <p className="muted small" data-testid="grant-saved-to">{savedTo ? `Saved to ${savedTo}` : " "}</p>
-          <ErrorText error={act.error} />
+          {act.error ? (
+            <ErrorText error={act.error} />
+          ) : (
+            <p className="muted small" data-testid="grant-saved-to">{savedTo ? `Saved to ${savedTo}` : " "}</p>
+          )}
         </div>
       </article>
     );

@@ -16,7 +16,7 @@ export function RetailersScreen(props: { live: Live; go: (v: View) => void }) {
     <div className="page" data-testid="retailers-screen">
       <PageHeader title="Retailers" subtitle="Every shop that has asked for your data." />
       {list.data.length === 0 ? (
-        <EmptyState icon="⌂" title="No retailers yet" testid="retailers-empty">
+        <EmptyState icon="retailers" title="No retailers yet" testid="retailers-empty">
           <p>A retailer appears here once it sends you a request.</p>
         </EmptyState>
       ) : (

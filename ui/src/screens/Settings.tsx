@@ -24,13 +24,17 @@ export function SettingsScreen(props: {
     <div className="page" data-testid="settings-screen">
       <PageHeader title="Settings" />
       <div className="settings-grid">
-        <PassphraseCard toast={toast} />
-        <RecoveryCard />
-        <LockingCard session={session} onSession={props.onSession} toast={toast} />
-        <EndpointCard session={session} endpoint={props.endpoint} onSession={props.onSession} toast={toast} />
-        <DataCard toast={toast} />
-        <AboutCard session={session} status={props.status} />
-        <WipeCard onWiped={props.onWiped} />
+        <div className="settings-col">
+          <PassphraseCard toast={toast} />
+          <LockingCard session={session} onSession={props.onSession} toast={toast} />
+          <AboutCard session={session} status={props.status} />
+        </div>
+        <div className="settings-col">
+          <EndpointCard session={session} endpoint={props.endpoint} onSession={props.onSession} toast={toast} />
+          <DataCard toast={toast} />
+          <RecoveryCard />
+          <WipeCard onWiped={props.onWiped} />
+        </div>
       </div>
     </div>
   );
