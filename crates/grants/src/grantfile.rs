@@ -56,7 +56,7 @@ pub struct GrantFile {
     pub grant_id: String,
     /// The issuing vault's id (the token's `iss`).
     pub issuer: String,
-    /// Base URL of the owner's Locket endpoint (`http://127.0.0.1:7878`).
+    /// Base URL of the owner's Locket endpoint (`http://127.0.0.1:7419`).
     pub endpoint: String,
     /// Public key that verifies the token, PASERK `k4.public.…`.
     pub public_key: String,

@@ -94,7 +94,7 @@ enum RequestCmd {
     },
     /// Send a request file to the owner's Locket (POST URL/v1/requests).
     Send {
-        /// The owner's endpoint, e.g. http://127.0.0.1:7878.
+        /// The owner's endpoint, e.g. http://127.0.0.1:7419.
         url: String,
         /// The request file.
         file: PathBuf,
