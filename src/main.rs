@@ -62,6 +62,9 @@ enum Command {
     Audit(cli::audit::AuditArgs),
     /// Run the endpoint retailers redeem grants at (loopback only by default), until Ctrl-C.
     Serve(cli::serve::ServeArgs),
+    /// Encrypted backups: take, list, verify, restore.
+    #[command(subcommand)]
+    Backup(cli::backup::BackupCmd),
 }
 
 fn run(ctx: &mut Ctx, command: Command) -> CliResult {
@@ -81,6 +84,7 @@ fn run(ctx: &mut Ctx, command: Command) -> CliResult {
         Command::Grant(cmd) => cli::grant::run(ctx, cmd),
         Command::Audit(args) => cli::audit::run(ctx, args),
         Command::Serve(args) => cli::serve::run(ctx, args),
+        Command::Backup(cmd) => cli::backup::run(ctx, cmd),
     }
 }
 

@@ -5,6 +5,7 @@
 //! `run(ctx, args)` functions; `main.rs` has one enum variant and one match arm per area.
 
 pub mod audit;
+pub mod backup;
 pub mod grant;
 pub mod output;
 pub mod profile;
@@ -278,7 +279,8 @@ impl Ctx {
             if info.keychain_enabled {
                 match Vault::unlock_with_keychain(&dir) {
                     Ok(v) => return Ok(v),
-                    Err(e @ (VaultError::Damaged { .. } | VaultError::TooNew { .. })) => return Err(e.into()),
+                    Err(e @ VaultError::Damaged { .. }) => return Err(with_backup_hint(&dir, e)),
+                    Err(e @ VaultError::TooNew { .. }) => return Err(e.into()),
                     Err(e) => self.out.warn(&format!(
                         "could not unlock with the OS keychain ({e}); asking for the passphrase"
                     )),
@@ -291,7 +293,7 @@ impl Ctx {
     /// Opens the vault with the passphrase only (never the keychain), e.g. before changing the passphrase.
     pub fn unlock_with_passphrase(&mut self, dir: &std::path::Path) -> CliResult<Vault> {
         let pass = self.secrets.passphrase("Passphrase: ")?;
-        Ok(spin("Unlocking", || Vault::unlock(dir, &pass))?)
+        spin("Unlocking", || Vault::unlock(dir, &pass)).map_err(|e| with_backup_hint(dir, e))
     }
 
     /// Asks the owner to confirm (on a terminal); without a terminal the caller must have passed `--yes`.
@@ -328,6 +330,22 @@ impl Ctx {
             }
         }
     }
+}
+
+/// A damaged vault's error, with the newest backup offered (startup check: tell exactly what is wrong, offer the
+/// newest backup, overwrite nothing).
+fn with_backup_hint(dir: &std::path::Path, e: VaultError) -> CliError {
+    let mut err = CliError::from(e);
+    if err.code == "vault_damaged" {
+        if let Some(hint) = backup::damaged_hint(dir) {
+            err.message = format!(
+                "{}
+{hint}",
+                err.message
+            );
+        }
+    }
+    err
 }
 
 /// The Argon2 parameters for a new passphrase slot or encrypted export: the default, or cheap test parameters
