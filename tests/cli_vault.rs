@@ -525,3 +525,57 @@ echo $? > '{out}/after-off.code'
     let slots = fs::read_to_string(v.dir.join("keyslots.json")).unwrap();
     assert!(!slots.contains("\"keychain\""), "keychain slot removed");
 }
+
+/// Real exports (plain and encrypted) validate against the documented JSON Schema; a broken one does not.
+#[test]
+fn exports_match_the_documented_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/schemas/export.v1.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let v = TestVault::new();
+    v.set("contact.email", "alex@example.com");
+    v.set("budget.range", "10..20.5 EUR");
+    v.set("diet.allergies", "milk");
+    v.set("channels.opt_in_sms", "yes");
+    v.set("sizes.shoe", "42");
+    run_pw(&v.dir, &["profile", "rm", "contact.email"]).ok();
+    run_pw(&v.dir, &["fields", "add", "custom.pets_names", "--type", "text"]).ok();
+    v.set("custom.pets_names", "Rex");
+    run_pw(
+        &v.dir,
+        &["settings", "set", "endpoint.cors_origins", "https://shop.example"],
+    )
+    .ok();
+
+    let plain = v.tmp.path().join("plain.json");
+    run_pw(&v.dir, &["export", "--out", plain.to_str().unwrap()]).ok();
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&plain).unwrap()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let enc = v.tmp.path().join("enc.json");
+    run(
+        &v.dir,
+        &[
+            "--passphrase-stdin",
+            "export",
+            "--encrypt",
+            "--out",
+            enc.to_str().unwrap(),
+        ],
+        &format!("{PASS}\nexport-pass-123\n"),
+    )
+    .ok();
+    let doc_enc: serde_json::Value = serde_json::from_slice(&fs::read(&enc).unwrap()).unwrap();
+    assert!(validator.is_valid(&doc_enc));
+
+    let mut broken = doc.clone();
+    broken["profile"][0]["history"][0]["version"] = serde_json::json!(0);
+    assert!(!validator.is_valid(&broken));
+    let mut extra = doc;
+    extra["surprise"] = serde_json::json!(1);
+    assert!(!validator.is_valid(&extra));
+}

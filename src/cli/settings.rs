@@ -45,7 +45,7 @@ pub fn run(ctx: &mut Ctx, cmd: Option<SettingsCmd>) -> CliResult {
                     .iter()
                     .map(|(k, v)| {
                         let help = KNOWN.iter().find(|i| i.key == k).map(|i| i.help).unwrap_or("");
-                        vec![k.clone(), v.to_string(), help.to_owned()]
+                        vec![k.clone(), human(v), help.to_owned()]
                     })
                     .collect();
                 table(&["SETTING", "VALUE", "MEANING"], &rows)
@@ -74,4 +74,14 @@ pub fn run(ctx: &mut Ctx, cmd: Option<SettingsCmd>) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// A setting's value for people: strings without quotes, lists comma-separated (`(none)` when empty).
+fn human(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) if a.is_empty() => "(none)".into(),
+        serde_json::Value::Array(a) => a.iter().map(human).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
 }

@@ -145,7 +145,7 @@ pub fn status(ctx: &mut Ctx) -> CliResult {
         let mut s = format!("Vault     {}\nId        {}\n", info.path.display(), info.vault_id);
         if let Some(k) = info.passphrase_kdf {
             s.push_str(&format!(
-                "Key       Argon2id, {} MiB, {} passes, {} lane(s)\n",
+                "Key       Argon2id, {} MiB, t={}, p={}\n",
                 k.m_cost_kib / 1024,
                 k.t_cost,
                 k.p_cost

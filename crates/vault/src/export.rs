@@ -323,8 +323,12 @@ pub fn import(
         summary.fields += 1;
     }
 
-    settings::replace_all(&sp, &doc.settings).map_err(|e| malformed(format!("settings: {e}")))?;
-    summary.settings = doc.settings.len();
+    // "Unlock on this device" belongs to the old device's keychain, not to the data: the new vault starts with it
+    // off, whatever the export says.
+    let mut imported_settings = doc.settings.clone();
+    imported_settings.remove("keychain_enabled");
+    settings::replace_all(&sp, &imported_settings).map_err(|e| malformed(format!("settings: {e}")))?;
+    summary.settings = imported_settings.len();
 
     for provider in sections {
         if let Some(value) = doc.sections.get(provider.name()) {
@@ -542,6 +546,7 @@ mod tests {
         .unwrap();
         profile::set_from_input(&c, "custom.shoe_width", "wide").unwrap();
         settings::set_raw(&c, "auto_lock_minutes", &json!(7)).unwrap();
+        settings::set_raw(&c, "keychain_enabled", &json!(true)).unwrap();
         c
     }
 
@@ -591,6 +596,10 @@ mod tests {
             );
         }
         assert_eq!(settings::Settings::load(&dst).unwrap().auto_lock_minutes, 7);
+        assert!(
+            !settings::Settings::load(&dst).unwrap().keychain_enabled,
+            "device-local, not imported"
+        );
         assert_eq!(
             settings::get_raw(&dst, "notes_test.imported").unwrap(),
             Some(json!(true))
