@@ -12,10 +12,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod derived;
+pub mod dp;
 pub mod duration;
 mod error;
 pub mod grantfile;
 pub mod purpose;
+pub mod receipt;
 pub mod redeem;
 pub mod request;
 pub mod scope;

@@ -1,0 +1,629 @@
+//! Privacy by design against a real SQLCipher vault in a temp dir: derived scopes from stored profile values,
+//! the differential-privacy budget ledger, consent receipts (signed with the vault key, verified with the
+//! published PASERK, chained per grant, golden file) and pairwise pseudonyms.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use locket_grants::derived::{self, WarningKind};
+use locket_grants::dp;
+use locket_grants::receipt::{
+    self, build_receipt, issue_receipt, sign_receipt, verify_receipt, Receipt, ReceiptContext, ReceiptEvent,
+    ReceiptSigner, RECEIPT_SCHEMA,
+};
+use locket_grants::request::parse_request_at;
+use locket_grants::store::{self, ApproveOptions, GrantRecord, GrantedScope, RequestSource};
+use locket_grants::{Purpose, ScopeKind, TokenSigner};
+use locket_vault::catalog::{FieldType, Sensitivity};
+use locket_vault::{profile, KdfParams, Passphrase, Store, Vault};
+use ring::rand::SystemRandom;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+struct Fixture {
+    tmp: tempfile::TempDir,
+    vault: Vault,
+    store: Store,
+}
+
+fn passphrase() -> Passphrase {
+    Passphrase::new("correct horse battery".into())
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let (vault, _) = Vault::create(&tmp.path().join("vault"), &passphrase(), KdfParams::for_tests()).unwrap();
+    let store = vault.connect().unwrap();
+    Fixture { tmp, vault, store }
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn request_doc(retailer: &str, nonce: &str, scopes: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "format": "locket.grant-request/v1",
+        "retailer": {
+            "id": retailer,
+            "name": "Example Shop",
+            "origin": format!("https://{retailer}"),
+            "contact": format!("privacy@{retailer}"),
+            "privacy_policy": format!("https://{retailer}/privacy")
+        },
+        "scopes": scopes,
+        "requested_duration": "P30D",
+        "retention": {"max_duration": "P90D", "statement": "Deleted 90 days after the order ships."},
+        "nonce": nonce,
+        "created_at": "2026-01-01T00:00:00Z"
+    }))
+    .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Derived scopes from the vault.
+
+#[test]
+fn derived_scopes_read_current_values_and_report_their_versions() {
+    let f = fixture();
+    let c = f.store.conn();
+    // Missing field: unsatisfiable, never a guessed "false".
+    let e = derived::compute_in_vault(c, "age_over:18", day("2026-06-15")).unwrap_err();
+    assert_eq!(e.code(), "scope_unsatisfiable");
+
+    profile::set(c, "identity.date_of_birth", json!("2000-01-01")).unwrap();
+    let v2 = profile::set(c, "identity.date_of_birth", json!("2008-06-15"))
+        .unwrap()
+        .version;
+    assert_eq!(v2, 2);
+    // Birthday today: 18 exactly.
+    let got = derived::compute_in_vault(c, "age_over:18", day("2026-06-15")).unwrap();
+    assert_eq!(got.value, json!(true));
+    assert_eq!(got.sources[0].key, "identity.date_of_birth");
+    assert_eq!(got.sources[0].version, 2, "the disclosure log records the version read");
+    let got = derived::compute_in_vault(c, "age_over:18", day("2026-06-14")).unwrap();
+    assert_eq!(got.value, json!(false));
+
+    // Leap-day birthday in a common year.
+    profile::set(c, "identity.date_of_birth", json!("2008-02-29")).unwrap();
+    assert_eq!(
+        derived::compute_in_vault(c, "age_over:18", day("2026-02-28"))
+            .unwrap()
+            .value,
+        json!(false)
+    );
+    assert_eq!(
+        derived::compute_in_vault(c, "age_over:18", day("2026-03-01"))
+            .unwrap()
+            .value,
+        json!(true)
+    );
+    assert_eq!(
+        derived::compute_in_vault(c, "birth_year_band", day("2026-03-01"))
+            .unwrap()
+            .value,
+        json!("2000-2009")
+    );
+
+    profile::set(c, "contact.country", json!("GB")).unwrap();
+    profile::set(c, "contact.postal_code", json!("SW1A 1AA")).unwrap();
+    profile::set(c, "contact.address_line1", json!("10 Downing Street")).unwrap();
+    let region = derived::compute_in_vault(c, "region", day("2026-03-01")).unwrap();
+    assert_eq!(region.value, json!({"country": "GB", "postal_area": "SW1A"}));
+
+    profile::set_from_input(c, "sizes.clothing", "14").unwrap();
+    profile::set_from_input(c, "sizes.clothing_system", "uk").unwrap();
+    assert_eq!(
+        derived::compute_in_vault(c, "size_band", day("2026-03-01"))
+            .unwrap()
+            .value,
+        json!("M")
+    );
+
+    profile::set_from_input(c, "budget.range", "50-200 GBP").unwrap();
+    assert_eq!(
+        derived::compute_in_vault(c, "budget_band", day("2026-03-01"))
+            .unwrap()
+            .value,
+        json!({"band": "150_to_500", "currency": "GBP"})
+    );
+
+    profile::set_from_input(c, "diet.allergies", "peanuts,sesame").unwrap();
+    assert_eq!(
+        derived::compute_in_vault(c, "has_dietary_restriction:sesame", day("2026-03-01"))
+            .unwrap()
+            .value,
+        json!(true)
+    );
+    assert_eq!(
+        derived::compute_in_vault(c, "has_dietary_restriction:milk", day("2026-03-01"))
+            .unwrap()
+            .value,
+        json!(false)
+    );
+    // Preferences never set: unknown.
+    assert_eq!(
+        derived::compute_in_vault(c, "has_dietary_restriction:vegan", day("2026-03-01"))
+            .unwrap_err()
+            .code(),
+        "scope_unsatisfiable"
+    );
+    // Removing the field makes the scope unsatisfiable again.
+    profile::remove(c, "identity.date_of_birth").unwrap();
+    assert_eq!(
+        derived::compute_in_vault(c, "age_over:18", day("2026-03-01"))
+            .unwrap_err()
+            .code(),
+        "scope_unsatisfiable"
+    );
+}
+
+#[test]
+fn over_asking_review_sees_custom_sensitive_fields_in_the_vault() {
+    let f = fixture();
+    profile::add_custom_field(
+        f.store.conn(),
+        &profile::NewCustomField {
+            key: "custom.medication".into(),
+            label: "Medication".into(),
+            field_type: FieldType::Text,
+            options: vec![],
+            sensitivity: Sensitivity::Sensitive,
+        },
+    )
+    .unwrap();
+    let doc = request_doc(
+        "shop.example",
+        "nonce-0000000000000001",
+        json!([
+            {"scope": "identity.date_of_birth", "purpose": "age_verification", "required": true},
+            {"scope": "custom.medication", "purpose": "marketing_email", "required": false},
+            {"scope": "contact.email", "purpose": "order_fulfilment", "required": true}
+        ]),
+    );
+    let req = parse_request_at(&doc, "2026-01-01T00:00:00Z".parse().unwrap()).unwrap();
+    let warnings = derived::review_request(f.store.conn(), &req);
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert_eq!(warnings[0].kind, WarningKind::OverAsking);
+    assert_eq!(warnings[0].suggestion.as_ref().unwrap().scope, "age_over:18");
+    assert_eq!(warnings[1].kind, WarningKind::SensitiveForMarketing);
+    assert_eq!(warnings[1].fields, vec!["custom.medication".to_owned()]);
+    // The built-in-only review cannot see the custom field.
+    assert_eq!(derived::review_request_builtin(&req).len(), 1);
+    // Warnings serialize for the UI with their stable code.
+    let json = serde_json::to_value(&warnings[0]).unwrap();
+    assert_eq!(json["code"], "over_asking");
+    assert_eq!(json["kind"], "over_asking");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Differential privacy budget.
+
+#[test]
+fn budget_is_charged_per_answer_and_exhaustion_refuses() {
+    let mut f = fixture();
+    let now: DateTime<Utc> = "2026-03-01T12:00:00Z".parse().unwrap();
+    let rng = SystemRandom::new();
+    profile::set_from_input(f.store.conn(), "interests.topics", "fashion,books").unwrap();
+    let before = dp::budget(f.store.conn(), "shop.example").unwrap();
+    assert_eq!(
+        (before.total, before.spent, before.answers),
+        (dp::DEFAULT_RETAILER_BUDGET, 0.0, 0)
+    );
+
+    // Owner sets a budget of 2.5; answers of 1.0 each: two succeed, the third is refused.
+    {
+        let tx = f.store.conn_mut().transaction().unwrap();
+        dp::set_budget(&tx, "shop.example", 2.5, now).unwrap();
+        tx.commit().unwrap();
+    }
+    for i in 1..=2 {
+        let tx = f.store.conn_mut().transaction().unwrap();
+        let a = dp::answer_in_vault(&tx, "noised:interests.topics", "shop.example", "gr_x", 1.0, now, &rng).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(a.budget.spent, f64::from(i));
+        assert_eq!(a.value["bits"].as_array().unwrap().len(), 18);
+        assert_eq!(a.source.as_ref().unwrap().key, "interests.topics");
+        assert_eq!(a.source.as_ref().unwrap().version, 1);
+    }
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let err = dp::answer_in_vault(&tx, "noised:interests.topics", "shop.example", "gr_x", 1.0, now, &rng).unwrap_err();
+    drop(tx);
+    assert_eq!(err.code(), "privacy_budget_exhausted");
+    assert_eq!(err.http_status(), 403);
+    assert!(err.to_string().contains("2 of 2.5"), "{err}");
+    // A smaller answer still fits.
+    {
+        let tx = f.store.conn_mut().transaction().unwrap();
+        dp::charge(&tx, "shop.example", "gr_x", "noised:interests.topics", 0.5, now).unwrap();
+        tx.commit().unwrap();
+    }
+    let b = dp::budget(f.store.conn(), "shop.example").unwrap();
+    assert_eq!((b.spent, b.remaining, b.answers), (2.5, 0.0, 3));
+
+    // A charge whose transaction rolls back (the reply was never sent) costs nothing.
+    {
+        let tx = f.store.conn_mut().transaction().unwrap();
+        dp::set_budget(&tx, "other.example", 1.0, now).unwrap();
+        tx.commit().unwrap();
+        let tx = f.store.conn_mut().transaction().unwrap();
+        dp::charge(&tx, "other.example", "gr_y", "noised:household.size", 1.0, now).unwrap();
+        tx.rollback().unwrap();
+    }
+    assert_eq!(dp::budget(f.store.conn(), "other.example").unwrap().spent, 0.0);
+    // Budgets are per retailer, and the ledger lists charges newest first.
+    assert_eq!(dp::spends(f.store.conn(), "shop.example").unwrap().len(), 3);
+    assert_eq!(dp::spends(f.store.conn(), "shop.example").unwrap()[0].epsilon, 0.5);
+    assert_eq!(dp::budgets(f.store.conn()).unwrap().len(), 2);
+
+    // Raising the budget lets answers through again; lowering it below spent refuses everything.
+    let tx = f.store.conn_mut().transaction().unwrap();
+    dp::set_budget(&tx, "shop.example", 4.0, now).unwrap();
+    assert!(dp::charge(&tx, "shop.example", "gr_x", "noised:interests.topics", 1.0, now).is_ok());
+    dp::set_budget(&tx, "shop.example", 1.0, now).unwrap();
+    assert_eq!(
+        dp::charge(&tx, "shop.example", "gr_x", "noised:interests.topics", 0.1, now)
+            .unwrap_err()
+            .code(),
+        "privacy_budget_exhausted"
+    );
+    assert_eq!(
+        dp::set_budget(&tx, "shop.example", -1.0, now).unwrap_err().code(),
+        "privacy_budget_invalid"
+    );
+    tx.commit().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Consent receipts.
+
+fn ctx(event: ReceiptEvent, at: DateTime<Utc>) -> ReceiptContext {
+    ReceiptContext {
+        event,
+        event_at: at,
+        issued_at: at,
+        jurisdiction: "GB".into(),
+        language: "en".into(),
+        collection_method: "locket-cli".into(),
+        remaining_scopes: None,
+        note: None,
+    }
+}
+
+fn schema_errors(doc: &Value) -> Vec<String> {
+    let schema: Value = serde_json::from_str(RECEIPT_SCHEMA).unwrap();
+    let v = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    v.iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}
+
+#[test]
+fn receipts_for_a_real_grant_verify_with_the_published_key_and_chain() {
+    let mut f = fixture();
+    let now = Utc::now();
+    let token_signer = TokenSigner::for_vault(&f.vault).unwrap();
+    let receipt_signer = ReceiptSigner::for_vault(&f.vault).unwrap();
+    assert_eq!(receipt_signer.issuer().public_key, token_signer.public_paserk());
+    assert_eq!(receipt_signer.issuer().key_id, token_signer.key_id());
+    assert!(format!("{receipt_signer:?}").contains("[redacted]"));
+
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let doc = request_doc(
+        "shop.example",
+        "nonce-0000000000000002",
+        json!([
+            {"scope": "contact.email", "purpose": "order_fulfilment", "required": true},
+            {"scope": "identity", "purpose": "account_management", "required": false}
+        ]),
+    );
+    let rec = store::import_request(&tx, &doc, &RequestSource::File { path: "r.json".into() }, now, None).unwrap();
+    let issued = store::approve(
+        &tx,
+        &token_signer,
+        &rec.id,
+        &ApproveOptions::default(),
+        "http://127.0.0.1:7419",
+        now,
+    )
+    .unwrap();
+    let request = store::get_request(&tx, &rec.id).unwrap().request;
+    let first = issue_receipt(
+        &tx,
+        &receipt_signer,
+        &issued.grant,
+        &request,
+        &ctx(ReceiptEvent::Grant, now),
+    )
+    .unwrap();
+    tx.commit().unwrap();
+
+    // The retailer's copy verifies with the PASERK from its grant file.
+    let text = first.to_json_pretty();
+    let checked = verify_receipt(&text, &issued.file.public_key).unwrap();
+    assert_eq!(checked, first);
+    assert!(
+        schema_errors(&serde_json::from_str(&text).unwrap()).is_empty(),
+        "{:?}",
+        schema_errors(&serde_json::from_str(&text).unwrap())
+    );
+    assert_eq!(first.version, 1);
+    assert_eq!(first.previous_receipt_id, None);
+    assert_eq!(first.pii_principal.subject_id, issued.grant.subject);
+    assert_eq!(first.controller.privacy_policy_url, "https://shop.example/privacy");
+    assert_eq!(first.scopes.len(), 2);
+    assert_eq!(first.scopes[0].sensitivity, Sensitivity::Personal);
+    assert_eq!(first.retention.max_duration, "P90D");
+    // No profile data in a receipt.
+    assert!(!text.contains("@example.org"));
+
+    // Narrowing to contact.email, then revoke: versions 2 and 3, chained.
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let mut narrow = ctx(ReceiptEvent::Narrowing, now);
+    narrow.remaining_scopes = Some(vec!["contact.email".into()]);
+    let second = issue_receipt(&tx, &receipt_signer, &issued.grant, &request, &narrow).unwrap();
+    let mut rev = ctx(ReceiptEvent::Revoke, now + Duration::seconds(1));
+    rev.note = Some("no longer shopping there".into());
+    let third = issue_receipt(&tx, &receipt_signer, &issued.grant, &request, &rev).unwrap();
+    tx.commit().unwrap();
+    assert_eq!((second.version, third.version), (2, 3));
+    assert_eq!(second.previous_receipt_id.as_deref(), Some(first.receipt_id.as_str()));
+    assert_eq!(third.previous_receipt_id.as_deref(), Some(second.receipt_id.as_str()));
+    assert_eq!(second.scopes.len(), 1);
+    assert_eq!(second.withdrawn_scopes, vec!["identity".to_owned()]);
+    assert!(third.scopes.is_empty());
+    assert_eq!(third.withdrawn_scopes, vec!["contact.email".to_owned()]);
+    for r in [&second, &third] {
+        verify_receipt(&r.to_json_pretty(), &issued.file.public_key).unwrap();
+        assert!(schema_errors(&serde_json::to_value(r).unwrap()).is_empty());
+    }
+    // The owner's export lists them all, and by event.
+    let all = receipt::list_receipts(f.store.conn(), Some("shop.example"), None).unwrap();
+    assert_eq!(all.len(), 3);
+    let revokes = receipt::list_receipts(f.store.conn(), None, Some(ReceiptEvent::Revoke)).unwrap();
+    assert_eq!(revokes, vec![third.clone()]);
+    assert_eq!(
+        receipt::latest_for_grant(f.store.conn(), &issued.grant.id)
+            .unwrap()
+            .unwrap(),
+        third
+    );
+}
+
+fn golden_grant() -> (GrantRecord, locket_grants::GrantRequest) {
+    let doc = request_doc(
+        "shop.example",
+        "nonce-0000000000000003",
+        json!([
+            {"scope": "age_over:18", "purpose": "age_verification", "required": true},
+            {"scope": "contact.email", "purpose": "order_fulfilment", "required": true, "purpose_text": "Order confirmations"}
+        ]),
+    );
+    let request = parse_request_at(&doc, "2026-01-01T00:00:00Z".parse().unwrap()).unwrap();
+    let issued: DateTime<Utc> = "2026-11-24T15:00:00Z".parse().unwrap();
+    let scope = |s: &str, kind, label: &str, purpose, text: Option<&str>| GrantedScope {
+        scope: s.into(),
+        kind,
+        label: label.into(),
+        purpose,
+        purpose_text: text.map(Into::into),
+        required: true,
+    };
+    let grant = GrantRecord {
+        id: "gr_0123456789abcdef0123456789abcdef".into(),
+        request_id: "req_00112233445566778899aabbccddeeff".into(),
+        retailer_id: "shop.example".into(),
+        retailer_name: "Example Shop".into(),
+        subject: "s0m3-pa1rw1se-subj3ct".into(),
+        scopes: vec![
+            scope(
+                "age_over:18",
+                ScopeKind::Derived,
+                "Whether you are at least 18",
+                Purpose::AgeVerification,
+                None,
+            ),
+            scope(
+                "contact.email",
+                ScopeKind::Field,
+                "Email address",
+                Purpose::OrderFulfilment,
+                Some("Order confirmations"),
+            ),
+        ],
+        issued_at: issued,
+        not_before: issued,
+        expires_at: issued + Duration::days(30),
+        max_uses: Some(10),
+        uses: 0,
+        last_used_at: None,
+        revoked_at: None,
+        revoked_by: None,
+        revoke_reason: None,
+    };
+    (grant, request)
+}
+
+const SEED: [u8; 32] = [7; 32];
+
+fn golden_receipt() -> (ReceiptSigner, Receipt) {
+    let signer = ReceiptSigner::from_seed(&SEED, "5f0c9a52-6a55-4c2e-9d7b-0d7c3e1b2a10").unwrap();
+    let (grant, request) = golden_grant();
+    let mut unsigned = build_receipt(
+        &grant,
+        &request,
+        &ctx(ReceiptEvent::Grant, grant.issued_at),
+        None,
+        signer.issuer(),
+    )
+    .unwrap();
+    unsigned.receipt_id = "cr_0123456789abcdef0123456789abcdef".into();
+    let signed = sign_receipt(&signer, unsigned).unwrap();
+    (signer, signed)
+}
+
+#[test]
+fn receipt_golden_file_is_stable_valid_and_verifies() {
+    let (signer, r) = golden_receipt();
+    let text = r.to_json_pretty() + "\n";
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/consent-receipt.v1.json");
+    if std::env::var_os("LOCKET_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing", path.display()));
+    assert_eq!(
+        text, expected,
+        "consent-receipt.v1.json changed; if deliberate, rerun with LOCKET_UPDATE_GOLDEN=1"
+    );
+    let doc: Value = serde_json::from_str(&expected).unwrap();
+    assert!(schema_errors(&doc).is_empty(), "{:?}", schema_errors(&doc));
+    verify_receipt(&expected, &signer.issuer().public_key).unwrap();
+    assert_eq!(doc["scopes"][0]["kind"], "derived");
+    assert_eq!(doc["scopes"][0]["sensitivity"], "low");
+}
+
+#[test]
+fn tampered_receipts_and_wrong_keys_fail() {
+    let (signer, r) = golden_receipt();
+    let key = signer.issuer().public_key.clone();
+    let good = serde_json::to_value(&r).unwrap();
+    let tamper = |path: &[&str], v: Value| {
+        let mut doc = good.clone();
+        let mut at = &mut doc;
+        for p in &path[..path.len() - 1] {
+            at = if let Ok(i) = p.parse::<usize>() {
+                &mut at[i]
+            } else {
+                &mut at[*p]
+            };
+        }
+        at[path[path.len() - 1]] = v;
+        verify_receipt(&doc.to_string(), &key).map(|_| ()).unwrap_err().code()
+    };
+    assert_eq!(
+        tamper(&["controller", "name"], json!("Evil Shop")),
+        "receipt_invalid_signature"
+    );
+    assert_eq!(
+        tamper(&["scopes", "0", "purpose"], json!("marketing_email")),
+        "receipt_invalid_signature"
+    );
+    assert_eq!(
+        tamper(&["grant", "expires_at"], json!("2099-01-01T00:00:00Z")),
+        "receipt_invalid_signature"
+    );
+    assert_eq!(
+        tamper(&["retention", "statement"], json!("Kept forever")),
+        "receipt_invalid_signature"
+    );
+    assert_eq!(tamper(&["event"], json!("revoke")), "receipt_invalid_signature");
+    // An extra member is refused before the signature is even checked.
+    let mut extra = good.clone();
+    extra["sold_to"] = json!("data broker");
+    assert_eq!(
+        verify_receipt(&extra.to_string(), &key).unwrap_err().code(),
+        "receipt_malformed"
+    );
+    // A flipped bit in the token itself.
+    let mut doc = good.clone();
+    let token = doc["proof"]["token"].as_str().unwrap().to_owned();
+    let mut chars: Vec<char> = token.chars().collect();
+    let i = chars.len() - 5;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    doc["proof"]["token"] = json!(chars.into_iter().collect::<String>());
+    assert_eq!(
+        verify_receipt(&doc.to_string(), &key).unwrap_err().code(),
+        "receipt_invalid_signature"
+    );
+    // Another vault's key; a key that is not a PASERK; no proof at all.
+    let other = ReceiptSigner::from_seed(&[9; 32], "other").unwrap();
+    assert_eq!(
+        verify_receipt(&good.to_string(), &other.issuer().public_key)
+            .unwrap_err()
+            .code(),
+        "receipt_invalid_signature"
+    );
+    assert_eq!(
+        verify_receipt(&good.to_string(), "k4.public.nope").unwrap_err().code(),
+        "receipt_key_invalid"
+    );
+    let mut unsigned = good.clone();
+    unsigned.as_object_mut().unwrap().remove("proof");
+    assert_eq!(
+        verify_receipt(&unsigned.to_string(), &key).unwrap_err().code(),
+        "receipt_malformed"
+    );
+    assert_eq!(
+        verify_receipt("not json", &key).unwrap_err().code(),
+        "receipt_malformed"
+    );
+}
+
+#[test]
+fn a_receipt_signature_is_never_a_grant_token_and_vice_versa() {
+    let (_, r) = golden_receipt();
+    let tokens = TokenSigner::from_seed(&SEED, &[1; 32], "5f0c9a52-6a55-4c2e-9d7b-0d7c3e1b2a10").unwrap();
+    // Same key, but the receipt's token does not pass as a grant token.
+    let as_grant = tokens.verifier().verify(
+        &r.proof.as_ref().unwrap().token,
+        "2026-11-25T00:00:00Z".parse().unwrap(),
+    );
+    assert!(as_grant.is_err());
+    // And a grant token cannot stand in as a receipt proof (implicit assertion differs).
+    let (grant, _) = golden_grant();
+    let claims = locket_grants::TokenClaims {
+        iss: tokens.issuer().into(),
+        sub: grant.subject.clone(),
+        aud: grant.retailer_id.clone(),
+        jti: grant.id.clone(),
+        iat: "2026-11-24T15:00:00Z".into(),
+        nbf: "2026-11-24T15:00:00Z".into(),
+        exp: "2026-12-24T15:00:00Z".into(),
+        scope: vec!["contact.email".into()],
+        purposes: [("contact.email".to_owned(), Purpose::OrderFulfilment)]
+            .into_iter()
+            .collect(),
+    };
+    let grant_token = tokens.sign(&claims).unwrap();
+    let mut forged = serde_json::to_value(&r).unwrap();
+    forged["proof"]["token"] = json!(grant_token);
+    assert_eq!(
+        verify_receipt(&forged.to_string(), tokens.public_paserk())
+            .unwrap_err()
+            .code(),
+        "receipt_invalid_signature"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pairwise pseudonyms.
+
+#[test]
+fn pairwise_subjects_are_stable_per_vault_and_unlinkable_across_retailers_and_vaults() {
+    let f = fixture();
+    let a = TokenSigner::for_vault(&f.vault).unwrap();
+    let s1 = a.subject_for("shop.example");
+    // Reopen the vault from disk: same subject.
+    let dir = f.tmp.path().join("vault");
+    drop(f.store);
+    drop(f.vault);
+    let reopened = Vault::unlock(&dir, &passphrase()).unwrap();
+    let again = TokenSigner::for_vault(&reopened).unwrap();
+    assert_eq!(again.subject_for("shop.example"), s1);
+    // Another retailer, or another vault: unrelated ids.
+    let s2 = again.subject_for("books.example");
+    assert_ne!(s1, s2);
+    let other = fixture();
+    let s3 = TokenSigner::for_vault(&other.vault)
+        .unwrap()
+        .subject_for("shop.example");
+    assert_ne!(s1, s3);
+    // Unrelated, not just different: no shared prefix beyond chance, and neither contains the retailer id.
+    for (x, y) in [(&s1, &s2), (&s1, &s3)] {
+        let common = x.chars().zip(y.chars()).take_while(|(a, b)| a == b).count();
+        assert!(common < 6, "{x} vs {y}");
+    }
+    assert!(!s1.contains("shop"));
+    assert_eq!(s1.len(), 43);
+}
