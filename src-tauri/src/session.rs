@@ -251,8 +251,9 @@ async fn forward(app: &AppHandle, session: &Arc<Session>, notice: Notice) {
 fn refusal_sentence(code: Option<&str>) -> String {
     match code {
         Some("grant_revoked") => "you had revoked the grant".into(),
-        Some("grant_expired") | Some("token_expired") => "the grant had expired".into(),
-        Some("uses_exhausted") => "the grant was used up".into(),
+        Some("token_expired") => "the grant had expired".into(),
+        Some("grant_uses_exhausted") => "the grant was used up".into(),
+        Some("token_invalid_signature") => "the token was forged or altered".into(),
         Some("vault_locked") => "Locket was locked".into(),
         Some(other) => other.replace('_', " "),
         None => "refused".into(),

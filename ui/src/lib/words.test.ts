@@ -16,8 +16,9 @@ describe("purpose wording", () => {
 describe("refusal wording", () => {
   it("explains the stable codes", () => {
     expect(refusalWords("grant_revoked")).toBe("You had revoked this grant.");
-    expect(refusalWords("uses_exhausted")).toMatch(/maximum number of times/);
-    expect(refusalWords("bad_signature")).toMatch(/forged/);
+    expect(refusalWords("grant_uses_exhausted")).toMatch(/maximum number of times/);
+    expect(refusalWords("token_invalid_signature")).toMatch(/forged/);
+    expect(refusalWords("token_expired")).toBe("The grant had expired.");
   });
   it("falls back to a readable sentence", () => {
     expect(refusalWords("some_new_code")).toBe("Some new code.");

@@ -25,6 +25,7 @@ const PURPOSES: Record<string, string> = {
   loyalty_program: "to run your loyalty programme",
   birthday_offer: "to send you a birthday offer",
   research: "for customer research",
+  other: "for another purpose",
 };
 
 /** Capitalised "Snake case" from a code, for codes we have no words for. */
@@ -41,31 +42,26 @@ export function purposeWords(purpose: string, freeText?: string | null): string 
 }
 
 const REFUSALS: Record<string, string> = {
-  malformed_header: "The request did not carry a readable access token.",
-  malformed_token: "The access token was damaged or not a Locket token.",
-  header_too_large: "The request's access token was far too large.",
-  token_too_large: "The access token was far too large.",
-  bad_signature: "The access token was forged or altered — its signature did not match.",
-  invalid_signature: "The access token was forged or altered — its signature did not match.",
-  unknown_key: "The access token was signed by a key this vault does not know.",
-  wrong_issuer: "The access token was issued by another vault.",
-  not_yet_valid: "The access token was used before its start time.",
+  authorization_missing: "The request carried no access token.",
+  token_malformed: "The access token was damaged or not a Locket token.",
+  token_invalid_signature: "The access token was forged or altered — its signature did not match.",
+  token_unknown_key: "The access token was signed by a key this vault does not know.",
+  token_not_yet_valid: "The access token was used before its start time.",
   token_expired: "The grant had expired.",
-  grant_expired: "The grant had expired.",
-  expired: "The grant had expired.",
-  unknown_grant: "The grant does not exist in this vault.",
+  grant_unknown: "The grant does not exist in this vault.",
   grant_revoked: "You had revoked this grant.",
-  revoked: "You had revoked this grant.",
-  uses_exhausted: "The grant had been used the maximum number of times you allowed.",
+  grant_uses_exhausted: "The grant had been used the maximum number of times you allowed.",
   vault_locked: "Your vault was locked.",
   scope_unsatisfiable: "A field in the grant no longer exists in your profile.",
-  field_missing: "A field in the grant no longer exists in your profile.",
   rate_limited: "Too many requests came from this website in a short time.",
-  too_many_pending: "Too many requests were already waiting for your decision.",
-  payload_too_large: "The request was larger than Locket accepts.",
-  invalid_request: "The request was not a valid Locket request.",
-  schema_violation: "The request was not a valid Locket request.",
-  scope_escalation: "The token asked for fields you had not granted.",
+  requests_pending_limit: "Too many requests were already waiting for your decision.",
+  request_too_large: "The request was larger than Locket accepts.",
+  request_malformed: "The request was not readable JSON.",
+  request_invalid: "The request was not a valid Locket request.",
+  request_duplicate: "The same request had already been sent.",
+  unsupported_media_type: "The request was not sent as JSON.",
+  internal_error: "Locket could not answer because of an internal error.",
+  storage_failed: "Locket could not record the access, so it refused it.",
 };
 
 /** A refusal reason code in plain words. */
@@ -91,6 +87,8 @@ const KINDS: Record<string, string> = {
   unlock_failed: "Failed unlock",
   failed_unlock: "Failed unlock",
   lock: "Vault locked",
+  profile_changed: "Profile changed",
+  revocation: "Grant given back by retailer",
 };
 
 export function eventKindWords(kind: string): string {
