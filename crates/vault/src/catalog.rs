@@ -661,6 +661,7 @@ impl FieldDef {
                 return Err(self.err(format!("{prefix}must be at most {}", fmt_num(max))));
             }
         }
+        let mut n = n;
         if let Some(step) = self.rules.step {
             let q = n / step;
             if (q - q.round()).abs() > 1e-9 {
@@ -670,6 +671,8 @@ impl FieldDef {
                     format!("{prefix}must be in steps of {}", fmt_num(step))
                 }));
             }
+            // Snap to the step so 3.0000000001 is stored as 3.
+            n = q.round() * step;
         }
         Ok(n)
     }
@@ -1484,6 +1487,7 @@ mod tests {
         let hh = f("household.size");
         assert_eq!(hh.parse_input("2.5").unwrap_err().rule, "must be a whole number");
         assert_eq!(hh.validate(json!(3.0)).unwrap(), json!(3));
+        assert_eq!(hh.parse_input("3.0000000001").unwrap(), json!(3));
     }
 
     #[test]
@@ -1553,5 +1557,40 @@ mod tests {
         assert!(FieldDef::custom("custom.x", " ", FieldType::Text, &[], Sensitivity::Low).is_err());
         assert_eq!(FieldType::from_name("multi-enum"), Some(FieldType::MultiEnum));
         assert_eq!(Sensitivity::from_name("Sensitive"), Some(Sensitivity::Sensitive));
+    }
+
+    proptest::proptest! {
+        /// Parsing never panics; whatever it accepts is already normalised (validating it again changes
+        /// nothing); whatever it refuses names the field.
+        #[test]
+        fn parse_input_is_total_and_normalised(input in "\\PC{0,40}", idx in 0usize..1000) {
+            let def = &catalog()[idx % catalog().len()];
+            match def.parse_input(&input) {
+                Ok(v) => proptest::prop_assert_eq!(def.validate(v.clone()), Ok(v)),
+                Err(e) => proptest::prop_assert_eq!(e.key.as_str(), def.key.as_str()),
+            }
+        }
+
+        /// Any E.164-shaped number is accepted, with or without common separators.
+        #[test]
+        fn e164_numbers_with_separators(cc in 1u32..999, rest in "[0-9]{6,11}") {
+            let digits = format!("{cc}{rest}");
+            proptest::prop_assume!(digits.len() <= 15);
+            let spaced: String = digits.chars().enumerate()
+                .map(|(i, c)| if i % 3 == 2 { format!("{c} ") } else { c.to_string() }).collect();
+            let v = builtin("contact.phone").unwrap().parse_input(&format!("+{spaced}")).unwrap();
+            proptest::prop_assert_eq!(v, json!(format!("+{digits}")));
+        }
+
+        /// Ranges: min <= max parse to exactly those numbers; anything else is refused.
+        #[test]
+        fn ranges_parse_exactly(a in 0u32..100_000, b in 0u32..100_000) {
+            let r = builtin("budget.range").unwrap().parse_input(&format!("{a}-{b} EUR"));
+            if a <= b {
+                proptest::prop_assert_eq!(r.unwrap(), json!({"min": a, "max": b, "currency": "EUR"}));
+            } else {
+                proptest::prop_assert!(r.is_err());
+            }
+        }
     }
 }

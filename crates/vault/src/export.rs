@@ -688,4 +688,36 @@ mod tests {
         assert_eq!(decode(b"garbage", None).unwrap_err().code(), "export_malformed");
         assert_eq!(is_encrypted(b"garbage"), None);
     }
+
+    const GOLDEN: &[u8] = include_bytes!("../../../tests/golden/export-v1/export.json");
+    const GOLDEN_ENCRYPTED: &[u8] = include_bytes!("../../../tests/golden/export-v1/export.encrypted.json");
+
+    #[test]
+    fn golden_exports_still_decode_and_import() {
+        let doc = decode(GOLDEN, None).unwrap();
+        assert_eq!(doc.format, FORMAT);
+        let pass = Passphrase::new("golden-export-passphrase".into());
+        let enc = decode(GOLDEN_ENCRYPTED, Some(&pass)).unwrap();
+        assert_eq!((&enc.profile, &enc.custom_fields), (&doc.profile, &doc.custom_fields));
+
+        let c = mem_db();
+        let sum = import(&c, &doc, &[]).unwrap();
+        assert_eq!((sum.fields, sum.versions, sum.custom_fields), (10, 12, 1));
+        let cur = |k: &str| profile::get(&c, k).unwrap().map(|v| (v.version, v.value));
+        assert_eq!(cur("identity.given_name"), Some((2, json!("Alexandra"))));
+        assert_eq!(cur("contact.phone"), None);
+        assert_eq!(
+            profile::value_at(&c, "contact.phone", 1).unwrap().unwrap().value,
+            Some(json!("+442071234567"))
+        );
+        assert_eq!(
+            cur("budget.range"),
+            Some((1, json!({"min": 50, "max": 200, "currency": "GBP"})))
+        );
+        assert_eq!(cur("diet.allergies"), Some((1, json!(["peanuts", "sesame"]))));
+        assert_eq!(cur("sizes.shoe"), Some((1, json!(42.5))));
+        assert_eq!(cur("channels.opt_in_email"), Some((1, json!(true))));
+        assert_eq!(cur("custom.shoe_width"), Some((1, json!("wide"))));
+        assert_eq!(settings::Settings::load(&c).unwrap().auto_lock_minutes, 5);
+    }
 }
