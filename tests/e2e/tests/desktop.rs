@@ -348,6 +348,137 @@ fn request_grant_fetch_revoke() -> Result<()> {
     })
 }
 
+/// A vault whose log holds 100,000 events over 30 days: the Activity view pages through it (the
+/// table never holds more than a page), filters it, charts it and verifies the chain.
+#[test]
+fn activity_with_100k_events() -> Result<()> {
+    const N: u64 = 100_000;
+    Scenario::new("activity_with_100k_events")
+        .prepare(|w| fill_log(&w.vault, N))
+        .run(|d| {
+            let mut timings = Vec::new();
+            d.tid("unlock")?;
+            unlock(d, PASSPHRASE)?;
+            let t = std::time::Instant::now();
+            go(d, "activity")?;
+            let total = d.wait_until("the event count", |s| {
+                let text = s.tid("activity-total")?.text()?;
+                let n: u64 = text
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .unwrap_or(0);
+                Ok((n >= N).then_some(n))
+            })?;
+            timings.push(format!("first page of {total} events shown after {:?}", t.elapsed()));
+            let rows = d.find_all(&testid("activity-row"))?.len();
+            ensure!(
+                rows > 0 && rows <= 200,
+                "the table holds {rows} rows; expected one page, not the whole log"
+            );
+            let chart_total: u64 = d
+                .tid("activity-chart")?
+                .attr("data-total")?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            ensure!(chart_total > 0, "the timeline chart is empty");
+            d.shot("activity-100k")?;
+
+            // Page to older events.
+            let first_range = d.tid("page-range")?.text()?;
+            let t = std::time::Instant::now();
+            d.press("page-older")?;
+            d.wait_until("the next page", |s| {
+                Ok((s.tid("page-range")?.text()? != first_range).then_some(()))
+            })?;
+            timings.push(format!("older page after {:?}", t.elapsed()));
+            let range = d.tid("page-range")?.text()?;
+            ensure!(
+                range.starts_with("51") || range.contains("51–"),
+                "second page range is {range:?}"
+            );
+            d.shot("activity-100k-page-2")?;
+
+            // Filter to refusals only.
+            let t = std::time::Instant::now();
+            let select = d.tid("filter-outcome")?;
+            select.click()?;
+            select.find("option[value=\"refused\"]")?.click()?;
+            d.wait_until("only refusals to be listed", |s| {
+                let rows = s.find_all(&testid("activity-row"))?;
+                if rows.is_empty() {
+                    return Ok(None);
+                }
+                for r in &rows {
+                    if r.attr("data-outcome")?.as_deref() != Some("refused") {
+                        return Ok(None);
+                    }
+                }
+                Ok(Some(()))
+            })?;
+            timings.push(format!("refusals filter applied after {:?}", t.elapsed()));
+            let reason = d.tid("refusal-reason")?.text()?;
+            ensure!(!reason.trim().is_empty(), "refusal rows show no reason");
+            d.shot("activity-100k-refusals")?;
+
+            // The whole chain verifies.
+            let t = std::time::Instant::now();
+            d.wait_until_within("the log to verify", std::time::Duration::from_secs(120), |s| {
+                Ok((s.tid("chain-status")?.attr("data-ok")?.as_deref() == Some("true")).then_some(()))
+            })?;
+            timings.push(format!("chain verified (banner) after {:?}", t.elapsed()));
+            let _ = fs::write(d.work.artifacts.join("timings.txt"), timings.join("\n") + "\n");
+            Ok(())
+        })
+}
+
+/// Create a vault with the test passphrase and append `n` events spread over the last 30 days:
+/// mostly data shared, every tenth a refusal, across 20 retailers.
+fn fill_log(dir: &std::path::Path, n: u64) -> Result<()> {
+    use locket_audit::{append, DisclosedField, EventKind, NewEvent, Outcome};
+    use locket_vault::{KdfParams, Passphrase, Vault};
+    let fail = |e: &dyn std::fmt::Display| E2eError::Setup(format!("filling the log: {e}"));
+    let (vault, _) =
+        Vault::create(dir, &Passphrase::new(PASSPHRASE.into()), KdfParams::for_tests()).map_err(|e| fail(&e))?;
+    let mut store = vault.connect().map_err(|e| fail(&e))?;
+    let conn = store.conn_mut();
+    let start = chrono::Utc::now() - chrono::Duration::days(30);
+    let step_ms = 30 * 86_400_000 / n as i64;
+    let reasons = ["grant_revoked", "grant_expired", "uses_exhausted", "bad_signature"];
+    let mut i = 0;
+    while i < n {
+        let tx = conn.transaction().map_err(|e| fail(&e))?;
+        for _ in 0..10_000.min(n - i) {
+            let shop = format!("shop-{:02}.example", i % 20);
+            let at = start + chrono::Duration::milliseconds(i as i64 * step_ms);
+            let ev = if i % 10 == 9 {
+                NewEvent::refusal(reasons[(i / 10 % 4) as usize], "redemption").retailer(shop)
+            } else {
+                NewEvent::new(EventKind::Redemption, Outcome::Ok)
+                    .retailer(shop)
+                    .fields(vec![
+                        DisclosedField {
+                            key: "contact.email".into(),
+                            version: 1,
+                        },
+                        DisclosedField {
+                            key: "sizes.shoe".into(),
+                            version: 2,
+                        },
+                    ])
+            }
+            .remote("127.0.0.1:50000")
+            .user_agent("locket-retailer/0.1")
+            .at(at);
+            append(&tx, &ev).map_err(|e| fail(&e))?;
+            i += 1;
+        }
+        tx.commit().map_err(|e| fail(&e))?;
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
