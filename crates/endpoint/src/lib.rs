@@ -40,6 +40,16 @@ pub use error::ApiError;
 /// The default address `locket serve` listens on (loopback only).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 
+/// Every route the endpoint serves, as (method, path); `docs/openapi.json` documents exactly these.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/v1/requests"),
+    ("GET", "/v1/data"),
+    ("GET", "/v1/grant"),
+    ("POST", "/v1/grant/revoke"),
+    ("GET", "/v1/health"),
+    ("GET", "/v1/keys"),
+];
+
 /// Largest `Authorization` header accepted, in bytes.
 pub const MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;
 

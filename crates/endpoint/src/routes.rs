@@ -249,7 +249,8 @@ async fn submit_request(
             backend::log_refusal(&endpoint, &unlocked, &call, ev).await?;
             let mut resp = ApiError::from(&e).into_response();
             // The rest of the body is not read: tell the client this connection is done.
-            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
             return Ok(resp);
         }
     };
