@@ -15,8 +15,10 @@
 pub mod derived;
 pub mod dp;
 pub mod duration;
+pub mod erasure;
 mod error;
 pub mod grantfile;
+pub mod ledger;
 pub mod purpose;
 pub mod receipt;
 pub mod redeem;

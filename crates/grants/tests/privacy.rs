@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use locket_grants::derived::{self, WarningKind};
-use locket_grants::dp;
 use locket_grants::receipt::{
     self, build_receipt, issue_receipt, sign_receipt, verify_receipt, Receipt, ReceiptContext, ReceiptEvent,
     ReceiptSigner, RECEIPT_SCHEMA,
 };
 use locket_grants::request::parse_request_at;
 use locket_grants::store::{self, ApproveOptions, GrantRecord, GrantedScope, RequestSource};
+use locket_grants::{dp, erasure, ledger};
 use locket_grants::{Purpose, ScopeKind, TokenSigner};
 use locket_vault::catalog::{FieldType, Sensitivity};
 use locket_vault::{profile, KdfParams, Passphrase, Store, Vault};
@@ -626,4 +626,228 @@ fn pairwise_subjects_are_stable_per_vault_and_unlinkable_across_retailers_and_va
     }
     assert!(!s1.contains("shop"));
     assert_eq!(s1.len(), 43);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Disclosure ledger, erasure and email aliases.
+
+struct Granted {
+    grant: GrantRecord,
+    token: String,
+}
+
+fn grant_for(f: &mut Fixture, retailer: &str, nonce: &str, scopes: Value) -> Granted {
+    let signer = TokenSigner::for_vault(&f.vault).unwrap();
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let doc = request_doc(retailer, nonce, scopes);
+    let rec = store::import_request(
+        &tx,
+        &doc,
+        &RequestSource::File { path: "r.json".into() },
+        Utc::now(),
+        None,
+    )
+    .unwrap();
+    let issued = store::approve(
+        &tx,
+        &signer,
+        &rec.id,
+        &ApproveOptions::default(),
+        "http://127.0.0.1:7419",
+        Utc::now(),
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    Granted {
+        grant: issued.grant,
+        token: issued.file.token,
+    }
+}
+
+/// Redeem like the endpoint does: checks, use count and the access-log event in one transaction.
+fn redeem_logged(f: &mut Fixture, g: &Granted) {
+    let verifier = TokenSigner::for_vault(&f.vault).unwrap().verifier();
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let r = locket_grants::redeem::redeem(&tx, &verifier, &g.token, Utc::now()).unwrap();
+    locket_audit::append(
+        &tx,
+        &locket_audit::NewEvent::new(locket_audit::EventKind::Redemption, locket_audit::Outcome::Ok)
+            .grant(r.grant_id.clone())
+            .retailer(r.retailer_id.clone())
+            .fields(r.disclosed_fields()),
+    )
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+#[test]
+fn ledger_shows_who_holds_which_version_after_edits() {
+    let mut f = fixture();
+    profile::set(f.store.conn(), "contact.city", json!("London")).unwrap();
+    profile::set(f.store.conn(), "contact.email", json!("owner@example.org")).unwrap();
+    let scopes = json!([{"scope": "contact.city", "purpose": "delivery", "required": true}]);
+    let a = grant_for(&mut f, "a.example", "nonce-0000000000000010", scopes.clone());
+    let b = grant_for(&mut f, "b.example", "nonce-0000000000000011", scopes.clone());
+    let c = grant_for(
+        &mut f,
+        "c.example",
+        "nonce-0000000000000012",
+        json!([{"scope": "contact.email", "purpose": "order_fulfilment", "required": true}]),
+    );
+    redeem_logged(&mut f, &a);
+    redeem_logged(&mut f, &b);
+    redeem_logged(&mut f, &c);
+    assert_eq!(ledger::data_changed_since(f.store.conn(), &a.grant.id).unwrap(), None);
+    assert!(ledger::outdated_holders(f.store.conn(), "contact.city")
+        .unwrap()
+        .is_empty());
+
+    // The owner moves: both city holders now hold the previous version, since the edit.
+    profile::set(f.store.conn(), "contact.city", json!("Leeds")).unwrap();
+    let edited_at = profile::get(f.store.conn(), "contact.city")
+        .unwrap()
+        .unwrap()
+        .set_at
+        .unwrap();
+    let outdated = ledger::outdated_holders(f.store.conn(), "contact.city").unwrap();
+    assert_eq!(outdated.len(), 2);
+    assert_eq!(outdated[0].retailer_id, "a.example");
+    assert_eq!((outdated[0].version, outdated[0].current_version), (1, Some(2)));
+    assert_eq!(outdated[0].outdated_since, Some(edited_at));
+    assert_eq!(
+        ledger::data_changed_since(f.store.conn(), &a.grant.id).unwrap(),
+        Some(edited_at)
+    );
+    // The email holder is unaffected.
+    assert_eq!(ledger::data_changed_since(f.store.conn(), &c.grant.id).unwrap(), None);
+    assert!(!ledger::held_by(f.store.conn(), "c.example").unwrap()[0].is_outdated());
+
+    // Retailer a fetches again: it holds the current version; b still does not.
+    redeem_logged(&mut f, &a);
+    assert_eq!(ledger::data_changed_since(f.store.conn(), &a.grant.id).unwrap(), None);
+    let holders = ledger::holders_of(f.store.conn(), "contact.city").unwrap();
+    assert_eq!(holders.len(), 2);
+    assert_eq!((holders[0].version, holders[0].is_outdated()), (2, false));
+    assert_eq!((holders[1].version, holders[1].is_outdated()), (1, true));
+    assert!(holders[0].first_received_at <= holders[0].last_received_at);
+    // Removing the value: every holder is outdated, current version None.
+    profile::remove(f.store.conn(), "contact.city").unwrap();
+    let holders = ledger::holders_of(f.store.conn(), "contact.city").unwrap();
+    assert!(holders.iter().all(|h| h.is_outdated() && h.current_version.is_none()));
+}
+
+#[test]
+fn erasure_request_and_acknowledgement() {
+    let mut f = fixture();
+    profile::set(f.store.conn(), "contact.email", json!("owner@example.org")).unwrap();
+    let scopes = json!([{"scope": "contact.email", "purpose": "order_fulfilment", "required": true}]);
+    let g1 = grant_for(&mut f, "shop.example", "nonce-0000000000000020", scopes.clone());
+    let g2 = grant_for(&mut f, "shop.example", "nonce-0000000000000021", scopes.clone());
+    let other = grant_for(&mut f, "other.example", "nonce-0000000000000022", scopes);
+    let t0: DateTime<Utc> = Utc::now();
+    assert_eq!(
+        erasure::status_for_grant(f.store.conn(), &g1.grant.id)
+            .unwrap()
+            .erasure_requested_at,
+        None
+    );
+
+    let tx = f.store.conn_mut().transaction().unwrap();
+    // A grant of another retailer cannot be named.
+    assert_eq!(
+        erasure::request_erasure(&tx, "shop.example", Some(&other.grant.id), None, t0)
+            .unwrap_err()
+            .code(),
+        "grant_wrong_retailer"
+    );
+    let req = erasure::request_erasure(&tx, "shop.example", None, Some("please delete my account"), t0).unwrap();
+    tx.commit().unwrap();
+    assert!(req.id.starts_with("er_"));
+    // Retailer-wide: both of its grants see it, the other retailer's does not.
+    for g in [&g1, &g2] {
+        let s = erasure::status_for_grant(f.store.conn(), &g.grant.id).unwrap();
+        assert_eq!(s.erasure_requested_at.as_deref(), Some(req.requested_at.as_str()));
+        assert_eq!(s.erasure_acknowledged_at, None);
+    }
+    assert_eq!(
+        erasure::status_for_grant(f.store.conn(), &other.grant.id)
+            .unwrap()
+            .erasure_requested_at,
+        None
+    );
+
+    // The retailer acknowledges through one grant; idempotent.
+    let t1 = t0 + Duration::hours(2);
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let acked = erasure::acknowledge(&tx, &g2.grant.id, t1).unwrap();
+    assert_eq!(acked.len(), 1);
+    assert_eq!(acked[0].acknowledged_by.as_deref(), Some(g2.grant.id.as_str()));
+    let again = erasure::acknowledge(&tx, &g2.grant.id, t1 + Duration::hours(1)).unwrap();
+    assert_eq!(again[0].acknowledged_at, acked[0].acknowledged_at);
+    tx.commit().unwrap();
+    let s = erasure::status_for_grant(f.store.conn(), &g1.grant.id).unwrap();
+    assert_eq!(s.erasure_acknowledged_at, acked[0].acknowledged_at);
+    assert_eq!(erasure::list(f.store.conn(), Some("shop.example")).unwrap().len(), 1);
+    assert!(erasure::list(f.store.conn(), Some("other.example")).unwrap().is_empty());
+
+    // Both steps are in the access log, and the chain still verifies.
+    let kinds: Vec<String> = f
+        .store
+        .conn()
+        .prepare("SELECT kind FROM audit_events WHERE kind LIKE 'erasure_%' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kinds, vec!["erasure_requested", "erasure_acknowledged"]);
+    let report = locket_audit::verify(f.store.conn(), None).unwrap();
+    assert!(report.problem.is_none(), "{report:?}");
+}
+
+#[test]
+fn email_aliases_are_per_retailer_and_never_shared() {
+    let mut f = fixture();
+    let now = Utc::now();
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let a = erasure::set_alias(&tx, "shop.example", " shop-7f3@alias.example ", now).unwrap();
+    assert_eq!(a.alias, "shop-7f3@alias.example");
+    assert_eq!(
+        erasure::set_alias(&tx, "books.example", "SHOP-7F3@alias.example", now)
+            .unwrap_err()
+            .code(),
+        "alias_in_use"
+    );
+    assert_eq!(
+        erasure::set_alias(&tx, "books.example", "not an email", now)
+            .unwrap_err()
+            .code(),
+        "alias_invalid"
+    );
+    erasure::set_alias(&tx, "books.example", "books-91c@alias.example", now).unwrap();
+    // Retired aliases stay reserved for their retailer.
+    assert!(erasure::retire_alias(&tx, "shop.example", now).unwrap());
+    assert!(!erasure::retire_alias(&tx, "shop.example", now).unwrap());
+    assert_eq!(
+        erasure::set_alias(&tx, "books.example", "shop-7f3@alias.example", now)
+            .unwrap_err()
+            .code(),
+        "alias_in_use"
+    );
+    tx.commit().unwrap();
+    assert_eq!(erasure::alias_for(f.store.conn(), "shop.example").unwrap(), None);
+    assert_eq!(
+        erasure::alias_for(f.store.conn(), "books.example")
+            .unwrap()
+            .unwrap()
+            .alias,
+        "books-91c@alias.example"
+    );
+    assert_eq!(erasure::list_aliases(f.store.conn()).unwrap().len(), 2);
+    assert_eq!(
+        erasure::retailer_for_alias(f.store.conn(), "Shop-7f3@alias.example")
+            .unwrap()
+            .as_deref(),
+        Some("shop.example")
+    );
 }
