@@ -18,7 +18,7 @@ export function ActivityTimeline(props: { buckets: TimelineDay[]; days: number }
   const barW = Math.max(3, step * 0.64);
   const y = (v: number) => PAD_T + plotH - (v / max) * plotH;
   const total = series.reduce((a, s) => a + s.allowed + s.refused, 0);
-  const ticks = [0, max / 2, max];
+  const ticks = Number.isInteger(max / 2) ? [0, max / 2, max] : [0, max];
   return (
     <figure className="timeline" data-testid="activity-chart" data-total={total}>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Accesses and refusals over the last ${props.days} days`}>
@@ -26,7 +26,7 @@ export function ActivityTimeline(props: { buckets: TimelineDay[]; days: number }
           <g key={t}>
             <line className="grid" x1={PAD_L} x2={W - 6} y1={y(t)} y2={y(t)} />
             <text className="axis" x={PAD_L - 6} y={y(t) + 4} textAnchor="end">
-              {Number.isInteger(t) ? t : t.toFixed(1)}
+              {t}
             </text>
           </g>
         ))}

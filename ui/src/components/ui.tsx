@@ -243,6 +243,7 @@ export function TextField(props: {
   placeholder?: string;
   hint?: ReactNode;
   error?: string | null;
+  errorTestid?: string;
   autoComplete?: string;
   onEnter?: () => void;
 }) {
@@ -269,7 +270,7 @@ export function TextField(props: {
         aria-invalid={props.error ? true : undefined}
       />
       {props.hint && <div className="field-hint muted small">{props.hint}</div>}
-      {props.error !== undefined && <ErrorText error={props.error ?? null} />}
+      {props.error !== undefined && <ErrorText error={props.error ?? null} testid={props.errorTestid} />}
     </div>
   );
 }

@@ -62,6 +62,8 @@ const REFUSALS: Record<string, string> = {
   unsupported_media_type: "The request was not sent as JSON.",
   internal_error: "Locket could not answer because of an internal error.",
   storage_failed: "Locket could not record the access, so it refused it.",
+  wrong_passphrase: "Someone typed a wrong passphrase.",
+  wrong_recovery_key: "Someone typed a wrong recovery key.",
 };
 
 /** A refusal reason code in plain words. */

@@ -236,7 +236,8 @@ function ValueInput(props: {
       props.onEnter();
     } else if (e.key === "Escape") props.onEscape();
   };
-  const placeholder = field.fieldType === "text" ? "" : field.example || placeholderFor(field.fieldType);
+  const placeholder =
+    field.fieldType === "text" ? "" : field.fieldType === "date" ? "YYYY-MM-DD" : field.example || placeholderFor(field.fieldType);
   if (field.fieldType === "enum" && field.options.length > 0) {
     return (
       <select id={props.id} value={value} onChange={(e) => props.onChange(e.target.value)} onKeyDown={keys} data-testid={props.testid}>
@@ -286,7 +287,7 @@ function ValueInput(props: {
     );
   }
   const type =
-    field.fieldType === "email" ? "email" : field.fieldType === "phone" ? "tel" : field.fieldType === "date" ? "date" : "text";
+    field.fieldType === "email" ? "email" : field.fieldType === "phone" ? "tel" : "text";
   return (
     <input
       id={props.id}
@@ -312,6 +313,8 @@ function placeholderFor(t: FieldType): string {
       return "GB";
     case "number":
       return "0";
+    case "date":
+      return "YYYY-MM-DD";
     default:
       return "";
   }

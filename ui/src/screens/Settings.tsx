@@ -60,9 +60,9 @@ function PassphraseCard({ toast }: { toast: ToastFn }) {
         onChange={setConfirm}
         testid="pass-confirm"
         autoComplete="new-password"
-        error={confirm.length > 0 && confirm !== next ? "The two passphrases differ." : null}
+        error={confirm.length > 0 && confirm !== next ? "The two passphrases differ." : (act.error?.message ?? null)}
+        errorTestid="pass-error"
       />
-      <ErrorText error={act.error} testid="pass-error" />
       <Button
         kind="primary"
         disabled={!ok}
