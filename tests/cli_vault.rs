@@ -579,3 +579,59 @@ fn exports_match_the_documented_schema() {
     extra["surprise"] = serde_json::json!(1);
     assert!(!validator.is_valid(&extra));
 }
+
+/// Runs `locket` on a pseudo-terminal (util-linux `script`), typing `input`: exercises the hidden prompts,
+/// the repeated new passphrase and the typed confirmation.
+fn run_on_tty(vault: &std::path::Path, args: &str, input: &str) -> Run {
+    let line = format!("{} --vault '{}' {args}", bin(), vault.display());
+    let mut c = Command::new("script");
+    c.args(["-qec", &line, "/dev/null"])
+        .env("LOCKET_KDF_PROFILE", "test")
+        .env_remove("LOCKET_VAULT");
+    run_cmd(c, input)
+}
+
+#[test]
+fn terminal_prompts_and_confirmation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault");
+    // The two entries must match.
+    let r = run_on_tty(&dir, "init", "typed passphrase\nsomething else\n");
+    r.code(6);
+    assert!(r.stdout.contains("the two entries differ"), "{}", r.stdout);
+    assert!(!dir.join("keyslots.json").exists());
+    let r = run_on_tty(&dir, "init", "typed passphrase\ntyped passphrase\n");
+    r.ok();
+    assert!(r.stdout.contains("New passphrase:") && r.stdout.contains("Repeat it:"));
+    run_on_tty(&dir, "profile set contact.email tty@example.com", "typed passphrase\n").ok();
+    let r = run(
+        &dir,
+        &["--passphrase-stdin", "profile", "get", "contact.email"],
+        "typed passphrase\n",
+    );
+    assert_eq!(r.ok().trim(), "tty@example.com");
+    // Wipe asks; anything but "wipe" cancels (exit 9) and keeps the vault.
+    let r = run_on_tty(&dir, "wipe", "no thanks\n");
+    r.code(9);
+    assert!(dir.join("keyslots.json").exists());
+    run_on_tty(&dir, "wipe", "wipe\n").ok();
+    assert!(!dir.join("keyslots.json").exists());
+}
+
+#[test]
+fn import_into_an_existing_empty_vault() {
+    let src = TestVault::new();
+    src.set("interests.topics", "books,music");
+    let file = src.tmp.path().join("e.json");
+    run_pw(&src.dir, &["export", "--out", file.to_str().unwrap()]).ok();
+    let dst = TestVault::new();
+    let r = run_pw(&dst.dir, &["--json", "import", file.to_str().unwrap()]);
+    r.ok();
+    assert_eq!(r.json()["imported"]["fields"], 1);
+    assert!(
+        r.json().get("recovery_key").is_none(),
+        "no new vault, no new recovery key"
+    );
+    let r = run_pw(&dst.dir, &["--json", "profile", "get", "interests.topics"]);
+    assert_eq!(r.json()["value"], serde_json::json!(["books", "music"]));
+}
