@@ -961,6 +961,35 @@ pub fn label(scope: &str) -> Option<String> {
     }
 }
 
+/// The [`ResolvedScope`](crate::scope::ResolvedScope) of a derived or noised scope (kind `derived`, no
+/// fields: the retailer receives the answer, not the fields it is computed from), or `None` for anything
+/// else. Both [`crate::scope::ScopeResolver`] implementations consult this first, so derived scopes pass
+/// request validation and approval like fields do.
+pub fn resolve_derived(scope: &str) -> Option<crate::scope::ResolvedScope> {
+    let label = match parse_scope(scope).ok()? {
+        ParsedScope::Derived(d) => d.label(),
+        ParsedScope::Noised(n) => n.label(),
+        _ => return None,
+    };
+    Some(crate::scope::ResolvedScope {
+        scope: scope.to_owned(),
+        kind: crate::scope::ScopeKind::Derived,
+        label,
+        fields: Vec::new(),
+    })
+}
+
+/// A request-level rule on derived scopes: noised scopes exist for statistics and may be requested only for
+/// `analytics`. Returns the problem in words, or `None` if the pairing is fine.
+pub fn purpose_problem(scope: &str, purpose: Purpose) -> Option<String> {
+    match parse_scope(scope) {
+        Ok(ParsedScope::Noised(_)) if !crate::dp::NoisedScope::allowed_for(purpose) => Some(format!(
+            "{scope:?} is a noised (statistical) scope and may be requested only for analytics, not {purpose}"
+        )),
+        _ => None,
+    }
+}
+
 /// How sensitive a scope's answer is: the derived row's sensitivity, the noised field's, or the most
 /// sensitive built-in field a raw scope covers (`None` if unknown).
 pub fn sensitivity(scope: &str) -> Option<Sensitivity> {

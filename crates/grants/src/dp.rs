@@ -540,6 +540,37 @@ pub fn answer_in_vault(
     })
 }
 
+/// Answer several noised scopes for one redemption at `epsilon` each: either the budget pays for all of
+/// them and every one is charged and answered, or none is charged ([`DpError::BudgetExhausted`]).
+pub fn answer_all(
+    tx: &Transaction<'_>,
+    scopes: &[String],
+    retailer_id: &str,
+    grant_id: &str,
+    epsilon: f64,
+    now: DateTime<Utc>,
+) -> Result<Vec<NoisedAnswer>, DpError> {
+    check_epsilon(epsilon)?;
+    for s in scopes {
+        NoisedScope::parse(s)?;
+    }
+    let needed = to_micro(epsilon) * scopes.len() as i64;
+    let b = budget(tx, retailer_id)?;
+    if to_micro(b.remaining) < needed {
+        return Err(DpError::BudgetExhausted {
+            retailer: retailer_id.to_owned(),
+            spent: b.spent,
+            total: b.total,
+            requested: from_micro(needed),
+        });
+    }
+    let rng = ring::rand::SystemRandom::new();
+    scopes
+        .iter()
+        .map(|s| answer_in_vault(tx, s, retailer_id, grant_id, epsilon, now, &rng))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -226,6 +226,10 @@ pub enum RedeemError {
     /// A required scope can no longer be answered (field deleted or emptied).
     #[error("the granted scope {0:?} can no longer be answered (the owner removed that data); ask the owner for a new grant")]
     ScopeUnsatisfiable(String),
+    /// A granted noised (differentially private) scope cannot be answered because the retailer's privacy
+    /// budget is spent.
+    #[error("{0}")]
+    PrivacyBudgetExhausted(String),
     /// Something failed inside Locket.
     #[error("internal error in the owner's Locket: {0}")]
     Internal(String),
@@ -245,12 +249,14 @@ impl RedeemError {
             RedeemError::UsesExhausted(_) => "grant_uses_exhausted",
             RedeemError::VaultLocked => "vault_locked",
             RedeemError::ScopeUnsatisfiable(_) => "scope_unsatisfiable",
+            RedeemError::PrivacyBudgetExhausted(_) => "privacy_budget_exhausted",
             RedeemError::Internal(_) => "internal_error",
         }
     }
 
     /// HTTP status: 400 malformed; 401 for tokens that do not authenticate (signature, key, time, unknown
-    /// grant); 403 for grants that exist but no longer allow access; 503 locked; 409 unsatisfiable; 500.
+    /// grant); 403 for grants that exist but no longer allow access (revoked, uses or privacy budget spent);
+    /// 503 locked; 409 unsatisfiable; 500.
     pub fn http_status(&self) -> u16 {
         match self {
             RedeemError::Malformed(_) => 400,
@@ -259,7 +265,7 @@ impl RedeemError {
             | RedeemError::NotYetValid(_)
             | RedeemError::Expired(_)
             | RedeemError::GrantUnknown => 401,
-            RedeemError::Revoked(_) | RedeemError::UsesExhausted(_) => 403,
+            RedeemError::Revoked(_) | RedeemError::UsesExhausted(_) | RedeemError::PrivacyBudgetExhausted(_) => 403,
             RedeemError::VaultLocked => 503,
             RedeemError::ScopeUnsatisfiable(_) => 409,
             RedeemError::Internal(_) => 500,

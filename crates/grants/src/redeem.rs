@@ -12,6 +12,12 @@
 //! 7. uses exhausted → `grant_uses_exhausted`
 //! 8. (the endpoint: vault locked → `vault_locked`)
 //! 9. a required scope can no longer be answered → `scope_unsatisfiable`
+//! 10. a noised scope's ε exceeds the retailer's privacy budget → `privacy_budget_exhausted`
+//!
+//! Derived scopes (`age_over:18`, see [`crate::derived`]) are computed from the current values and disclosed
+//! as one entry whose `key` and `scope` are the scope string and whose `version` is 0; noised scopes
+//! (`noised:interests.topics`, see [`crate::dp`]) are randomised and charged to the retailer's budget in the
+//! same transaction. The access log records both the answer's scope and the field versions it came from.
 //!
 //! Steps 1–4 need only the public key: [`TokenVerifier::verify`] does them outside any transaction (and
 //! caches the Ed25519 result per exact token). Steps 5–9 read the database every time — there is no cache
@@ -62,10 +68,14 @@ pub struct Redemption {
     pub uses: u32,
     /// Uses left after this one (`None` = unlimited).
     pub uses_left: Option<u32>,
+    /// The field versions derived and noised answers were computed from (logged, not sent).
+    #[serde(skip)]
+    pub derived_sources: Vec<crate::derived::SourceVersion>,
 }
 
 impl Redemption {
-    /// The disclosed fields in the form the access log records.
+    /// The disclosed fields in the form the access log records: every entry sent (derived answers under
+    /// their scope string, version 0) followed by the field versions derived answers were computed from.
     pub fn disclosed_fields(&self) -> Vec<locket_audit::DisclosedField> {
         self.fields
             .iter()
@@ -73,6 +83,10 @@ impl Redemption {
                 key: f.key.clone(),
                 version: i64::from(f.version),
             })
+            .chain(self.derived_sources.iter().map(|s| locket_audit::DisclosedField {
+                key: s.key.clone(),
+                version: i64::from(s.version),
+            }))
             .collect()
     }
 }
@@ -136,7 +150,43 @@ pub fn redeem_verified(
             return Err(RedeemError::UsesExhausted(max));
         }
     }
-    let (fields, empty_scopes) = disclose(tx, &grant, &token.claims.scope)?;
+    let Disclosure {
+        mut fields,
+        empty: empty_scopes,
+        mut sources,
+        noised,
+    } = disclose(tx, &grant, &token.claims.scope, now)?;
+    if !noised.is_empty() {
+        let scopes: Vec<String> = noised.iter().map(|(_, s)| s.clone()).collect();
+        let answers = crate::dp::answer_all(
+            tx,
+            &scopes,
+            &grant.retailer_id,
+            &grant.id,
+            crate::dp::DEFAULT_EPSILON_PER_ANSWER,
+            now,
+        )
+        .map_err(|e| match e {
+            crate::dp::DpError::BudgetExhausted { .. } => RedeemError::PrivacyBudgetExhausted(e.to_string()),
+            crate::dp::DpError::Scope(_) => RedeemError::ScopeUnsatisfiable(scopes.join(", ")),
+            other => RedeemError::Internal(other.to_string()),
+        })?;
+        // Insert each answer where its scope stands in the grant, last first so positions stay valid.
+        for ((at, _), answer) in noised.iter().zip(answers).rev() {
+            sources.extend(answer.source.clone());
+            let label = crate::derived::label(&answer.scope).unwrap_or_default();
+            fields.insert(
+                *at,
+                DisclosedValue {
+                    key: answer.scope.clone(),
+                    label,
+                    version: 0,
+                    value: answer.value,
+                    scope: answer.scope,
+                },
+            );
+        }
+    }
     let changed = tx.execute(
         "UPDATE grants SET uses = uses + 1, last_used_at = ?2
          WHERE id = ?1 AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses)",
@@ -156,7 +206,36 @@ pub fn redeem_verified(
         empty_scopes,
         uses,
         uses_left: grant.max_uses.map(|m| m.saturating_sub(uses)),
+        derived_sources: sources,
     })
+}
+
+/// What [`disclose`] found: values to send, empty optional scopes, the field versions derived answers
+/// read, and the noised scopes still to answer (with the position in `fields` each belongs at).
+struct Disclosure {
+    fields: Vec<DisclosedValue>,
+    empty: Vec<String>,
+    sources: Vec<crate::derived::SourceVersion>,
+    noised: Vec<(usize, String)>,
+}
+
+/// A derived scope's answer, or `None` when an optional one cannot be answered now.
+fn disclose_derived(
+    conn: &Connection,
+    granted: &store::GrantedScope,
+    now: DateTime<Utc>,
+) -> Result<Option<crate::derived::Computed>, RedeemError> {
+    use crate::derived::{self, DerivedError, ParsedScope};
+    let unsatisfiable = || RedeemError::ScopeUnsatisfiable(granted.scope.clone());
+    let Ok(ParsedScope::Derived(d)) = derived::parse_scope(&granted.scope) else {
+        return Err(unsatisfiable());
+    };
+    let values = profile::current_values(conn, d.def.sources).map_err(|_| unsatisfiable())?;
+    match derived::compute(&d, &values, now.date_naive()) {
+        Ok(c) => Ok(Some(c)),
+        Err(DerivedError::Unsatisfiable { .. }) if !granted.required => Ok(None),
+        Err(_) => Err(unsatisfiable()),
+    }
 }
 
 /// The current values for the scopes both the token and the stored grant carry (they are equal for any
@@ -165,16 +244,39 @@ fn disclose(
     conn: &Connection,
     grant: &GrantRecord,
     token_scopes: &[String],
-) -> Result<(Vec<DisclosedValue>, Vec<String>), RedeemError> {
+    now: DateTime<Utc>,
+) -> Result<Disclosure, RedeemError> {
     let mut out: Vec<DisclosedValue> = Vec::new();
     let mut empty = Vec::new();
+    let mut sources = Vec::new();
+    let mut noised = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     for granted in grant.scopes.iter().filter(|g| token_scopes.contains(&g.scope)) {
         let unsatisfiable = || RedeemError::ScopeUnsatisfiable(granted.scope.clone());
+        if granted.kind == ScopeKind::Derived {
+            if granted.scope.starts_with(crate::dp::NOISED_PREFIX) {
+                noised.push((out.len(), granted.scope.clone()));
+                continue;
+            }
+            match disclose_derived(conn, granted, now)? {
+                Some(c) => {
+                    sources.extend(c.sources);
+                    out.push(DisclosedValue {
+                        key: granted.scope.clone(),
+                        label: granted.label.clone(),
+                        version: 0,
+                        value: c.value,
+                        scope: granted.scope.clone(),
+                    });
+                }
+                None => empty.push(granted.scope.clone()),
+            }
+            continue;
+        }
         let defs = match granted.kind {
             ScopeKind::Group => profile::resolve(conn, &granted.scope).map_err(|_| unsatisfiable())?,
             ScopeKind::Field => vec![profile::field_def(conn, &granted.scope).map_err(|_| unsatisfiable())?],
-            ScopeKind::Derived => return Err(unsatisfiable()),
+            ScopeKind::Derived => return Err(unsatisfiable()), // handled above
         };
         let keys: Vec<&str> = defs.iter().map(|d| d.key.as_str()).collect();
         let values = profile::current_values(conn, &keys).map_err(|_| unsatisfiable())?;
@@ -203,7 +305,12 @@ fn disclose(
             });
         }
     }
-    Ok((out, empty))
+    Ok(Disclosure {
+        fields: out,
+        empty,
+        sources,
+        noised,
+    })
 }
 
 /// A granted scope as introspection reports it.

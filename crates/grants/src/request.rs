@@ -207,9 +207,10 @@ pub fn parse_request_at(bytes: &[u8], now: DateTime<Utc>) -> Result<GrantRequest
     }
 }
 
-/// Check every requested scope against the vault's catalog (rule `known_scope`).
+/// Check every requested scope against the vault's catalog (rule `known_scope`), and that noised scopes are
+/// asked for analytics only (rule `derived_purpose`, see [`crate::derived::purpose_problem`]).
 pub fn check_scopes(request: &GrantRequest, resolver: &dyn ScopeResolver) -> Result<(), RequestError> {
-    let problems: Vec<Problem> = request
+    let mut problems: Vec<Problem> = request
         .scopes
         .iter()
         .enumerate()
@@ -225,6 +226,11 @@ pub fn check_scopes(request: &GrantRequest, resolver: &dyn ScopeResolver) -> Res
             )
         })
         .collect();
+    for (i, s) in request.scopes.iter().enumerate() {
+        if let Some(message) = crate::derived::purpose_problem(&s.scope, s.purpose) {
+            problems.push(problem(format!("/scopes/{i}/purpose"), "derived_purpose", message));
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {

@@ -1,6 +1,7 @@
 //! Scopes: what a request asks for and a grant allows. A scope is a catalog field key (`contact.email`), a
-//! field group (`contact`), or — reserved for the privacy work — a derived scope (`age_over:18`). Which
-//! strings exist is decided by a [`ScopeResolver`] (the vault's catalog), not by this crate.
+//! field group (`contact`), or a derived scope (`age_over:18`, `noised:interests.topics`; see
+//! [`crate::derived`]). Which fields and groups exist is decided by a [`ScopeResolver`] (the vault's catalog);
+//! both resolvers here recognise the derived scopes of [`crate::derived::DERIVED_SCOPES`] and [`crate::dp`].
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -113,6 +114,9 @@ impl StaticCatalog {
 
 impl ScopeResolver for StaticCatalog {
     fn resolve(&self, scope: &str) -> Option<ResolvedScope> {
+        if let Some(derived) = crate::derived::resolve_derived(scope) {
+            return Some(derived);
+        }
         self.scopes.get(scope).cloned()
     }
 }
@@ -133,6 +137,9 @@ impl<'c> VaultCatalog<'c> {
 impl ScopeResolver for VaultCatalog<'_> {
     fn resolve(&self, scope: &str) -> Option<ResolvedScope> {
         use locket_vault::{catalog, profile};
+        if let Some(derived) = crate::derived::resolve_derived(scope) {
+            return Some(derived);
+        }
         let to_ref = |d: locket_vault::catalog::FieldDef| FieldRef {
             key: d.key,
             label: d.label,

@@ -851,3 +851,121 @@ fn email_aliases_are_per_retailer_and_never_shared() {
         Some("shop.example")
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Derived and noised scopes through request validation, approval and redemption.
+
+#[test]
+fn derived_and_noised_scopes_are_validated_granted_and_redeemed() {
+    let mut f = fixture();
+    let c = f.store.conn();
+    profile::set(c, "identity.date_of_birth", json!("2000-02-29")).unwrap();
+    profile::set(c, "contact.country", json!("GB")).unwrap();
+    profile::set(c, "contact.postal_code", json!("M1 1AE")).unwrap();
+    profile::set_from_input(c, "interests.topics", "fashion,books").unwrap();
+    let catalog = locket_grants::VaultCatalog::new(c);
+
+    // Validation: a noised scope for marketing and a bad derived argument are named with their rule.
+    let bad = request_doc(
+        "shop.example",
+        "nonce-0000000000000030",
+        json!([
+            {"scope": "noised:interests.topics", "purpose": "marketing_email", "required": false},
+            {"scope": "age_over:200", "purpose": "age_verification", "required": true}
+        ]),
+    );
+    let err = locket_grants::request::validate_request(&bad, &catalog, Utc::now()).unwrap_err();
+    let rules: Vec<(&str, &str)> = err
+        .problems()
+        .iter()
+        .map(|p| (p.path.as_str(), p.rule.as_str()))
+        .collect();
+    assert!(rules.contains(&("/scopes/1/scope", "known_scope")), "{rules:?}");
+    assert!(rules.contains(&("/scopes/0/purpose", "derived_purpose")), "{rules:?}");
+
+    let scopes = json!([
+        {"scope": "age_over:18", "purpose": "age_verification", "required": true},
+        {"scope": "contact.country", "purpose": "delivery", "required": true},
+        {"scope": "noised:interests.topics", "purpose": "analytics", "required": false},
+        {"scope": "region", "purpose": "analytics", "required": false},
+        {"scope": "size_band", "purpose": "analytics", "required": false}
+    ]);
+    let ok = request_doc("shop.example", "nonce-0000000000000031", scopes.clone());
+    locket_grants::request::validate_request(&ok, &catalog, Utc::now()).unwrap();
+    let g = grant_for(&mut f, "shop.example", "nonce-0000000000000031", scopes);
+    assert_eq!(g.grant.scopes[0].kind, ScopeKind::Derived);
+    assert_eq!(g.grant.scopes[0].label, "Whether you are at least 18");
+    assert_eq!(g.grant.scopes[2].kind, ScopeKind::Derived);
+
+    // Redeem: the answers, never the date of birth or the postcode.
+    let verifier = TokenSigner::for_vault(&f.vault).unwrap().verifier();
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let r = locket_grants::redeem::redeem(&tx, &verifier, &g.token, Utc::now()).unwrap();
+    tx.commit().unwrap();
+    let keys: Vec<&str> = r.fields.iter().map(|v| v.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec!["age_over:18", "contact.country", "noised:interests.topics", "region"]
+    );
+    assert_eq!(
+        r.empty_scopes,
+        vec!["size_band".to_owned()],
+        "optional derived scope without data"
+    );
+    assert_eq!(r.fields[0].value, json!(true));
+    assert_eq!(r.fields[0].version, 0);
+    assert_eq!(r.fields[3].value, json!({"country": "GB", "postal_area": "M1"}));
+    assert_eq!(r.fields[2].value["bits"].as_array().unwrap().len(), 18);
+    let wire = serde_json::to_string(&r).unwrap();
+    assert!(!wire.contains("2000-02-29") && !wire.contains("1AE"), "{wire}");
+    assert!(!wire.contains("derived_sources"));
+    // The log records the answers and the versions they came from.
+    let logged: Vec<(String, i64)> = r.disclosed_fields().into_iter().map(|d| (d.key, d.version)).collect();
+    for expected in [
+        ("age_over:18", 0),
+        ("identity.date_of_birth", 1),
+        ("interests.topics", 1),
+        ("contact.postal_code", 1),
+    ] {
+        assert!(
+            logged.contains(&(expected.0.to_owned(), expected.1)),
+            "{expected:?} not in {logged:?}"
+        );
+    }
+    assert_eq!(
+        dp::budget(f.store.conn(), "shop.example").unwrap().spent,
+        dp::DEFAULT_EPSILON_PER_ANSWER
+    );
+
+    // Budget: room for one more answer only; the redemption after that is refused and nothing is charged.
+    {
+        let tx = f.store.conn_mut().transaction().unwrap();
+        dp::set_budget(&tx, "shop.example", 2.0, Utc::now()).unwrap();
+        tx.commit().unwrap();
+    }
+    let redeem_once = |f: &mut Fixture| {
+        let tx = f.store.conn_mut().transaction().unwrap();
+        let out = locket_grants::redeem::redeem(&tx, &verifier, &g.token, Utc::now());
+        tx.commit().unwrap();
+        out
+    };
+    assert!(redeem_once(&mut f).is_ok());
+    let refused = redeem_once(&mut f).unwrap_err();
+    assert_eq!(refused.error.code(), "privacy_budget_exhausted");
+    assert_eq!(refused.error.http_status(), 403);
+    let b = dp::budget(f.store.conn(), "shop.example").unwrap();
+    assert_eq!((b.spent, b.answers), (2.0, 2));
+    let uses: u32 = f
+        .store
+        .conn()
+        .query_row("SELECT uses FROM grants WHERE id = ?1", [&g.grant.id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(uses, 2, "a refused redemption uses nothing");
+
+    // A required derived scope whose data is removed: scope_unsatisfiable.
+    profile::remove(f.store.conn(), "identity.date_of_birth").unwrap();
+    let tx = f.store.conn_mut().transaction().unwrap();
+    dp::set_budget(&tx, "shop.example", 10.0, Utc::now()).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(redeem_once(&mut f).unwrap_err().error.code(), "scope_unsatisfiable");
+}
