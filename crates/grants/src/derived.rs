@@ -979,6 +979,32 @@ pub fn resolve_derived(scope: &str) -> Option<crate::scope::ResolvedScope> {
     })
 }
 
+/// Whether the owner may grant `replacement` (a derived or noised scope) in place of the requested raw scope
+/// `raw` (asked for `purpose`, covering the fields `covered`) — "grant the minimized answer instead".
+/// Allowed when the replacement is a minimized answer *about the requested data*: a derived scope whose row
+/// lists one of the covered fields in `replaces` (it may also read its companion source fields, such as
+/// the country for `region`, which only make the coarse answer readable), or `noised:<field>` for a covered
+/// field when the purpose is analytics. Returns why not, in words.
+pub fn check_minimization(raw: &str, purpose: Purpose, covered: &[FieldDef], replacement: &str) -> Result<(), String> {
+    if !matches!(parse_scope(raw), Ok(ParsedScope::Field(_)) | Ok(ParsedScope::Group(_))) {
+        return Err(format!("{raw} is already a minimized scope"));
+    }
+    let keys: Vec<&str> = covered.iter().map(|d| d.key.as_str()).collect();
+    match parse_scope(replacement).map_err(|e| e.to_string())? {
+        ParsedScope::Derived(d) if d.def.replaces.iter().any(|r| keys.contains(r)) => Ok(()),
+        ParsedScope::Derived(d) => Err(format!(
+            "{replacement} answers a question about {}, which {raw} does not cover",
+            d.def.replaces.join(", ")
+        )),
+        ParsedScope::Noised(n) if keys.contains(&n.field.as_str()) => match purpose_problem(replacement, purpose) {
+            Some(p) => Err(p),
+            None => Ok(()),
+        },
+        ParsedScope::Noised(n) => Err(format!("{raw} does not cover {}", n.field)),
+        _ => Err(format!("{replacement} is not a derived or noised scope")),
+    }
+}
+
 /// A request-level rule on derived scopes: noised scopes exist for statistics and may be requested only for
 /// `analytics`. Returns the problem in words, or `None` if the pairing is fine.
 pub fn purpose_problem(scope: &str, purpose: Purpose) -> Option<String> {
@@ -1403,6 +1429,43 @@ mod tests {
             .suggestion
             .as_ref()
             .is_some_and(|s| s.scope == "noised:interests.topics")));
+    }
+
+    #[test]
+    fn every_suggestion_is_an_allowed_minimization() {
+        let raws = [
+            ("identity.date_of_birth", Purpose::AgeVerification),
+            ("identity", Purpose::AgeVerification),
+            ("identity.date_of_birth", Purpose::Analytics),
+            ("contact", Purpose::Analytics),
+            ("contact.postal_code", Purpose::MarketingEmail),
+            ("sizes.clothing", Purpose::Analytics),
+            ("budget.range", Purpose::PersonalisedRecommendations),
+            ("interests.topics", Purpose::Analytics),
+            ("household", Purpose::Analytics),
+        ];
+        for (raw, purpose) in raws {
+            let covered = builtin_fields(raw);
+            let warnings = review_scope(raw, purpose, &covered);
+            assert!(warnings.iter().any(|w| w.suggestion.is_some()), "{raw} for {purpose}");
+            for w in warnings {
+                if let Some(s) = w.suggestion {
+                    check_minimization(raw, purpose, &covered, &s.scope).unwrap();
+                }
+            }
+        }
+        let dob = builtin_fields("identity.date_of_birth");
+        assert!(check_minimization("identity.date_of_birth", Purpose::AgeVerification, &dob, "region").is_err());
+        assert!(check_minimization("age_over:18", Purpose::AgeVerification, &[], "age_over:21").is_err());
+        let topics = builtin_fields("interests.topics");
+        assert!(check_minimization(
+            "interests.topics",
+            Purpose::MarketingEmail,
+            &topics,
+            "noised:interests.topics"
+        )
+        .is_err());
+        assert!(check_minimization("interests.topics", Purpose::Analytics, &topics, "noised:style.colours").is_err());
     }
 
     #[test]

@@ -119,6 +119,16 @@ pub enum GrantError {
         /// The request's scopes, comma-separated.
         requested: String,
     },
+    /// The owner asked to grant a minimized answer that does not stand in for the requested scope.
+    #[error("{replacement:?} cannot be granted instead of {scope:?}: {reason}")]
+    MinimizationRefused {
+        /// The requested scope.
+        scope: String,
+        /// The derived or noised scope offered in its place.
+        replacement: String,
+        /// Why not.
+        reason: String,
+    },
     /// Nothing left to grant.
     #[error("no scopes selected; approve at least one requested scope or deny the request")]
     NothingGranted,
@@ -161,6 +171,7 @@ impl GrantError {
             GrantError::AmbiguousId(_) => "id_ambiguous",
             GrantError::AlreadyDecided { .. } => "request_already_decided",
             GrantError::ScopeNotRequested { .. } => "scope_not_requested",
+            GrantError::MinimizationRefused { .. } => "minimization_invalid",
             GrantError::NothingGranted => "nothing_granted",
             GrantError::UnknownScope(_) => "scope_unknown",
             GrantError::ExpiryTooLong { .. } => "expiry_too_long",
@@ -183,6 +194,7 @@ impl GrantError {
             GrantError::AmbiguousId(_)
             | GrantError::AlreadyDecided { .. }
             | GrantError::ScopeNotRequested { .. }
+            | GrantError::MinimizationRefused { .. }
             | GrantError::NothingGranted
             | GrantError::ExpiryTooLong { .. }
             | GrantError::InvalidMaxUses => 400,

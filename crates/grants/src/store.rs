@@ -19,6 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use locket_audit::{EventKind, NewEvent, Outcome};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Default cap on undecided requests accepted over HTTP.
 pub const DEFAULT_MAX_PENDING: u64 = 100;
@@ -128,6 +129,13 @@ pub enum Difference {
         /// The cap.
         max_uses: u32,
     },
+    /// The owner granted a minimized answer instead of the requested scope (see [`approve_minimized`]).
+    ScopeMinimized {
+        /// The scope asked for.
+        requested: String,
+        /// The derived or noised scope granted in its place.
+        granted: String,
+    },
 }
 
 impl Difference {
@@ -148,6 +156,9 @@ impl Difference {
                 format!("duration shortened from {requested} to {granted} by the owner")
             }
             Difference::UsesLimited { max_uses } => format!("limited to {max_uses} redemptions by the owner"),
+            Difference::ScopeMinimized { requested, granted } => {
+                format!("{granted} granted instead of {requested}: the owner chose the minimized answer")
+            }
         }
     }
 }
@@ -566,6 +577,23 @@ pub fn approve(
     endpoint: &str,
     now: DateTime<Utc>,
 ) -> Result<Issued, GrantError> {
+    approve_minimized(tx, signer, request_id, options, &BTreeMap::new(), endpoint, now)
+}
+
+/// [`approve`], granting minimized answers instead of some requested scopes ("grant the minimized answer
+/// instead"): `minimize` maps a requested, selected scope to the derived or noised scope granted in its
+/// place, which must pass [`crate::derived::check_minimization`] (e.g. `identity.date_of_birth` →
+/// `age_over:18`). The grant and token carry only the replacement, with the requested scope's purpose;
+/// the decision records each substitution as [`Difference::ScopeMinimized`].
+pub fn approve_minimized(
+    tx: &Transaction<'_>,
+    signer: &TokenSigner,
+    request_id: &str,
+    options: &ApproveOptions,
+    minimize: &BTreeMap<String, String>,
+    endpoint: &str,
+    now: DateTime<Utc>,
+) -> Result<Issued, GrantError> {
     let record = pending_request(tx, request_id)?;
     let request = &record.request;
 
@@ -599,15 +627,34 @@ pub fn approve(
     if selected.is_empty() {
         return Err(GrantError::NothingGranted);
     }
+    for (raw, replacement) in minimize {
+        let refused = |reason: String| GrantError::MinimizationRefused {
+            scope: raw.clone(),
+            replacement: replacement.clone(),
+            reason,
+        };
+        let asked = selected
+            .iter()
+            .find(|s| &s.scope == raw)
+            .ok_or_else(|| refused("that scope is not among the requested scopes being granted".to_owned()))?;
+        let covered = locket_vault::profile::resolve(tx, raw).map_err(|e| refused(e.to_string()))?;
+        crate::derived::check_minimization(raw, asked.purpose, &covered, replacement).map_err(refused)?;
+        if selected.iter().any(|s| &s.scope == replacement)
+            || minimize.iter().any(|(r, m)| m == replacement && r != raw)
+        {
+            return Err(refused(format!("{replacement} is already granted for another scope")));
+        }
+    }
     let catalog = VaultCatalog::new(tx);
     let mut granted = Vec::with_capacity(selected.len());
     let mut file_scopes = Vec::with_capacity(selected.len());
     for s in &selected {
+        let scope = minimize.get(&s.scope).unwrap_or(&s.scope);
         let resolved = catalog
-            .resolve(&s.scope)
-            .ok_or_else(|| GrantError::UnknownScope(s.scope.clone()))?;
+            .resolve(scope)
+            .ok_or_else(|| GrantError::UnknownScope(scope.clone()))?;
         granted.push(GrantedScope {
-            scope: s.scope.clone(),
+            scope: scope.clone(),
             kind: resolved.kind,
             label: resolved.label.clone(),
             purpose: s.purpose,
@@ -615,7 +662,7 @@ pub fn approve(
             required: s.required,
         });
         file_scopes.push(GrantFileScope {
-            scope: s.scope.clone(),
+            scope: scope.clone(),
             kind: resolved.kind,
             label: resolved.label,
             purpose: s.purpose,
@@ -667,6 +714,12 @@ pub fn approve(
     }
     if let Some(max_uses) = options.max_uses {
         differences.push(Difference::UsesLimited { max_uses });
+    }
+    for (requested, granted) in minimize {
+        differences.push(Difference::ScopeMinimized {
+            requested: requested.clone(),
+            granted: granted.clone(),
+        });
     }
 
     // 4. The grant and its token.

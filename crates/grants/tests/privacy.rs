@@ -969,3 +969,77 @@ fn derived_and_noised_scopes_are_validated_granted_and_redeemed() {
     tx.commit().unwrap();
     assert_eq!(redeem_once(&mut f).unwrap_err().error.code(), "scope_unsatisfiable");
 }
+
+#[test]
+fn the_owner_grants_the_minimized_answer_instead_of_the_raw_field() {
+    let mut f = fixture();
+    profile::set(f.store.conn(), "identity.date_of_birth", json!("1990-04-21")).unwrap();
+    profile::set(f.store.conn(), "contact.email", json!("owner@example.org")).unwrap();
+    let signer = TokenSigner::for_vault(&f.vault).unwrap();
+    let doc = request_doc(
+        "pub.example",
+        "nonce-0000000000000040",
+        json!([
+            {"scope": "identity.date_of_birth", "purpose": "age_verification", "required": true},
+            {"scope": "contact.email", "purpose": "order_fulfilment", "required": true}
+        ]),
+    );
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let rec = store::import_request(
+        &tx,
+        &doc,
+        &RequestSource::File { path: "r.json".into() },
+        Utc::now(),
+        None,
+    )
+    .unwrap();
+    // The over-asking check offers age_over:18 for the date of birth.
+    let warnings = derived::review_request(&tx, &rec.request);
+    let offer = warnings[0].suggestion.clone().unwrap();
+    assert_eq!(
+        (warnings[0].scope.as_str(), offer.scope.as_str()),
+        ("identity.date_of_birth", "age_over:18")
+    );
+
+    let endpoint = "http://127.0.0.1:7419";
+    let opts = ApproveOptions::default();
+    let wrong = |raw: &str, to: &str| {
+        let m = [(raw.to_owned(), to.to_owned())].into_iter().collect();
+        store::approve_minimized(&tx, &signer, &rec.id, &opts, &m, endpoint, Utc::now())
+            .unwrap_err()
+            .code()
+    };
+    assert_eq!(wrong("identity.date_of_birth", "region"), "minimization_invalid");
+    assert_eq!(wrong("contact.phone", "age_over:18"), "minimization_invalid");
+    assert_eq!(wrong("contact.email", "age_over:18"), "minimization_invalid");
+    assert_eq!(wrong("identity.date_of_birth", "contact.email"), "minimization_invalid");
+
+    let minimize = [("identity.date_of_birth".to_owned(), offer.scope.clone())]
+        .into_iter()
+        .collect();
+    let issued = store::approve_minimized(&tx, &signer, &rec.id, &opts, &minimize, endpoint, Utc::now()).unwrap();
+    tx.commit().unwrap();
+    let granted: Vec<&str> = issued.grant.scopes.iter().map(|s| s.scope.as_str()).collect();
+    assert_eq!(granted, vec!["age_over:18", "contact.email"]);
+    assert_eq!(issued.grant.scopes[0].purpose, Purpose::AgeVerification);
+    assert_eq!(issued.file.scopes[0].scope, "age_over:18");
+    assert!(issued.file.scopes[0].fields.is_empty());
+    assert!(issued.decision.differences.iter().any(|d| d
+        .describe()
+        .contains("age_over:18 granted instead of identity.date_of_birth")));
+    // The grant file stays valid against its schema.
+    let schema: Value = serde_json::from_str(locket_grants::grantfile::GRANT_SCHEMA).unwrap();
+    let v = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    assert!(v.is_valid(&serde_json::from_str(&issued.file.to_json_pretty()).unwrap()));
+
+    // The retailer gets true and the email, never the date of birth.
+    let verifier = signer.verifier();
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let r = locket_grants::redeem::redeem(&tx, &verifier, &issued.file.token, Utc::now()).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(r.fields[0].value, json!(true));
+    assert!(!serde_json::to_string(&r).unwrap().contains("1990"));
+}
