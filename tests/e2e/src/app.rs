@@ -82,12 +82,10 @@ pub fn set_field(d: &Session, key: &str, value: &str) -> Result<()> {
     input.send_keys(value)?;
     d.tid(&format!("save-{t}"))?.click()?;
     d.wait_gone(&crate::testid(&format!("save-{t}")))?;
-    let shown = d.tid(&format!("input-{t}"))?.prop("value")?;
-    crate::ensure!(
-        shown.as_str() == Some(value),
-        "{key}: field shows {shown} after saving {value:?}"
-    );
-    Ok(())
+    // The field then shows the stored value once the profile has reloaded.
+    d.wait_until(&format!("{key} to show the saved value {value:?}"), |s| {
+        Ok((s.tid(&format!("input-{t}"))?.prop("value")?.as_str() == Some(value)).then_some(()))
+    })
 }
 
 /// Run `xdotool` on the scenario's display.

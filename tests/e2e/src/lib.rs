@@ -275,6 +275,9 @@ pub struct Workdir {
     pub artifacts: PathBuf,
     /// The binaries under test.
     pub bins: Bins,
+    /// The endpoint port handed to the app as `LOCKET_LISTEN=127.0.0.1:<port>` (a scenario may
+    /// unset it with `.env("LOCKET_LISTEN", "")` to use the vault's own setting).
+    pub listen_port: u16,
     env: Vec<(String, String)>,
     _tmp_guard: tempfile::TempDir,
 }
@@ -300,6 +303,7 @@ impl Workdir {
             tmp,
             artifacts,
             bins,
+            listen_port: free_port()?,
             env,
             _tmp_guard: guard,
         })
@@ -319,7 +323,8 @@ impl Workdir {
             .env("XDG_CACHE_HOME", self.tmp.join("xdg/cache"))
             .env("XDG_RUNTIME_DIR", self.tmp.join("xdg/runtime"))
             .env("RUST_BACKTRACE", "1")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("LOCKET_LISTEN", format!("127.0.0.1:{}", self.listen_port));
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -396,6 +401,7 @@ pub struct Desktop {
     /// The X display number (`DISPLAY=:N`).
     pub display: u32,
     driver_url: String,
+    bus_address: String,
     shots: u32,
     // Field order = drop order: session (closed in Drop), then driver, bus, display, and the temp
     // dir last, once no process uses it.
@@ -465,6 +471,7 @@ impl Desktop {
                         display,
                         session: Some(session),
                         driver_url: url,
+                        bus_address: bus_address.clone(),
                         shots: 0,
                         driver,
                         _dbus: dbus,
@@ -496,6 +503,34 @@ impl Desktop {
         append(&log, "=== restarting the app\n");
         self.session = Some(start_session(&self.driver_url, &self.work.bins.desktop, &log)?);
         Ok(())
+    }
+
+    /// Launch the app binary a second time, as the OS does when it opens a `locket://` link, with
+    /// the same display, bus and vault; returns its output once it exits (within 30 s).
+    pub fn second_instance(&self, args: &[&str]) -> Result<Output> {
+        let mut cmd = Command::new(&self.work.bins.desktop);
+        cmd.args(args)
+            .env("DISPLAY", format!(":{}", self.display))
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .env("GDK_BACKEND", "x11")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        self.work.apply_env(&mut cmd);
+        let child = cmd.spawn().map_err(|e| E2eError::Io(format!("second launch: {e}")))?;
+        let out = procs::wait_output(child, Duration::from_secs(30))
+            .map_err(|e| E2eError::Check(format!("the second instance did not exit: {e}")))?;
+        append(
+            &self.work.artifacts.join("commands.log"),
+            &format!(
+                "$ locket-desktop {} (second instance)\n[exit {:?}]\n--- stderr\n{}\n\n",
+                args.join(" "),
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        );
+        Ok(out)
     }
 
     /// Save a screenshot of the window as `NN-name.png` in the scenario's artifacts dir.

@@ -128,7 +128,8 @@ fn onboarding_profile_and_wrong_passphrase() -> Result<()> {
 /// With auto-lock at one minute and no input, the app locks itself, says so, and stops sharing.
 #[test]
 fn auto_lock_after_idle() -> Result<()> {
-    Scenario::new("auto_lock_after_idle").run(|d| {
+    // The endpoint address is set in Settings here (not by LOCKET_LISTEN), to exercise that card.
+    Scenario::new("auto_lock_after_idle").env("LOCKET_LISTEN", "").run(|d| {
         create_vault(d, PASSPHRASE)?;
         let port = free_port()?;
         set_endpoint(d, port)?;
@@ -168,182 +169,361 @@ fn auto_lock_after_idle() -> Result<()> {
 /// Activity.
 #[test]
 fn request_grant_fetch_revoke() -> Result<()> {
-    Scenario::new("request_grant_fetch_revoke").run(|d| {
+    // The endpoint address is set in Settings here (not by LOCKET_LISTEN), to exercise that card.
+    Scenario::new("request_grant_fetch_revoke")
+        .env("LOCKET_LISTEN", "")
+        .run(|d| {
+            create_vault(d, PASSPHRASE)?;
+            let port = free_port()?;
+            set_endpoint(d, port)?;
+
+            go(d, "profile")?;
+            set_field(d, "identity.given_name", "Ada")?;
+            set_field(d, "contact.email", "ada@example.com")?;
+            set_field(d, "contact.phone", "+442071234567")?;
+            set_field(d, "contact.city", "London")?;
+            d.shot("profile")?;
+
+            // The retailer's request, written by the retailer's own tool, as a file given to the owner.
+            let request_path = d.work.file("threadline-request.json");
+            let out = d.work.retailer(&[
+                "request",
+                "new",
+                "--id",
+                "threadline.example",
+                "--name",
+                "Threadline",
+                "--origin",
+                "https://threadline.example",
+                "--contact",
+                "privacy@threadline.example",
+                "--privacy-policy",
+                "https://threadline.example/privacy",
+                "--require",
+                "contact.email=order_fulfilment",
+                "--require",
+                "identity.given_name=customer_support",
+                "--scope",
+                "contact.phone=marketing_sms",
+                "--scope",
+                "contact.city=personalised_recommendations",
+                "--duration",
+                "P30D",
+                "--out",
+                &request_path.to_string_lossy(),
+            ])?;
+            ensure!(
+                out.status.success(),
+                "locket-retailer request new failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            go(d, "requests")?;
+            d.tid("requests-empty")?;
+            d.press("request-import")?;
+            answer_open_dialog(d, "Import a request", &request_path)?;
+            let card = d.tid("request-card")?;
+            let retailer = card.find(&testid("request-retailer"))?.text()?;
+            ensure!(retailer == "Threadline", "request card shows retailer {retailer:?}");
+            let purpose = d.tid(&format!("purpose-{}", app::tid("contact.phone")))?.text()?;
+            ensure!(!purpose.trim().is_empty(), "no purpose shown for contact.phone");
+            // Required scopes start ticked, optional ones unticked; tick the city, leave the phone out.
+            ensure!(
+                d.tid("scope-contact-email")?.selected()?,
+                "required contact.email is not pre-ticked"
+            );
+            ensure!(
+                !d.tid("scope-contact-phone")?.selected()?,
+                "optional contact.phone is pre-ticked"
+            );
+            d.pick("scope-contact-city")?;
+            d.pick("expiry-7d")?;
+            d.wait_text(&testid("request-approve"), "Approve 3 fields")?;
+            d.shot("request-card")?;
+            d.press("request-approve")?;
+            d.tid("grant-issued")?;
+            d.shot("approved")?;
+
+            // Save the grant file through the native save dialog.
+            let grant_path = d.work.file("threadline-grant.json");
+            d.press("grant-save")?;
+            answer_save_dialog(d, "Save grant file", &grant_path)?;
+            d.wait_text(&testid("grant-saved-to"), "Saved to")?;
+            ensure!(
+                grant_path.is_file(),
+                "the grant file was not written to {}",
+                grant_path.display()
+            );
+            let grant: Value = read_json(&grant_path)?;
+            check_grant_file(
+                &grant,
+                &["contact.email", "identity.given_name", "contact.city"],
+                port,
+                7,
+            )?;
+            let grant_text = grant.to_string();
+            for secret in ["ada@example.com", "+442071234567", "London"] {
+                ensure!(
+                    !grant_text.contains(secret),
+                    "the grant file contains profile data ({secret})"
+                );
+            }
+
+            // Watch Activity while the retailer fetches: the access must appear without a reload.
+            go(d, "activity")?;
+            let before = max_seq(d)?;
+            let fetched = retailer_fetch(d, &grant_path)?;
+            ensure!(fetched.ok, "fetch with a fresh grant failed: {}", fetched.output);
+            let expect = [
+                ("contact.email", "ada@example.com"),
+                ("identity.given_name", "Ada"),
+                ("contact.city", "London"),
+            ];
+            check_fetched_fields(&fetched.json, &expect)?;
+            let row = d.wait_until("the access to appear live in Activity", |s| {
+                for r in s.find_all("[data-testid=\"activity-row\"][data-outcome=\"allowed\"]")? {
+                    let seq: u64 = r.attr("data-seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+                    let text = r.text()?;
+                    if seq > before && text.contains("contact.email") {
+                        return Ok(Some(text));
+                    }
+                }
+                Ok(None)
+            })?;
+            ensure!(
+                row.contains("Threadline") || row.contains("threadline"),
+                "access row does not name the retailer: {row:?}"
+            );
+            ensure!(
+                !row.contains("contact.phone"),
+                "access row lists a field that was not granted: {row:?}"
+            );
+            d.shot("activity-access")?;
+
+            // Revoke in Grants; the row shows it at once.
+            go(d, "grants")?;
+            d.tid("grant-row")?;
+            d.press("grant-revoke")?;
+            d.tid("revoke-dialog")?;
+            d.shot("revoke-confirm")?;
+            d.press("confirm-ok")?;
+            d.wait_gone(&testid("revoke-dialog"))?;
+            d.press("grants-tab-revoked")?;
+            d.wait_for("[data-testid=\"grant-row\"][data-status=\"revoked\"]")?;
+            d.shot("revoked")?;
+
+            // The next fetch is refused, and Activity shows the refusal with its reason.
+            go(d, "activity")?;
+            let before = max_seq(d)?;
+            let refused = retailer_fetch(d, &grant_path)?;
+            ensure!(!refused.ok, "fetch after revocation succeeded: {}", refused.output);
+            ensure!(
+                refused.output.contains("grant_revoked"),
+                "refusal does not say grant_revoked: {}",
+                refused.output
+            );
+            let reason = d.wait_until("the refusal to appear live in Activity", |s| {
+                for r in s.find_all("[data-testid=\"activity-row\"][data-outcome=\"refused\"]")? {
+                    let seq: u64 = r.attr("data-seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+                    if seq > before {
+                        let reason = r.find(&testid("refusal-reason"))?;
+                        return Ok(Some((reason.attr("data-code")?.unwrap_or_default(), reason.text()?)));
+                    }
+                }
+                Ok(None)
+            })?;
+            ensure!(
+                reason.0 == "grant_revoked",
+                "refusal row has reason code {:?}",
+                reason.0
+            );
+            ensure!(
+                !reason.1.trim().is_empty() && !reason.1.contains("grant_revoked"),
+                "refusal reason is not in plain words: {:?}",
+                reason.1
+            );
+            d.shot("activity-refusal")?;
+            let chain = d.tid("chain-status")?;
+            ensure!(
+                chain.attr("data-ok")?.as_deref() == Some("true"),
+                "the log does not verify: {}",
+                chain.text()?
+            );
+            Ok(())
+        })
+}
+
+/// A retailer's website sends a request to the running app (`POST /v1/requests`, via
+/// `locket-retailer request send`): the app jumps to the new request card while the owner is on
+/// another screen; the owner denies it, and it is listed as denied.
+#[test]
+fn request_over_http_appears_live_and_is_denied() -> Result<()> {
+    Scenario::new("request_over_http_appears_live_and_is_denied").run(|d| {
         create_vault(d, PASSPHRASE)?;
-        let port = free_port()?;
-        set_endpoint(d, port)?;
-
-        go(d, "profile")?;
-        set_field(d, "identity.given_name", "Ada")?;
-        set_field(d, "contact.email", "ada@example.com")?;
-        set_field(d, "contact.phone", "+442071234567")?;
-        set_field(d, "contact.city", "London")?;
-        d.shot("profile")?;
-
-        // The retailer's request, written by the retailer's own tool, as a file given to the owner.
-        let request_path = d.work.file("threadline-request.json");
+        let addr = format!("127.0.0.1:{}", d.work.listen_port);
+        d.wait_text(&testid("endpoint-status"), &addr)?;
+        go(d, "grants")?;
+        let request = d.work.file("lumen-request.json");
         let out = d.work.retailer(&[
             "request",
             "new",
             "--id",
-            "threadline.example",
+            "lumen.example",
             "--name",
-            "Threadline",
+            "Lumen Optics",
             "--origin",
-            "https://threadline.example",
+            "https://lumen.example",
             "--contact",
-            "privacy@threadline.example",
+            "https://lumen.example/contact",
             "--privacy-policy",
-            "https://threadline.example/privacy",
+            "https://lumen.example/privacy",
             "--require",
-            "contact.email=order_fulfilment",
-            "--require",
-            "identity.given_name=customer_support",
+            "contact.email=account_management",
             "--scope",
-            "contact.phone=marketing_sms",
-            "--scope",
-            "contact.city=personalised_recommendations",
+            "identity.date_of_birth=age_verification",
             "--duration",
-            "P30D",
+            "P14D",
             "--out",
-            &request_path.to_string_lossy(),
+            &request.to_string_lossy(),
         ])?;
         ensure!(
             out.status.success(),
-            "locket-retailer request new failed: {}",
+            "request new failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        go(d, "requests")?;
+        let url = format!("http://{addr}");
+        let sent = d
+            .work
+            .retailer(&["request", "send", &url, &request.to_string_lossy()])?;
+        ensure!(
+            sent.status.success(),
+            "request send failed: {}",
+            String::from_utf8_lossy(&sent.stderr)
+        );
+
+        // Without any click, the app shows the Requests screen with the new card highlighted.
+        d.wait_for("[data-testid=\"request-card\"].is-highlight")?;
+        d.tid("requests-screen")?;
+        let card = d.tid("request-card")?.text()?;
+        ensure!(
+            card.contains("Lumen Optics") && card.contains("from its website"),
+            "card: {card:?}"
+        );
+        let count = d.tid("nav-requests-count")?.text()?;
+        ensure!(
+            count.trim() == "1",
+            "the sidebar counts {count:?} pending requests, expected 1"
+        );
+        d.shot("request-arrived")?;
+
+        d.press("request-deny")?;
         d.tid("requests-empty")?;
-        d.press("request-import")?;
-        answer_open_dialog(d, "Import a request", &request_path)?;
-        let card = d.tid("request-card")?;
-        let retailer = card.find(&testid("request-retailer"))?.text()?;
-        ensure!(retailer == "Threadline", "request card shows retailer {retailer:?}");
-        let purpose = d.tid(&format!("purpose-{}", app::tid("contact.phone")))?.text()?;
-        ensure!(!purpose.trim().is_empty(), "no purpose shown for contact.phone");
-        // Required scopes start ticked, optional ones unticked; tick the city, leave the phone out.
+        let row = d.tid("request-history-row")?.text()?;
         ensure!(
-            d.tid("scope-contact-email")?.selected()?,
-            "required contact.email is not pre-ticked"
+            row.contains("Lumen Optics") && row.contains("Denied"),
+            "history row: {row:?}"
         );
-        ensure!(
-            !d.tid("scope-contact-phone")?.selected()?,
-            "optional contact.phone is pre-ticked"
-        );
-        d.pick("scope-contact-city")?;
-        d.pick("expiry-7d")?;
-        d.wait_text(&testid("request-approve"), "Approve 3 fields")?;
-        d.shot("request-card")?;
-        d.press("request-approve")?;
-        d.tid("grant-issued")?;
-        d.shot("approved")?;
-
-        // Save the grant file through the native save dialog.
-        let grant_path = d.work.file("threadline-grant.json");
-        d.press("grant-save")?;
-        answer_save_dialog(d, "Save grant file", &grant_path)?;
-        d.wait_text(&testid("grant-saved-to"), "Saved to")?;
-        ensure!(
-            grant_path.is_file(),
-            "the grant file was not written to {}",
-            grant_path.display()
-        );
-        let grant: Value = read_json(&grant_path)?;
-        check_grant_file(
-            &grant,
-            &["contact.email", "identity.given_name", "contact.city"],
-            port,
-            7,
-        )?;
-        let grant_text = grant.to_string();
-        for secret in ["ada@example.com", "+442071234567", "London"] {
-            ensure!(
-                !grant_text.contains(secret),
-                "the grant file contains profile data ({secret})"
-            );
-        }
-
-        // Watch Activity while the retailer fetches: the access must appear without a reload.
-        go(d, "activity")?;
-        let before = max_seq(d)?;
-        let fetched = retailer_fetch(d, &grant_path)?;
-        ensure!(fetched.ok, "fetch with a fresh grant failed: {}", fetched.output);
-        let expect = [
-            ("contact.email", "ada@example.com"),
-            ("identity.given_name", "Ada"),
-            ("contact.city", "London"),
-        ];
-        check_fetched_fields(&fetched.json, &expect)?;
-        let row = d.wait_until("the access to appear live in Activity", |s| {
-            for r in s.find_all("[data-testid=\"activity-row\"][data-outcome=\"allowed\"]")? {
-                let seq: u64 = r.attr("data-seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
-                let text = r.text()?;
-                if seq > before && text.contains("contact.email") {
-                    return Ok(Some(text));
-                }
-            }
-            Ok(None)
-        })?;
-        ensure!(
-            row.contains("Threadline") || row.contains("threadline"),
-            "access row does not name the retailer: {row:?}"
-        );
-        ensure!(
-            !row.contains("contact.phone"),
-            "access row lists a field that was not granted: {row:?}"
-        );
-        d.shot("activity-access")?;
-
-        // Revoke in Grants; the row shows it at once.
+        d.shot("request-denied")?;
         go(d, "grants")?;
-        d.tid("grant-row")?;
-        d.press("grant-revoke")?;
-        d.tid("revoke-dialog")?;
-        d.shot("revoke-confirm")?;
-        d.press("confirm-ok")?;
-        d.wait_gone(&testid("revoke-dialog"))?;
-        d.press("grants-tab-revoked")?;
-        d.wait_for("[data-testid=\"grant-row\"][data-status=\"revoked\"]")?;
-        d.shot("revoked")?;
+        d.tid("grants-empty")?;
+        Ok(())
+    })
+}
 
-        // The next fetch is refused, and Activity shows the refusal with its reason.
-        go(d, "activity")?;
-        let before = max_seq(d)?;
-        let refused = retailer_fetch(d, &grant_path)?;
-        ensure!(!refused.ok, "fetch after revocation succeeded: {}", refused.output);
-        ensure!(
-            refused.output.contains("grant_revoked"),
-            "refusal does not say grant_revoked: {}",
-            refused.output
-        );
-        let reason = d.wait_until("the refusal to appear live in Activity", |s| {
-            for r in s.find_all("[data-testid=\"activity-row\"][data-outcome=\"refused\"]")? {
-                let seq: u64 = r.attr("data-seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
-                if seq > before {
-                    let reason = r.find(&testid("refusal-reason"))?;
-                    return Ok(Some((reason.attr("data-code")?.unwrap_or_default(), reason.text()?)));
-                }
-            }
-            Ok(None)
+/// "Forgot your passphrase?": a wrong recovery key is refused; the one shown at creation sets a new
+/// passphrase and unlocks; afterwards the old passphrase is refused and the new one works.
+#[test]
+fn forgotten_passphrase_recovery_key() -> Result<()> {
+    Scenario::new("forgotten_passphrase_recovery_key").run(|d| {
+        let recovery = create_vault(d, PASSPHRASE)?;
+        set_field(d, "contact.email", "ada@example.com")?;
+        d.press("lock-button")?;
+        d.press("unlock-forgot")?;
+        d.tid("recover")?;
+        d.tid("recover-key")?
+            .send_keys("AAAAA-BBBBB-CCCCC-DDDDD-EEEEE-FFFFF-GGGGG-HHHHH")?;
+        let new_pass = "amber orchard kettle 52 meridian";
+        d.tid("recover-passphrase")?.send_keys(new_pass)?;
+        d.tid("recover-confirm")?.send_keys(new_pass)?;
+        d.press("recover-submit")?;
+        let err = d.wait_until("an error for a wrong recovery key", |s| {
+            let t = s.tid("recover-error")?.text()?;
+            Ok((!t.trim().is_empty()).then_some(t))
         })?;
+        d.shot("wrong-recovery-key")?;
+        ensure!(!err.contains(&recovery), "the error shows the real recovery key");
+        d.tid("recover-key")?.clear()?;
+        d.tid("recover-key")?.send_keys(&recovery)?;
+        d.press("recover-submit")?;
+        d.tid("profile-screen")?;
+        let shown = d.tid("input-contact-email")?.prop("value")?;
         ensure!(
-            reason.0 == "grant_revoked",
-            "refusal row has reason code {:?}",
-            reason.0
+            shown == json!("ada@example.com"),
+            "after recovery the e-mail field shows {shown}"
         );
+        d.shot("recovered")?;
+
+        d.press("lock-button")?;
+        d.tid("unlock-passphrase")?.send_keys(PASSPHRASE)?;
+        d.press("unlock-submit")?;
+        d.wait_text(&testid("unlock-error"), "not right")?;
+        unlock(d, new_pass)?;
+        Ok(())
+    })
+}
+
+/// A `locket://request?data=…` link opened while the app runs locked: the second launch hands the
+/// link to the running instance and exits; after unlocking, the request card is there and focused.
+#[test]
+fn deep_link_to_running_instance() -> Result<()> {
+    Scenario::new("deep_link_to_running_instance").run(|d| {
+        create_vault(d, PASSPHRASE)?;
+        d.press("lock-button")?;
+        d.tid("unlock")?;
+        let request = d.work.file("orbit-request.json");
+        let out = d.work.retailer(&[
+            "request",
+            "new",
+            "--id",
+            "orbit.example",
+            "--name",
+            "Orbit Running",
+            "--origin",
+            "https://orbit.example",
+            "--contact",
+            "privacy@orbit.example",
+            "--privacy-policy",
+            "https://orbit.example/privacy",
+            "--require",
+            "sizes.shoe=order_fulfilment",
+            "--duration",
+            "P7D",
+            "--out",
+            &request.to_string_lossy(),
+        ])?;
         ensure!(
-            !reason.1.trim().is_empty() && !reason.1.contains("grant_revoked"),
-            "refusal reason is not in plain words: {:?}",
-            reason.1
+            out.status.success(),
+            "request new failed: {}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        d.shot("activity-refusal")?;
-        let chain = d.tid("chain-status")?;
+        let json = fs::read(&request).map_err(|e| E2eError::Io(e.to_string()))?;
+        use base64::Engine as _;
+        let link = format!(
+            "locket://request?data={}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        );
+        let second = d.second_instance(&[&link])?;
         ensure!(
-            chain.attr("data-ok")?.as_deref() == Some("true"),
-            "the log does not verify: {}",
-            chain.text()?
+            second.status.success(),
+            "the second launch failed: {}",
+            String::from_utf8_lossy(&second.stderr)
         );
+        // Still exactly one app: the first one, still locked.
+        d.tid("unlock")?;
+        unlock(d, PASSPHRASE)?;
+        d.wait_for("[data-testid=\"request-card\"].is-highlight")?;
+        let card = d.tid("request-card")?.text()?;
+        ensure!(card.contains("Orbit Running"), "card after the link: {card:?}");
+        d.shot("deep-link-request")?;
         Ok(())
     })
 }
