@@ -568,7 +568,9 @@ pub async fn audit_verify(state: State<'_, AppState>) -> IpcResult<ChainStatus> 
     let s = state.session()?;
     blocking(move || {
         let public = locket_audit::signing_public_key(s.vault.signing_seed().expose())?;
-        let report = locket_audit::verify(lock(&s.store)?.conn(), Some(&public))?;
+        // Its own connection: walking a long chain must not hold up the page queries.
+        let store = s.vault.connect()?;
+        let report = locket_audit::verify(store.conn(), Some(&public))?;
         Ok(match &report.problem {
             None => ChainStatus {
                 ok: true,

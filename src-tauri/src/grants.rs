@@ -250,10 +250,10 @@ fn retailer_index(requests: &[RequestRecord]) -> HashMap<String, RetailerDto> {
     m
 }
 
-/// A retailer's display name for live events, cached per session.
+/// A retailer's display name for events, cached per session (misses too, until the next request arrives).
 pub async fn retailer_name(session: &Arc<Session>, id: &str) -> Option<String> {
-    if let Some(n) = session.names.lock().ok()?.get(id) {
-        return Some(n.clone());
+    if let Some(hit) = session.names.lock().ok()?.get(id) {
+        return hit.clone();
     }
     let s = session.clone();
     let names = blocking(move || {
@@ -264,9 +264,16 @@ pub async fn retailer_name(session: &Arc<Session>, id: &str) -> Option<String> {
     .ok()?;
     let mut cache = session.names.lock().ok()?;
     for (k, v) in names {
-        cache.insert(k, v.name);
+        cache.insert(k, Some(v.name));
     }
-    cache.get(id).cloned()
+    cache.entry(id.to_owned()).or_insert(None).clone()
+}
+
+/// Forgets cached retailer names (a new request may name a new retailer).
+pub fn forget_names(session: &Session) {
+    if let Ok(mut cache) = session.names.lock() {
+        cache.clear();
+    }
 }
 
 /// One request as the UI shows it (used for live events).
@@ -294,6 +301,7 @@ pub async fn import_bytes(
             .submit(move |tx| store::import_request(tx, &bytes, &RequestSource::File { path }, Utc::now(), None))?)
     })
     .await?;
+    forget_names(session);
     let s = session.clone();
     let dto = blocking(move || Ok(request_dto(lock(&s.store)?.conn(), &record))).await?;
     let _ = app.emit(EV_REQUEST, &dto);

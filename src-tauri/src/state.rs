@@ -36,8 +36,8 @@ pub struct Session {
     pub forwarder: Mutex<Option<JoinHandle<()>>>,
     /// Grant files issued in this session, by grant id, so "Save grant file…" can write them.
     pub issued: Mutex<HashMap<String, String>>,
-    /// Retailer display names by id (from requests), for live events.
-    pub names: Mutex<HashMap<String, String>>,
+    /// Retailer display names by id (from requests), for events; `None` caches a miss.
+    pub names: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl std::fmt::Debug for Session {

@@ -9,6 +9,9 @@ import { joinMulti, parseRange, splitMulti, validateCustomKey, validateValue } f
 
 type ToastFn = (kind: Toast["kind"], text: string) => void;
 
+/** Fields shown per group before "Show all" (keeps very large custom groups light). */
+const GROUP_PREVIEW = 40;
+
 export function ProfileScreen({ toast }: { toast: ToastFn }) {
   const data = useLoad(async () => {
     const [fields, values] = await Promise.all([backend.catalog(), backend.profileValues()]);
@@ -17,6 +20,7 @@ export function ProfileScreen({ toast }: { toast: ToastFn }) {
   const [query, setQuery] = useState("");
   const [history, setHistory] = useState<CatalogField | null>(null);
   const [adding, setAdding] = useState(false);
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
 
   const values = useMemo(() => {
     const m = new Map<string, ProfileValue>();
@@ -88,7 +92,7 @@ export function ProfileScreen({ toast }: { toast: ToastFn }) {
         <section key={g.id} id={`group-${g.id}`} className="card field-group" data-testid={`group-${g.id}`}>
           <h2>{g.label}</h2>
           <div className="field-list">
-            {g.fields.map((f) => (
+            {(expanded.has(g.id) || query ? g.fields : g.fields.slice(0, GROUP_PREVIEW)).map((f) => (
               <FieldRow
                 key={f.key}
                 field={f}
@@ -99,6 +103,15 @@ export function ProfileScreen({ toast }: { toast: ToastFn }) {
               />
             ))}
           </div>
+          {!query && !expanded.has(g.id) && g.fields.length > GROUP_PREVIEW && (
+            <Button
+              kind="ghost"
+              testid={`group-show-all-${g.id}`}
+              onClick={() => setExpanded((e) => new Set(e).add(g.id))}
+            >
+              Show all {g.fields.length} fields
+            </Button>
+          )}
         </section>
       ))}
       {history && <HistoryDialog field={history} onClose={() => setHistory(null)} />}
