@@ -33,7 +33,7 @@ fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| Value::from(n)),
+        any::<i64>().prop_map(Value::from),
         "[a-zA-Z0-9_.:/ -]{0,20}".prop_map(Value::String),
         Just(Value::String("other".into())),
         Just(Value::String("P30D".into())),
