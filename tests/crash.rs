@@ -233,21 +233,34 @@ fn read_acks(dir: &Path) -> Acked {
     a
 }
 
-fn check(dir: &Path, rt: &tokio::runtime::Runtime) -> Result<String, String> {
+/// How far previous checks got: acknowledged profile writes and revocations before these were already
+/// checked (the final check re-checks everything from zero).
+#[derive(Default, Clone, Copy)]
+struct Checked {
+    profile: usize,
+    revoked: usize,
+}
+
+/// Checks the reopened vault against the acknowledged writes: every grant, redemption count, the chain and the
+/// pages each time; profile writes and revoked-grant re-tries (over HTTP) from `from` on.
+fn check(dir: &Path, rt: &tokio::runtime::Runtime, from: Checked) -> Result<(String, Checked), String> {
     let acked = read_acks(dir);
     let vault = Vault::unlock(&dir.join("vault"), &pass()).map_err(|e| format!("vault does not open: {e}"))?;
     let store = vault.connect().map_err(|e| e.to_string())?;
     let conn = store.conn();
 
+    let t0 = Instant::now();
     let problems = store.integrity_check().map_err(|e| e.to_string())?;
     if !problems.is_empty() {
         return Err(format!("cipher_integrity_check: {problems:?}"));
     }
+    let t1 = Instant::now();
     let report = locket_audit::verify_vault(&vault, None).map_err(|e| e.to_string())?;
+    let t2 = Instant::now();
     if let Some(p) = report.problem {
         return Err(format!("access-log chain broken at event {}: {}", p.seq, p.message));
     }
-    for (key, version, value) in &acked.profile {
+    for (key, version, value) in acked.profile.iter().skip(from.profile) {
         let entry = locket_vault::profile::value_at(conn, key, *version as u32)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("acknowledged profile write {key} v{version} is missing"))?;
@@ -275,6 +288,15 @@ fn check(dir: &Path, rt: &tokio::runtime::Runtime) -> Result<String, String> {
             ));
         }
     }
+    let t3 = Instant::now();
+    if std::env::var_os("LOCKET_CRASH_TIMINGS").is_some() {
+        eprintln!(
+            "check: integrity {:?}, chain {:?}, acks {:?}",
+            t1 - t0,
+            t2 - t1,
+            t3 - t2
+        );
+    }
     // No revoked grant works again: redeem each one against a fresh server on the recovered vault.
     let refused = rt.block_on(async {
         let endpoint = Endpoint::with_vault(EndpointConfig::default(), vault.clone()).map_err(|e| e.to_string())?;
@@ -284,7 +306,7 @@ fn check(dir: &Path, rt: &tokio::runtime::Runtime) -> Result<String, String> {
         let server = locket_endpoint::spawn(listener, endpoint).map_err(|e| e.to_string())?;
         let http = reqwest::Client::new();
         let mut refused = 0;
-        for g in &acked.revoked {
+        for g in acked.revoked.iter().skip(from.revoked) {
             let file: GrantFile = serde_json::from_slice(
                 &fs::read(dir.join("grants").join(format!("{g}.json"))).map_err(|e| e.to_string())?,
             )
@@ -305,14 +327,21 @@ fn check(dir: &Path, rt: &tokio::runtime::Runtime) -> Result<String, String> {
         server.shutdown().await.map_err(|e| e.to_string())?;
         Ok::<_, String>(refused)
     })?;
-    Ok(format!(
-        "{} profile writes, {} grants, {} revocations ({} re-tried, all refused), {} redemptions, {} log events",
-        acked.profile.len(),
-        acked.grants.len(),
-        acked.revoked.len(),
-        refused,
-        acked.redeemed.values().sum::<u64>(),
-        report.events
+    Ok((
+        format!(
+            "{} profile writes, {} grants, {} revocations ({} re-tried in the final check, all refused), \
+             {} redemptions, {} log events",
+            acked.profile.len(),
+            acked.grants.len(),
+            acked.revoked.len(),
+            refused,
+            acked.redeemed.values().sum::<u64>(),
+            report.events
+        ),
+        Checked {
+            profile: acked.profile.len(),
+            revoked: acked.revoked.len(),
+        },
     ))
 }
 
@@ -330,6 +359,7 @@ fn harness(kills: usize) -> Result<String, String> {
     let exe = std::env::current_exe().unwrap();
     let mut seed = (Utc::now().timestamp_nanos_opt().unwrap_or(1) as u64) | 1;
     let mut summary = String::new();
+    let mut checked = Checked::default();
     for k in 0..kills {
         let mut child = Command::new(&exe)
             .arg("--child")
@@ -347,7 +377,14 @@ fn harness(kills: usize) -> Result<String, String> {
         }
         child.kill().map_err(|e| e.to_string())?; // SIGKILL
         child.wait().map_err(|e| e.to_string())?;
-        summary = check(&dir, &rt).map_err(|e| format!("after kill {}: {e}", k + 1))?;
+        let last = k + 1 == kills;
+        let from = if last { Checked::default() } else { checked };
+        let (s, now_checked) = check(&dir, &rt, from).map_err(|e| format!("after kill {}: {e}", k + 1))?;
+        summary = s;
+        checked = now_checked;
+        if (k + 1) % 10 == 0 {
+            eprintln!("crash harness: {} kills survived", k + 1);
+        }
     }
     Ok(format!("after {kills} SIGKILLs: {summary}"))
 }
