@@ -407,6 +407,7 @@ pub struct Desktop {
     // dir last, once no process uses it.
     session: Option<Session>,
     driver: Proc,
+    _keyring: Option<Proc>,
     _dbus: Proc,
     _xvfb: Proc,
     /// The scenario's directories and CLIs.
@@ -432,10 +433,21 @@ fn unreachable_session() -> ! {
 }
 
 impl Desktop {
-    fn launch(work: Workdir) -> Result<Desktop> {
+    fn launch(work: Workdir, keyring: bool) -> Result<Desktop> {
         let xvfb_log = work.artifacts.join("xvfb.log");
         let (xvfb, display) = procs::start_xvfb(&xvfb_log)?;
         let (dbus, bus_address) = procs::start_dbus(&work.artifacts.join("dbus.log"))?;
+        let keyring = if keyring {
+            Some(procs::start_keyring(
+                &bus_address,
+                &work.tmp.join("xdg/data"),
+                &work.tmp.join("xdg/runtime"),
+                &work.artifacts.join("keyring.log"),
+            )?)
+        } else {
+            None
+        };
+        let mut keyring = Some(keyring);
         let mut last_err = None;
         // A free port can be taken between our probe and the driver's bind: try a few times.
         for _ in 0..3 {
@@ -474,6 +486,7 @@ impl Desktop {
                         bus_address: bus_address.clone(),
                         shots: 0,
                         driver,
+                        _keyring: keyring.take().flatten(),
                         _dbus: dbus,
                         _xvfb: xvfb,
                     };
@@ -650,6 +663,7 @@ pub struct Scenario {
     name: String,
     env: Vec<(String, String)>,
     prepare: Option<Prepare>,
+    keyring: bool,
 }
 
 impl Scenario {
@@ -659,12 +673,20 @@ impl Scenario {
             name: name.to_owned(),
             env: Vec::new(),
             prepare: None,
+            keyring: false,
         }
     }
 
     /// An extra environment variable for the app and the CLIs.
     pub fn env(mut self, key: &str, value: &str) -> Scenario {
         self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Run an unlocked OS keychain (gnome-keyring Secret Service) on the scenario's D-Bus session,
+    /// for "unlock on this device".
+    pub fn with_keyring(mut self) -> Scenario {
+        self.keyring = true;
         self
     }
 
@@ -695,7 +717,7 @@ impl Scenario {
             prepare(&work)?;
         }
         let artifacts = work.artifacts.clone();
-        let mut desktop = Desktop::launch(work)?;
+        let mut desktop = Desktop::launch(work, self.keyring)?;
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| body(&mut desktop)));
         let failed = !matches!(outcome, Ok(Ok(())));
         if failed {

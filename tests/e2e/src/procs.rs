@@ -177,6 +177,59 @@ pub fn start_dbus(log: &Path) -> Result<(Proc, String)> {
     spawn_announcing("dbus-daemon", &mut cmd, log, Duration::from_secs(10))
 }
 
+/// Start a gnome-keyring daemon (Secret Service) on the bus at `bus_address`, with its login
+/// collection created and unlocked by a throw-away password; returns once it owns
+/// `org.freedesktop.secrets` on that bus. `xdg_data`/`xdg_runtime` keep its files in the scenario.
+pub fn start_keyring(bus_address: &str, xdg_data: &Path, xdg_runtime: &Path, log: &Path) -> Result<Proc> {
+    use std::io::Write as _;
+    let err = open_log(log)?;
+    let out = err
+        .try_clone()
+        .map_err(|e| E2eError::Io(format!("log {}: {e}", log.display())))?;
+    let mut cmd = Command::new("gnome-keyring-daemon");
+    cmd.args(["--foreground", "--unlock", "--components=secrets"])
+        .env("DBUS_SESSION_BUS_ADDRESS", bus_address)
+        .env("XDG_DATA_HOME", xdg_data)
+        .env("XDG_RUNTIME_DIR", xdg_runtime)
+        .stdin(Stdio::piped())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0);
+    let mut proc = Proc::spawn_configured("gnome-keyring-daemon", &mut cmd, log)
+        .map_err(|e| E2eError::Setup(format!("{e} (install gnome-keyring with scripts/setup)")))?;
+    if let Some(mut stdin) = proc.child.stdin.take() {
+        let _ = stdin.write_all(b"locket-e2e-keyring");
+        // Dropping stdin closes it: the daemon reads the password to EOF.
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let owned = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.secrets",
+            ])
+            .env("DBUS_SESSION_BUS_ADDRESS", bus_address)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+            .unwrap_or(false);
+        if owned {
+            return Ok(proc);
+        }
+        if !proc.alive() || Instant::now() >= deadline {
+            proc.stop();
+            return Err(E2eError::Setup(format!(
+                "gnome-keyring-daemon did not come up; see {}",
+                log.display()
+            )));
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Wait for `child` to finish within `timeout` (killing it otherwise), collecting its output.
 pub fn wait_output(mut child: Child, timeout: Duration) -> std::io::Result<Output> {
     let mut out_pipe = child.stdout.take();

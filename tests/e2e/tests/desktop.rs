@@ -528,6 +528,43 @@ fn deep_link_to_running_instance() -> Result<()> {
     })
 }
 
+/// "Unlock automatically on this device": with a real OS keychain (gnome-keyring on the scenario's
+/// own D-Bus session), a vault created with the box ticked unlocks after a restart without the
+/// passphrase.
+#[test]
+fn unlock_on_this_device_with_os_keychain() -> Result<()> {
+    Scenario::new("unlock_on_this_device_with_os_keychain")
+        .with_keyring()
+        .run(|d| {
+            d.tid("create-passphrase")?.send_keys(PASSPHRASE)?;
+            d.tid("create-confirm")?.send_keys(PASSPHRASE)?;
+            d.pick("create-remember")?;
+            ensure!(
+                d.find(&testid("create-remember"))?.selected()?,
+                "the remember box did not tick"
+            );
+            d.press("create-submit")?;
+            d.tid("recovery-key")?;
+            d.pick("recovery-saved")?;
+            d.press("recovery-continue")?;
+            d.tid("profile-screen")?;
+            set_field(d, "contact.email", "ada@example.com")?;
+
+            d.restart_app()?;
+            d.tid("unlock")?;
+            d.shot("unlock-with-device")?;
+            d.press("unlock-keychain")?;
+            d.tid("profile-screen")?;
+            let shown = d.tid("input-contact-email")?.prop("value")?;
+            ensure!(
+                shown == json!("ada@example.com"),
+                "after a keychain unlock the e-mail field shows {shown}"
+            );
+            d.shot("unlocked-by-keychain")?;
+            Ok(())
+        })
+}
+
 /// A vault whose log holds 100,000 events over 30 days: the Activity view pages through it (the
 /// table never holds more than a page), filters it, charts it and verifies the chain.
 #[test]
