@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let n = batch * BATCH + j;
                 let at = start + Duration::milliseconds(step_ms * n as i64);
                 let retailer = format!("shop{}.example", n % 5);
-                let ev = if n % 17 == 0 {
+                let ev = if n.is_multiple_of(17) {
                     NewEvent::new(EventKind::Refusal, Outcome::Refused)
                         .reason("token_expired")
                         .retailer(retailer)

@@ -22,7 +22,10 @@ pub const WIPE_PHRASE: &str = "delete my vault";
 
 /// Export sections other crates contribute; the same list as the CLI's `export_sections`.
 fn export_sections() -> Vec<Box<dyn ExportSection>> {
-    Vec::new()
+    vec![
+        Box::new(locket_audit::export::AuditSection),
+        Box::new(locket_grants::export::GrantsSection),
+    ]
 }
 
 // ---------- session ----------
@@ -587,4 +590,58 @@ pub async fn audit_verify(state: State<'_, AppState>) -> IpcResult<ChainStatus> 
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_filter_maps_to_the_log_filter() {
+        let f = core_filter(&AuditFilter {
+            retailer_id: Some("shop.example".into()),
+            field: Some("  contact.email ".into()),
+            outcome: Some("allowed".into()),
+            since: Some("2026-01-01T00:00:00Z".into()),
+            until: None,
+        })
+        .unwrap();
+        assert_eq!(f.retailer.as_deref(), Some("shop.example"));
+        assert_eq!(f.field.as_deref(), Some("contact.email"));
+        assert_eq!(f.outcome, Some(Outcome::Ok));
+        assert_eq!(f.kind, Some(EventKind::Redemption));
+        assert!(f.since.is_some());
+        let refused = core_filter(&AuditFilter {
+            outcome: Some("refused".into()),
+            retailer_id: Some(String::new()),
+            ..AuditFilter::default()
+        })
+        .unwrap();
+        assert_eq!(refused.outcome, Some(Outcome::Refused));
+        assert_eq!(refused.retailer, None);
+        assert_eq!(core_filter(&AuditFilter::default()).unwrap(), Filter::default());
+        let bad = core_filter(&AuditFilter {
+            since: Some("yesterday".into()),
+            ..AuditFilter::default()
+        })
+        .unwrap_err();
+        assert_eq!(bad.code, "invalid_time");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_owner_only_and_replace_atomically() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("grant.json");
+        write_private(&p, b"first").unwrap();
+        write_private(&p, b"second").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"second");
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
+    }
 }

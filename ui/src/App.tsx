@@ -71,9 +71,9 @@ export function App() {
       setLockNotice(
         reason === "idle"
           ? "Locket locked itself after a period of inactivity."
-          : reason === "wiped"
-            ? null
-            : "Locket is locked.",
+          : reason === "tray"
+            ? "Locket was locked from the tray."
+            : null,
       );
       refreshStatus();
     });
@@ -156,6 +156,29 @@ function Shell(props: {
       backend.onEndpointStatus(setEndpoint),
     ];
     return () => subs.forEach((p) => void p.then((f) => f()));
+  }, [toast]);
+
+  // Request files dropped anywhere on the window are imported and shown on the Requests screen.
+  const [dragging, setDragging] = useState(false);
+  useEffect(() => {
+    const un = backend.onFileDrop({
+      over: setDragging,
+      drop: (paths) => {
+        setView({ page: "requests" });
+        void (async () => {
+          for (const p of paths) {
+            try {
+              const r = await backend.importRequestFile(p);
+              toast("success", `Request from ${r.retailer.name} imported`);
+              setView({ page: "requests", focus: r.id });
+            } catch (e) {
+              toast("warning", toLocketError(e).message);
+            }
+          }
+        })();
+      },
+    });
+    return () => void un.then((f) => f());
   }, [toast]);
 
   // Pending count for the sidebar badge.
@@ -266,6 +289,11 @@ function Shell(props: {
       <main className="content" id="content">
         {content}
       </main>
+      {dragging && (
+        <div className="drop-overlay" data-testid="drop-overlay">
+          <div>Drop the request file to import it</div>
+        </div>
+      )}
       <div className="toasts" aria-live="polite" data-testid="toasts">
         {toasts.map((t) => (
           <div key={t.id} className={`toast toast-${t.kind}`} role="status">

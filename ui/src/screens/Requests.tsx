@@ -12,7 +12,6 @@ type ToastFn = (kind: Toast["kind"], text: string) => void;
 
 export function RequestsScreen(props: { live: Live; focus: string | null; toast: ToastFn; go: (v: View) => void }) {
   const list = useLoad(() => backend.requests(), [props.live.requestTick]);
-  const [dragging, setDragging] = useState(false);
   const imp = useAction();
   const [highlight, setHighlight] = useState<string | null>(props.focus);
   const [issued, setIssued] = useState<Record<string, IssuedGrant>>({});
@@ -32,17 +31,11 @@ export function RequestsScreen(props: { live: Live; focus: string | null; toast:
     });
   };
 
-  useEffect(() => {
-    const un = backend.onFileDrop({ over: setDragging, drop: importPaths });
-    return () => void un.then((f) => f());
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
-
   const pending = useMemo(() => (list.data ?? []).filter((r) => r.status === "pending" || issued[r.id]), [list.data, issued]);
   const past = useMemo(() => (list.data ?? []).filter((r) => r.status !== "pending" && !issued[r.id]), [list.data, issued]);
 
   return (
-    <div className={`page ${dragging ? "is-dragging" : ""}`} data-testid="requests-screen">
+    <div className="page" data-testid="requests-screen">
       <PageHeader
         title="Requests"
         subtitle="Retailers ask for parts of your profile. Nothing is shared until you approve."
@@ -63,11 +56,6 @@ export function RequestsScreen(props: { live: Live; focus: string | null; toast:
         }
       />
       <ErrorText error={imp.error} testid="request-import-error" />
-      {dragging && (
-        <div className="drop-overlay" data-testid="drop-overlay">
-          <div>Drop the request file to import it</div>
-        </div>
-      )}
       {list.error && !list.data && <ErrorState error={list.error} onRetry={list.reload} />}
       {!list.data && !list.error && <Loading />}
       {list.data && pending.length === 0 && (
