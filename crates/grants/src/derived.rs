@@ -14,6 +14,7 @@
 //! | `size_band`                 | `sizes.clothing`, `sizes.clothing_system`       | `"M"` (one of XS, S, M, L, XL, XXL, 3XL)  |
 //! | `budget_band`               | `budget.range`                                  | `{"band": "50_to_150", "currency": "GBP"}` |
 //! | `has_dietary_restriction:X` | `diet.preferences` or `diet.allergies` (by X)   | `true` / `false`                         |
+//! | `email_alias`               | the alias configured for the retailer           | `"shop-7f3@alias.example"`               |
 //!
 //! plus the owner-facing label and explanation, how sensitive the answer still is, which raw fields it
 //! replaces and for which purposes (the over-asking check), and the function that computes it. Adding a
@@ -284,6 +285,23 @@ pub const DERIVED_SCOPES: &[DerivedDef] = &[
         answer: r#"{"type": "boolean"}"#,
         compute: compute_dietary,
     },
+    DerivedDef {
+        name: "email_alias",
+        pattern: "email_alias",
+        arg: ArgRule::None,
+        sources: &[],
+        label: "An email alias just for this shop",
+        explanation: "The shop gets the alias address you set up for it instead of your real email address. \
+                      Mail to it still reaches you, and if the alias ever turns up elsewhere you know who leaked it.",
+        sensitivity: Sensitivity::Personal,
+        replaces: &["contact.email"],
+        serves: &[Serves {
+            purposes: &[Purpose::MarketingEmail, Purpose::AccountManagement],
+            suggest: "email_alias",
+        }],
+        answer: r#"{"type": "string", "format": "email"}"#,
+        compute: compute_email_alias,
+    },
 ];
 
 /// Looks up a derived scope's row by name (`age_over`).
@@ -482,6 +500,8 @@ pub struct Args<'a> {
     pub arg: Option<&'a str>,
     /// The date "today" (ages).
     pub today: NaiveDate,
+    /// The email alias the owner configured for the retailer being answered, if any (`email_alias`).
+    pub email_alias: Option<&'a str>,
 }
 
 /// The profile values a computation may read; remembers which ones it did read.
@@ -514,12 +534,27 @@ impl<'a> Sources<'a> {
 /// Returns the answer and the field versions it read; a missing source is
 /// [`DerivedError::Unsatisfiable`].
 pub fn compute(scope: &DerivedScope<'_>, values: &[CurrentValue], today: NaiveDate) -> Result<Computed, DerivedError> {
+    compute_with_alias(scope, values, today, None)
+}
+
+/// [`compute`] for a particular retailer: `email_alias` is the alias configured for it (see
+/// [`crate::erasure::alias_for`]), the answer of the `email_alias` scope.
+pub fn compute_with_alias(
+    scope: &DerivedScope<'_>,
+    values: &[CurrentValue],
+    today: NaiveDate,
+    email_alias: Option<&str>,
+) -> Result<Computed, DerivedError> {
     let mut sources = Sources {
         allowed: scope.def.sources,
         values,
         used: Vec::new(),
     };
-    let args = Args { arg: scope.arg, today };
+    let args = Args {
+        arg: scope.arg,
+        today,
+        email_alias,
+    };
     let value = (scope.def.compute)(&args, &mut sources).map_err(|reason| DerivedError::Unsatisfiable {
         scope: scope.scope(),
         reason,
@@ -540,6 +575,34 @@ pub fn compute_in_vault(conn: &rusqlite::Connection, scope: &str, today: NaiveDa
     };
     let values = profile::current_values(conn, parsed.def.sources).map_err(|e| DerivedError::Storage(e.to_string()))?;
     compute(&parsed, &values, today)
+}
+
+/// [`compute_in_vault`] for the retailer `retailer_id` (so `email_alias` can be answered from its alias).
+pub fn compute_for_retailer(
+    conn: &rusqlite::Connection,
+    scope: &str,
+    today: NaiveDate,
+    retailer_id: &str,
+) -> Result<Computed, DerivedError> {
+    let parsed = match parse_scope(scope)? {
+        ParsedScope::Derived(d) => d,
+        _ => return Err(DerivedError::UnknownScope(scope.to_owned())),
+    };
+    let values = profile::current_values(conn, parsed.def.sources).map_err(|e| DerivedError::Storage(e.to_string()))?;
+    let alias = if parsed.def.name == "email_alias" {
+        crate::erasure::alias_for(conn, retailer_id)
+            .map_err(|e| DerivedError::Storage(e.to_string()))?
+            .map(|a| a.alias)
+    } else {
+        None
+    };
+    compute_with_alias(&parsed, &values, today, alias.as_deref())
+}
+
+fn compute_email_alias(args: &Args<'_>, _: &mut Sources<'_>) -> Result<Value, String> {
+    args.email_alias
+        .map(|a| Value::String(a.to_owned()))
+        .ok_or_else(|| "the owner has not set up an email alias for this shop".to_owned())
 }
 
 fn missing(label: &str) -> String {
@@ -1342,6 +1405,33 @@ mod tests {
             derived("has_dietary_restriction:gluten_free").label(),
             "Whether you need gluten-free food"
         );
+    }
+
+    #[test]
+    fn email_alias_answers_with_the_retailers_alias_only() {
+        let alias = derived("email_alias");
+        let values = vec![cv("contact.email", 1, json!("real@example.org"))];
+        let c = compute_with_alias(&alias, &values, d("2026-01-01"), Some("shop-1@alias.example")).unwrap();
+        assert_eq!(c.value, json!("shop-1@alias.example"));
+        assert!(c.sources.is_empty(), "the real address is never read");
+        assert_eq!(
+            compute(&alias, &values, d("2026-01-01")).unwrap_err().code(),
+            "scope_unsatisfiable"
+        );
+        let w = review_scope(
+            "contact.email",
+            Purpose::MarketingEmail,
+            &builtin_fields("contact.email"),
+        );
+        assert!(w
+            .iter()
+            .any(|w| w.suggestion.as_ref().is_some_and(|s| s.scope == "email_alias")));
+        assert!(review_scope(
+            "contact.email",
+            Purpose::OrderFulfilment,
+            &builtin_fields("contact.email")
+        )
+        .is_empty());
     }
 
     #[test]

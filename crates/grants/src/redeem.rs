@@ -223,6 +223,7 @@ struct Disclosure {
 fn disclose_derived(
     conn: &Connection,
     granted: &store::GrantedScope,
+    retailer_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<crate::derived::Computed>, RedeemError> {
     use crate::derived::{self, DerivedError, ParsedScope};
@@ -230,8 +231,7 @@ fn disclose_derived(
     let Ok(ParsedScope::Derived(d)) = derived::parse_scope(&granted.scope) else {
         return Err(unsatisfiable());
     };
-    let values = profile::current_values(conn, d.def.sources).map_err(|_| unsatisfiable())?;
-    match derived::compute(&d, &values, now.date_naive()) {
+    match derived::compute_for_retailer(conn, &d.scope(), now.date_naive(), retailer_id) {
         Ok(c) => Ok(Some(c)),
         Err(DerivedError::Unsatisfiable { .. }) if !granted.required => Ok(None),
         Err(_) => Err(unsatisfiable()),
@@ -258,7 +258,7 @@ fn disclose(
                 noised.push((out.len(), granted.scope.clone()));
                 continue;
             }
-            match disclose_derived(conn, granted, now)? {
+            match disclose_derived(conn, granted, &grant.retailer_id, now)? {
                 Some(c) => {
                     sources.extend(c.sources);
                     out.push(DisclosedValue {

@@ -1043,3 +1043,27 @@ fn the_owner_grants_the_minimized_answer_instead_of_the_raw_field() {
     assert_eq!(r.fields[0].value, json!(true));
     assert!(!serde_json::to_string(&r).unwrap().contains("1990"));
 }
+
+#[test]
+fn email_alias_scope_gives_each_retailer_its_own_alias() {
+    let mut f = fixture();
+    profile::set(f.store.conn(), "contact.email", json!("owner@example.org")).unwrap();
+    {
+        let tx = f.store.conn_mut().transaction().unwrap();
+        erasure::set_alias(&tx, "shop.example", "shop-7f3@alias.example", Utc::now()).unwrap();
+        tx.commit().unwrap();
+    }
+    let scopes = json!([{"scope": "email_alias", "purpose": "marketing_email", "required": false}]);
+    let shop = grant_for(&mut f, "shop.example", "nonce-0000000000000050", scopes.clone());
+    let other = grant_for(&mut f, "other.example", "nonce-0000000000000051", scopes);
+    let verifier = TokenSigner::for_vault(&f.vault).unwrap().verifier();
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let a = locket_grants::redeem::redeem(&tx, &verifier, &shop.token, Utc::now()).unwrap();
+    let b = locket_grants::redeem::redeem(&tx, &verifier, &other.token, Utc::now()).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(a.fields[0].value, json!("shop-7f3@alias.example"));
+    assert!(!serde_json::to_string(&a).unwrap().contains("owner@example.org"));
+    // No alias configured for the other retailer: nothing disclosed, and never the real address.
+    assert!(b.fields.is_empty());
+    assert_eq!(b.empty_scopes, vec!["email_alias".to_owned()]);
+}
