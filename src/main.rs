@@ -65,6 +65,9 @@ enum Command {
     /// Encrypted backups: take, list, verify, restore.
     #[command(subcommand)]
     Backup(cli::backup::BackupCmd),
+    /// Consent receipts: export them all to a JSON file.
+    #[command(subcommand)]
+    Receipts(cli::receipts::ReceiptsCmd),
 }
 
 fn run(ctx: &mut Ctx, command: Command) -> CliResult {
@@ -85,6 +88,7 @@ fn run(ctx: &mut Ctx, command: Command) -> CliResult {
         Command::Audit(args) => cli::audit::run(ctx, args),
         Command::Serve(args) => cli::serve::run(ctx, args),
         Command::Backup(cmd) => cli::backup::run(ctx, cmd),
+        Command::Receipts(cmd) => cli::receipts::run(ctx, cmd),
     }
 }
 

@@ -58,6 +58,8 @@ pub enum AuditCmd {
         #[arg(long, default_value_t = 30)]
         days: i64,
     },
+    /// Write the access log (with the same filters) to a CSV or JSON file for the owner.
+    Export(super::audit_export::AuditExportArgs),
 }
 
 /// Parses `--since`/`--until`.
@@ -99,6 +101,7 @@ pub fn run(ctx: &mut Ctx, args: AuditArgs) -> CliResult {
     match args.cmd {
         Some(AuditCmd::Verify) => return verify(ctx),
         Some(AuditCmd::Timeline { days }) => return timeline(ctx, days),
+        Some(AuditCmd::Export(args)) => return super::audit_export::run(ctx, args),
         None => {}
     }
     let now = Utc::now();

@@ -5,10 +5,12 @@
 //! `run(ctx, args)` functions; `main.rs` has one enum variant and one match arm per area.
 
 pub mod audit;
+pub mod audit_export;
 pub mod backup;
 pub mod grant;
 pub mod output;
 pub mod profile;
+pub mod receipts;
 pub mod requests;
 pub mod serve;
 pub mod settings;
@@ -135,9 +137,14 @@ impl From<ExportError> for CliError {
 /// Result of a command.
 pub type CliResult<T = ()> = Result<T, CliError>;
 
-/// Export sections other crates contribute (grants, audit log, ...). Add one line per section here.
+/// Export sections other crates contribute (grants, audit log, ...). Add one line per section here. Import runs
+/// them in this order: the access log first (it is imported verbatim only into an empty log), then the grants
+/// (which log each live grant they mark as moved).
 pub fn export_sections() -> Vec<Box<dyn ExportSection>> {
-    Vec::new()
+    vec![
+        Box::new(locket_audit::export::AuditSection),
+        Box::new(locket_grants::export::GrantsSection),
+    ]
 }
 
 /// Reads secrets: from a hidden terminal prompt, or line by line from standard input with `--passphrase-stdin`.

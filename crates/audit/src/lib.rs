@@ -20,6 +20,7 @@
 pub mod chain;
 mod error;
 mod event;
+pub mod export;
 mod log;
 pub mod pending;
 mod query;

@@ -17,6 +17,7 @@ pub mod dp;
 pub mod duration;
 pub mod erasure;
 mod error;
+pub mod export;
 pub mod grantfile;
 pub mod ledger;
 pub mod purpose;

@@ -1,0 +1,148 @@
+//! `locket audit export --format csv|json --out FILE [filters]`: the access log for the owner, as a spreadsheet
+//! (CSV, one row per event) or JSON (`locket.audit-log/v1`), oldest event first. The filters are those of
+//! `locket audit`.
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use clap::{Args, ValueEnum};
+use locket_audit::export::{self as log_export, LogExportError};
+use locket_audit::{EventKind, Filter, Outcome};
+use serde_json::json;
+
+use super::audit::parse_time;
+use super::{exit, CliError, CliResult, Ctx};
+
+/// File format of `locket audit export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Comma-separated values (RFC 4180), one row per event, with a header row.
+    Csv,
+    /// A JSON document (`locket.audit-log/v1`) with the events as `locket audit --json` prints them.
+    Json,
+}
+
+/// `locket audit export`.
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// File format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Csv)]
+    format: LogFormat,
+    /// File to write (created with owner-only permissions).
+    #[arg(long, short, value_name = "FILE")]
+    out: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Only events about this retailer id.
+    #[arg(long, value_name = "RETAILER")]
+    retailer: Option<String>,
+    /// Only events about this grant id.
+    #[arg(long, value_name = "GRANT")]
+    grant: Option<String>,
+    /// Only events that disclosed this field (e.g. contact.email).
+    #[arg(long, value_name = "FIELD")]
+    field: Option<String>,
+    /// Only events with this outcome.
+    #[arg(long, value_name = "OUTCOME", value_parser = ["ok", "refused", "error"])]
+    outcome: Option<String>,
+    /// Only events of this kind (redemption, refusal, grant_issued, imported, ...).
+    #[arg(long, value_name = "KIND")]
+    kind: Option<String>,
+    /// Only events at or after this time: RFC 3339, a date (YYYY-MM-DD, UTC) or an age such as 7d.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only events before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+}
+
+fn log_err(e: LogExportError) -> CliError {
+    CliError::from_code(e.code(), e.to_string())
+}
+
+/// Writes `bytes` to `path` with owner-only permissions via a temporary file and a rename; refuses to replace an
+/// existing file unless `force`.
+pub fn write_private_file(path: &Path, bytes: &[u8], force: bool) -> CliResult {
+    if path.exists() && !force {
+        return Err(CliError::new(
+            exit::CONFLICT,
+            "file_exists",
+            format!("{} already exists; pass --force to replace it", path.display()),
+        ));
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| CliError::usage(format!("{} is not a file name", path.display())))?;
+    let tmp = path.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(CliError::new(
+            exit::ERROR,
+            "io_error",
+            format!("cannot write {}: {e}", path.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `locket audit export`.
+pub fn run(ctx: &mut Ctx, args: AuditExportArgs) -> CliResult {
+    if args.out.exists() && !args.force {
+        return Err(CliError::new(
+            exit::CONFLICT,
+            "file_exists",
+            format!("{} already exists; pass --force to replace it", args.out.display()),
+        ));
+    }
+    let now = Utc::now();
+    let filter = Filter {
+        retailer: args.retailer,
+        grant: args.grant,
+        field: args.field,
+        outcome: args.outcome.as_deref().and_then(Outcome::parse),
+        kind: args.kind.as_deref().map(EventKind::parse),
+        since: args.since.as_deref().map(|t| parse_time(t, now)).transpose()?,
+        until: args.until.as_deref().map(|t| parse_time(t, now)).transpose()?,
+    };
+    let vault = ctx.open_vault()?;
+    let store = vault.connect()?;
+    let events =
+        super::spin("Reading the access log", || log_export::collect(store.conn(), &filter)).map_err(log_err)?;
+    let bytes = match args.format {
+        LogFormat::Csv => {
+            let mut buf = Vec::with_capacity(events.len() * 160 + 128);
+            log_export::write_csv(&events, &mut buf)
+                .map_err(|e| CliError::new(exit::ERROR, "io_error", format!("cannot render CSV: {e}")))?;
+            buf
+        }
+        LogFormat::Json => {
+            let doc = log_export::owner_json(store.conn(), &events).map_err(log_err)?;
+            let mut buf = serde_json::to_vec_pretty(&doc)
+                .map_err(|e| CliError::new(exit::ERROR, "io_error", format!("cannot render JSON: {e}")))?;
+            buf.push(b'\n');
+            buf
+        }
+    };
+    write_private_file(&args.out, &bytes, args.force)?;
+    let format = match args.format {
+        LogFormat::Csv => "csv",
+        LogFormat::Json => "json",
+    };
+    ctx.out.result(
+        &json!({ "path": args.out, "format": format, "events": events.len() }),
+        || format!("Wrote {} event(s) to {} ({format}).", events.len(), args.out.display()),
+    );
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! `locket receipts export --out FILE [--retailer R]`: every consent receipt (`locket.consent-receipt/v1`, signed)
+//! the vault issued, as one JSON document the owner can keep or hand to a regulator.
+use std::path::PathBuf;
+
+use chrono::{SecondsFormat, Utc};
+use clap::Subcommand;
+use locket_grants::receipt::{self, ReceiptError};
+use serde_json::json;
+
+use super::audit_export::write_private_file;
+use super::{exit, CliError, CliResult, Ctx};
+
+/// Format tag of `locket receipts export`.
+pub const RECEIPTS_EXPORT_FORMAT: &str = "locket.consent-receipts/v1";
+
+/// `locket receipts …`
+#[derive(Debug, Subcommand)]
+pub enum ReceiptsCmd {
+    /// Write every consent receipt to a JSON file (oldest first).
+    Export {
+        /// File to write (created with owner-only permissions).
+        #[arg(long, short, value_name = "FILE")]
+        out: PathBuf,
+        /// Only receipts of this retailer id.
+        #[arg(long, value_name = "RETAILER")]
+        retailer: Option<String>,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn receipt_err(e: ReceiptError) -> CliError {
+    CliError::from_code(e.code(), e.to_string())
+}
+
+/// Runs `locket receipts …`.
+pub fn run(ctx: &mut Ctx, cmd: ReceiptsCmd) -> CliResult {
+    let ReceiptsCmd::Export { out, retailer, force } = cmd;
+    if out.exists() && !force {
+        return Err(CliError::new(
+            exit::CONFLICT,
+            "file_exists",
+            format!("{} already exists; pass --force to replace it", out.display()),
+        ));
+    }
+    let vault = ctx.open_vault()?;
+    let store = vault.connect()?;
+    let receipts = receipt::list_receipts(store.conn(), retailer.as_deref(), None).map_err(receipt_err)?;
+    let doc = json!({
+        "format": RECEIPTS_EXPORT_FORMAT,
+        "exported_at": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        "vault_id": vault.id(),
+        "receipts": receipts,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&doc)
+        .map_err(|e| CliError::new(exit::ERROR, "io_error", format!("cannot render JSON: {e}")))?;
+    bytes.push(b'\n');
+    write_private_file(&out, &bytes, force)?;
+    ctx.out.result(&json!({ "path": out, "receipts": receipts.len() }), || {
+        format!("Wrote {} consent receipt(s) to {}.", receipts.len(), out.display())
+    });
+    Ok(())
+}
