@@ -565,6 +565,97 @@ fn unlock_on_this_device_with_os_keychain() -> Result<()> {
         })
 }
 
+/// Every screen at the smallest supported window size (1024×700): nothing needs horizontal
+/// scrolling. Screenshots of each screen are kept.
+#[test]
+fn every_screen_fits_1024x700() -> Result<()> {
+    Scenario::new("every_screen_fits_1024x700").run(|d| {
+        d.set_window_size(1024, 700)?;
+        let width = d.wait_until("the window to be 1024 px wide", |s| {
+            let w = s.execute("return window.innerWidth", vec![])?.as_u64().unwrap_or(0);
+            Ok((w <= 1024).then_some(w))
+        })?;
+        ensure!(width >= 1000, "the window is only {width} px wide");
+        check_no_horizontal_scroll(d, "welcome")?;
+        create_vault(d, PASSPHRASE)?;
+        set_field(d, "contact.email", "ada@example.com")?;
+        // Something in every list: a request from a shop's website, approved.
+        let request = d.work.file("req.json");
+        let out = d.work.retailer(&[
+            "request",
+            "new",
+            "--id",
+            "fitwell.example",
+            "--name",
+            "Fitwell",
+            "--origin",
+            "https://fitwell.example",
+            "--contact",
+            "privacy@fitwell.example",
+            "--privacy-policy",
+            "https://fitwell.example/privacy",
+            "--require",
+            "contact.email=order_fulfilment",
+            "--scope",
+            "sizes.shoe=personalised_recommendations",
+            "--out",
+            &request.to_string_lossy(),
+        ])?;
+        ensure!(
+            out.status.success(),
+            "request new failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = format!("http://127.0.0.1:{}", d.work.listen_port);
+        let sent = d
+            .work
+            .retailer(&["request", "send", &url, &request.to_string_lossy()])?;
+        ensure!(
+            sent.status.success(),
+            "request send failed: {}",
+            String::from_utf8_lossy(&sent.stderr)
+        );
+        d.tid("request-card")?;
+        check_no_horizontal_scroll(d, "requests")?;
+        d.press("request-approve")?;
+        d.tid("grant-issued")?;
+        for page in ["profile", "grants", "activity", "retailers", "settings"] {
+            go(d, page)?;
+            check_no_horizontal_scroll(d, page)?;
+            if page == "retailers" {
+                d.press("retailer-tile")?;
+                d.tid("retailer-page")?;
+                check_no_horizontal_scroll(d, "retailer")?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Fail if the page is wider than the window; save a screenshot (once it has loaded) either way.
+fn check_no_horizontal_scroll(d: &mut Desktop, name: &str) -> Result<()> {
+    d.wait_gone(".state-loading")?;
+    d.shot(name)?;
+    let v = d.execute(
+        "const e = document.scrollingElement || document.documentElement; \
+         const wide = [...document.querySelectorAll('body *')].filter(x => x.scrollWidth > x.clientWidth + 1 \
+           && ['auto', 'scroll'].includes(getComputedStyle(x).overflowX) === false \
+           && getComputedStyle(x).overflowX !== 'hidden' && x.getBoundingClientRect().right > window.innerWidth + 1) \
+           .map(x => x.tagName.toLowerCase() + (x.dataset.testid ? '[' + x.dataset.testid + ']' : '') + '.' + x.className) \
+           .slice(0, 5); \
+         return [e.scrollWidth, e.clientWidth, wide];",
+        vec![],
+    )?;
+    let scroll = v[0].as_u64().unwrap_or(0);
+    let client = v[1].as_u64().unwrap_or(0);
+    ensure!(
+        scroll <= client + 1,
+        "{name}: the page is {scroll} px wide in a {client} px window; too wide: {}",
+        v[2]
+    );
+    Ok(())
+}
+
 /// A vault whose log holds 100,000 events over 30 days: the Activity view pages through it (the
 /// table never holds more than a page), filters it, charts it and verifies the chain.
 #[test]
