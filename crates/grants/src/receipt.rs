@@ -66,6 +66,9 @@ pub enum ReceiptError {
     /// Signing failed.
     #[error("could not sign the receipt: {0}")]
     Signing(String),
+    /// The grant or its request could not be read.
+    #[error(transparent)]
+    Grant(#[from] crate::GrantError),
     /// The database failed.
     #[error("vault database error: {0}")]
     Database(#[from] rusqlite::Error),
@@ -79,6 +82,7 @@ impl ReceiptError {
             ReceiptError::BadKey => "receipt_key_invalid",
             ReceiptError::InvalidSignature => "receipt_invalid_signature",
             ReceiptError::Signing(_) => "receipt_signing_failed",
+            ReceiptError::Grant(e) => e.code(),
             ReceiptError::Database(_) => "database_error",
         }
     }
@@ -576,4 +580,53 @@ pub fn issue_receipt(
     let signed = sign_receipt(signer, unsigned)?;
     store_receipt(tx, &signed)?;
     Ok(signed)
+}
+
+/// [`issue_receipt`] for the stored grant `grant_id` (loads the grant and the request it answered).
+pub fn issue_for_grant(
+    tx: &Transaction<'_>,
+    signer: &ReceiptSigner,
+    grant_id: &str,
+    ctx: &ReceiptContext,
+) -> Result<Receipt, ReceiptError> {
+    let grant = crate::store::get_grant(tx, grant_id)?;
+    let request = crate::store::get_request(tx, &grant.request_id)?.request;
+    issue_receipt(tx, signer, &grant, &request, ctx)
+}
+
+/// Issue the `expiry` receipt of every grant that has receipts, has reached its expiry by `now`, was not
+/// revoked, and whose consent record does not end yet (its latest receipt is neither `revoke` nor `expiry`).
+/// `template` supplies jurisdiction, language and method; `event_at` is each grant's expiry time. Returns the
+/// receipts issued. Safe to run repeatedly (e.g. at unlock and hourly).
+pub fn issue_due_expiries(
+    tx: &Transaction<'_>,
+    signer: &ReceiptSigner,
+    template: &ReceiptContext,
+    now: DateTime<Utc>,
+) -> Result<Vec<Receipt>, ReceiptError> {
+    let mut stmt = tx.prepare(
+        "SELECT g.id FROM grants g
+         WHERE g.revoked_at IS NULL AND g.expires_at <= ?1
+           AND (SELECT r.event FROM consent_receipts r WHERE r.grant_id = g.id ORDER BY r.version DESC LIMIT 1)
+               IN ('grant', 'narrowing')
+         ORDER BY g.expires_at, g.id",
+    )?;
+    let ids: Vec<String> = stmt
+        .query_map([rfc3339(now)], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let grant = crate::store::get_grant(tx, &id)?;
+        let request = crate::store::get_request(tx, &grant.request_id)?.request;
+        let ctx = ReceiptContext {
+            event: ReceiptEvent::Expiry,
+            event_at: grant.expires_at,
+            issued_at: now,
+            remaining_scopes: None,
+            note: None,
+            ..template.clone()
+        };
+        out.push(issue_receipt(tx, signer, &grant, &request, &ctx)?);
+    }
+    Ok(out)
 }

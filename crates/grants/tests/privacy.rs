@@ -1067,3 +1067,60 @@ fn email_alias_scope_gives_each_retailer_its_own_alias() {
     assert!(b.fields.is_empty());
     assert_eq!(b.empty_scopes, vec!["email_alias".to_owned()]);
 }
+
+#[test]
+fn expiry_receipts_are_issued_once_for_grants_that_ran_out() {
+    let mut f = fixture();
+    let now = Utc::now();
+    let token_signer = TokenSigner::for_vault(&f.vault).unwrap();
+    let signer = ReceiptSigner::for_vault(&f.vault).unwrap();
+    let scopes = json!([{"scope": "contact.email", "purpose": "order_fulfilment", "required": true}]);
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let mut grant_ids = Vec::new();
+    for nonce in [
+        "nonce-0000000000000060",
+        "nonce-0000000000000061",
+        "nonce-0000000000000062",
+    ] {
+        let doc = request_doc("shop.example", nonce, scopes.clone());
+        let rec = store::import_request(&tx, &doc, &RequestSource::File { path: "r.json".into() }, now, None).unwrap();
+        let opts = ApproveOptions {
+            expires_in: Some(Duration::hours(1)),
+            ..ApproveOptions::default()
+        };
+        let issued = store::approve(&tx, &token_signer, &rec.id, &opts, "http://127.0.0.1:7419", now).unwrap();
+        grant_ids.push(issued.grant.id);
+    }
+    // Receipts for the first two grants only; the second is then revoked (with its receipt).
+    for id in &grant_ids[..2] {
+        receipt::issue_for_grant(&tx, &signer, id, &ctx(ReceiptEvent::Grant, now)).unwrap();
+    }
+    store::revoke(&tx, &grant_ids[1], None, now).unwrap();
+    receipt::issue_for_grant(&tx, &signer, &grant_ids[1], &ctx(ReceiptEvent::Revoke, now)).unwrap();
+    assert_eq!(
+        receipt::issue_for_grant(&tx, &signer, "gr_nope", &ctx(ReceiptEvent::Grant, now))
+            .unwrap_err()
+            .code(),
+        "grant_not_found"
+    );
+
+    // Before expiry: nothing due.
+    let template = ctx(ReceiptEvent::Expiry, now);
+    assert!(receipt::issue_due_expiries(&tx, &signer, &template, now)
+        .unwrap()
+        .is_empty());
+    // After: only the first grant (the second was revoked, the third never had a receipt). Once.
+    let later = now + Duration::hours(2);
+    let due = receipt::issue_due_expiries(&tx, &signer, &template, later).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].grant.grant_id, grant_ids[0]);
+    assert_eq!((due[0].event, due[0].version), (ReceiptEvent::Expiry, 2));
+    assert_eq!(due[0].event_at, due[0].grant.expires_at);
+    assert!(due[0].scopes.is_empty());
+    assert_eq!(due[0].withdrawn_scopes, vec!["contact.email".to_owned()]);
+    assert!(receipt::issue_due_expiries(&tx, &signer, &template, later)
+        .unwrap()
+        .is_empty());
+    tx.commit().unwrap();
+    verify_receipt(&due[0].to_json_pretty(), signer.issuer().public_key.as_str()).unwrap();
+}
