@@ -59,7 +59,7 @@ pub enum AuditCmd {
         days: i64,
     },
     /// Write the access log (with the same filters) to a CSV or JSON file for the owner.
-    Export(super::audit_export::AuditExportArgs),
+    Export(Box<super::audit_export::AuditExportArgs>),
 }
 
 /// Parses `--since`/`--until`.
@@ -101,7 +101,7 @@ pub fn run(ctx: &mut Ctx, args: AuditArgs) -> CliResult {
     match args.cmd {
         Some(AuditCmd::Verify) => return verify(ctx),
         Some(AuditCmd::Timeline { days }) => return timeline(ctx, days),
-        Some(AuditCmd::Export(args)) => return super::audit_export::run(ctx, args),
+        Some(AuditCmd::Export(args)) => return super::audit_export::run(ctx, *args),
         None => {}
     }
     let now = Utc::now();
