@@ -1213,6 +1213,27 @@ mod tests {
         assert_eq!(run("age_over:1", &born, "2009-06-15").unwrap().value, json!(true));
     }
 
+    proptest::proptest! {
+        /// `age_over:N` agrees with an independent formulation: the Nth birthday is the date N years after
+        /// the date of birth (29 February → 1 March when that year has none), and the answer is whether
+        /// today is on or after it.
+        #[test]
+        fn age_over_matches_the_nth_birthday(
+            born_days in 0i64..46_000,  // 1900-01-01 + up to ~126 years
+            age_days in -400i64..46_000,
+            n in 1u32..=125,
+        ) {
+            let born = d("1900-01-01") + chrono::Duration::days(born_days);
+            let today = born + chrono::Duration::days(age_days);
+            let year = born.year() + n as i32;
+            let nth = NaiveDate::from_ymd_opt(year, born.month(), born.day())
+                .unwrap_or_else(|| NaiveDate::from_ymd_opt(year, 3, 1).unwrap());
+            let values = dob(&born.format("%Y-%m-%d").to_string());
+            let got = compute(&derived(&format!("age_over:{n}")), &values, today).unwrap().value;
+            proptest::prop_assert_eq!(got, json!(today >= nth));
+        }
+    }
+
     #[test]
     fn leap_day_birthdays_turn_over_on_first_of_march_in_common_years() {
         let born = dob("2008-02-29");
