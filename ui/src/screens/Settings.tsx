@@ -60,7 +60,13 @@ function PassphraseCard({ toast }: { toast: ToastFn }) {
         onChange={setConfirm}
         testid="pass-confirm"
         autoComplete="new-password"
-        error={confirm.length > 0 && confirm !== next ? "The two passphrases differ." : (act.error?.message ?? null)}
+        error={
+          confirm.length > 0 && confirm !== next
+            ? "The two passphrases differ."
+            : act.error?.code === "wrong_passphrase"
+              ? "Your current passphrase is not right."
+              : (act.error?.message ?? null)
+        }
         errorTestid="pass-error"
       />
       <Button
@@ -250,7 +256,7 @@ function DataCard({ toast }: { toast: ToastFn }) {
       <h2>Export and import</h2>
       <p className="muted small">
         An export holds your whole profile. Unencrypted, it is readable by anyone who gets the file — protect it
-        with a passphrase unless you need plain JSON.
+        with a passphrase unless you need plain JSON. Importing fills a new, empty vault (right after creating it).
       </p>
       <label className="check">
         <input type="checkbox" checked={encrypt} onChange={(e) => setEncrypt(e.target.checked)} data-testid="export-encrypt" />
