@@ -306,6 +306,13 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
         .map(|e| format!("{e} at {}", e.instance_path))
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
+    // The schema really describes the sections: a wrong outcome or an unknown column is rejected.
+    let mut bad = doc.clone();
+    bad["sections"]["audit"]["events"][0]["outcome"] = Value::from("maybe");
+    assert!(!validator.is_valid(&bad));
+    let mut bad = doc.clone();
+    bad["sections"]["grants"]["grants"][0]["token"] = Value::from("v4.public.x");
+    assert!(!validator.is_valid(&bad));
     let audit = &doc["sections"]["audit"];
     assert_eq!(audit["events"].as_array().unwrap().len(), before.events.len());
     assert_eq!(audit["signed_heads"].as_array().unwrap().len(), 1);
@@ -430,7 +437,7 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
     let server = Server::start(&v.dir);
     let mut moved_grant = grant_a.clone();
     moved_grant.endpoint = server.url.clone();
-    assert!(client.fetch(&moved_grant).is_err());
+    assert_eq!(client.fetch(&moved_grant).unwrap_err().code(), "token_unknown_key");
     drop(server);
 
     // --- The owner's exports of the log: CSV with one row per event, JSON with every event.
@@ -509,7 +516,8 @@ fn a_tampered_log_in_an_export_is_refused_and_nothing_is_imported() {
         &["--passphrase-stdin", "--json", "import", s(&tampered)],
         &format!("{PASS}\n"),
     );
-    r.code(1);
+    r.code(4);
+    assert!(r.stderr.contains("\"audit_section_not_intact\""), "{}", r.stderr);
     assert!(r.stderr.contains("not intact at event 1"), "{}", r.stderr);
     assert!(!target.exists(), "the vault made for the import is removed again");
 }

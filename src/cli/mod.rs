@@ -104,7 +104,10 @@ impl CliError {
             | "vault_too_new"
             | "export_malformed"
             | "export_unsupported"
-            | "export_unknown_section" => exit::DAMAGED,
+            | "export_unknown_section"
+            | "audit_section_not_intact"
+            | "audit_section_malformed"
+            | "grants_section_malformed" => exit::DAMAGED,
             "vault_not_found" | "unknown_field" | "field_not_set" | "file_not_found" | "not_found" => exit::NOT_FOUND,
             "validation_failed" => exit::INVALID,
             "vault_exists" | "import_target_not_empty" | "file_exists" => exit::CONFLICT,
@@ -130,7 +133,20 @@ impl From<VaultError> for CliError {
 
 impl From<ExportError> for CliError {
     fn from(e: ExportError) -> Self {
-        CliError::from_code(e.code(), e.to_string())
+        // A section's own code (e.g. `audit_section_not_intact`) says more than `export_section_failed`.
+        let code = match &e {
+            ExportError::Section { source, .. } => {
+                if let Some(inner) = source.downcast_ref::<locket_audit::export::LogExportError>() {
+                    inner.code()
+                } else if let Some(inner) = source.downcast_ref::<locket_grants::export::GrantsExportError>() {
+                    inner.code()
+                } else {
+                    e.code()
+                }
+            }
+            _ => e.code(),
+        };
+        CliError::from_code(code, e.to_string())
     }
 }
 

@@ -80,11 +80,11 @@ impl GrantsExportError {
     /// A stable snake_case code.
     pub fn code(&self) -> &'static str {
         match self {
-            GrantsExportError::Database(_) => "database",
+            GrantsExportError::Database(_) => "database_error",
             GrantsExportError::Malformed(_) => "grants_section_malformed",
             GrantsExportError::Exists { .. } => "import_target_not_empty",
             GrantsExportError::Audit(e) => e.code(),
-            GrantsExportError::BadSigningKey => "bad_signing_key",
+            GrantsExportError::BadSigningKey => "signing_key_invalid",
         }
     }
 }
