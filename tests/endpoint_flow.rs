@@ -193,5 +193,7 @@ async fn health_keys_and_locking() {
 
     let (status, body) = fx.get("/v1/nope", None).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    let (status, body) = fx.post("/v1/data", None, None).await;
+    assert_eq!((status, body["code"].as_str()), (405, Some("method_not_allowed")));
     fx.stop().await;
 }

@@ -84,6 +84,14 @@ fn main() {
             t.elapsed().as_secs_f64() * 1e3
         );
     }
+    for sql in [
+        "EXPLAIN QUERY PLAN SELECT e.seq FROM audit_events e WHERE 1 AND e.seq BETWEEN 1 AND 9223372036854775807 AND e.grant_id = 'x' ORDER BY e.seq DESC LIMIT 51",
+        "EXPLAIN QUERY PLAN SELECT e.seq FROM audit_events e WHERE 1 AND e.seq BETWEEN 1 AND 9223372036854775807 AND e.retailer = 'x' ORDER BY e.seq DESC LIMIT 51",
+    ] {
+        let mut st = conn.prepare(sql).expect("plan");
+        let rows: Vec<String> = st.query_map([], |r| r.get::<_, String>(3)).expect("q").map(|r| r.expect("r")).collect();
+        println!("{sql}\n  -> {rows:?}");
+    }
     let t = Instant::now();
     let r = verify(conn, None).expect("verify");
     println!(

@@ -101,6 +101,9 @@ fn failed_unlocks_reach_the_chain_on_the_next_unlock() {
     let kinds: Vec<String> = page.events.iter().map(|e| e.kind.to_string()).collect();
     assert_eq!(kinds, vec!["unlock", "unlock_failed", "unlock_failed"]);
     assert_eq!(page.events[1].reason.as_deref(), Some("wrong_passphrase"));
-    assert_eq!(page.events[0].detail.get("failed_attempts_before"), Some(&serde_json::json!(2)));
+    assert_eq!(
+        page.events[0].detail.get("failed_attempts_before"),
+        Some(&serde_json::json!(2))
+    );
     assert!(verify(store.conn(), None).unwrap().ok());
 }

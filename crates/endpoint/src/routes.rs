@@ -30,6 +30,7 @@ pub(crate) fn router(endpoint: Endpoint) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/keys", get(keys))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(no_store))
         .with_state(endpoint);
@@ -70,6 +71,14 @@ async fn not_found() -> ApiError {
         404,
         "not_found",
         "no such route; see GET /v1/health and the OpenAPI document",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        405,
+        "method_not_allowed",
+        "this route does not accept that method; see the OpenAPI document",
     )
 }
 
