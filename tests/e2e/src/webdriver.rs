@@ -187,9 +187,20 @@ impl Session {
     /// Click the displayed element with `data-testid="id"`, waiting while something covers it (a
     /// toast, a closing dialog) — as a person waits before clicking.
     pub fn press(&self, id: &str) -> Result<()> {
-        let css = testid(id);
+        self.click_when_clear(&testid(id))
+    }
+
+    /// Click the label of a (possibly visually hidden) radio button or checkbox with
+    /// `data-testid="id"`, as a person clicks the visible chip or row.
+    pub fn pick(&self, id: &str) -> Result<()> {
+        self.click_when_clear(&format!("label:has({})", testid(id)))
+    }
+
+    /// Click the first displayed element matching `css`, retrying while another element would
+    /// receive the click.
+    pub fn click_when_clear(&self, css: &str) -> Result<()> {
         self.wait_until(&format!("{css} to be clickable"), |s| {
-            let el = s.wait_for(&css)?;
+            let el = s.wait_for(css)?;
             match el.click() {
                 Ok(()) => Ok(Some(())),
                 Err(E2eError::WebDriver { error, .. })
@@ -200,12 +211,6 @@ impl Session {
                 Err(e) => Err(e),
             }
         })
-    }
-
-    /// Click the label of a (possibly visually hidden) radio button or checkbox with
-    /// `data-testid="id"`, as a person clicks the visible chip or row.
-    pub fn pick(&self, id: &str) -> Result<()> {
-        self.wait_for(&format!("label:has({})", testid(id)))?.click()
     }
 
     /// Wait until an element matching `css` exists and is displayed, then return it.
