@@ -28,6 +28,8 @@ pub mod keys {
     pub const TAB: &str = "\u{E004}";
     /// The Escape key.
     pub const ESCAPE: &str = "\u{E00C}";
+    /// The space bar.
+    pub const SPACE: &str = "\u{E00D}";
     /// The Backspace key.
     pub const BACKSPACE: &str = "\u{E003}";
     /// The Control modifier (stays pressed until [`NULL`]).
@@ -297,6 +299,56 @@ impl Session {
             }
             thread::sleep(POLL);
         }
+    }
+
+    /// Type `text` on the keyboard into whatever has the focus (WebDriver key actions; use
+    /// [`keys`] for Tab, Enter, ...), as a keyboard-only user does.
+    pub fn type_keys(&self, text: &str) -> Result<()> {
+        let mut actions = Vec::new();
+        for c in text.chars() {
+            actions.push(json!({"type": "keyDown", "value": c.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": c.to_string()}));
+        }
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )?;
+        self.delete_actions()
+    }
+
+    fn delete_actions(&self) -> Result<()> {
+        let what = "DELETE /actions";
+        let resp = self
+            .http
+            .delete(self.url("/actions"))
+            .send()
+            .map_err(|e| E2eError::Http(format!("{what}: {e}")))?;
+        decode(resp, what).map(|_| ())
+    }
+
+    /// The `data-testid` of the focused element (empty when it has none).
+    pub fn focused_testid(&self) -> Result<String> {
+        let v = self.execute(
+            "return document.activeElement ? (document.activeElement.dataset.testid || '') : ''",
+            vec![],
+        )?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Press Tab until the element with `data-testid="id"` has the focus (at most `max` times).
+    pub fn tab_to(&self, id: &str, max: usize) -> Result<()> {
+        for _ in 0..max {
+            if self.focused_testid()? == id {
+                return Ok(());
+            }
+            self.type_keys(keys::TAB)?;
+        }
+        if self.focused_testid()? == id {
+            return Ok(());
+        }
+        Err(E2eError::Check(format!(
+            "{id} cannot be reached with Tab (tried {max} times)"
+        )))
     }
 
     /// Run a synchronous script in the page; `arguments[i]` are `args` (elements may be passed

@@ -656,6 +656,51 @@ fn check_no_horizontal_scroll(d: &mut Desktop, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Onboarding with the keyboard alone (Tab, Space, Enter), with the system in dark mode: the app
+/// follows the system theme.
+#[test]
+fn keyboard_only_onboarding_in_dark_mode() -> Result<()> {
+    Scenario::new("keyboard_only_onboarding_in_dark_mode")
+        .env("GTK_THEME", "Adwaita:dark")
+        .run(|d| {
+            let dark = d.execute(
+                "return window.matchMedia('(prefers-color-scheme: dark)').matches",
+                vec![],
+            )?;
+            ensure!(dark == json!(true), "the web view does not see the system's dark mode");
+            let bg = d.execute(
+                "const c = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number); \
+             return (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]) / 255;",
+                vec![],
+            )?;
+            ensure!(
+                bg.as_f64().unwrap_or(1.0) < 0.35,
+                "the page background is light in dark mode (luminance {bg})"
+            );
+
+            // The passphrase field has the focus; type, Tab, type, Enter.
+            d.tid("welcome")?;
+            ensure!(
+                d.focused_testid()? == "create-passphrase",
+                "the passphrase field is not focused at start"
+            );
+            d.type_keys(PASSPHRASE)?;
+            d.tab_to("create-confirm", 3)?;
+            d.type_keys(PASSPHRASE)?;
+            d.type_keys(locket_e2e::keys::ENTER)?;
+            d.tid("recovery-key")?;
+            d.shot("recovery-dark")?;
+            d.tab_to("recovery-saved", 8)?;
+            d.type_keys(locket_e2e::keys::SPACE)?;
+            d.tab_to("recovery-continue", 4)?;
+            d.type_keys(locket_e2e::keys::ENTER)?;
+            d.tid("profile-screen")?;
+            d.tid("group-contact")?;
+            d.shot("profile-dark")?;
+            Ok(())
+        })
+}
+
 /// A vault whose log holds 100,000 events over 30 days: the Activity view pages through it (the
 /// table never holds more than a page), filters it, charts it and verifies the chain.
 #[test]
