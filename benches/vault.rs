@@ -1,4 +1,5 @@
-//! Vault benchmark: unlock time per Argon2id parameter set, and profile read/write throughput.
+//! Vault benchmark: unlock time per Argon2id parameter set, profile read/write throughput, and what a backup
+//! costs: its duration, its size against the vault's, and the longest pause it causes to concurrent writes.
 //!
 //! `cargo bench --bench vault` prints two tables. Figures are for comparison within one run (ratios), not
 //! absolute promises; nothing here asserts on time. `LOCKET_BENCH_QUICK=1` does fewer rounds.
@@ -197,5 +198,104 @@ fn main() {
         single.as_secs_f64() / batched.as_secs_f64(),
         (single.as_secs_f64() / n as f64) / (grouped.as_secs_f64() / (per * threads) as f64),
         single.as_secs_f64() / get.as_secs_f64()
+    );
+
+    backup_pause(tmp.path());
+}
+
+/// Fills a vault with a realistic mix (profile history + access-log events), then runs a steady stream of
+/// small writes through the group-commit writer while backups are taken, and compares the longest write
+/// latency during backups with the longest outside them.
+fn backup_pause(root: &Path) {
+    let dir = root.join("backup-bench");
+    let (v, _) = Vault::create(&dir, &Passphrase::new(PASS.into()), KdfParams::for_tests()).expect("create");
+    let events = if quick() { 20_000 } else { 100_000 };
+    {
+        let mut store = v.connect().expect("connect");
+        let tx = store.conn_mut().transaction().expect("tx");
+        for i in 0..2_000 {
+            profile::set(&tx, "contact.email", serde_json::json!(format!("user{i}@example.org"))).expect("set");
+        }
+        for i in 0..events {
+            let e = locket_audit::NewEvent::new(locket_audit::EventKind::Redemption, locket_audit::Outcome::Ok)
+                .retailer(format!("shop-{}.example", i % 20))
+                .grant(format!("g{}", i % 500))
+                .remote("127.0.0.1:50000")
+                .user_agent("bench/1.0");
+            locket_audit::append(&tx, &e).expect("append");
+        }
+        tx.commit().expect("commit");
+        store
+            .conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .expect("checkpoint");
+    }
+    let writer = v.writer().expect("writer");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let in_backup = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (writer, stop, in_backup) = (writer.clone(), stop.clone(), in_backup.clone());
+        std::thread::spawn(move || {
+            let (mut during, mut outside) = (Duration::ZERO, Duration::ZERO);
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let t = Instant::now();
+                let was = in_backup.load(std::sync::atomic::Ordering::Relaxed);
+                writer
+                    .submit(move |tx| {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO settings (key, value) VALUES ('bench.tick', ?1)",
+                            [i.to_string()],
+                        )
+                    })
+                    .expect("write");
+                let d = t.elapsed();
+                if was || in_backup.load(std::sync::atomic::Ordering::Relaxed) {
+                    during = during.max(d);
+                } else {
+                    outside = outside.max(d);
+                }
+            }
+            (during, outside, i)
+        })
+    };
+    let rounds = if quick() { 2 } else { 5 };
+    let mut took = Vec::new();
+    let mut size = 0;
+    for _ in 0..rounds {
+        std::thread::sleep(Duration::from_millis(300));
+        in_backup.store(true, std::sync::atomic::Ordering::Relaxed);
+        let t = Instant::now();
+        let b = v.backup_now("bench").expect("backup");
+        took.push(t.elapsed());
+        in_backup.store(false, std::sync::atomic::Ordering::Relaxed);
+        size = b.size_bytes;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (during, outside, writes) = load.join().expect("load thread");
+    let vault_bytes: u64 = ["vault.db", "vault.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    println!();
+    println!("Backup ({events} log events + 2,000 profile versions; {writes} concurrent writes meanwhile):");
+    println!("{:<52} {:>14}", "backup duration (median)", ms(median(took)));
+    println!(
+        "{:<52} {:>14}",
+        "backup size / vault size",
+        format!(
+            "{:.1} / {:.1} MiB",
+            size as f64 / 1048576.0,
+            vault_bytes as f64 / 1048576.0
+        )
+    );
+    println!("{:<52} {:>14}", "longest write latency during backups", ms(during));
+    println!("{:<52} {:>14}", "longest write latency outside backups", ms(outside));
+    println!(
+        "Ratio: longest pause during/outside backups {:.2}x",
+        during.as_secs_f64() / outside.as_secs_f64().max(1e-9)
     );
 }
