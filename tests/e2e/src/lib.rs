@@ -39,7 +39,7 @@ pub use procs::Proc;
 pub use webdriver::{keys, testid, Element, Session, DEFAULT_WAIT};
 
 /// Everything that can go wrong while driving the app.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum E2eError {
     /// The driver could not be reached (it died, or the request timed out).
@@ -70,6 +70,28 @@ pub enum E2eError {
     /// A check in a scenario failed.
     #[error("check failed: {0}")]
     Check(String),
+}
+
+impl E2eError {
+    /// A stable snake_case code for the kind of failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            E2eError::Http(_) => "driver_unreachable",
+            E2eError::Protocol(_) => "driver_protocol",
+            E2eError::WebDriver { .. } => "webdriver_error",
+            E2eError::Timeout(_) => "timeout",
+            E2eError::Io(_) => "io_error",
+            E2eError::Setup(_) => "environment",
+            E2eError::Check(_) => "check_failed",
+        }
+    }
+}
+
+/// A test returning `Err` prints it with `Debug`: show the readable sentence, not the enum.
+impl std::fmt::Debug for E2eError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] {self}", self.code())
+    }
 }
 
 /// Result type of the harness.
