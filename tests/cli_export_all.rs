@@ -397,6 +397,14 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
     let report = verified.json();
     verified.ok();
     assert_eq!(report["events"], (n + 2) as u64);
+    let human = run_pw(&v.dir, &["audit", "verify"]);
+    assert!(
+        human.ok().contains(&format!(
+            "from vault {old_vault_id}: 2 signed head(s) of the old vault verify"
+        )),
+        "{}",
+        human.stdout
+    );
     // Old heads stay verifiable with the public key stored in them.
     {
         let vault = Vault::unlock(&v.dir, &Passphrase::new(PASS.into())).unwrap();

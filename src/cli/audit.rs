@@ -193,7 +193,7 @@ fn verify(ctx: &mut Ctx) -> CliResult {
                     report.events, report.signed_heads, report.head_seq, report.head_hash
                 )
             });
-            Ok(())
+            super::audit_export::check_imported(ctx, &vault)
         }
         Some(p) => {
             if ctx.out.is_json() {

@@ -146,3 +146,27 @@ pub fn run(ctx: &mut Ctx, args: AuditExportArgs) -> CliResult {
     );
     Ok(())
 }
+
+/// After `locket audit verify` found the chain intact: re-checks the old vault's signed heads carried by each
+/// `imported` event ([`log_export::verify_imported`]) and tells the owner (human output only; `--json` keeps
+/// the single report document). Fails with `audit_chain_broken` (exit 4) if one does not verify.
+pub fn check_imported(ctx: &Ctx, vault: &locket_vault::Vault) -> CliResult {
+    let store = vault.connect()?;
+    match log_export::verify_imported(store.conn()) {
+        Ok(checks) => {
+            for c in checks {
+                ctx.out.line(format!(
+                    "Imported at event {} from vault {}: {} signed head(s) of the old vault verify with its key {}.",
+                    c.seq, c.source_vault_id, c.heads_verified, c.source_public_key
+                ));
+            }
+            Ok(())
+        }
+        Err(LogExportError::NotIntact { message, .. }) => Err(CliError::new(
+            exit::DAMAGED,
+            "audit_chain_broken",
+            format!("the imported part of the access log is NOT intact: {message}"),
+        )),
+        Err(e) => Err(log_err(e)),
+    }
+}
