@@ -22,7 +22,7 @@
 //! 2. **Re-chained** (the log already holds events, e.g. the desktop app recorded its `unlock`): the events are
 //!    appended after the existing ones with new sequence numbers and hashes. Times never decrease along a chain,
 //!    so an event older than the existing head is recorded at the head's time; each event's `detail.imported`
-//!    keeps its original `seq`, `hash` and `ts_ms`.
+//!    keeps its original `seq`, `hash` and `ts_ms` (an earlier origin nested as `previous`).
 //! 3. Either way an [`IMPORTED_KIND`] event is appended. Its detail names the source vault, its public key
 //!    (`source_public_key`, hex) and head (`source_head`), the import `mode`, and carries the old signed heads
 //!    and the attestation verbatim (`source_signed_heads`, `source_attestation`), so they stay verifiable with
@@ -529,15 +529,17 @@ pub fn import_section(conn: &Connection, doc: &SectionDoc) -> Res<LogImport> {
                     Some(d) => serde_json::from_str(d).map_err(|err| malformed(err.to_string()))?,
                     None => Map::new(),
                 };
-                detail.insert(
-                    "imported".to_owned(),
-                    json!({
-                        "source_vault_id": doc.source_vault_id,
-                        "seq": e.seq,
-                        "hash": e.hash,
-                        "ts_ms": e.ts_ms,
-                    }),
-                );
+                let mut origin = json!({
+                    "source_vault_id": doc.source_vault_id,
+                    "seq": e.seq,
+                    "hash": e.hash,
+                    "ts_ms": e.ts_ms,
+                });
+                // Re-chained twice (vault A → B → C): the earlier origin is kept, nested.
+                if let Some(previous) = detail.remove("imported") {
+                    origin["previous"] = previous;
+                }
+                detail.insert("imported".to_owned(), origin);
                 let ev = NewEvent {
                     kind: EventKind::parse(&e.kind),
                     outcome,
@@ -605,6 +607,7 @@ pub fn verify_imported(conn: &Connection) -> Res<Vec<ImportedCheck>> {
         1000,
     )?;
     let mut out = Vec::new();
+    let mut origins: Option<BTreeSet<(u64, String)>> = None;
     for ev in page.events.iter().rev() {
         let d = &ev.detail;
         let text = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -619,16 +622,24 @@ pub fn verify_imported(conn: &Connection) -> Res<Vec<ImportedCheck>> {
                 serde_json::from_value(a.clone()).map_err(|e| malformed(format!("imported event {}: {e}", ev.seq)))?,
             );
         }
-        let rechained = d.get("mode").and_then(Value::as_str) == Some("rechained");
         let source = text("source_vault_id");
         for h in &heads {
             h.check()?;
-            let found = if rechained {
-                imported_hash_rechained(conn, &source, h.seq, ev.seq)?
-            } else if h.seq < ev.seq {
+            // The old event is either still at its own position (verbatim imports keep seq and hash), or was
+            // re-chained, possibly more than once: then its original seq and hash are in `detail.imported`.
+            let here = if h.seq < ev.seq {
                 crate::get(conn, h.seq)?.map(|e| e.hash)
             } else {
                 None
+            };
+            let found = if here.as_deref() == Some(h.hash.as_str()) {
+                here
+            } else {
+                let origins = match &mut origins {
+                    Some(set) => set,
+                    None => origins.insert(collect_origins(conn)?),
+                };
+                origins.contains(&(h.seq, h.hash.clone())).then(|| h.hash.clone())
             };
             if found.as_deref() != Some(h.hash.as_str()) {
                 return Err(not_intact(
@@ -650,19 +661,29 @@ pub fn verify_imported(conn: &Connection) -> Res<Vec<ImportedCheck>> {
     Ok(out)
 }
 
-fn imported_hash_rechained(conn: &Connection, source: &str, old_seq: u64, before: u64) -> Res<Option<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT detail FROM audit_events WHERE seq < ?1 AND detail IS NOT NULL \
-         AND json_extract(detail, '$.imported.seq') = ?2 AND json_extract(detail, '$.imported.source_vault_id') = ?3",
-    )?;
-    let before = i64::try_from(before).unwrap_or(i64::MAX);
-    let old = i64::try_from(old_seq).unwrap_or(i64::MAX);
-    let detail: Option<String> = stmt.query_row(params![before, old, source], |r| r.get(0)).optional()?;
-    Ok(detail.and_then(|d| {
-        serde_json::from_str::<Value>(&d)
-            .ok()
-            .and_then(|v| v["imported"]["hash"].as_str().map(str::to_owned))
-    }))
+/// Every original `(seq, hash)` recorded in a re-chained event's `detail.imported` (and the `previous` origins
+/// nested in it).
+fn collect_origins(conn: &Connection) -> Res<BTreeSet<(u64, String)>> {
+    let mut out = BTreeSet::new();
+    let mut stmt = conn.prepare("SELECT detail FROM audit_events WHERE instr(detail, '\"imported\":{') > 0")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let text: String = r.get(0)?;
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let mut level = v.get("imported");
+        while let Some(o) = level {
+            if let (Some(seq), Some(hash)) = (
+                o.get("seq").and_then(Value::as_u64),
+                o.get("hash").and_then(Value::as_str),
+            ) {
+                out.insert((seq, hash.to_owned()));
+            }
+            level = o.get("previous");
+        }
+    }
+    Ok(out)
 }
 
 /// The `audit` section provider for `locket_vault::export` (register it in the CLI's and the desktop's
@@ -868,6 +889,19 @@ mod tests {
         assert_eq!(e.detail["route"], "/v1/data");
         assert!(crate::verify(&dst, Some(&pk(&SEED2))).unwrap().ok());
         assert_eq!(verify_imported(&dst).unwrap()[0].heads_verified, 2);
+
+        // Moved on again into a third vault that already has events: both origins are kept.
+        let third = db(&[11u8; 32], "third-vault");
+        append(&third, &NewEvent::new(EventKind::Unlock, Outcome::Ok)).unwrap();
+        import_section(&third, &export_section(&dst).unwrap()).unwrap();
+        let e = crate::get(&third, 3).unwrap().unwrap();
+        assert_eq!(e.detail["imported"]["source_vault_id"], "new-vault");
+        assert_eq!(e.detail["imported"]["seq"], 2);
+        assert_eq!(e.detail["imported"]["previous"]["source_vault_id"], "old-vault");
+        assert_eq!(e.detail["imported"]["previous"]["seq"], 1);
+        assert!(crate::verify(&third, Some(&pk(&[11u8; 32]))).unwrap().ok());
+        let checks = verify_imported(&third).unwrap();
+        assert_eq!(checks.len(), 2, "the earlier import record came along, and this one");
     }
 
     #[test]
