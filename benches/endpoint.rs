@@ -169,6 +169,47 @@ async fn redemption_load(url: &str, token: &str, clients: usize, secs: f64) -> L
     }
 }
 
+/// The writer's share alone: audited redemptions submitted in-process by `clients` threads (no HTTP), each one
+/// running the redemption checks, the use count and the audit event in the group commit.
+fn in_process_rate(vault: &Vault, token: &str, clients: usize, secs: f64) -> f64 {
+    let signer = TokenSigner::for_vault(vault).expect("signer");
+    let verified = signer.verifier().verify_signature(token).expect("verify");
+    let writer = vault.writer().expect("writer");
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for _ in 0..clients {
+        let writer = writer.clone();
+        let verified = verified.clone();
+        let stop = stop.clone();
+        handles.push(std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let v = verified.clone();
+                let r = writer.submit(move |tx| {
+                    let red = locket_grants::redeem::redeem_verified(tx, &v, Utc::now()).map_err(|e| e.to_string())?;
+                    let ev = NewEvent::new(EventKind::Redemption, Outcome::Ok)
+                        .grant(red.grant_id.clone())
+                        .retailer(red.retailer_id.clone())
+                        .fields(red.disclosed_fields())
+                        .remote("127.0.0.1:1")
+                        .detail("route", "/v1/data");
+                    append(tx, &ev).map_err(|e| e.to_string())?;
+                    Ok::<_, String>(())
+                });
+                if r.is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    stop.store(true, Ordering::Relaxed);
+    let total: u64 = handles.into_iter().map(|h| h.join().expect("thread")).sum();
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
 fn big_log(n: u64) {
     println!("\n== access log with {n} events ==");
     let (_dir, vault) = new_vault();
@@ -327,6 +368,15 @@ fn main() {
         println!("best audited rate / bare verify rate = {:.3} (target >= 0.35)", best / bare);
         if let Some((_, l)) = levels.iter().find(|(c, _)| *c == 64) {
             println!("p99 at 64 clients = {:.2} ms (target < 5 ms)", l.p99_us as f64 / 1e3);
+        }
+        println!("\n== the same work in-process, without HTTP (writer + checks + audit only) ==");
+        for clients in [1usize, 8, 64] {
+            let vault = vault.clone();
+            let token = token.clone();
+            let rate = tokio::task::spawn_blocking(move || in_process_rate(&vault, &token, clients, secs))
+                .await
+                .expect("in-process");
+            println!("{clients:>3} threads: {rate:>8.0} audited redemptions/s (ratio to bare {:.3})", rate / bare);
         }
         let uses = locket_grants::store::list_grants(vault.connect().expect("connect").conn())
             .expect("grants")

@@ -197,3 +197,55 @@ async fn health_keys_and_locking() {
     assert_eq!((status, body["code"].as_str()), (405, Some("method_not_allowed")));
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_allows_only_the_configured_origins() {
+    let fx = Fixture::start_with(locket_endpoint::EndpointConfig {
+        cors: locket_endpoint::Cors::Origins(vec!["https://shop.example".into()]),
+        ..locket_endpoint::EndpointConfig::default()
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        fx.http
+            .request(reqwest::Method::OPTIONS, format!("{}/v1/data", fx.url))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let ok = preflight("https://shop.example").await.unwrap();
+    assert_eq!(
+        ok.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://shop.example")
+    );
+    let allowed_headers = ok
+        .headers()
+        .get("access-control-allow-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(allowed_headers.contains("authorization"), "{allowed_headers}");
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // A real call from the allowed origin carries the header too, and replies are never cacheable.
+    let resp = fx
+        .http
+        .get(format!("{}/v1/health", fx.url))
+        .header("origin", "https://shop.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://shop.example")
+    );
+    assert_eq!(
+        resp.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    fx.stop().await;
+}
