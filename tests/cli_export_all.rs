@@ -529,3 +529,61 @@ fn a_tampered_log_in_an_export_is_refused_and_nothing_is_imported() {
     assert!(r.stderr.contains("not intact at event 1"), "{}", r.stderr);
     assert!(!target.exists(), "the vault made for the import is removed again");
 }
+
+#[test]
+fn importing_into_a_vault_whose_log_has_events_rechains_the_old_log() {
+    let src = TestVault::new();
+    src.set("contact.email", "owner@example.org");
+    let tmp = src.tmp.path();
+    let req = run_pw(
+        &src.dir,
+        &[
+            "--json",
+            "requests",
+            "import",
+            s(&request_file(tmp, "a.json", "shop.example")),
+        ],
+    )
+    .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run_pw(&src.dir, &["grant", "approve", &req, "--out", s(&tmp.join("g.json"))]).ok();
+    let old_events = run_pw(&src.dir, &["--json", "audit"]).json()["events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let export = tmp.join("all.json");
+    run_pw(&src.dir, &["export", "--out", s(&export)]).ok();
+
+    // The target already logged a request of its own (its profile is empty, so the import is allowed).
+    let dst = TestVault::new();
+    run_pw(
+        &dst.dir,
+        &[
+            "requests",
+            "import",
+            s(&request_file(dst.tmp.path(), "b.json", "other.example")),
+        ],
+    )
+    .ok();
+    run_pw(&dst.dir, &["import", s(&export)]).ok();
+
+    let events = run_pw(&dst.dir, &["--json", "audit"]).json()["events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    // Newest first: moved grant, imported, the re-chained old events, the target's own request.
+    assert_eq!(events.len(), 1 + old_events.len() + 2);
+    assert_eq!(events[0]["detail"]["reason"], "moved");
+    assert_eq!(events[1]["kind"], "imported");
+    assert_eq!(events[1]["detail"]["mode"], "rechained");
+    let oldest_old = &old_events[old_events.len() - 1];
+    let rechained = &events[events.len() - 2];
+    assert_eq!(rechained["seq"], 2);
+    assert_eq!(rechained["kind"], oldest_old["kind"]);
+    assert_eq!(rechained["detail"]["imported"]["seq"], oldest_old["seq"]);
+    assert_eq!(rechained["detail"]["imported"]["hash"], oldest_old["hash"]);
+    let verified = run_pw(&dst.dir, &["audit", "verify"]);
+    assert!(verified.ok().contains("Imported at event"), "{}", verified.stdout);
+}
