@@ -105,6 +105,12 @@ fn xdotool(d: &Desktop, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// How many visible X windows on the scenario's display are titled exactly `title`.
+pub fn windows_titled(d: &Desktop, title: &str) -> Result<usize> {
+    let out = xdotool(d, &["search", "--onlyvisible", "--name", &format!("^{title}$")]).unwrap_or_default();
+    Ok(out.lines().filter(|l| !l.trim().is_empty()).count())
+}
+
 /// Wait for a native dialog window titled `title`, give it the keyboard focus and return its X id.
 fn find_dialog(d: &Desktop, title: &str) -> Result<String> {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -517,9 +517,13 @@ fn deep_link_to_running_instance() -> Result<()> {
             "the second launch failed: {}",
             String::from_utf8_lossy(&second.stderr)
         );
-        // Still exactly one app: the first one, still locked.
+        // Still exactly one app window: the first one, still locked.
+        let windows = app::windows_titled(d, "Locket")?;
+        ensure!(windows == 1, "{windows} Locket windows after the second launch");
         d.tid("unlock")?;
-        unlock(d, PASSPHRASE)?;
+        // After unlocking, the app goes straight to the request that came with the link.
+        d.tid("unlock-passphrase")?.send_keys(PASSPHRASE)?;
+        d.press("unlock-submit")?;
         d.wait_for("[data-testid=\"request-card\"].is-highlight")?;
         let card = d.tid("request-card")?.text()?;
         ensure!(card.contains("Orbit Running"), "card after the link: {card:?}");
