@@ -435,3 +435,38 @@ async fn a_request_flood_is_limited_and_the_server_stays_responsive() {
     fx.verify_log();
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_origin_header_does_not_escape_the_limit() {
+    let fx = Fixture::start_with(EndpointConfig {
+        requests_burst: 2,
+        requests_per_minute: 1,
+        max_pending_requests: 1000,
+        ..EndpointConfig::default()
+    })
+    .await;
+    let mut accepted = 0;
+    let mut limited = 0;
+    for i in 0..40 {
+        let doc = request_doc(&unique_nonce(), &["contact.email"]);
+        let resp = fx
+            .http
+            .post(format!("{}/v1/requests", fx.url))
+            .header("content-type", "application/json")
+            .header("origin", format!("https://shop{i}.example"))
+            .body(doc.to_string())
+            .send()
+            .await
+            .unwrap();
+        match resp.status().as_u16() {
+            202 => accepted += 1,
+            429 => limited += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // The address budget is ADDRESS_LIMIT_FACTOR (4) times the per-origin one (2), plus at most one refill.
+    assert!(accepted <= 9, "{accepted}");
+    assert_eq!(accepted + limited, 40);
+    assert!(fx.events(5).iter().any(|e| e.reason.as_deref() == Some("rate_limited")));
+    fx.stop().await;
+}

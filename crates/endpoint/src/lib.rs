@@ -50,6 +50,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/keys"),
 ];
 
+/// The per-address limit on `POST /v1/requests` is this many times the per-origin one.
+pub const ADDRESS_LIMIT_FACTOR: u32 = 4;
+
 /// Largest `Authorization` header accepted, in bytes.
 pub const MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;
 
@@ -73,7 +76,8 @@ pub struct EndpointConfig {
     pub cors: Cors,
     /// Largest `POST /v1/requests` body, in bytes.
     pub max_request_bytes: usize,
-    /// Submissions per origin allowed at once (bucket size).
+    /// Submissions per origin allowed at once (bucket size). Each remote address additionally gets
+    /// [`ADDRESS_LIMIT_FACTOR`] times this budget across all the origins it claims.
     pub requests_burst: u32,
     /// Submissions per origin per minute, sustained.
     pub requests_per_minute: u32,
@@ -150,6 +154,8 @@ pub(crate) struct Shared {
     pub(crate) vault: RwLock<Option<Arc<Unlocked>>>,
     pub(crate) notices: broadcast::Sender<Notice>,
     pub(crate) limiter: limit::RateLimiter,
+    /// A looser limit per remote address, so rotating the `Origin` header does not bypass the per-origin one.
+    pub(crate) address_limiter: limit::RateLimiter,
     /// Bounds jobs in flight to the writer so submitting never blocks a runtime thread.
     pub(crate) in_flight: Semaphore,
 }
@@ -174,12 +180,17 @@ impl Endpoint {
     pub fn new(config: EndpointConfig) -> Endpoint {
         let (notices, _) = broadcast::channel(1024);
         let limiter = limit::RateLimiter::new(config.requests_burst, config.requests_per_minute);
+        let address_limiter = limit::RateLimiter::new(
+            config.requests_burst.saturating_mul(ADDRESS_LIMIT_FACTOR),
+            config.requests_per_minute.saturating_mul(ADDRESS_LIMIT_FACTOR),
+        );
         Endpoint {
             shared: Arc::new(Shared {
                 config,
                 vault: RwLock::new(None),
                 notices,
                 limiter,
+                address_limiter,
                 in_flight: Semaphore::new(2048),
             }),
         }

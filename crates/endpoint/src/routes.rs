@@ -212,11 +212,19 @@ async fn submit_request(
     };
     // Rate limit per declared web origin, or per remote address for callers that send none.
     let key = call.origin.clone().unwrap_or_else(|| call.remote_ip.clone());
+    let mut decision = endpoint.shared.limiter.check(&key);
+    let mut key = key;
+    if decision == Decision::Allowed && call.origin.is_some() {
+        decision = endpoint.shared.address_limiter.check(&call.remote_ip);
+        if decision != Decision::Allowed {
+            key = call.remote_ip.clone();
+        }
+    }
     if let Decision::Limited {
         log,
         suppressed,
         retry_after,
-    } = endpoint.shared.limiter.check(&key)
+    } = decision
     {
         let mut err = ApiError::new(
             429,
