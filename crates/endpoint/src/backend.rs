@@ -128,10 +128,10 @@ where
     R: Send + 'static,
     F: FnOnce(&Transaction<'_>, &Unlocked) -> Result<Done<R>, Abort> + Send + 'static,
 {
-    let _permit = endpoint
-        .shared
-        .in_flight
-        .acquire()
+    // The slot is released when the job has finished on the writer, not when this future ends: a client that
+    // disconnects early cannot make the endpoint queue more than MAX_IN_FLIGHT jobs.
+    let permit = Arc::clone(&endpoint.shared.in_flight)
+        .acquire_owned()
         .await
         .map_err(|_| ApiError::locked())?;
     let (tx, rx) = oneshot::channel();
@@ -139,6 +139,7 @@ where
     unlocked.writer.submit_then(
         move |t: &Transaction<'_>| job(t, &u),
         move |r: Result<Done<R>, WriterError<Abort>>| {
+            drop(permit);
             let _ = tx.send(r);
         },
     );

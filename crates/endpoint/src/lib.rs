@@ -50,6 +50,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/keys"),
 ];
 
+/// Most jobs queued to the vault's writer by the endpoint at once (below the writer's queue length, so
+/// submitting never blocks a runtime thread); further requests wait for a slot.
+pub const MAX_IN_FLIGHT: usize = 2048;
+
 /// The per-address limit on `POST /v1/requests` is this many times the per-origin one.
 pub const ADDRESS_LIMIT_FACTOR: u32 = 4;
 
@@ -157,7 +161,7 @@ pub(crate) struct Shared {
     /// A looser limit per remote address, so rotating the `Origin` header does not bypass the per-origin one.
     pub(crate) address_limiter: limit::RateLimiter,
     /// Bounds jobs in flight to the writer so submitting never blocks a runtime thread.
-    pub(crate) in_flight: Semaphore,
+    pub(crate) in_flight: Arc<Semaphore>,
 }
 
 /// The endpoint's shared state. Cheap to clone; every clone serves the same vault.
@@ -191,7 +195,7 @@ impl Endpoint {
                 notices,
                 limiter,
                 address_limiter,
-                in_flight: Semaphore::new(2048),
+                in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             }),
         }
     }
