@@ -470,3 +470,37 @@ async fn rotating_the_origin_header_does_not_escape_the_limit() {
     assert!(fx.events(5).iter().any(|e| e.reason.as_deref() == Some("rate_limited")));
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_token_flood_is_refused_logged_and_does_not_starve_the_retailer() {
+    let fx = Fixture::start().await;
+    let grant = fx.grant(&["contact.email"], None);
+    let before = fx.event_count();
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let http = fx.http.clone();
+        let url = format!("{}/v1/data", fx.url);
+        tasks.push(tokio::spawn(async move {
+            let resp = http
+                .get(url)
+                .header("authorization", format!("Bearer v4.public.forged{i}"))
+                .send()
+                .await
+                .unwrap();
+            resp.status().as_u16()
+        }));
+    }
+    let mut served = 0;
+    for _ in 0..10 {
+        let (status, body) = fx.get("/v1/data", Some(&grant.token)).await;
+        assert_eq!(status, 200, "{body}");
+        served += 1;
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 400);
+    }
+    // Every refusal and every redemption was committed to the log before its reply.
+    assert_eq!(fx.event_count() - before, 300 + served);
+    fx.verify_log();
+    fx.stop().await;
+}
