@@ -245,6 +245,11 @@ pub async fn serve<F>(listener: TcpListener, endpoint: Endpoint, shutdown: F) ->
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    use axum::serve::ListenerExt as _;
+    // Replies are small and latency matters more than packet count.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let app = endpoint.router().into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
