@@ -424,6 +424,9 @@ pub struct Desktop {
     pub display: u32,
     driver_url: String,
     bus_address: String,
+    /// From asking the driver for a session to the app's document being loaded (includes
+    /// WebKitWebDriver starting the app). Informational only; tests never assert on time.
+    pub launched_in: Duration,
     shots: u32,
     // Field order = drop order: session (closed in Drop), then driver, bus, display, and the temp
     // dir last, once no process uses it.
@@ -499,13 +502,15 @@ impl Desktop {
             let url = format!("http://127.0.0.1:{port}");
             match wait_status(&url, &mut driver, Duration::from_secs(20)) {
                 Ok(()) => {
+                    let started = Instant::now();
                     let session = start_session(&url, &work.bins.desktop, &log)?;
-                    let d = Desktop {
+                    let mut d = Desktop {
                         work,
                         display,
                         session: Some(session),
                         driver_url: url,
                         bus_address: bus_address.clone(),
+                        launched_in: Duration::ZERO,
                         shots: 0,
                         driver,
                         _keyring: keyring.take().flatten(),
@@ -518,6 +523,7 @@ impl Desktop {
                                 .then_some(()),
                         )
                     })?;
+                    d.launched_in = started.elapsed();
                     return Ok(d);
                 }
                 Err(e) => {
@@ -566,6 +572,46 @@ impl Desktop {
             ),
         );
         Ok(out)
+    }
+
+    /// Resident memory (KiB) of the app under test: `(app process, app + its WebKit helper
+    /// processes)`, read from `/proc` (Linux). Informational only.
+    pub fn app_rss_kib(&self) -> Result<(u64, u64)> {
+        let group = self.driver.pid().to_string();
+        let mut app = 0;
+        let mut total = 0;
+        let entries = fs::read_dir("/proc").map_err(|e| E2eError::Io(format!("/proc: {e}")))?;
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            let Ok(stat) = fs::read_to_string(dir.join("stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid pgrp ..." — comm may hold spaces; split after the last ')'.
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let comm = head.split_once('(').map(|(_, c)| c).unwrap_or_default();
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            if fields.get(2) != Some(&group.as_str()) {
+                continue;
+            }
+            let is_app = comm.starts_with("locket-desktop");
+            if !(is_app || comm.starts_with("WebKitWebProces") || comm.starts_with("WebKitNetworkPr")) {
+                continue;
+            }
+            let status = fs::read_to_string(dir.join("status")).unwrap_or_default();
+            let rss: u64 = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            total += rss;
+            if is_app {
+                app += rss;
+            }
+        }
+        Ok((app, total))
     }
 
     /// Save a screenshot of the window as `NN-name.png` in the scenario's artifacts dir.

@@ -785,6 +785,13 @@ fn activity_with_100k_events() -> Result<()> {
                 Ok((s.tid("chain-status")?.attr("data-ok")?.as_deref() == Some("true")).then_some(()))
             })?;
             timings.push(format!("chain verified (banner) after {:?}", t.elapsed()));
+            let (app, total) = d.app_rss_kib()?;
+            timings.push(format!(
+                "RSS with 100k events on screen: app {} MiB, app + WebKit processes {} MiB",
+                app / 1024,
+                total / 1024
+            ));
+            timings.push(format!("app launch to loaded document: {:?}", d.launched_in));
             let _ = fs::write(d.work.artifacts.join("timings.txt"), timings.join("\n") + "\n");
             Ok(())
         })
