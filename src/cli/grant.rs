@@ -1,11 +1,14 @@
 //! `locket grant approve | deny | revoke | list | show`: the owner's decisions on requests and grants.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use clap::Subcommand;
+use locket_grants::derived;
 use locket_grants::duration::parse_owner_duration;
+use locket_grants::receipt::Collection;
 use locket_grants::store::{self, ApproveOptions, GrantRecord};
 use locket_grants::TokenSigner;
 use rusqlite::TransactionBehavior;
@@ -34,6 +37,10 @@ pub enum GrantCmd {
         /// A note on your decision, kept with it.
         #[arg(long)]
         note: Option<String>,
+        /// Grant the suggested minimized answers (e.g. age_over:18) instead of the raw fields the shop asked
+        /// for where its purpose needs less (see `locket requests show`).
+        #[arg(long)]
+        minimize: bool,
         /// Endpoint URL to put in the grant file (default: from the endpoint settings).
         #[arg(long, value_name = "URL")]
         endpoint: Option<String>,
@@ -56,6 +63,14 @@ pub enum GrantCmd {
         /// Why (kept in the access log).
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// Withdraw some scopes of a live grant and keep the rest (a `narrowing` consent receipt is issued).
+    Narrow {
+        /// Grant id (or a unique prefix).
+        id: String,
+        /// Scopes to withdraw (repeat or separate with commas).
+        #[arg(long, required = true, num_args = 1.., value_delimiter = ',', value_name = "SCOPE")]
+        withdraw: Vec<String>,
     },
     /// List grants, newest first.
     List,
@@ -135,6 +150,11 @@ fn describe(g: &GrantRecord) -> String {
 pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
     let vault = ctx.open_vault()?;
     let mut store = vault.connect()?;
+    // Receipts for expiries (and revocations made without the signing key) since the last look.
+    if let Err(e) = super::privacy::catch_up_receipts(&vault, &mut store) {
+        ctx.out
+            .warn(&format!("could not issue the consent receipts due: {}", e.message));
+    }
     match cmd {
         GrantCmd::Approve {
             request_id,
@@ -142,6 +162,7 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             expires,
             max_uses,
             note,
+            minimize,
             endpoint,
             out,
         } => {
@@ -156,6 +177,17 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                 max_uses,
                 note,
             };
+            let minimized = if minimize {
+                let request = store::get_request(store.conn(), &request_id)?.request;
+                let plan = derived::minimization_plan(store.conn(), &request, options.only.as_deref());
+                if plan.is_empty() {
+                    ctx.out
+                        .warn("--minimize: no requested scope has a minimized answer; granting as asked");
+                }
+                plan
+            } else {
+                BTreeMap::new()
+            };
             let signer = TokenSigner::for_vault(&vault).map_err(|e| CliError::from_code("token_signing_failed", e))?;
             let endpoint = match endpoint {
                 Some(e) => e,
@@ -166,7 +198,16 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             let tx = store
                 .conn_mut()
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let issued = match store::approve(&tx, &signer, &request_id, &options, &endpoint, Utc::now()) {
+            let issued = match store::approve_via(
+                &tx,
+                &signer,
+                &request_id,
+                &options,
+                &minimized,
+                Collection::Cli,
+                &endpoint,
+                Utc::now(),
+            ) {
                 Ok(i) => i,
                 Err(e) => {
                     drop(file);
@@ -229,12 +270,15 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             let tx = store
                 .conn_mut()
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let revoked = store::revoke(&tx, &id, reason.as_deref(), Utc::now())?;
+            let signer = TokenSigner::for_vault(&vault).map_err(|e| CliError::from_code("token_signing_failed", e))?;
+            let (revoked, receipt) =
+                store::revoke_via(&tx, &signer, &id, reason.as_deref(), Collection::Cli, Utc::now())?;
             // Committed (WAL, synchronous=FULL) before we report: the next redemption is refused.
             tx.commit()?;
             let g = &revoked.grant;
-            ctx.out
-                .result(&json!({ "grant": g, "already_revoked": revoked.already }), || {
+            ctx.out.result(
+                &json!({ "grant": g, "already_revoked": revoked.already, "receipt": receipt }),
+                || {
                     if revoked.already {
                         format!(
                             "Grant {} for {} was already revoked; nothing changed.",
@@ -246,7 +290,27 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                             g.id, g.retailer_name
                         )
                     }
-                });
+                },
+            );
+        }
+        GrantCmd::Narrow { id, withdraw } => {
+            let signer = TokenSigner::for_vault(&vault).map_err(|e| CliError::from_code("token_signing_failed", e))?;
+            let tx = store
+                .conn_mut()
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (g, receipt) = store::narrow(&tx, &signer, &id, &withdraw, Collection::Cli, Utc::now())?;
+            tx.commit()?;
+            ctx.out.result(&json!({ "grant": g, "receipt": receipt }), || {
+                format!(
+                    "Narrowed grant {} for {}: withdrawn {}; still granted {}. Its next fetch no longer returns \
+                     the withdrawn scopes. Consent receipt {} recorded.",
+                    g.id,
+                    g.retailer_name,
+                    withdraw.join(", "),
+                    g.scopes.iter().map(|s| s.scope.as_str()).collect::<Vec<_>>().join(", "),
+                    receipt.receipt_id
+                )
+            });
         }
         GrantCmd::List => {
             let grants = store::list_grants(store.conn())?;

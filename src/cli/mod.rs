@@ -9,6 +9,7 @@ pub mod audit_export;
 pub mod backup;
 pub mod grant;
 pub mod output;
+pub mod privacy;
 pub mod profile;
 pub mod receipts;
 pub mod requests;

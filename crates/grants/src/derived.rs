@@ -1015,6 +1015,37 @@ pub fn review_request_builtin(request: &GrantRequest) -> Vec<ScopeWarning> {
         .collect()
 }
 
+/// The minimized answers "grant the minimized answer instead" would grant for a request: for each raw scope
+/// (only those in `selected`, when given) with an `over_asking` warning, the first suggested scope that
+/// passes [`check_minimization`] and is neither asked for by the request itself nor already planned for
+/// another scope. The map goes from requested scope to replacement, the form
+/// [`crate::store::approve_minimized`] takes.
+pub fn minimization_plan(
+    conn: &rusqlite::Connection,
+    request: &GrantRequest,
+    selected: Option<&[String]>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut plan = std::collections::BTreeMap::new();
+    for w in review_request(conn, request) {
+        let Some(suggestion) = w.suggestion.as_ref() else {
+            continue;
+        };
+        if w.kind != WarningKind::OverAsking
+            || plan.contains_key(&w.scope)
+            || selected.is_some_and(|sel| !sel.contains(&w.scope))
+            || request.scopes.iter().any(|s| s.scope == suggestion.scope)
+            || plan.values().any(|v: &String| v == &suggestion.scope)
+        {
+            continue;
+        }
+        let covered = profile::resolve(conn, &w.scope).unwrap_or_default();
+        if check_minimization(&w.scope, w.purpose, &covered, &suggestion.scope).is_ok() {
+            plan.insert(w.scope.clone(), suggestion.scope.clone());
+        }
+    }
+    plan
+}
+
 /// The owner-facing label of a derived or noised scope (`None` for raw fields and groups).
 pub fn label(scope: &str) -> Option<String> {
     match parse_scope(scope).ok()? {

@@ -149,6 +149,22 @@ pub enum GrantError {
     /// No grant with that id.
     #[error("no grant with id {0:?}; `locket grant list` shows them")]
     GrantNotFound(String),
+    /// The owner tried to withdraw a scope the grant does not carry.
+    #[error("{scope:?} is not granted by this grant; it grants: {granted}")]
+    ScopeNotInGrant {
+        /// The scope given.
+        scope: String,
+        /// The grant's scopes, comma-separated.
+        granted: String,
+    },
+    /// The grant is revoked, expired or used up, so it can no longer be changed.
+    #[error("grant {id} is {status}; only an active grant can be narrowed")]
+    GrantNotActive {
+        /// Grant id.
+        id: String,
+        /// Its status.
+        status: String,
+    },
     /// A token could not be produced.
     #[error("could not sign the grant token: {0}")]
     Signing(String),
@@ -177,6 +193,8 @@ impl GrantError {
             GrantError::ExpiryTooLong { .. } => "expiry_too_long",
             GrantError::InvalidMaxUses => "max_uses_invalid",
             GrantError::GrantNotFound(_) => "grant_not_found",
+            GrantError::GrantNotActive { .. } => "grant_not_active",
+            GrantError::ScopeNotInGrant { .. } => "scope_not_in_grant",
             GrantError::Signing(_) => "token_signing_failed",
             GrantError::Corrupt(_) => "vault_record_corrupt",
             GrantError::Database(_) => "database_error",
@@ -197,7 +215,9 @@ impl GrantError {
             | GrantError::MinimizationRefused { .. }
             | GrantError::NothingGranted
             | GrantError::ExpiryTooLong { .. }
-            | GrantError::InvalidMaxUses => 400,
+            | GrantError::InvalidMaxUses
+            | GrantError::ScopeNotInGrant { .. } => 400,
+            GrantError::GrantNotActive { .. } => 409,
             GrantError::Signing(_) | GrantError::Corrupt(_) | GrantError::Database(_) => 500,
         }
     }

@@ -80,6 +80,10 @@ pub struct GrantFile {
     pub summary: String,
     /// The bearer token, PASETO `v4.public.…`.
     pub token: String,
+    /// The retailer's copy of the consent receipt for this grant (`locket.consent-receipt/v1`, signed with
+    /// `public_key`; see [`crate::receipt`]). Absent in grant files issued before receipts existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<crate::receipt::Receipt>,
 }
 
 /// A grant file could not be read.
@@ -128,6 +132,16 @@ impl GrantFile {
         if kid != file.key_id {
             return Err(GrantFileError::Invalid("key_id is not the id of public_key".to_owned()));
         }
+        if let Some(r) = &file.receipt {
+            if r.grant.grant_id != file.grant_id || r.controller.id != file.retailer.id {
+                return Err(GrantFileError::Invalid(
+                    "the receipt is for a different grant or retailer than the file".to_owned(),
+                ));
+            }
+            let text = serde_json::to_string(r).map_err(|e| GrantFileError::Invalid(e.to_string()))?;
+            crate::receipt::verify_receipt(&text, &file.public_key)
+                .map_err(|e| GrantFileError::Invalid(format!("receipt: {e}")))?;
+        }
         Ok(file)
     }
 
@@ -158,7 +172,8 @@ pub struct GrantSpec {
     pub endpoint: String,
 }
 
-/// Make the token claims, sign them, and assemble the grant file. Deterministic for a given signer and
+/// Make the token claims, sign them, and assemble the grant file (without its receipt: [`crate::store::approve`]
+/// adds the receipt once the grant is stored). Deterministic for a given signer and
 /// spec (Ed25519 signatures are), which the golden tests rely on.
 pub fn build(
     signer: &crate::token::TokenSigner,
@@ -203,6 +218,7 @@ pub fn build(
         max_uses: spec.max_uses,
         summary,
         token,
+        receipt: None,
     };
     Ok((claims, file))
 }

@@ -324,9 +324,78 @@ impl ReceiptSigner {
         })
     }
 
+    /// The receipt signer that goes with a grant-token signer: the same vault key and issuer.
+    pub fn from_token_signer(tokens: &crate::token::TokenSigner) -> Result<Self, ReceiptError> {
+        let footer = serde_json::to_vec(&serde_json::json!({ "kid": tokens.key_id() }))
+            .map_err(|e| ReceiptError::Signing(e.to_string()))?;
+        Ok(Self {
+            secret: tokens.secret_key().clone(),
+            issuer: ReceiptIssuer {
+                vault_id: tokens.issuer().to_owned(),
+                public_key: tokens.public_paserk().to_owned(),
+                key_id: tokens.key_id().to_owned(),
+            },
+            footer,
+        })
+    }
+
     /// Who this signer signs as.
     pub fn issuer(&self) -> &ReceiptIssuer {
         &self.issuer
+    }
+}
+
+/// How a consent event was collected or came about (the receipt's `collection_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    /// The owner used the `locket` CLI.
+    Cli,
+    /// The owner used the desktop app.
+    Desktop,
+    /// The retailer acted (gave the grant back at `POST /v1/grant/revoke`).
+    Retailer,
+    /// Locket itself (an expiry, or a caller that does not say).
+    Locket,
+}
+
+impl Collection {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Collection::Cli => "locket-cli",
+            Collection::Desktop => "locket-desktop",
+            Collection::Retailer => "retailer",
+            Collection::Locket => "locket",
+        }
+    }
+}
+
+/// Jurisdiction used when the owner has not set `contact.country`.
+pub const DEFAULT_JURISDICTION: &str = "EU";
+
+/// The jurisdiction of the owner's consents: their `contact.country` (ISO 3166-1 alpha-2) if set, else
+/// [`DEFAULT_JURISDICTION`].
+pub fn owner_jurisdiction(conn: &Connection) -> String {
+    locket_vault::profile::current_values(conn, &["contact.country"])
+        .ok()
+        .and_then(|v| v.into_iter().next())
+        .and_then(|v| v.value.as_str().map(str::to_owned))
+        .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        .unwrap_or_else(|| DEFAULT_JURISDICTION.to_owned())
+}
+
+/// The context of an event happening `now`, collected by `method`: the owner's jurisdiction
+/// ([`owner_jurisdiction`]), labels in English, no narrowing, no note.
+pub fn context_now(conn: &Connection, event: ReceiptEvent, now: DateTime<Utc>, method: Collection) -> ReceiptContext {
+    ReceiptContext {
+        event,
+        event_at: now,
+        issued_at: now,
+        jurisdiction: owner_jurisdiction(conn),
+        language: "en".to_owned(),
+        collection_method: method.as_str().to_owned(),
+        remaining_scopes: None,
+        note: None,
     }
 }
 
@@ -542,6 +611,28 @@ pub fn latest_for_grant(conn: &Connection, grant_id: &str) -> Result<Option<Rece
     doc.map(parse_stored).transpose()
 }
 
+/// Every receipt of one grant, oldest (version 1) first.
+pub fn for_grant(conn: &Connection, grant_id: &str) -> Result<Vec<Receipt>, ReceiptError> {
+    let mut stmt = conn.prepare("SELECT document FROM consent_receipts WHERE grant_id = ?1 ORDER BY version")?;
+    let docs: Vec<String> = stmt.query_map([grant_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    docs.into_iter().map(parse_stored).collect()
+}
+
+/// One stored receipt by id (`cr_…`) or a unique prefix of at least 6 characters.
+pub fn get_receipt(conn: &Connection, id: &str) -> Result<Option<Receipt>, ReceiptError> {
+    let id = id.trim();
+    let mut stmt = conn.prepare(
+        "SELECT document FROM consent_receipts WHERE id = ?1
+            OR (length(?1) >= 6 AND substr(id, 1, length(?1)) = ?1) ORDER BY id LIMIT 2",
+    )?;
+    let docs: Vec<String> = stmt.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    match docs.len() {
+        0 => Ok(None),
+        1 => docs.into_iter().next().map(parse_stored).transpose(),
+        _ => Err(ReceiptError::Grant(crate::GrantError::AmbiguousId(id.to_owned()))),
+    }
+}
+
 /// Every stored receipt, optionally of one retailer and/or one event kind, oldest first (for export).
 pub fn list_receipts(
     conn: &Connection,
@@ -604,15 +695,25 @@ pub fn issue_due_expiries(
     template: &ReceiptContext,
     now: DateTime<Utc>,
 ) -> Result<Vec<Receipt>, ReceiptError> {
+    due_expiries(tx, signer, template, now, None)
+}
+
+fn due_expiries(
+    tx: &Transaction<'_>,
+    signer: &ReceiptSigner,
+    template: &ReceiptContext,
+    now: DateTime<Utc>,
+    only_grant: Option<&str>,
+) -> Result<Vec<Receipt>, ReceiptError> {
     let mut stmt = tx.prepare(
         "SELECT g.id FROM grants g
-         WHERE g.revoked_at IS NULL AND g.expires_at <= ?1
+         WHERE g.revoked_at IS NULL AND g.expires_at <= ?1 AND (?2 IS NULL OR g.id = ?2)
            AND (SELECT r.event FROM consent_receipts r WHERE r.grant_id = g.id ORDER BY r.version DESC LIMIT 1)
                IN ('grant', 'narrowing')
          ORDER BY g.expires_at, g.id",
     )?;
     let ids: Vec<String> = stmt
-        .query_map([rfc3339(now)], |r| r.get(0))?
+        .query_map(params![rfc3339(now), only_grant], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -622,11 +723,81 @@ pub fn issue_due_expiries(
             event: ReceiptEvent::Expiry,
             event_at: grant.expires_at,
             issued_at: now,
+            collection_method: Collection::Locket.as_str().to_owned(),
             remaining_scopes: None,
             note: None,
             ..template.clone()
         };
         out.push(issue_receipt(tx, signer, &grant, &request, &ctx)?);
     }
+    Ok(out)
+}
+
+/// The `revoke` receipt of a revoked grant, unless its consent record already ended (its latest receipt is
+/// a `revoke` or an `expiry`). `event_at` is the revocation time, the note its reason, and the method
+/// `retailer` when the retailer gave the grant back. Returns `None` when nothing was due.
+pub fn issue_revoke(
+    tx: &Transaction<'_>,
+    signer: &ReceiptSigner,
+    grant_id: &str,
+    template: &ReceiptContext,
+) -> Result<Option<Receipt>, ReceiptError> {
+    let grant = crate::store::get_grant(tx, grant_id)?;
+    let Some(revoked_at) = grant.revoked_at else {
+        return Ok(None);
+    };
+    if let Some(latest) = latest_for_grant(tx, &grant.id)? {
+        if matches!(latest.event, ReceiptEvent::Revoke | ReceiptEvent::Expiry) {
+            return Ok(None);
+        }
+    }
+    let request = crate::store::get_request(tx, &grant.request_id)?.request;
+    let method = match grant.revoked_by {
+        Some(crate::store::RevokedBy::Retailer) => Collection::Retailer.as_str().to_owned(),
+        _ => template.collection_method.clone(),
+    };
+    let ctx = ReceiptContext {
+        event: ReceiptEvent::Revoke,
+        event_at: revoked_at,
+        collection_method: method,
+        remaining_scopes: None,
+        note: grant.revoke_reason.clone(),
+        ..template.clone()
+    };
+    issue_receipt(tx, signer, &grant, &request, &ctx).map(Some)
+}
+
+/// Catch up on every receipt that is due and was not issued when its event happened: `revoke` receipts
+/// of grants revoked by a caller that had no signing key at hand, then `expiry` receipts
+/// ([`issue_due_expiries`]). Only grants that already have receipts are considered. `only_grant` limits it
+/// to one grant (the endpoint does that for the grant a retailer asks about). Safe to run repeatedly; the
+/// CLI runs it whenever a command reads or changes grants, the endpoint on `GET /v1/grant` and
+/// `GET /v1/grant/receipts`.
+pub fn issue_due_receipts(
+    tx: &Transaction<'_>,
+    signer: &ReceiptSigner,
+    template: &ReceiptContext,
+    now: DateTime<Utc>,
+    only_grant: Option<&str>,
+) -> Result<Vec<Receipt>, ReceiptError> {
+    let mut stmt = tx.prepare(
+        "SELECT g.id FROM grants g
+         WHERE g.revoked_at IS NOT NULL AND (?1 IS NULL OR g.id = ?1)
+           AND (SELECT r.event FROM consent_receipts r WHERE r.grant_id = g.id ORDER BY r.version DESC LIMIT 1)
+               IN ('grant', 'narrowing')
+         ORDER BY g.revoked_at, g.id",
+    )?;
+    let ids: Vec<String> = stmt
+        .query_map(params![only_grant], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let template = ReceiptContext {
+        issued_at: now,
+        ..template.clone()
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        out.extend(issue_revoke(tx, signer, &id, &template)?);
+    }
+    out.extend(due_expiries(tx, signer, &template, now, only_grant)?);
     Ok(out)
 }

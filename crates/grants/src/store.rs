@@ -12,6 +12,7 @@ use crate::duration;
 use crate::error::GrantError;
 use crate::grantfile::{self, GrantFile, GrantFileScope, GrantRetailer, GrantSpec};
 use crate::purpose::Purpose;
+use crate::receipt::{self, Collection, Receipt, ReceiptEvent, ReceiptSigner};
 use crate::request::{validate_request, GrantRequest, RequestedScope};
 use crate::scope::{ScopeKind, ScopeResolver, VaultCatalog};
 use crate::token::{rfc3339, TokenSigner};
@@ -594,6 +595,33 @@ pub fn approve_minimized(
     endpoint: &str,
     now: DateTime<Utc>,
 ) -> Result<Issued, GrantError> {
+    approve_via(
+        tx,
+        signer,
+        request_id,
+        options,
+        minimize,
+        Collection::Locket,
+        endpoint,
+        now,
+    )
+}
+
+/// [`approve_minimized`], saying how the owner decided (`locket-cli`, `locket-desktop`) for the consent
+/// receipt. Every approval issues the grant's first consent receipt (event `grant`, signed with the vault
+/// key, stored in the vault) and puts the retailer's copy in the grant file (`receipt`); when the owner
+/// granted less than was asked, the receipt's note says how (declined, minimized, shortened, capped).
+#[allow(clippy::too_many_arguments)]
+pub fn approve_via(
+    tx: &Transaction<'_>,
+    signer: &TokenSigner,
+    request_id: &str,
+    options: &ApproveOptions,
+    minimize: &BTreeMap<String, String>,
+    method: Collection,
+    endpoint: &str,
+    now: DateTime<Utc>,
+) -> Result<Issued, GrantError> {
     let record = pending_request(tx, request_id)?;
     let request = &record.request;
 
@@ -794,11 +822,34 @@ pub fn approve_minimized(
             ),
     )?;
 
-    Ok(Issued {
-        grant: get_grant(tx, &grant_id)?,
-        file,
-        decision,
-    })
+    let grant = get_grant(tx, &grant_id)?;
+    let mut ctx = receipt::context_now(tx, ReceiptEvent::Grant, now, method);
+    if !decision.differences.is_empty() {
+        ctx.note = Some(
+            decision
+                .differences
+                .iter()
+                .map(Difference::describe)
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+    }
+    let signed = receipt::issue_receipt(tx, &receipt_signer(signer)?, &grant, request, &ctx).map_err(receipt_error)?;
+    let mut file = file;
+    file.receipt = Some(signed);
+    Ok(Issued { grant, file, decision })
+}
+
+fn receipt_signer(signer: &TokenSigner) -> Result<ReceiptSigner, GrantError> {
+    ReceiptSigner::from_token_signer(signer).map_err(receipt_error)
+}
+
+fn receipt_error(e: receipt::ReceiptError) -> GrantError {
+    match e {
+        receipt::ReceiptError::Grant(g) => g,
+        receipt::ReceiptError::Database(d) => GrantError::Database(d),
+        other => GrantError::Signing(format!("consent receipt: {other}")),
+    }
 }
 
 /// Deny a pending request, recording the decision (with the owner's note) and logging `grant_denied`.
@@ -993,4 +1044,87 @@ pub fn revoke(
         grant: get_grant(tx, &grant.id)?,
         already: !changed,
     })
+}
+
+/// [`revoke`], then the grant's `revoke` consent receipt, signed with the vault key (`method` says how
+/// the owner revoked). The receipt is `None` when the grant was already revoked or its consent had already
+/// ended (an `expiry` receipt).
+pub fn revoke_via(
+    tx: &Transaction<'_>,
+    signer: &TokenSigner,
+    grant_id: &str,
+    reason: Option<&str>,
+    method: Collection,
+    now: DateTime<Utc>,
+) -> Result<(Revoked, Option<Receipt>), GrantError> {
+    let revoked = revoke(tx, grant_id, reason, now)?;
+    let receipt = if revoked.already {
+        None
+    } else {
+        let ctx = receipt::context_now(tx, ReceiptEvent::Revoke, now, method);
+        receipt::issue_revoke(tx, &receipt_signer(signer)?, &revoked.grant.id, &ctx).map_err(receipt_error)?
+    };
+    Ok((revoked, receipt))
+}
+
+/// The owner withdraws some scopes of a live grant and keeps the rest: the grant's stored scopes shrink
+/// (redemption reads them, so the next fetch no longer yields the withdrawn ones although the token still
+/// names them), `grant_narrowed` is logged and a `narrowing` consent receipt is issued. Refused when a
+/// scope is not in the grant (`scope_not_in_grant`), when nothing would remain (`nothing_granted`:
+/// revoke instead) and when the grant is no longer active (`grant_not_active`).
+pub fn narrow(
+    tx: &Transaction<'_>,
+    signer: &TokenSigner,
+    grant_id: &str,
+    withdraw: &[String],
+    method: Collection,
+    now: DateTime<Utc>,
+) -> Result<(GrantRecord, Receipt), GrantError> {
+    let grant = get_grant(tx, grant_id)?;
+    let status = grant.status(now);
+    if !matches!(status, GrantStatus::Active | GrantStatus::NotYetValid) {
+        return Err(GrantError::GrantNotActive {
+            id: grant.id.clone(),
+            status: status.as_str().to_owned(),
+        });
+    }
+    for w in withdraw {
+        if !grant.scopes.iter().any(|s| &s.scope == w) {
+            return Err(GrantError::ScopeNotInGrant {
+                scope: w.clone(),
+                granted: grant
+                    .scopes
+                    .iter()
+                    .map(|s| s.scope.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    let keep: Vec<GrantedScope> = grant
+        .scopes
+        .iter()
+        .filter(|s| !withdraw.contains(&s.scope))
+        .cloned()
+        .collect();
+    if keep.is_empty() {
+        return Err(GrantError::NothingGranted);
+    }
+    let json = serde_json::to_string(&keep).map_err(|e| GrantError::Corrupt(e.to_string()))?;
+    tx.execute("UPDATE grants SET scopes = ?2 WHERE id = ?1", params![grant.id, json])?;
+    audit(
+        tx,
+        NewEvent::new(EventKind::Other("grant_narrowed".to_owned()), Outcome::Ok)
+            .retailer(grant.retailer_id.clone())
+            .grant(grant.id.clone())
+            .request(grant.request_id.clone())
+            .detail("withdrawn", withdraw.to_vec())
+            .detail("scopes", keep.iter().map(|s| s.scope.clone()).collect::<Vec<_>>()),
+    )?;
+    // The receipt lists the scopes that stay, out of the grant as it was.
+    let request = get_request(tx, &grant.request_id)?.request;
+    let mut ctx = receipt::context_now(tx, ReceiptEvent::Narrowing, now, method);
+    ctx.remaining_scopes = Some(keep.iter().map(|s| s.scope.clone()).collect());
+    let signed = receipt::issue_receipt(tx, &receipt_signer(signer)?, &grant, &request, &ctx).map_err(receipt_error)?;
+    Ok((get_grant(tx, &grant.id)?, signed))
 }

@@ -153,6 +153,11 @@ impl TokenSigner {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
     }
 
+    /// The Ed25519 secret key (for consent receipts, which the same key signs under another assertion).
+    pub(crate) fn secret_key(&self) -> &AsymmetricSecretKey<V4> {
+        &self.secret
+    }
+
     /// A verifier for tokens this signer issues.
     pub fn verifier(&self) -> TokenVerifier {
         TokenVerifier::from_parts(self.public.clone(), self.issuer.clone(), self.kid.clone())

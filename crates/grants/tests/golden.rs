@@ -5,7 +5,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use locket_grants::grantfile::{self, GrantSpec, GRANT_SCHEMA};
+use locket_grants::receipt::{
+    build_receipt, sign_receipt, verify_receipt, Collection, ReceiptContext, ReceiptEvent, ReceiptSigner,
+    RECEIPT_SCHEMA,
+};
 use locket_grants::request::{parse_request_at, REQUEST_SCHEMA};
+use locket_grants::store::{GrantRecord, GrantedScope};
 use locket_grants::{FieldRef, GrantFile, GrantFileScope, GrantRetailer, Purpose, ScopeKind, TokenSigner};
 use pasetors::claims::ClaimsValidationRules;
 use pasetors::footer::Footer;
@@ -89,9 +94,56 @@ fn spec() -> GrantSpec {
     }
 }
 
+/// The grant file as `store::approve` hands it out: built from the spec, with the retailer's copy of the
+/// `grant` consent receipt (fixed receipt id; Ed25519 is deterministic, so the file is too).
 fn build() -> (TokenSigner, locket_grants::TokenClaims, GrantFile) {
     let signer = TokenSigner::from_seed(&SEED, &PSEUDONYM_KEY, ISSUER).unwrap();
-    let (claims, file) = grantfile::build(&signer, &spec()).unwrap();
+    let spec = spec();
+    let (claims, mut file) = grantfile::build(&signer, &spec).unwrap();
+    let text = std::fs::read_to_string(golden("grant-request.v1.json")).unwrap();
+    let request = parse_request_at(text.as_bytes(), spec.issued_at).unwrap();
+    let grant = GrantRecord {
+        id: spec.grant_id.clone(),
+        request_id: "req_0123456789abcdef0123456789abcdef".into(),
+        retailer_id: spec.retailer.id.clone(),
+        retailer_name: spec.retailer.name.clone(),
+        subject: claims.sub.clone(),
+        scopes: spec
+            .scopes
+            .iter()
+            .map(|s| GrantedScope {
+                scope: s.scope.clone(),
+                kind: s.kind,
+                label: s.label.clone(),
+                purpose: s.purpose,
+                purpose_text: s.purpose_text.clone(),
+                required: s.scope == "contact.email",
+            })
+            .collect(),
+        issued_at: spec.issued_at,
+        not_before: spec.issued_at,
+        expires_at: spec.expires_at,
+        max_uses: spec.max_uses,
+        uses: 0,
+        last_used_at: None,
+        revoked_at: None,
+        revoked_by: None,
+        revoke_reason: None,
+    };
+    let receipts = ReceiptSigner::from_token_signer(&signer).unwrap();
+    let ctx = ReceiptContext {
+        event: ReceiptEvent::Grant,
+        event_at: spec.issued_at,
+        issued_at: spec.issued_at,
+        jurisdiction: "GB".into(),
+        language: "en".into(),
+        collection_method: Collection::Cli.as_str().into(),
+        remaining_scopes: None,
+        note: Some("channels.opt_in_email not granted: not selected by the owner".into()),
+    };
+    let mut unsigned = build_receipt(&grant, &request, &ctx, None, receipts.issuer()).unwrap();
+    unsigned.receipt_id = "cr_fedcba9876543210fedcba9876543210".into();
+    file.receipt = Some(sign_receipt(&receipts, unsigned).unwrap());
     (signer, claims, file)
 }
 
@@ -129,6 +181,26 @@ fn grant_file_and_claims_are_pinned() {
         .map(|e| e.to_string())
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
+    // The embedded receipt is a complete consent receipt that verifies with the file's own key.
+    let errors: Vec<String> = validator(RECEIPT_SCHEMA)
+        .iter_errors(&file_value["receipt"])
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let receipt = verify_receipt(&file_value["receipt"].to_string(), &file.public_key).unwrap();
+    assert_eq!(receipt.grant.grant_id, file.grant_id);
+    assert_eq!(receipt.pii_principal.subject_id, file.subject);
+    assert_eq!(
+        receipt.scopes.iter().map(|s| s.scope.as_str()).collect::<Vec<_>>(),
+        ["contact.email", "sizes"]
+    );
+    // GrantFile::parse checks the receipt too: a receipt from another grant, or an altered one, is refused.
+    GrantFile::parse(file.to_json_pretty().as_bytes()).unwrap();
+    let mut other = file_value.clone();
+    other["receipt"]["controller"]["name"] = "Evil Shop".into();
+    let err = GrantFile::parse(other.to_string().as_bytes()).unwrap_err();
+    assert_eq!(err.code(), "grant_file_invalid");
+    assert!(err.to_string().contains("receipt"), "{err}");
 }
 
 /// The stored golden grant file (not a rebuilt one) must still parse and its token verify, with pasetors

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use locket_grants::derived::{self, WarningKind};
 use locket_grants::receipt::{
-    self, build_receipt, issue_receipt, sign_receipt, verify_receipt, Receipt, ReceiptContext, ReceiptEvent,
+    self, build_receipt, sign_receipt, verify_receipt, Collection, Receipt, ReceiptContext, ReceiptEvent,
     ReceiptSigner, RECEIPT_SCHEMA,
 };
 use locket_grants::request::parse_request_at;
@@ -16,6 +16,7 @@ use locket_vault::catalog::{FieldType, Sensitivity};
 use locket_vault::{profile, KdfParams, Passphrase, Store, Vault};
 use ring::rand::SystemRandom;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 struct Fixture {
@@ -319,25 +320,32 @@ fn receipts_for_a_real_grant_verify_with_the_published_key_and_chain() {
         ]),
     );
     let rec = store::import_request(&tx, &doc, &RequestSource::File { path: "r.json".into() }, now, None).unwrap();
-    let issued = store::approve(
+    let issued = store::approve_via(
         &tx,
         &token_signer,
         &rec.id,
         &ApproveOptions::default(),
+        &BTreeMap::new(),
+        Collection::Cli,
         "http://127.0.0.1:7419",
         now,
     )
     .unwrap();
-    let request = store::get_request(&tx, &rec.id).unwrap().request;
-    let first = issue_receipt(
-        &tx,
-        &receipt_signer,
-        &issued.grant,
-        &request,
-        &ctx(ReceiptEvent::Grant, now),
-    )
-    .unwrap();
     tx.commit().unwrap();
+    // Approving issued receipt 1 and put the retailer's copy in the grant file.
+    let first = issued.file.receipt.clone().expect("the grant file carries the receipt");
+    assert_eq!(
+        receipt::for_grant(f.store.conn(), &issued.grant.id).unwrap(),
+        vec![first.clone()]
+    );
+    assert_eq!(first.event, ReceiptEvent::Grant);
+    assert_eq!(first.collection_method, "locket-cli");
+    assert_eq!(
+        first.jurisdiction,
+        receipt::DEFAULT_JURISDICTION,
+        "no contact.country set"
+    );
+    assert_eq!(first.note, None, "granted as asked");
 
     // The retailer's copy verifies with the PASERK from its grant file.
     let text = first.to_json_pretty();
@@ -357,16 +365,73 @@ fn receipts_for_a_real_grant_verify_with_the_published_key_and_chain() {
     assert_eq!(first.retention.max_duration, "P90D");
     // No profile data in a receipt.
     assert!(!text.contains("@example.org"));
+    assert_eq!(
+        locket_grants::GrantFile::parse(issued.file.to_json_pretty().as_bytes())
+            .unwrap()
+            .receipt,
+        Some(first.clone())
+    );
 
-    // Narrowing to contact.email, then revoke: versions 2 and 3, chained.
+    // The owner narrows to contact.email, then revokes: versions 2 and 3, chained.
     let tx = f.store.conn_mut().transaction().unwrap();
-    let mut narrow = ctx(ReceiptEvent::Narrowing, now);
-    narrow.remaining_scopes = Some(vec!["contact.email".into()]);
-    let second = issue_receipt(&tx, &receipt_signer, &issued.grant, &request, &narrow).unwrap();
-    let mut rev = ctx(ReceiptEvent::Revoke, now + Duration::seconds(1));
-    rev.note = Some("no longer shopping there".into());
-    let third = issue_receipt(&tx, &receipt_signer, &issued.grant, &request, &rev).unwrap();
+    let id = issued.grant.id.clone();
+    assert_eq!(
+        store::narrow(&tx, &token_signer, &id, &["contact.phone".into()], Collection::Cli, now)
+            .unwrap_err()
+            .code(),
+        "scope_not_in_grant"
+    );
+    assert_eq!(
+        store::narrow(
+            &tx,
+            &token_signer,
+            &id,
+            &["contact.email".into(), "identity".into()],
+            Collection::Cli,
+            now
+        )
+        .unwrap_err()
+        .code(),
+        "nothing_granted"
+    );
+    let (narrowed, second) =
+        store::narrow(&tx, &token_signer, &id, &["identity".into()], Collection::Cli, now).unwrap();
+    assert_eq!(narrowed.scopes.len(), 1);
+    let later = now + Duration::seconds(1);
+    let (revoked, third) = store::revoke_via(
+        &tx,
+        &token_signer,
+        &id,
+        Some("no longer shopping there"),
+        Collection::Cli,
+        later,
+    )
+    .unwrap();
+    assert!(!revoked.already);
+    let third = third.expect("a revoke receipt");
+    assert_eq!(third.note.as_deref(), Some("no longer shopping there"));
+    assert_eq!(third.event_at, locket_grants::token::rfc3339(later));
+    // Revoking again changes nothing and issues nothing; a revoked grant cannot be narrowed.
+    let (again, none) = store::revoke_via(&tx, &token_signer, &id, None, Collection::Cli, later).unwrap();
+    assert!(again.already && none.is_none());
+    assert_eq!(
+        store::narrow(
+            &tx,
+            &token_signer,
+            &id,
+            &["contact.email".into()],
+            Collection::Cli,
+            later
+        )
+        .unwrap_err()
+        .code(),
+        "grant_not_active"
+    );
     tx.commit().unwrap();
+    assert_eq!(
+        (second.event, third.event),
+        (ReceiptEvent::Narrowing, ReceiptEvent::Revoke)
+    );
     assert_eq!((second.version, third.version), (2, 3));
     assert_eq!(second.previous_receipt_id.as_deref(), Some(first.receipt_id.as_str()));
     assert_eq!(third.previous_receipt_id.as_deref(), Some(second.receipt_id.as_str()));
@@ -378,7 +443,20 @@ fn receipts_for_a_real_grant_verify_with_the_published_key_and_chain() {
         verify_receipt(&r.to_json_pretty(), &issued.file.public_key).unwrap();
         assert!(schema_errors(&serde_json::to_value(r).unwrap()).is_empty());
     }
-    // The owner's export lists them all, and by event.
+    // The narrowing is in the access log.
+    let narrowed_events = locket_audit::query(
+        f.store.conn(),
+        &locket_audit::Filter {
+            kind: Some(locket_audit::EventKind::Other("grant_narrowed".into())),
+            ..Default::default()
+        },
+        None,
+        10,
+    )
+    .unwrap()
+    .events;
+    assert_eq!(narrowed_events.len(), 1);
+    // The owner's export lists them all, and by event; one receipt can be looked up by a prefix of its id.
     let all = receipt::list_receipts(f.store.conn(), Some("shop.example"), None).unwrap();
     assert_eq!(all.len(), 3);
     let revokes = receipt::list_receipts(f.store.conn(), None, Some(ReceiptEvent::Revoke)).unwrap();
@@ -389,6 +467,59 @@ fn receipts_for_a_real_grant_verify_with_the_published_key_and_chain() {
             .unwrap(),
         third
     );
+    assert_eq!(
+        receipt::get_receipt(f.store.conn(), &second.receipt_id[..12]).unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(receipt::get_receipt(f.store.conn(), "cr_nope").unwrap(), None);
+}
+
+/// Minimized and partial approvals say how the grant differs from the request in the receipt's note.
+#[test]
+fn a_narrowed_approval_is_noted_in_its_receipt() {
+    let mut f = fixture();
+    let now = Utc::now();
+    let token_signer = TokenSigner::for_vault(&f.vault).unwrap();
+    let tx = f.store.conn_mut().transaction().unwrap();
+    profile::set_from_input(&tx, "contact.country", "de").unwrap();
+    let doc = request_doc(
+        "shop.example",
+        "nonce-0000000000000070",
+        json!([
+            {"scope": "identity.date_of_birth", "purpose": "age_verification", "required": true},
+            {"scope": "contact.email", "purpose": "order_fulfilment", "required": false}
+        ]),
+    );
+    let rec = store::import_request(&tx, &doc, &RequestSource::File { path: "r.json".into() }, now, None).unwrap();
+    let minimize = BTreeMap::from([("identity.date_of_birth".to_owned(), "age_over:18".to_owned())]);
+    let opts = ApproveOptions {
+        only: Some(vec!["identity.date_of_birth".into()]),
+        ..ApproveOptions::default()
+    };
+    let issued = store::approve_minimized(
+        &tx,
+        &token_signer,
+        &rec.id,
+        &opts,
+        &minimize,
+        "http://127.0.0.1:7419",
+        now,
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    let r = issued.file.receipt.expect("receipt");
+    assert_eq!(r.jurisdiction, "DE");
+    assert_eq!(r.collection_method, "locket");
+    assert_eq!(
+        r.scopes.iter().map(|s| s.scope.as_str()).collect::<Vec<_>>(),
+        ["age_over:18"]
+    );
+    let note = r.note.expect("a note");
+    assert!(
+        note.contains("age_over:18 granted instead of identity.date_of_birth"),
+        "{note}"
+    );
+    assert!(note.contains("contact.email not granted"), "{note}");
 }
 
 fn golden_grant() -> (GrantRecord, locket_grants::GrantRequest) {
@@ -1091,12 +1222,11 @@ fn expiry_receipts_are_issued_once_for_grants_that_ran_out() {
         let issued = store::approve(&tx, &token_signer, &rec.id, &opts, "http://127.0.0.1:7419", now).unwrap();
         grant_ids.push(issued.grant.id);
     }
-    // Receipts for the first two grants only; the second is then revoked (with its receipt).
-    for id in &grant_ids[..2] {
-        receipt::issue_for_grant(&tx, &signer, id, &ctx(ReceiptEvent::Grant, now)).unwrap();
-    }
+    // Approving issued each grant's receipt. The second is revoked by a caller without the signing key
+    // (no receipt yet); the third stands for a grant issued before receipts existed.
     store::revoke(&tx, &grant_ids[1], None, now).unwrap();
-    receipt::issue_for_grant(&tx, &signer, &grant_ids[1], &ctx(ReceiptEvent::Revoke, now)).unwrap();
+    tx.execute("DELETE FROM consent_receipts WHERE grant_id = ?1", [&grant_ids[2]])
+        .unwrap();
     assert_eq!(
         receipt::issue_for_grant(&tx, &signer, "gr_nope", &ctx(ReceiptEvent::Grant, now))
             .unwrap_err()
@@ -1104,21 +1234,39 @@ fn expiry_receipts_are_issued_once_for_grants_that_ran_out() {
         "grant_not_found"
     );
 
-    // Before expiry: nothing due.
+    // Before expiry: no expiry is due, but the revocation's receipt is caught up (method and time of the
+    // revocation), once.
     let template = ctx(ReceiptEvent::Expiry, now);
     assert!(receipt::issue_due_expiries(&tx, &signer, &template, now)
         .unwrap()
         .is_empty());
-    // After: only the first grant (the second was revoked, the third never had a receipt). Once.
+    let caught = receipt::issue_due_receipts(&tx, &signer, &template, now, None).unwrap();
+    assert_eq!(caught.len(), 1);
+    assert_eq!(caught[0].grant.grant_id, grant_ids[1]);
+    assert_eq!((caught[0].event, caught[0].version), (ReceiptEvent::Revoke, 2));
+    assert!(receipt::issue_due_receipts(&tx, &signer, &template, now, None)
+        .unwrap()
+        .is_empty());
+    // After: only the first grant (the second was revoked, the third never had a receipt). Once. Limited
+    // to one grant, the catch-up leaves the others alone.
     let later = now + Duration::hours(2);
-    let due = receipt::issue_due_expiries(&tx, &signer, &template, later).unwrap();
+    assert!(
+        receipt::issue_due_receipts(&tx, &signer, &template, later, Some(grant_ids[2].as_str()))
+            .unwrap()
+            .is_empty()
+    );
+    let due = receipt::issue_due_receipts(&tx, &signer, &template, later, Some(grant_ids[0].as_str())).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].grant.grant_id, grant_ids[0]);
     assert_eq!((due[0].event, due[0].version), (ReceiptEvent::Expiry, 2));
+    assert_eq!(due[0].collection_method, "locket");
     assert_eq!(due[0].event_at, due[0].grant.expires_at);
     assert!(due[0].scopes.is_empty());
     assert_eq!(due[0].withdrawn_scopes, vec!["contact.email".to_owned()]);
     assert!(receipt::issue_due_expiries(&tx, &signer, &template, later)
+        .unwrap()
+        .is_empty());
+    assert!(receipt::issue_due_receipts(&tx, &signer, &template, later, None)
         .unwrap()
         .is_empty());
     tx.commit().unwrap();
