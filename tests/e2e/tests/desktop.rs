@@ -705,6 +705,154 @@ fn keyboard_only_onboarding_in_dark_mode() -> Result<()> {
         })
 }
 
+/// Settings: change the passphrase (a wrong current one is refused), export everything encrypted
+/// through the save dialog, wipe the vault with the typed confirmation, then create a new vault
+/// and import the export back — the profile returns.
+#[test]
+fn passphrase_export_wipe_import() -> Result<()> {
+    Scenario::new("passphrase_export_wipe_import").run(|d| {
+        create_vault(d, PASSPHRASE)?;
+        set_field(d, "contact.email", "ada@example.com")?;
+        set_field(d, "contact.phone", "+442071234567")?;
+
+        // Change the passphrase.
+        go(d, "settings")?;
+        let new_pass = "copper lantern willow 81 harbour";
+        d.tid("pass-current")?.send_keys("not my passphrase at all")?;
+        d.tid("pass-new")?.send_keys(new_pass)?;
+        d.tid("pass-confirm")?.send_keys(new_pass)?;
+        d.press("pass-submit")?;
+        d.wait_until("the wrong current passphrase to be refused", |s| {
+            let t = s.tid("pass-error")?.text()?;
+            Ok((!t.trim().is_empty()).then_some(()))
+        })?;
+        d.shot("passphrase-wrong-current")?;
+        d.tid("pass-current")?.clear()?;
+        d.tid("pass-current")?.send_keys(PASSPHRASE)?;
+        d.press("pass-submit")?;
+        d.wait_text(&testid("toasts"), "Passphrase changed")?;
+
+        // Export, encrypted, through the native save dialog.
+        let export = d.work.file("locket-export.json");
+        d.tid("export-passphrase")?.send_keys("export secret 123")?;
+        d.press("export-button")?;
+        answer_save_dialog(d, "Export Locket data", &export)?;
+        d.wait_text(&testid("toasts"), "Exported")?;
+        let bytes = fs::read(&export).map_err(|e| E2eError::Io(format!("{}: {e}", export.display())))?;
+        let text = String::from_utf8_lossy(&bytes);
+        ensure!(
+            !text.contains("ada@example.com"),
+            "the encrypted export contains the e-mail address in clear"
+        );
+        d.shot("exported")?;
+
+        // Wipe: the button stays disabled until the phrase is typed.
+        d.press("wipe-open")?;
+        d.tid("wipe-dialog")?;
+        d.tid("wipe-input")?.send_keys("delete my")?;
+        app::ensure_disabled(d, "wipe-confirm")?;
+        d.tid("wipe-input")?.send_keys(" vault")?;
+        d.shot("wipe-confirm")?;
+        d.press("wipe-confirm")?;
+        d.tid("welcome")?;
+        for f in ["keyslots.json", "vault.db"] {
+            ensure!(!d.work.vault.join(f).exists(), "{f} still exists after the wipe");
+        }
+        d.shot("wiped")?;
+
+        // A new vault, then import the export into it.
+        create_vault(d, new_pass)?;
+        go(d, "settings")?;
+        d.tid("import-passphrase")?.send_keys("export secret 123")?;
+        d.press("import-button")?;
+        answer_open_dialog(d, "Import a Locket export", &export)?;
+        d.wait_text(&testid("toasts"), "Imported")?;
+        go(d, "profile")?;
+        d.wait_until("the imported e-mail address", |s| {
+            Ok((s.tid("input-contact-email")?.prop("value")? == json!("ada@example.com")).then_some(()))
+        })?;
+        let phone = d.tid("input-contact-phone")?.prop("value")?;
+        ensure!(phone == json!("+442071234567"), "imported phone is {phone}");
+        d.shot("imported")?;
+        Ok(())
+    })
+}
+
+/// The retailer page lists what a retailer received (field, version, time) and "Revoke all"
+/// cuts it off: its next fetch is refused.
+#[test]
+fn retailer_page_disclosures_and_revoke_all() -> Result<()> {
+    Scenario::new("retailer_page_disclosures_and_revoke_all").run(|d| {
+        create_vault(d, PASSPHRASE)?;
+        set_field(d, "contact.email", "ada@example.com")?;
+        let request = d.work.file("req.json");
+        let out = d.work.retailer(&[
+            "request",
+            "new",
+            "--id",
+            "hearth.example",
+            "--name",
+            "Hearth & Home",
+            "--origin",
+            "https://hearth.example",
+            "--contact",
+            "privacy@hearth.example",
+            "--privacy-policy",
+            "https://hearth.example/privacy",
+            "--require",
+            "contact.email=order_fulfilment",
+            "--out",
+            &request.to_string_lossy(),
+        ])?;
+        ensure!(
+            out.status.success(),
+            "request new failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = format!("http://127.0.0.1:{}", d.work.listen_port);
+        let sent = d
+            .work
+            .retailer(&["request", "send", &url, &request.to_string_lossy()])?;
+        ensure!(
+            sent.status.success(),
+            "request send failed: {}",
+            String::from_utf8_lossy(&sent.stderr)
+        );
+        d.tid("request-card")?;
+        d.press("request-approve")?;
+        d.tid("grant-issued")?;
+        let grant = d.work.file("grant.json");
+        d.press("grant-save")?;
+        answer_save_dialog(d, "Save grant file", &grant)?;
+        d.wait_text(&testid("grant-saved-to"), "Saved to")?;
+        let fetched = retailer_fetch(d, &grant)?;
+        ensure!(fetched.ok, "fetch failed: {}", fetched.output);
+
+        go(d, "retailers")?;
+        d.press("retailer-tile")?;
+        d.tid("retailer-page")?;
+        let row = d.tid("disclosure-row")?.text()?;
+        ensure!(
+            row.contains("contact.email") || row.contains("Email"),
+            "disclosure row: {row:?}"
+        );
+        d.shot("retailer-page")?;
+        d.press("retailer-revoke-all")?;
+        d.tid("revoke-all-dialog")?;
+        d.press("confirm-ok")?;
+        d.wait_gone(&testid("revoke-all-dialog"))?;
+        d.wait_for("[data-testid=\"grant-row\"][data-status=\"revoked\"]")?;
+        d.shot("retailer-revoked")?;
+        let refused = retailer_fetch(d, &grant)?;
+        ensure!(
+            !refused.ok && refused.output.contains("grant_revoked"),
+            "fetch after revoke all: {}",
+            refused.output
+        );
+        Ok(())
+    })
+}
+
 /// A vault whose log holds 100,000 events over 30 days: the Activity view pages through it (the
 /// table never holds more than a page), filters it, charts it and verifies the chain.
 #[test]
