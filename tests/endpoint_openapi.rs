@@ -262,6 +262,28 @@ async fn replies_match_the_document() {
     );
     let revoked = record("GET", "/v1/grant", fx.get("/v1/grant", Some(&grant.token)).await);
     assert_eq!(revoked["revoked_by"], "retailer");
+    // Receipts and the erasure acknowledgement answer for a revoked grant too.
+    let receipts = record(
+        "GET",
+        "/v1/grant/receipts",
+        fx.get("/v1/grant/receipts", Some(&grant.token)).await,
+    );
+    assert_eq!(
+        receipts["receipts"].as_array().map(Vec::len),
+        Some(2),
+        "grant and revoke"
+    );
+    record("GET", "/v1/grant/receipts", fx.get("/v1/grant/receipts", None).await);
+    record(
+        "POST",
+        "/v1/grant/erasure-ack",
+        fx.post("/v1/grant/erasure-ack", Some(&grant.token), None).await,
+    );
+    record(
+        "POST",
+        "/v1/grant/erasure-ack",
+        fx.post("/v1/grant/erasure-ack", Some("v4.public.AAAA"), None).await,
+    );
 
     // A required scope whose data the owner removed.
     let needs_phone = {
@@ -286,6 +308,16 @@ async fn replies_match_the_document() {
         "POST",
         "/v1/grant/revoke",
         fx.post("/v1/grant/revoke", Some(&grant.token), None).await,
+    );
+    record(
+        "GET",
+        "/v1/grant/receipts",
+        fx.get("/v1/grant/receipts", Some(&grant.token)).await,
+    );
+    record(
+        "POST",
+        "/v1/grant/erasure-ack",
+        fx.post("/v1/grant/erasure-ack", Some(&grant.token), None).await,
     );
     record(
         "POST",

@@ -306,10 +306,10 @@ pub(crate) async fn introspect(
 ) -> Result<locket_grants::Introspection, ApiError> {
     let v = verified(endpoint, unlocked, call, &token, "introspection").await?;
     let call = call.clone();
-    write(
-        endpoint,
-        unlocked,
-        move |tx, u| match locket_grants::redeem::introspect(tx, &v, chrono::Utc::now()) {
+    write(endpoint, unlocked, move |tx, u| {
+        match catch_up_receipts(tx, u, &v.claims.jti)
+            .and_then(|()| locket_grants::redeem::introspect(tx, &v, chrono::Utc::now()))
+        {
             Ok(i) => {
                 let ev = call.stamp(
                     NewEvent::new(EventKind::Introspection, Outcome::Ok)
@@ -333,8 +333,8 @@ pub(crate) async fn introspect(
                     notice: None,
                 })
             }
-        },
-    )
+        }
+    })
     .await
 }
 
@@ -361,6 +361,8 @@ pub(crate) async fn revoke(
                             .detail("by", "retailer"),
                     );
                     events.push(record(tx, u, &ev)?);
+                    // The consent ends here: its `revoke` receipt (method `retailer`), in the same commit.
+                    catch_up_receipts(tx, u, &r.grant_id).map_err(|e| Abort(e.to_string()))?;
                 }
                 Ok(Done {
                     reply: Ok(RevokeReply {
@@ -382,6 +384,130 @@ pub(crate) async fn revoke(
             }
         },
     )
+    .await
+}
+
+/// Issues the consent receipts due for one grant (its revocation, its expiry) inside the job's transaction.
+fn catch_up_receipts(tx: &Transaction<'_>, u: &Unlocked, grant_id: &str) -> Result<(), locket_grants::RedeemError> {
+    use locket_grants::receipt::{self, Collection, ReceiptEvent, ReceiptSigner};
+    let internal = |e: receipt::ReceiptError| locket_grants::RedeemError::Internal(e.to_string());
+    let signer = ReceiptSigner::from_token_signer(&u.signer).map_err(internal)?;
+    let now = chrono::Utc::now();
+    let template = receipt::context_now(tx, ReceiptEvent::Expiry, now, Collection::Locket);
+    receipt::issue_due_receipts(tx, &signer, &template, now, Some(grant_id)).map_err(internal)?;
+    Ok(())
+}
+
+/// `GET /v1/grant/receipts` reply.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct ReceiptsReply {
+    format: &'static str,
+    grant_id: String,
+    receipts: Vec<locket_grants::receipt::Receipt>,
+}
+
+/// `GET /v1/grant/receipts`: the grant's consent receipts (after issuing any that fell due); logged as an
+/// introspection of that route.
+pub(crate) async fn receipts(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    token: String,
+) -> Result<ReceiptsReply, ApiError> {
+    let v = verified(endpoint, unlocked, call, &token, "receipts").await?;
+    let call = call.clone();
+    write(endpoint, unlocked, move |tx, u| {
+        match catch_up_receipts(tx, u, &v.claims.jti).and_then(|()| locket_grants::redeem::receipts(tx, &v)) {
+            Ok(list) => {
+                let ev = call.stamp(
+                    NewEvent::new(EventKind::Introspection, Outcome::Ok)
+                        .grant(v.claims.jti.clone())
+                        .retailer(v.claims.aud.clone())
+                        .detail("receipts", list.len()),
+                );
+                let e = record(tx, u, &ev)?;
+                Ok(Done {
+                    reply: Ok(ReceiptsReply {
+                        format: "locket.consent-receipts/v1",
+                        grant_id: v.claims.jti.clone(),
+                        receipts: list,
+                    }),
+                    events: vec![e],
+                    notice: None,
+                })
+            }
+            Err(locket_grants::RedeemError::Internal(why)) => Err(Abort(why)),
+            Err(err) => {
+                let e = record(tx, u, &refused(&call, &err, &v, "receipts"))?;
+                Ok(Done {
+                    reply: Err(ApiError::from(&err)),
+                    events: vec![e],
+                    notice: None,
+                })
+            }
+        }
+    })
+    .await
+}
+
+/// `POST /v1/grant/erasure-ack`: the retailer acknowledges the owner's erasure requests for its grant;
+/// durable and logged (`erasure_acknowledged`) before the reply.
+pub(crate) async fn erasure_ack(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    token: String,
+) -> Result<locket_grants::redeem::ErasureAck, ApiError> {
+    let v = verified(endpoint, unlocked, call, &token, "erasure_ack").await?;
+    let call = call.clone();
+    write(endpoint, unlocked, move |tx, u| {
+        let now = chrono::Utc::now();
+        match locket_grants::redeem::acknowledge_erasure(tx, &v, now) {
+            Ok(ack) => {
+                // The grants crate logged the acknowledgement if it changed anything; a call that found
+                // nothing open is logged here, so every call of the route is in the log.
+                let kind = EventKind::Other("erasure_acknowledged".to_owned());
+                let events = if ack.acknowledged > 0 {
+                    let logged = locket_audit::query(
+                        tx,
+                        &locket_audit::Filter {
+                            kind: Some(kind),
+                            ..Default::default()
+                        },
+                        None,
+                        1,
+                    )?
+                    .events;
+                    if logged.first().is_some_and(|e| e.seq % 64 == 0) {
+                        locket_audit::maybe_sign_head(tx, u.vault.signing_seed().expose())?;
+                    }
+                    logged
+                } else {
+                    let ev = call.stamp(
+                        NewEvent::new(kind, Outcome::Ok)
+                            .grant(ack.grant_id.clone())
+                            .retailer(ack.retailer_id.clone())
+                            .detail("requests", 0u64),
+                    );
+                    vec![record(tx, u, &ev)?]
+                };
+                Ok(Done {
+                    reply: Ok(ack),
+                    events,
+                    notice: None,
+                })
+            }
+            Err(locket_grants::RedeemError::Internal(why)) => Err(Abort(why)),
+            Err(err) => {
+                let e = record(tx, u, &refused(&call, &err, &v, "erasure_ack"))?;
+                Ok(Done {
+                    reply: Err(ApiError::from(&err)),
+                    events: vec![e],
+                    notice: None,
+                })
+            }
+        }
+    })
     .await
 }
 

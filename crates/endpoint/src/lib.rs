@@ -6,8 +6,10 @@
 //! |--------------------------|-------------------------------------------------------------------------|
 //! | `POST /v1/requests`      | submit a `locket.grant-request/v1` document (unauthenticated, limited)   |
 //! | `GET /v1/data`           | redeem a grant token: exactly the granted fields' current values         |
-//! | `GET /v1/grant`          | introspect a grant (status, scopes, expiry, uses left)                   |
+//! | `GET /v1/grant`          | introspect a grant (status, scopes, expiry, uses left, changed data, erasure) |
 //! | `POST /v1/grant/revoke`  | the retailer gives the grant back                                        |
+//! | `GET /v1/grant/receipts` | the grant's consent receipts (grant, narrowing, revoke, expiry), signed   |
+//! | `POST /v1/grant/erasure-ack` | the retailer acknowledges the owner's "erase my data" requests       |
 //! | `GET /v1/health`         | liveness and whether the vault is unlocked                               |
 //! | `GET /v1/keys`           | the vault's PASERK public key                                            |
 //!
@@ -46,6 +48,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/data"),
     ("GET", "/v1/grant"),
     ("POST", "/v1/grant/revoke"),
+    ("GET", "/v1/grant/receipts"),
+    ("POST", "/v1/grant/erasure-ack"),
     ("GET", "/v1/health"),
     ("GET", "/v1/keys"),
 ];

@@ -27,6 +27,8 @@ pub(crate) fn router(endpoint: Endpoint) -> Router {
         .route("/v1/data", get(data))
         .route("/v1/grant", get(introspect))
         .route("/v1/grant/revoke", post(revoke))
+        .route("/v1/grant/receipts", get(receipts))
+        .route("/v1/grant/erasure-ack", post(erasure_ack))
         .route("/v1/health", get(health))
         .route("/v1/keys", get(keys))
         .fallback(not_found)
@@ -197,6 +199,28 @@ async fn revoke(
     let call = call("/v1/grant/revoke", addr, &headers);
     let (unlocked, token) = token_or_refuse(&endpoint, &call, &headers, "revocation").await?;
     let reply = backend::revoke(&endpoint, &unlocked, &call, token).await?;
+    Ok(Json(reply).into_response())
+}
+
+async fn receipts(
+    State(endpoint): State<Endpoint>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call("/v1/grant/receipts", addr, &headers);
+    let (unlocked, token) = token_or_refuse(&endpoint, &call, &headers, "receipts").await?;
+    let reply = backend::receipts(&endpoint, &unlocked, &call, token).await?;
+    Ok(Json(reply).into_response())
+}
+
+async fn erasure_ack(
+    State(endpoint): State<Endpoint>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call("/v1/grant/erasure-ack", addr, &headers);
+    let (unlocked, token) = token_or_refuse(&endpoint, &call, &headers, "erasure_ack").await?;
+    let reply = backend::erasure_ack(&endpoint, &unlocked, &call, token).await?;
     Ok(Json(reply).into_response())
 }
 

@@ -357,6 +357,14 @@ pub struct Introspection {
     /// Who revoked it (`owner` or `retailer`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_by: Option<RevokedBy>,
+    /// When a field this grant disclosed first changed after the version last disclosed under it (`null`
+    /// = what you hold is current): fetch again to update, if the grant is still active.
+    pub data_changed_since: Option<String>,
+    /// When the owner asked you to erase what you received (the earliest request not yet acknowledged,
+    /// else the latest); `null` if never. Acknowledge with `POST /v1/grant/erasure-ack`.
+    pub erasure_requested_at: Option<String>,
+    /// When you acknowledged it (`null` while any applicable request is open).
+    pub erasure_acknowledged_at: Option<String>,
 }
 
 /// Report the grant behind a token whose signature verified (use
@@ -364,6 +372,8 @@ pub struct Introspection {
 pub fn introspect(conn: &Connection, token: &VerifiedToken, now: DateTime<Utc>) -> Result<Introspection, RedeemError> {
     let grant = load_grant(conn, token)?;
     let status = grant.status(now);
+    let erasure =
+        crate::erasure::status_for_grant(conn, &grant.id).map_err(|e| RedeemError::Internal(e.to_string()))?;
     Ok(Introspection {
         active: status == GrantStatus::Active,
         status,
@@ -387,7 +397,58 @@ pub fn introspect(conn: &Connection, token: &VerifiedToken, now: DateTime<Utc>) 
         uses_left: grant.uses_left(),
         revoked_at: grant.revoked_at.map(rfc3339),
         revoked_by: grant.revoked_by,
+        data_changed_since: crate::ledger::data_changed_since(conn, &grant.id)
+            .map_err(|e| RedeemError::Internal(e.to_string()))?
+            .map(rfc3339),
+        erasure_requested_at: erasure.erasure_requested_at,
+        erasure_acknowledged_at: erasure.erasure_acknowledged_at,
     })
+}
+
+/// What `POST /v1/grant/erasure-ack` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErasureAck {
+    /// Grant id.
+    pub grant_id: String,
+    /// Retailer id.
+    pub retailer_id: String,
+    /// How many open requests this call acknowledged (0 when there were none, or all were already).
+    pub acknowledged: usize,
+    /// Every erasure request that applies to the grant, after the update, oldest first.
+    pub requests: Vec<crate::erasure::ErasureRequest>,
+}
+
+/// The retailer acknowledges every open erasure request that applies to the grant behind a token whose
+/// signature verified (expired or revoked grants included: erasure outlives the grant). Idempotent; the
+/// acknowledgement is logged (`erasure_acknowledged`) by [`crate::erasure::acknowledge`] when it changed
+/// something, in `tx`.
+pub fn acknowledge_erasure(
+    tx: &Transaction<'_>,
+    token: &VerifiedToken,
+    now: DateTime<Utc>,
+) -> Result<ErasureAck, RedeemError> {
+    let grant = load_grant(tx, token)?;
+    let open_before = crate::erasure::for_grant(tx, &grant.id)
+        .map_err(|e| RedeemError::Internal(e.to_string()))?
+        .iter()
+        .filter(|e| e.acknowledged_at.is_none())
+        .count();
+    let requests = crate::erasure::acknowledge(tx, &grant.id, now).map_err(|e| RedeemError::Internal(e.to_string()))?;
+    let open_after = requests.iter().filter(|e| e.acknowledged_at.is_none()).count();
+    Ok(ErasureAck {
+        grant_id: grant.id,
+        retailer_id: grant.retailer_id,
+        acknowledged: open_before.saturating_sub(open_after),
+        requests,
+    })
+}
+
+/// The consent receipts of the grant behind a token whose signature verified, oldest first (works for
+/// expired and revoked grants). Reads only; issue due receipts first with
+/// [`crate::receipt::issue_due_receipts`] for the grant.
+pub fn receipts(conn: &Connection, token: &VerifiedToken) -> Result<Vec<crate::receipt::Receipt>, RedeemError> {
+    let grant = load_grant(conn, token)?;
+    crate::receipt::for_grant(conn, &grant.id).map_err(|e| RedeemError::Internal(e.to_string()))
 }
 
 /// Result of a retailer revocation.
