@@ -21,7 +21,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use locket_grants::grantfile::{GrantFile, GrantFileError};
+use locket_grants::grantfile::{GrantFile, GrantFileError, GRANT_FORMAT};
+use locket_grants::receipt::{verify_receipt, Receipt, ReceiptError};
 use locket_grants::request::{parse_request, GrantRequest, RequestedScope, Retailer, Retention, REQUEST_FORMAT};
 use locket_grants::{Purpose, RequestError, TokenVerifier, VerifiedToken};
 use serde::{Deserialize, Serialize};
@@ -74,6 +75,9 @@ pub enum RetailerError {
         /// Problems listed for `request_invalid`.
         problems: Vec<ServerProblem>,
     },
+    /// A consent receipt does not verify or is not a receipt.
+    #[error(transparent)]
+    Receipt(#[from] ReceiptError),
     /// The owner's Locket answered something this client does not understand.
     #[error("unexpected answer from {url} (HTTP {status}): {detail}")]
     Unexpected {
@@ -98,6 +102,7 @@ impl RetailerError {
             RetailerError::Unreachable { .. } => "endpoint_unreachable",
             RetailerError::Refused { code, .. } => code,
             RetailerError::Unexpected { .. } => "unexpected_response",
+            RetailerError::Receipt(e) => e.code(),
         }
     }
 }
@@ -214,6 +219,86 @@ pub struct GrantState {
     /// Who revoked.
     #[serde(default)]
     pub revoked_by: Option<String>,
+    /// When data you received under the grant first changed after the version you last fetched (`None`:
+    /// what you hold is current).
+    #[serde(default)]
+    pub data_changed_since: Option<String>,
+    /// When the owner asked you to erase what you received (`None`: never).
+    #[serde(default)]
+    pub erasure_requested_at: Option<String>,
+    /// When you acknowledged that (`None` while a request is open).
+    #[serde(default)]
+    pub erasure_acknowledged_at: Option<String>,
+}
+
+/// One erasure request, as `POST /v1/grant/erasure-ack` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureRequest {
+    /// `er_…`.
+    pub id: String,
+    /// The grant it is about (`None`: all your grants).
+    #[serde(default)]
+    pub grant_id: Option<String>,
+    /// When the owner asked.
+    pub requested_at: String,
+    /// The owner's note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// When you acknowledged.
+    #[serde(default)]
+    pub acknowledged_at: Option<String>,
+}
+
+/// The answer to `POST /v1/grant/erasure-ack`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureAck {
+    /// Grant id.
+    pub grant_id: String,
+    /// Open requests this call acknowledged.
+    pub acknowledged: u64,
+    /// Every request that applies to the grant.
+    #[serde(default)]
+    pub requests: Vec<ErasureRequest>,
+}
+
+#[derive(Deserialize)]
+struct ReceiptsReply {
+    receipts: Vec<Receipt>,
+}
+
+/// Verify consent receipts offline. `document` is a grant file (its `receipt`), a single receipt, or a list
+/// of them (`{"receipts": [...]}`: the answer of `GET /v1/grant/receipts` or the owner's export).
+/// `key` is the PASERK `k4.public.…` to verify with; for a grant file it defaults to the file's own
+/// `public_key`. Returns the verified receipts.
+pub fn verify_receipts(document: &[u8], key: Option<&str>) -> Result<Vec<Receipt>, RetailerError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(document).map_err(|e| RetailerError::Receipt(ReceiptError::Malformed(e.to_string())))?;
+    let (docs, key): (Vec<serde_json::Value>, String) = match value.get("format").and_then(|f| f.as_str()) {
+        Some(GRANT_FORMAT) => {
+            let grant = GrantFile::parse(document)?;
+            let receipt = grant.receipt.as_ref().ok_or_else(|| {
+                RetailerError::Invalid("this grant file has no receipt (it was issued before receipts existed)".into())
+            })?;
+            let doc = serde_json::to_value(receipt)
+                .map_err(|e| RetailerError::Receipt(ReceiptError::Malformed(e.to_string())))?;
+            (vec![doc], key.map_or(grant.public_key.clone(), str::to_owned))
+        }
+        _ => {
+            let key = key.ok_or_else(|| {
+                RetailerError::Invalid(
+                    "give the key to verify with: --key k4.public.… or --grant GRANT_FILE (its public_key)".into(),
+                )
+            })?;
+            let docs = match value.get("receipts").and_then(|r| r.as_array()) {
+                Some(list) => list.clone(),
+                None => vec![value],
+            };
+            (docs, key.to_owned())
+        }
+    };
+    docs.iter()
+        .map(|d| verify_receipt(&d.to_string(), &key).map_err(RetailerError::Receipt))
+        .collect()
 }
 
 /// The answer to `POST /v1/grant/revoke`.
@@ -306,6 +391,25 @@ impl Client {
     pub fn introspect(&self, grant: &GrantFile) -> Result<GrantState, RetailerError> {
         let url = join(&grant.endpoint, "/v1/grant");
         self.call(self.http.get(&url).bearer_auth(&grant.token), &url)
+    }
+
+    /// `GET {endpoint}/v1/grant/receipts`: every consent receipt of the grant, oldest first, each verified
+    /// with the grant file's public key before it is returned.
+    pub fn receipts(&self, grant: &GrantFile) -> Result<Vec<Receipt>, RetailerError> {
+        let url = join(&grant.endpoint, "/v1/grant/receipts");
+        let reply: ReceiptsReply = self.call(self.http.get(&url).bearer_auth(&grant.token), &url)?;
+        for r in &reply.receipts {
+            let text =
+                serde_json::to_string(r).map_err(|e| RetailerError::Receipt(ReceiptError::Malformed(e.to_string())))?;
+            verify_receipt(&text, &grant.public_key)?;
+        }
+        Ok(reply.receipts)
+    }
+
+    /// `POST {endpoint}/v1/grant/erasure-ack`: acknowledge the owner's erasure requests. Idempotent.
+    pub fn erasure_ack(&self, grant: &GrantFile) -> Result<ErasureAck, RetailerError> {
+        let url = join(&grant.endpoint, "/v1/grant/erasure-ack");
+        self.call(self.http.post(&url).bearer_auth(&grant.token), &url)
     }
 
     /// `POST {endpoint}/v1/grant/revoke`: give the grant back. Idempotent.

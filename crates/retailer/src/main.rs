@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use locket_grants::grantfile::GrantFile;
-use locket_retailer::{load_grant, parse_scope_arg, verify_offline, Client, RequestBuilder, RetailerError};
+use locket_retailer::{
+    load_grant, parse_scope_arg, verify_offline, verify_receipts, Client, RequestBuilder, RetailerError,
+};
 
 /// Talk to a Locket owner's vault as a shop: ask for data, receive exactly what was granted.
 #[derive(Debug, Parser)]
@@ -43,10 +45,51 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Consent receipts: check one offline.
+    #[command(subcommand)]
+    Receipt(ReceiptCmd),
+    /// Fetch every consent receipt of a grant from the owner's Locket (each verified with the file's key).
+    Receipts {
+        /// The grant file.
+        grant_file: PathBuf,
+        /// Also write them to this file (`{"receipts": [...]}`, verifiable with `receipt verify`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge the owner's request to erase what you received under this grant.
+    ErasureAck {
+        /// The grant file.
+        grant_file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Give the grant back: the token stops working for good.
     Revoke {
         /// The grant file.
         grant_file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReceiptCmd {
+    /// Verify a consent receipt: a grant file (its receipt, with the file's key), a receipt file, or a list of
+    /// receipts (`locket-retailer receipts --out`, the owner's `locket receipts export`).
+    Verify {
+        /// The file to check.
+        file: PathBuf,
+        /// The PASERK public key (k4.public.…) to verify with.
+        #[arg(long, conflicts_with = "grant")]
+        key: Option<String>,
+        /// Take the key from this grant file.
+        #[arg(long, value_name = "GRANT_FILE")]
+        grant: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -136,7 +179,38 @@ fn describe(grant: &GrantFile) -> String {
         ));
     }
     lines.push(format!("  Summary:   {}", grant.summary));
+    match &grant.receipt {
+        Some(r) => lines.push(format!(
+            "  Receipt:   {} ({}, {}, jurisdiction {}){}",
+            r.receipt_id,
+            r.event.as_str(),
+            r.event_at,
+            r.jurisdiction,
+            r.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default()
+        )),
+        None => lines.push("  Receipt:   none (issued before consent receipts)".to_owned()),
+    }
     lines.join("\n")
+}
+
+fn receipt_line(r: &locket_grants::receipt::Receipt) -> String {
+    format!(
+        "{} v{} {} at {} — {}{}",
+        r.receipt_id,
+        r.version,
+        r.event.as_str(),
+        r.event_at,
+        if r.scopes.is_empty() {
+            "no scopes consented".to_owned()
+        } else {
+            r.scopes.iter().map(|s| s.scope.as_str()).collect::<Vec<_>>().join(", ")
+        },
+        if r.withdrawn_scopes.is_empty() {
+            String::new()
+        } else {
+            format!("; withdrawn: {}", r.withdrawn_scopes.join(", "))
+        }
+    )
 }
 
 fn print_json(v: &impl serde::Serialize) {
@@ -208,6 +282,13 @@ fn run(cli: Cli) -> Result<(), RetailerError> {
             } else {
                 Some(Client::new()?.introspect(&grant))
             };
+            let receipt_ok = match &grant.receipt {
+                Some(_) => Some(verify_receipts(
+                    &std::fs::read(&grant_file).map_err(|e| io(&grant_file, e))?,
+                    None,
+                )?),
+                None => None,
+            };
             if json {
                 let state_json = match &state {
                     Some(Ok(s)) => serde_json::to_value(s).unwrap_or_default(),
@@ -215,20 +296,37 @@ fn run(cli: Cli) -> Result<(), RetailerError> {
                     None => serde_json::Value::Null,
                 };
                 print_json(
-                    &serde_json::json!({ "grant": grant, "claims": verified.claims, "token_verified": true, "state": state_json }),
+                    &serde_json::json!({ "grant": grant, "claims": verified.claims, "token_verified": true, "receipt_verified": receipt_ok.is_some(), "state": state_json }),
                 );
             } else {
                 println!("{}", describe(&grant));
                 println!("  Token:     signature verifies with {}", grant.key_id);
+                if receipt_ok.is_some() {
+                    println!("  Receipt:   signature verifies with {}", grant.key_id);
+                }
                 match state {
                     None => {}
-                    Some(Ok(s)) => println!(
-                        "  Status:    {}{} — {} uses so far{}",
-                        s.status,
-                        if s.active { " (usable)" } else { "" },
-                        s.uses,
-                        s.uses_left.map(|l| format!(", {l} left")).unwrap_or_default()
-                    ),
+                    Some(Ok(s)) => {
+                        println!(
+                            "  Status:    {}{} — {} uses so far{}",
+                            s.status,
+                            if s.active { " (usable)" } else { "" },
+                            s.uses,
+                            s.uses_left.map(|l| format!(", {l} left")).unwrap_or_default()
+                        );
+                        if let Some(t) = &s.data_changed_since {
+                            println!("  Changed:   data you hold changed on {t}; fetch again to update it");
+                        }
+                        match (&s.erasure_requested_at, &s.erasure_acknowledged_at) {
+                            (Some(r), Some(a)) => println!("  Erasure:   requested {r}, acknowledged {a}"),
+                            (Some(r), None) => println!(
+                                "  Erasure:   the owner asked you to erase their data on {r}; acknowledge with \
+                                 `locket-retailer erasure-ack {}`",
+                                grant_file.display()
+                            ),
+                            _ => {}
+                        }
+                    }
                     Some(Err(e)) => println!("  Status:    unknown — {e}"),
                 }
             }
@@ -258,6 +356,64 @@ fn run(cli: Cli) -> Result<(), RetailerError> {
                     data.fields.len(),
                     data.uses,
                     data.uses_left.map(|l| format!(", {l} left")).unwrap_or_default()
+                );
+            }
+        }
+        Command::Receipt(ReceiptCmd::Verify { file, key, grant, json }) => {
+            let bytes = std::fs::read(&file).map_err(|e| io(&file, e))?;
+            let key = match (key, grant) {
+                (Some(k), _) => Some(k),
+                (None, Some(g)) => Some(load_grant(&g)?.public_key),
+                (None, None) => None,
+            };
+            let receipts = verify_receipts(&bytes, key.as_deref())?;
+            if json {
+                print_json(&serde_json::json!({ "verified": true, "receipts": receipts }));
+            } else {
+                for r in &receipts {
+                    println!("{}", receipt_line(r));
+                }
+                println!(
+                    "{} receipt(s): signature verifies, signed by vault {}.",
+                    receipts.len(),
+                    receipts.first().map(|r| r.issuer.vault_id.as_str()).unwrap_or("?")
+                );
+            }
+        }
+        Command::Receipts { grant_file, out, json } => {
+            let grant = load_grant(&grant_file)?;
+            let receipts = Client::new()?.receipts(&grant)?;
+            if let Some(out) = &out {
+                let doc = serde_json::json!({ "format": "locket.consent-receipts/v1", "grant_id": grant.grant_id, "receipts": receipts });
+                let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                text.push('\n');
+                std::fs::write(out, text).map_err(|e| io(out, e))?;
+            }
+            if json {
+                print_json(&receipts);
+            } else {
+                for r in &receipts {
+                    println!("{}", receipt_line(r));
+                }
+                eprintln!("{} receipt(s), each verified with {}", receipts.len(), grant.key_id);
+            }
+        }
+        Command::ErasureAck { grant_file, json } => {
+            let grant = load_grant(&grant_file)?;
+            let ack = Client::new()?.erasure_ack(&grant)?;
+            if json {
+                print_json(&ack);
+            } else if ack.requests.is_empty() {
+                println!(
+                    "The owner has not asked you to erase anything under grant {}.",
+                    ack.grant_id
+                );
+            } else {
+                println!(
+                    "Acknowledged {} erasure request(s) for grant {} ({} in all). Now erase what you received.",
+                    ack.acknowledged,
+                    ack.grant_id,
+                    ack.requests.len()
                 );
             }
         }
@@ -296,7 +452,10 @@ fn main() -> ExitCode {
                 RetailerError::Invalid(_) | RetailerError::Request(_) => 2,
                 RetailerError::Refused { .. } => 3,
                 RetailerError::Unreachable { .. } => 4,
-                RetailerError::GrantFile(_) | RetailerError::TokenInvalid(_) | RetailerError::Io { .. } => 5,
+                RetailerError::GrantFile(_)
+                | RetailerError::TokenInvalid(_)
+                | RetailerError::Receipt(_)
+                | RetailerError::Io { .. } => 5,
                 _ => 1,
             })
         }

@@ -168,3 +168,80 @@ fn tampered_or_unreachable_grants_are_reported() {
         "{stderr}"
     );
 }
+
+#[test]
+fn receipt_verify_checks_the_grant_files_receipt_and_refuses_tampering() {
+    let grant = golden("grant.v1.json");
+    let o = bin().args(["receipt", "verify"]).arg(&grant).output().unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("cr_fedcba9876543210fedcba9876543210 v1 grant"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("signature verifies"), "{stdout}");
+
+    // inspect --offline shows the receipt too.
+    let o = bin().args(["inspect", "--offline"]).arg(&grant).output().unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("Receipt:   cr_fedcba9876543210fedcba9876543210 (grant"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Receipt:   signature verifies"), "{stdout}");
+
+    // The receipt alone, with the key taken from the grant file or given; without a key it is refused.
+    let tmp = tempfile::tempdir().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&grant).unwrap()).unwrap();
+    let receipt = tmp.path().join("receipt.json");
+    std::fs::write(&receipt, doc["receipt"].to_string()).unwrap();
+    let o = bin()
+        .args(["receipt", "verify", "--json"])
+        .arg(&receipt)
+        .arg("--grant")
+        .arg(&grant)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o).1);
+    let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["verified"], true);
+    let key = doc["public_key"].as_str().unwrap();
+    let o = bin()
+        .args(["receipt", "verify", "--key", key])
+        .arg(&receipt)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = bin().args(["receipt", "verify"]).arg(&receipt).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("invalid_argument"), "{}", text(&o).1);
+
+    // An altered receipt fails, in the grant file (the file is refused) and on its own.
+    let mut bad = doc["receipt"].clone();
+    bad["retention"]["statement"] = "We keep everything forever.".into();
+    std::fs::write(&receipt, bad.to_string()).unwrap();
+    let o = bin()
+        .args(["receipt", "verify", "--key", key])
+        .arg(&receipt)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5));
+    assert!(text(&o).1.contains("receipt_invalid_signature"), "{}", text(&o).1);
+    let mut bad_file = doc.clone();
+    bad_file["receipt"] = bad;
+    let tampered = tmp.path().join("grant.json");
+    std::fs::write(&tampered, bad_file.to_string()).unwrap();
+    let o = bin().args(["receipt", "verify"]).arg(&tampered).output().unwrap();
+    assert_eq!(o.status.code(), Some(5));
+    assert!(text(&o).1.contains("grant_file_invalid"), "{}", text(&o).1);
+    // A key from another vault does not verify it.
+    let other = "k4.public.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    std::fs::write(&receipt, doc["receipt"].to_string()).unwrap();
+    let o = bin()
+        .args(["receipt", "verify", "--key", other])
+        .arg(&receipt)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5));
+}
