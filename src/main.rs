@@ -65,9 +65,20 @@ enum Command {
     /// Encrypted backups: take, list, verify, restore.
     #[command(subcommand)]
     Backup(cli::backup::BackupCmd),
-    /// Consent receipts: export them all to a JSON file.
+    /// Consent receipts: list, show one, export them all to a JSON file.
     #[command(subcommand)]
     Receipts(cli::receipts::ReceiptsCmd),
+    /// The disclosure ledger: which shop holds which version of your data, and since when.
+    Ledger(cli::privacy::LedgerArgs),
+    /// Ask a shop to erase what it received; see whether it acknowledged.
+    #[command(subcommand)]
+    Erasure(cli::privacy::ErasureCmd),
+    /// Per-shop email aliases for the email_alias scope.
+    #[command(subcommand)]
+    Alias(cli::privacy::AliasCmd),
+    /// Privacy budgets for noised analytics answers.
+    #[command(subcommand)]
+    Privacy(cli::privacy::PrivacyCmd),
 }
 
 fn run(ctx: &mut Ctx, command: Command) -> CliResult {
@@ -89,6 +100,10 @@ fn run(ctx: &mut Ctx, command: Command) -> CliResult {
         Command::Serve(args) => cli::serve::run(ctx, args),
         Command::Backup(cmd) => cli::backup::run(ctx, cmd),
         Command::Receipts(cmd) => cli::receipts::run(ctx, cmd),
+        Command::Ledger(args) => cli::privacy::ledger_cmd(ctx, args),
+        Command::Erasure(cmd) => cli::privacy::erasure_cmd(ctx, cmd),
+        Command::Alias(cmd) => cli::privacy::alias_cmd(ctx, cmd),
+        Command::Privacy(cmd) => cli::privacy::privacy_cmd(ctx, cmd),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `locket receipts export --out FILE [--retailer R]`: every consent receipt (`locket.consent-receipt/v1`, signed)
+//! `locket receipts list|show ID` (in `privacy.rs`) and `locket receipts export --out FILE [--retailer R]`: every consent receipt (`locket.consent-receipt/v1`, signed)
 //! the vault issued, as one JSON document the owner can keep or hand to a regulator.
 use std::path::PathBuf;
 
@@ -16,6 +16,20 @@ pub const RECEIPTS_EXPORT_FORMAT: &str = "locket.consent-receipts/v1";
 /// `locket receipts …`
 #[derive(Debug, Subcommand)]
 pub enum ReceiptsCmd {
+    /// List consent receipts (grant, narrowing, revoke, expiry), oldest first.
+    List {
+        /// Only receipts of this retailer id.
+        #[arg(long, value_name = "RETAILER")]
+        retailer: Option<String>,
+        /// Only receipts of this grant (id or unique prefix).
+        #[arg(long, value_name = "GRANT")]
+        grant: Option<String>,
+    },
+    /// Show one receipt (id or unique prefix) as signed JSON; it verifies with the vault's public key.
+    Show {
+        /// Receipt id (`cr_…`) or a unique prefix of it.
+        id: String,
+    },
     /// Write every consent receipt to a JSON file (oldest first).
     Export {
         /// File to write (created with owner-only permissions).
@@ -36,7 +50,11 @@ fn receipt_err(e: ReceiptError) -> CliError {
 
 /// Runs `locket receipts …`.
 pub fn run(ctx: &mut Ctx, cmd: ReceiptsCmd) -> CliResult {
-    let ReceiptsCmd::Export { out, retailer, force } = cmd;
+    let (out, retailer, force) = match cmd {
+        ReceiptsCmd::List { retailer, grant } => return super::privacy::receipts_list(ctx, retailer, grant),
+        ReceiptsCmd::Show { id } => return super::privacy::receipts_show(ctx, &id),
+        ReceiptsCmd::Export { out, retailer, force } => (out, retailer, force),
+    };
     if out.exists() && !force {
         return Err(CliError::new(
             exit::CONFLICT,
@@ -45,7 +63,9 @@ pub fn run(ctx: &mut Ctx, cmd: ReceiptsCmd) -> CliResult {
         ));
     }
     let vault = ctx.open_vault()?;
-    let store = vault.connect()?;
+    let mut store = vault.connect()?;
+    // Expiry receipts that fell due belong in the export.
+    super::privacy::catch_up_receipts(&vault, &mut store)?;
     let receipts = receipt::list_receipts(store.conn(), retailer.as_deref(), None).map_err(receipt_err)?;
     let doc = json!({
         "format": RECEIPTS_EXPORT_FORMAT,

@@ -59,8 +59,14 @@ pub fn exit_for(code: &str) -> u8 {
         | "duration_syntax"
         | "duration_calendar_unit"
         | "duration_zero"
-        | "duration_too_long" => exit::INVALID,
-        "request_duplicate" | "request_already_decided" | "file_exists" | "requests_pending_limit" => exit::CONFLICT,
+        | "duration_too_long"
+        | "minimization_invalid"
+        | "scope_not_in_grant" => exit::INVALID,
+        "request_duplicate"
+        | "request_already_decided"
+        | "file_exists"
+        | "requests_pending_limit"
+        | "grant_not_active" => exit::CONFLICT,
         "id_ambiguous" => exit::USAGE,
         other => CliError::exit_for_code(other),
     }
@@ -258,7 +264,17 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
         RequestsCmd::Show { id } => {
             let rec = store::get_request(store.conn(), &id)?;
             let conn = store.conn();
-            ctx.out.result(&rec, || describe(&rec, &VaultCatalog::new(conn)));
+            // The over-asking check: warnings and the minimized answers `grant approve --minimize` grants.
+            let review = super::privacy::review(conn, &rec);
+            let mut doc = serde_json::to_value(&rec)
+                .map_err(|e| CliError::new(exit::ERROR, "io_error", format!("cannot render JSON: {e}")))?;
+            if let Some(obj) = doc.as_object_mut() {
+                obj.insert("privacy_warnings".into(), serde_json::json!(review.warnings));
+                obj.insert("suggested_minimization".into(), serde_json::json!(review.plan));
+            }
+            ctx.out.result(&doc, || {
+                format!("{}{}", describe(&rec, &VaultCatalog::new(conn)), review.text(&rec))
+            });
         }
     }
     Ok(())

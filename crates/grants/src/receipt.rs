@@ -717,6 +717,9 @@ fn due_expiries(
         .collect::<Result<_, _>>()?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
+        if !chain_is_ours(tx, signer, &id)? {
+            continue;
+        }
         let grant = crate::store::get_grant(tx, &id)?;
         let request = crate::store::get_request(tx, &grant.request_id)?.request;
         let ctx = ReceiptContext {
@@ -733,9 +736,17 @@ fn due_expiries(
     Ok(out)
 }
 
+/// Whether the grant's receipt chain was signed by `signer`'s key (or has no receipts yet). A chain begun by
+/// another vault (grants carried over by an import, then marked moved) is never extended: this vault cannot
+/// speak for the consent another vault recorded.
+fn chain_is_ours(conn: &Connection, signer: &ReceiptSigner, grant_id: &str) -> Result<bool, ReceiptError> {
+    Ok(latest_for_grant(conn, grant_id)?.is_none_or(|r| r.issuer.key_id == signer.issuer.key_id))
+}
+
 /// The `revoke` receipt of a revoked grant, unless its consent record already ended (its latest receipt is
 /// a `revoke` or an `expiry`). `event_at` is the revocation time, the note its reason, and the method
-/// `retailer` when the retailer gave the grant back. Returns `None` when nothing was due.
+/// `retailer` when the retailer gave the grant back. Returns `None` when nothing was due, and for a chain
+/// signed by another vault's key (an imported grant).
 pub fn issue_revoke(
     tx: &Transaction<'_>,
     signer: &ReceiptSigner,
@@ -747,7 +758,9 @@ pub fn issue_revoke(
         return Ok(None);
     };
     if let Some(latest) = latest_for_grant(tx, &grant.id)? {
-        if matches!(latest.event, ReceiptEvent::Revoke | ReceiptEvent::Expiry) {
+        if matches!(latest.event, ReceiptEvent::Revoke | ReceiptEvent::Expiry)
+            || latest.issuer.key_id != signer.issuer.key_id
+        {
             return Ok(None);
         }
     }

@@ -1255,6 +1255,11 @@ fn expiry_receipts_are_issued_once_for_grants_that_ran_out() {
             .unwrap()
             .is_empty()
     );
+    // Another vault's key (grants carried over by an import) never extends this vault's chains.
+    let stranger = ReceiptSigner::from_seed(&[9u8; 32], "another-vault").unwrap();
+    assert!(receipt::issue_due_receipts(&tx, &stranger, &template, later, None)
+        .unwrap()
+        .is_empty());
     let due = receipt::issue_due_receipts(&tx, &signer, &template, later, Some(grant_ids[0].as_str())).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].grant.grant_id, grant_ids[0]);
