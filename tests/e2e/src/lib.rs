@@ -540,6 +540,17 @@ impl Desktop {
         if let Some(mut s) = self.session.take() {
             s.close()?;
         }
+        // Wait until the old process is gone: until then it still owns the single-instance name on
+        // the bus, and a new launch would hand its arguments over instead of starting.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.app_pids().is_empty() {
+            if Instant::now() >= deadline {
+                return Err(E2eError::Timeout(
+                    "the app did not exit after its session was closed".into(),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let log = self.work.artifacts.join("app.log");
         append(&log, "=== restarting the app\n");
         self.session = Some(start_session(&self.driver_url, &self.work.bins.desktop, &log)?);
@@ -574,13 +585,14 @@ impl Desktop {
         Ok(out)
     }
 
-    /// Resident memory (KiB) of the app under test: `(app process, app + its WebKit helper
-    /// processes)`, read from `/proc` (Linux). Informational only.
-    pub fn app_rss_kib(&self) -> Result<(u64, u64)> {
+    /// Processes of the driver's process group whose name starts with one of `prefixes`, with
+    /// their `/proc` directory.
+    fn group_processes(&self, prefixes: &[&str]) -> Vec<(String, PathBuf)> {
         let group = self.driver.pid().to_string();
-        let mut app = 0;
-        let mut total = 0;
-        let entries = fs::read_dir("/proc").map_err(|e| E2eError::Io(format!("/proc: {e}")))?;
+        let mut found = Vec::new();
+        let Ok(entries) = fs::read_dir("/proc") else {
+            return found;
+        };
         for entry in entries.flatten() {
             let dir = entry.path();
             let Ok(stat) = fs::read_to_string(dir.join("stat")) else {
@@ -592,13 +604,31 @@ impl Desktop {
             };
             let comm = head.split_once('(').map(|(_, c)| c).unwrap_or_default();
             let fields: Vec<&str> = rest.split_whitespace().collect();
-            if fields.get(2) != Some(&group.as_str()) {
-                continue;
+            // A zombie ("Z") has exited already.
+            if fields.get(2) == Some(&group.as_str())
+                && fields.first() != Some(&"Z")
+                && prefixes.iter().any(|p| comm.starts_with(p))
+            {
+                found.push((comm.to_owned(), dir));
             }
-            let is_app = comm.starts_with("locket-desktop");
-            if !(is_app || comm.starts_with("WebKitWebProces") || comm.starts_with("WebKitNetworkPr")) {
-                continue;
-            }
+        }
+        found
+    }
+
+    /// The process ids of running app processes (`locket-desktop`) of this scenario.
+    pub fn app_pids(&self) -> Vec<u32> {
+        self.group_processes(&["locket-desktop"])
+            .iter()
+            .filter_map(|(_, dir)| dir.file_name()?.to_str()?.parse().ok())
+            .collect()
+    }
+
+    /// Resident memory (KiB) of the app under test: `(app process, app + its WebKit helper
+    /// processes)`, read from `/proc` (Linux). Informational only.
+    pub fn app_rss_kib(&self) -> Result<(u64, u64)> {
+        let mut app = 0;
+        let mut total = 0;
+        for (comm, dir) in self.group_processes(&["locket-desktop", "WebKitWebProces", "WebKitNetworkPr"]) {
             let status = fs::read_to_string(dir.join("status")).unwrap_or_default();
             let rss: u64 = status
                 .lines()
@@ -607,7 +637,7 @@ impl Desktop {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
             total += rss;
-            if is_app {
+            if comm.starts_with("locket-desktop") {
                 app += rss;
             }
         }
