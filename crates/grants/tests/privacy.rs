@@ -1277,3 +1277,56 @@ fn expiry_receipts_are_issued_once_for_grants_that_ran_out() {
     tx.commit().unwrap();
     verify_receipt(&due[0].to_json_pretty(), signer.issuer().public_key.as_str()).unwrap();
 }
+
+#[test]
+fn the_minimization_plan_offers_one_answer_per_over_asked_scope() {
+    let mut f = fixture();
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let doc = request_doc(
+        "shop.example",
+        "nonce-0000000000000080",
+        json!([
+            {"scope": "identity.date_of_birth", "purpose": "age_verification", "required": true},
+            {"scope": "contact.email", "purpose": "order_fulfilment", "required": true},
+            {"scope": "sizes.clothing", "purpose": "analytics", "required": false}
+        ]),
+    );
+    let rec = store::import_request(
+        &tx,
+        &doc,
+        &RequestSource::File { path: "r.json".into() },
+        Utc::now(),
+        None,
+    )
+    .unwrap();
+    let plan = derived::minimization_plan(&tx, &rec.request, None);
+    assert_eq!(
+        plan.get("identity.date_of_birth").map(String::as_str),
+        Some("age_over:18")
+    );
+    assert_eq!(plan.get("sizes.clothing").map(String::as_str), Some("size_band"));
+    assert!(
+        !plan.contains_key("contact.email"),
+        "email for order fulfilment is needed as it is"
+    );
+    // Only among the scopes being granted.
+    let only = vec!["contact.email".to_owned(), "sizes.clothing".to_owned()];
+    let plan_only = derived::minimization_plan(&tx, &rec.request, Some(&only));
+    assert_eq!(plan_only.keys().collect::<Vec<_>>(), ["sizes.clothing"]);
+    // Every planned substitution is accepted by approve_minimized.
+    let signer = TokenSigner::for_vault(&f.vault).unwrap();
+    let issued = store::approve_minimized(
+        &tx,
+        &signer,
+        &rec.id,
+        &ApproveOptions::default(),
+        &plan,
+        "http://127.0.0.1:7419",
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(
+        issued.grant.scopes.iter().map(|s| s.scope.as_str()).collect::<Vec<_>>(),
+        ["age_over:18", "contact.email", "size_band"]
+    );
+}
