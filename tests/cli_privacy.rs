@@ -242,6 +242,17 @@ fn privacy_commands_end_to_end() {
     run_pw(&v.dir, &["receipts", "export", "--out", s(&export)]).ok();
     let verified = verify_receipts(&std::fs::read(&export).unwrap(), Some(&grant.public_key)).unwrap();
     assert_eq!(verified.len(), 3);
+    // The grant card shows its consent record.
+    let card = run_pw(&v.dir, &["grant", "show", &grant.grant_id]);
+    let card = card.ok();
+    assert!(card.contains("Receipts:") && card.contains("v3 revoke"), "{card}");
+    assert!(
+        card.contains("Erasure:   requested") && card.contains("acknowledged 20"),
+        "{card}"
+    );
+    let card = run_pw(&v.dir, &["--json", "grant", "show", &grant.grant_id]).json();
+    assert_eq!(card["receipts"].as_array().unwrap().len(), 3);
+    assert!(card["erasure"]["erasure_acknowledged_at"].is_string());
     run_pw(&v.dir, &["audit", "verify"]).ok();
     drop(server);
 }

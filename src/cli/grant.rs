@@ -346,9 +346,17 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
         GrantCmd::Show { id } => {
             let g = store::get_grant(store.conn(), &id)?;
             let now = Utc::now();
+            let privacy = super::privacy::grant_privacy(store.conn(), &g.id)?;
             ctx.out.result(
-                &json!({ "grant": g, "status": g.status(now), "uses_left": g.uses_left() }),
-                || describe(&g),
+                &json!({
+                    "grant": g,
+                    "status": g.status(now),
+                    "uses_left": g.uses_left(),
+                    "receipts": privacy.receipts,
+                    "data_changed_since": privacy.data_changed_since,
+                    "erasure": privacy.erasure,
+                }),
+                || format!("{}{}", describe(&g), privacy.text()),
             );
         }
     }

@@ -431,3 +431,58 @@ pub fn receipts_show(ctx: &mut Ctx, id: &str) -> CliResult {
     ctx.out.result(&json!(r), || r.to_json_pretty());
     Ok(())
 }
+
+/// What `locket grant show` adds about a grant's consent record: its receipts, whether the shop holds
+/// outdated data, and erasure.
+#[derive(Debug, Clone)]
+pub struct GrantPrivacy {
+    /// The grant's receipts, oldest first.
+    pub receipts: Vec<Receipt>,
+    /// When data disclosed under the grant first changed after the version the shop holds.
+    pub data_changed_since: Option<String>,
+    /// Erasure requested / acknowledged.
+    pub erasure: erasure::ErasureStatus,
+}
+
+impl GrantPrivacy {
+    /// Lines appended to the grant card.
+    pub fn text(&self) -> String {
+        let mut out = vec![String::new(), "  Receipts:".to_owned()];
+        if self.receipts.is_empty() {
+            out.push("    none (granted before consent receipts)".to_owned());
+        }
+        for r in &self.receipts {
+            out.push(format!(
+                "    {} v{} {} at {}",
+                r.receipt_id,
+                r.version,
+                r.event.as_str(),
+                r.event_at
+            ));
+        }
+        if let Some(t) = &self.data_changed_since {
+            out.push(format!("  Outdated:  the shop holds data you changed on {t}"));
+        }
+        if let Some(r) = &self.erasure.erasure_requested_at {
+            out.push(format!(
+                "  Erasure:   requested {r}; {}",
+                self.erasure
+                    .erasure_acknowledged_at
+                    .as_ref()
+                    .map_or("not acknowledged yet".to_owned(), |a| format!("acknowledged {a}"))
+            ));
+        }
+        out.join("\n")
+    }
+}
+
+/// The consent record of one grant (see [`GrantPrivacy`]).
+pub fn grant_privacy(conn: &rusqlite::Connection, grant_id: &str) -> CliResult<GrantPrivacy> {
+    Ok(GrantPrivacy {
+        receipts: receipt::for_grant(conn, grant_id).map_err(|e| err(e.code(), e.to_string()))?,
+        data_changed_since: ledger::data_changed_since(conn, grant_id)
+            .map_err(|e| err(e.code(), e.to_string()))?
+            .map(locket_grants::token::rfc3339),
+        erasure: erasure::status_for_grant(conn, grant_id).map_err(|e| err(e.code(), e.to_string()))?,
+    })
+}
