@@ -96,8 +96,21 @@ fn wrong_passphrase_exits_3_and_writes_nothing() {
         r.code(3);
         assert!(r.stderr.contains("wrong passphrase"), "{}", r.stderr);
     }
-    assert_eq!(snapshot(&v.dir), before, "bytes and mtimes unchanged");
+    // The vault's own files are untouched; the failed attempts are noted beside them (time and reason only)…
+    let mut after = snapshot(&v.dir);
+    let pending = after
+        .remove(&v.dir.join("audit-pending.jsonl"))
+        .expect("failed unlocks are recorded");
+    let pending = String::from_utf8(pending.0).unwrap();
+    assert_eq!(pending.matches("wrong_passphrase").count(), 3, "{pending}");
+    assert!(!pending.contains("not the passphrase"));
+    assert_eq!(after, before, "bytes and mtimes unchanged");
     assert!(!v.tmp.path().join("x.json").exists());
+    // …and carried into the hash-chained access log at the next successful unlock.
+    let log = run_pw(&v.dir, &["--json", "audit", "--kind", "unlock_failed"]).json();
+    assert_eq!(log["events"].as_array().unwrap().len(), 3, "{log}");
+    assert!(!v.dir.join("audit-pending.jsonl").exists());
+    run_pw(&v.dir, &["audit", "verify"]).ok();
     // JSON errors carry the stable code.
     let r = run(
         &v.dir,

@@ -317,7 +317,37 @@ impl Ctx {
     /// Opens the vault with the passphrase only (never the keychain), e.g. before changing the passphrase.
     pub fn unlock_with_passphrase(&mut self, dir: &std::path::Path) -> CliResult<Vault> {
         let pass = self.secrets.passphrase("Passphrase: ")?;
-        spin("Unlocking", || Vault::unlock(dir, &pass)).map_err(|e| with_backup_hint(dir, e))
+        let result = spin("Unlocking", || Vault::unlock(dir, &pass));
+        self.record_unlock_attempt(dir, "passphrase", result)
+    }
+
+    /// Access log for unlocks: a failed attempt is recorded next to the vault (it cannot be written into a vault
+    /// that did not open; only time and reason, no secret), and carried into the hash-chained log, with an
+    /// `unlock` event, at the next successful unlock. Vault files are never touched by a failed attempt.
+    pub fn record_unlock_attempt(
+        &self,
+        dir: &std::path::Path,
+        slot: &str,
+        result: Result<Vault, VaultError>,
+    ) -> CliResult<Vault> {
+        match result {
+            Ok(vault) => {
+                if locket_audit::pending::path(dir).exists() {
+                    match locket_audit::pending::record_unlock(&vault, slot) {
+                        Ok(n) if n > 0 => self.out.warn(&format!(
+                            "{n} failed unlock attempt(s) since the last unlock; see `locket audit --kind unlock_failed`"
+                        )),
+                        Ok(_) => {}
+                        Err(e) => self.out.warn(&format!("could not record the unlock in the access log: {e}")),
+                    }
+                }
+                Ok(vault)
+            }
+            Err(e) => {
+                let _ = locket_audit::pending::record_failure_code(dir, e.code(), Some(slot));
+                Err(with_backup_hint(dir, e))
+            }
+        }
     }
 
     /// Asks the owner to confirm (on a terminal); without a terminal the caller must have passed `--yes`.

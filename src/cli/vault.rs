@@ -209,7 +209,8 @@ pub fn recover(ctx: &mut Ctx) -> CliResult {
     let dir = ctx.require_vault()?;
     let typed = ctx.secrets.ask("Recovery key: ", "recovery key")?;
     let key = RecoveryKey::parse(&typed)?;
-    let vault = spin("Checking the recovery key", || Vault::unlock_with_recovery(&dir, &key))?;
+    let result = spin("Checking the recovery key", || Vault::unlock_with_recovery(&dir, &key));
+    let vault = ctx.record_unlock_attempt(&dir, "recovery", result)?;
     let new = ctx.secrets.new_passphrase("New passphrase: ", "new passphrase")?;
     let params = params_for_new_passphrase(ctx, &dir);
     spin("Setting the new passphrase", || vault.change_passphrase(&new, params))?;
