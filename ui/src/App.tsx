@@ -65,6 +65,14 @@ export function App() {
   }, []);
   useEffect(refreshStatus, [refreshStatus]);
 
+  // Marks the first real screen (welcome or unlock) for start-up measurements.
+  const firstScreen = status !== null || fatal !== null;
+  useEffect(() => {
+    if (firstScreen && performance.getEntriesByName("locket-first-screen").length === 0) {
+      performance.mark("locket-first-screen");
+    }
+  }, [firstScreen]);
+
   useEffect(() => {
     const un = backend.onLocked((reason) => {
       setSession(null);
