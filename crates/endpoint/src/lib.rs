@@ -40,7 +40,7 @@ pub use backend::Unlocked;
 pub use error::ApiError;
 
 /// The default address `locket serve` listens on (loopback only).
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7419";
 
 /// Every route the endpoint serves, as (method, path); `docs/openapi.json` documents exactly these.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -91,7 +91,7 @@ pub struct EndpointConfig {
     pub requests_per_minute: u32,
     /// Most undecided requests held at once; further submissions are refused (`requests_pending_limit`).
     pub max_pending_requests: u64,
-    /// The URL retailers use to reach this endpoint (put in grant files), e.g. `http://127.0.0.1:7878`.
+    /// The URL retailers use to reach this endpoint (put in grant files), e.g. `http://127.0.0.1:7419`.
     pub public_url: Option<String>,
 }
 
@@ -283,7 +283,7 @@ impl ServerHandle {
         self.addr
     }
 
-    /// The base URL, e.g. `http://127.0.0.1:7878`.
+    /// The base URL, e.g. `http://127.0.0.1:7419`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
