@@ -8,15 +8,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::Utc;
-use common::{run, run_pw, TestVault, PASS};
+use common::{run, run_pw, s, Server, TestVault, PASS};
 use locket_grants::Purpose;
 use locket_retailer::{Client, RequestBuilder};
 use locket_vault::{Passphrase, Vault};
 use serde_json::Value;
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn request_file(dir: &Path, name: &str, retailer: &str) -> std::path::PathBuf {
     let req = RequestBuilder::new(
@@ -34,44 +30,6 @@ fn request_file(dir: &Path, name: &str, retailer: &str) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, req.to_json_pretty()).unwrap();
     path
-}
-
-/// The real endpoint serving a vault on an ephemeral loopback port.
-struct Server {
-    rt: tokio::runtime::Runtime,
-    handle: Option<locket_endpoint::ServerHandle>,
-    url: String,
-}
-
-impl Server {
-    fn start(vault_dir: &Path) -> Server {
-        let vault = Vault::unlock(vault_dir, &Passphrase::new(PASS.into())).unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = rt.block_on(async {
-            let endpoint =
-                locket_endpoint::Endpoint::with_vault(locket_endpoint::EndpointConfig::default(), vault).unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            locket_endpoint::spawn(listener, endpoint).unwrap()
-        });
-        let url = handle.url();
-        Server {
-            rt,
-            handle: Some(handle),
-            url,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            let _ = self.rt.block_on(h.shutdown());
-        }
-    }
 }
 
 /// A small RFC 4180 reader (quoted cells, doubled quotes, CRLF) for checking the owner's CSV.

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{run_pw, TestVault, PASS};
+use common::{run_pw, s, Server, TestVault};
 use locket_grants::Purpose;
 use locket_retailer::{Client, RequestBuilder, RetailerError};
 use serde_json::Value;
@@ -26,47 +26,6 @@ fn request_file(dir: &Path, name: &str) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, req.to_json_pretty()).unwrap();
     path
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-struct Server {
-    rt: tokio::runtime::Runtime,
-    handle: Option<locket_endpoint::ServerHandle>,
-    url: String,
-}
-
-impl Server {
-    fn start(vault_dir: &Path) -> Server {
-        let vault = locket_vault::Vault::unlock(vault_dir, &locket_vault::Passphrase::new(PASS.into())).unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = rt.block_on(async {
-            let endpoint =
-                locket_endpoint::Endpoint::with_vault(locket_endpoint::EndpointConfig::default(), vault).unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            locket_endpoint::spawn(listener, endpoint).unwrap()
-        });
-        let url = handle.url();
-        Server {
-            rt,
-            handle: Some(handle),
-            url,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            let _ = self.rt.block_on(h.shutdown());
-        }
-    }
 }
 
 #[test]

@@ -160,3 +160,49 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A path as `&str` for command arguments.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The real endpoint on an ephemeral loopback port, serving the vault in `vault_dir` (unlocked with [`PASS`]);
+/// shut down when dropped.
+pub struct Server {
+    rt: tokio::runtime::Runtime,
+    handle: Option<locket_endpoint::ServerHandle>,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+}
+
+impl Server {
+    /// Starts the endpoint.
+    pub fn start(vault_dir: &Path) -> Server {
+        let vault = locket_vault::Vault::unlock(vault_dir, &locket_vault::Passphrase::new(PASS.into())).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = rt.block_on(async {
+            let endpoint =
+                locket_endpoint::Endpoint::with_vault(locket_endpoint::EndpointConfig::default(), vault).unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            locket_endpoint::spawn(listener, endpoint).unwrap()
+        });
+        let url = handle.url();
+        Server {
+            rt,
+            handle: Some(handle),
+            url,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = self.rt.block_on(h.shutdown());
+        }
+    }
+}
