@@ -12,11 +12,9 @@ use super::output::table;
 use super::{exit, CliError, CliResult, Ctx};
 
 /// Filters and paging for `locket audit`.
+/// The event filters shared by `locket audit` and `locket audit export`.
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct AuditArgs {
-    #[command(subcommand)]
-    cmd: Option<AuditCmd>,
+pub struct FilterArgs {
     /// Only events about this retailer id (e.g. shop.example).
     #[arg(long, value_name = "RETAILER")]
     retailer: Option<String>,
@@ -30,7 +28,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "OUTCOME", value_parser = ["ok", "refused", "error"])]
     outcome: Option<String>,
     /// Only events of this kind (redemption, introspection, refusal, request_received, grant_issued,
-    /// grant_denied, grant_revoked, unlock, unlock_failed, ...).
+    /// grant_denied, grant_revoked, unlock, unlock_failed, imported, ...).
     #[arg(long, value_name = "KIND")]
     kind: Option<String>,
     /// Only events at or after this time: RFC 3339, a date (YYYY-MM-DD, UTC) or an age such as 7d, 12h, 30m.
@@ -39,6 +37,31 @@ pub struct AuditArgs {
     /// Only events before this time (same forms as --since).
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
+}
+
+impl FilterArgs {
+    /// The query filter these options describe (times relative to now).
+    pub fn into_filter(self) -> CliResult<Filter> {
+        let now = Utc::now();
+        Ok(Filter {
+            retailer: self.retailer,
+            grant: self.grant,
+            field: self.field,
+            outcome: self.outcome.as_deref().and_then(Outcome::parse),
+            kind: self.kind.as_deref().map(EventKind::parse),
+            since: self.since.as_deref().map(|t| parse_time(t, now)).transpose()?,
+            until: self.until.as_deref().map(|t| parse_time(t, now)).transpose()?,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    cmd: Option<AuditCmd>,
+    #[command(flatten)]
+    filter: FilterArgs,
     /// Most events to show (1-1000).
     #[arg(long, value_name = "N", default_value_t = 50)]
     limit: usize,
@@ -104,16 +127,7 @@ pub fn run(ctx: &mut Ctx, args: AuditArgs) -> CliResult {
         Some(AuditCmd::Export(args)) => return super::audit_export::run(ctx, *args),
         None => {}
     }
-    let now = Utc::now();
-    let filter = Filter {
-        retailer: args.retailer,
-        grant: args.grant,
-        field: args.field,
-        outcome: args.outcome.as_deref().and_then(Outcome::parse),
-        kind: args.kind.as_deref().map(EventKind::parse),
-        since: args.since.as_deref().map(|t| parse_time(t, now)).transpose()?,
-        until: args.until.as_deref().map(|t| parse_time(t, now)).transpose()?,
-    };
+    let filter = args.filter.into_filter()?;
     if !(1..=1000).contains(&args.limit) {
         return Err(CliError::usage("--limit must be between 1 and 1000"));
     }

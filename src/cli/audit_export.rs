@@ -5,13 +5,10 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
 use clap::{Args, ValueEnum};
 use locket_audit::export::{self as log_export, LogExportError};
-use locket_audit::{EventKind, Filter, Outcome};
 use serde_json::json;
 
-use super::audit::parse_time;
 use super::{exit, CliError, CliResult, Ctx};
 
 /// File format of `locket audit export`.
@@ -35,27 +32,8 @@ pub struct AuditExportArgs {
     /// Replace FILE if it exists.
     #[arg(long)]
     force: bool,
-    /// Only events about this retailer id.
-    #[arg(long, value_name = "RETAILER")]
-    retailer: Option<String>,
-    /// Only events about this grant id.
-    #[arg(long, value_name = "GRANT")]
-    grant: Option<String>,
-    /// Only events that disclosed this field (e.g. contact.email).
-    #[arg(long, value_name = "FIELD")]
-    field: Option<String>,
-    /// Only events with this outcome.
-    #[arg(long, value_name = "OUTCOME", value_parser = ["ok", "refused", "error"])]
-    outcome: Option<String>,
-    /// Only events of this kind (redemption, refusal, grant_issued, imported, ...).
-    #[arg(long, value_name = "KIND")]
-    kind: Option<String>,
-    /// Only events at or after this time: RFC 3339, a date (YYYY-MM-DD, UTC) or an age such as 7d.
-    #[arg(long, value_name = "TIME")]
-    since: Option<String>,
-    /// Only events before this time (same forms as --since).
-    #[arg(long, value_name = "TIME")]
-    until: Option<String>,
+    #[command(flatten)]
+    filter: super::audit::FilterArgs,
 }
 
 fn log_err(e: LogExportError) -> CliError {
@@ -106,16 +84,7 @@ pub fn run(ctx: &mut Ctx, args: AuditExportArgs) -> CliResult {
             format!("{} already exists; pass --force to replace it", args.out.display()),
         ));
     }
-    let now = Utc::now();
-    let filter = Filter {
-        retailer: args.retailer,
-        grant: args.grant,
-        field: args.field,
-        outcome: args.outcome.as_deref().and_then(Outcome::parse),
-        kind: args.kind.as_deref().map(EventKind::parse),
-        since: args.since.as_deref().map(|t| parse_time(t, now)).transpose()?,
-        until: args.until.as_deref().map(|t| parse_time(t, now)).transpose()?,
-    };
+    let filter = args.filter.into_filter()?;
     let vault = ctx.open_vault()?;
     let store = vault.connect()?;
     let events =
