@@ -60,6 +60,10 @@ from_coded!(
     locket_endpoint::EndpointError,
     locket_grants::GrantError,
     locket_grants::GrantFileError,
+    locket_grants::receipt::ReceiptError,
+    locket_grants::erasure::PrivacyError,
+    locket_grants::ledger::LedgerError,
+    locket_grants::dp::DpError,
 );
 
 impl<E: Into<IpcError>> From<locket_vault::WriterError<E>> for IpcError {

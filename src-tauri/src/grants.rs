@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use locket_audit::{EventKind, Filter, Outcome};
+use locket_grants::derived;
+use locket_grants::receipt::Collection;
 use locket_grants::scope::ScopeResolver;
 use locket_grants::store::{self, ApproveOptions, GrantRecord, RequestRecord, RequestSource};
 use locket_grants::{TokenSigner, VaultCatalog};
@@ -59,6 +61,32 @@ pub struct RequestDto {
     pub received_at: String,
     pub via: String,
     pub status: &'static str,
+    /// The privacy check: over-asking and sensitive-for-marketing warnings, in plain words.
+    pub warnings: Vec<PrivacyWarningDto>,
+    /// Requested scope → the minimized answer "Share the minimized answer instead" grants in its place.
+    pub minimized: BTreeMap<String, String>,
+}
+
+/// One warning of the privacy check on a request.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivacyWarningDto {
+    /// `over_asking` or `sensitive_for_marketing`.
+    pub code: String,
+    pub scope: String,
+    pub purpose: String,
+    pub message: String,
+    /// The minimized answer offered instead.
+    pub suggestion: Option<SuggestionDto>,
+}
+
+/// A minimized answer offered in place of a requested field.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestionDto {
+    pub scope: String,
+    pub label: String,
+    pub explanation: String,
 }
 
 /// One granted scope.
@@ -96,6 +124,9 @@ pub struct ApproveInput {
     /// `None` = as long as requested.
     pub expires_in_seconds: Option<i64>,
     pub max_uses: Option<u32>,
+    /// Share the minimized answers (the request's `minimized` plan) instead of the raw fields they replace.
+    #[serde(default)]
+    pub minimize: bool,
 }
 
 /// `request_approve` result: the grant and its file (the file holds a token, no profile data).
@@ -198,6 +229,29 @@ fn request_dto(conn: &Connection, r: &RequestRecord) -> RequestDto {
             (s, _) => s.to_owned(),
         },
         status: r.status.as_str(),
+        warnings: if r.status == store::RequestStatus::Pending {
+            derived::review_request(conn, req)
+                .into_iter()
+                .map(|w| PrivacyWarningDto {
+                    code: w.code,
+                    scope: w.scope,
+                    purpose: w.purpose.as_str().to_owned(),
+                    message: w.message,
+                    suggestion: w.suggestion.map(|x| SuggestionDto {
+                        scope: x.scope,
+                        label: x.label,
+                        explanation: x.explanation,
+                    }),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        minimized: if r.status == store::RequestStatus::Pending {
+            derived::minimization_plan(conn, req, None)
+        } else {
+            BTreeMap::new()
+        },
     }
 }
 
@@ -363,6 +417,13 @@ pub async fn request_approve(state: State<'_, AppState>, input: ApproveInput) ->
             Some(u) => u,
             None => store::endpoint_url(lock(&s2.store)?.conn())?,
         };
+        let minimize = if input.minimize {
+            let store_guard = lock(&s2.store)?;
+            let record = store::get_request(store_guard.conn(), &input.request_id)?;
+            derived::minimization_plan(store_guard.conn(), &record.request, Some(&input.scopes))
+        } else {
+            BTreeMap::new()
+        };
         let options = ApproveOptions {
             only: Some(input.scopes),
             expires_in: input.expires_in_seconds.map(|sec| Duration::seconds(sec.max(60))),
@@ -370,9 +431,18 @@ pub async fn request_approve(state: State<'_, AppState>, input: ApproveInput) ->
             note: None,
         };
         let request_id = input.request_id;
-        Ok(vault
-            .writer()?
-            .submit(move |tx| store::approve(tx, &signer, &request_id, &options, &endpoint, Utc::now()))?)
+        Ok(vault.writer()?.submit(move |tx| {
+            store::approve_via(
+                tx,
+                &signer,
+                &request_id,
+                &options,
+                &minimize,
+                Collection::Desktop,
+                &endpoint,
+                Utc::now(),
+            )
+        })?)
     })
     .await?;
     let file = issued.file.to_json_pretty();
@@ -440,8 +510,14 @@ pub async fn grants_list(state: State<'_, AppState>) -> IpcResult<Vec<GrantDto>>
 pub async fn grant_revoke(state: State<'_, AppState>, grant_id: String) -> IpcResult<GrantDto> {
     let s = state.session()?;
     let writer = s.vault.writer()?;
-    let revoked =
-        blocking(move || Ok(writer.submit(move |tx| store::revoke(tx, &grant_id, None, Utc::now()))?)).await?;
+    let vault = s.vault.clone();
+    let revoked = blocking(move || {
+        let signer = TokenSigner::for_vault(&vault).map_err(|e| IpcError::new("signing_key_unusable", e))?;
+        Ok(writer.submit(move |tx| {
+            store::revoke_via(tx, &signer, &grant_id, None, Collection::Desktop, Utc::now()).map(|(r, _)| r)
+        })?)
+    })
+    .await?;
     blocking(move || {
         let retailers = retailer_index(&store::list_requests(lock(&s.store)?.conn(), None)?);
         Ok(grant_dto(&revoked.grant, &retailers))
@@ -461,10 +537,11 @@ pub async fn retailer_revoke_all(state: State<'_, AppState>, retailer_id: String
             .map(|g| g.id)
             .collect();
         let n = ids.len();
+        let signer = TokenSigner::for_vault(&s.vault).map_err(|e| IpcError::new("signing_key_unusable", e))?;
         // One transaction: either every grant is revoked or none is.
         writer.submit(move |tx| {
             for id in &ids {
-                store::revoke(tx, id, Some("revoke all"), Utc::now())?;
+                store::revoke_via(tx, &signer, id, Some("revoke all"), Collection::Desktop, Utc::now())?;
             }
             Ok::<_, locket_grants::GrantError>(())
         })?;

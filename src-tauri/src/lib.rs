@@ -5,6 +5,8 @@
 #![deny(missing_docs)]
 
 #[allow(missing_docs)]
+pub mod backups;
+#[allow(missing_docs)]
 pub mod commands;
 pub mod deeplink;
 #[allow(missing_docs)]
@@ -12,6 +14,8 @@ pub mod dto;
 pub mod error;
 #[allow(missing_docs)]
 pub mod grants;
+#[allow(missing_docs)]
+pub mod privacy;
 #[allow(missing_docs)]
 pub mod session;
 pub mod state;
@@ -102,6 +106,16 @@ pub fn run() {
             grants::retailer_revoke_all,
             grants::retailers_list,
             grants::retailer_detail,
+            privacy::retailer_privacy,
+            privacy::receipts_export,
+            privacy::erasure_request,
+            privacy::alias_set,
+            privacy::field_holders,
+            backups::backups_list,
+            backups::backup_now,
+            backups::backup_verify,
+            backups::backup_restore,
+            backups::vault_recover_from_backup,
         ])
         .build(tauri::generate_context!());
     match result {

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use locket_audit::{EventKind, NewEvent, Outcome};
 use locket_endpoint::{Endpoint, EndpointConfig, Notice};
+use locket_vault::backup::{AutoBackup, BackupPolicy};
 use locket_vault::settings::Settings;
 use locket_vault::Vault;
 use tauri::{AppHandle, Emitter, Manager};
@@ -22,6 +23,10 @@ pub const EV_FOCUS_REQUEST: &str = "locket://focus-request";
 pub const EV_DEEP_LINK_ERROR: &str = "locket://deep-link-error";
 pub const EV_PROGRESS: &str = "locket://progress";
 pub const EV_ENDPOINT: &str = "locket://endpoint";
+
+/// How often the automatic backup checks the vault, and how long it waits after a change.
+const AUTO_BACKUP_TICK: std::time::Duration = std::time::Duration::from_secs(5);
+const AUTO_BACKUP_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Runs blocking core work (Argon2, SQLCipher) off the async runtime's worker threads.
 pub async fn blocking<T, F>(f: F) -> IpcResult<T>
@@ -81,7 +86,21 @@ pub async fn open(app: &AppHandle, vault: Vault, via: &'static str) -> IpcResult
         forwarder: Mutex::new(None),
         issued: Mutex::new(Default::default()),
         names: Mutex::new(Default::default()),
+        auto_backup: Mutex::new(None),
     });
+    // Consent receipts that fell due while locked (expiries, revocations made without the key) are issued now.
+    {
+        let s = session.clone();
+        if let Err(e) = blocking(move || crate::privacy::catch_up_receipts(&s)).await {
+            tracing::warn!(code = %e.code, "due consent receipts not issued");
+        }
+    }
+    *lock(&session.auto_backup)? = Some(AutoBackup::start(
+        session.vault.clone(),
+        BackupPolicy::default(),
+        AUTO_BACKUP_TICK,
+        AUTO_BACKUP_DEBOUNCE,
+    ));
     *lock(&session.forwarder)? = Some(spawn_forwarder(app.clone(), &session));
     if settings.endpoint.enabled {
         start_server(app, &session, addr).await;
@@ -178,6 +197,15 @@ pub async fn close(app: &AppHandle, reason: &str) -> IpcResult<()> {
         stop_server(app, &s).await;
         if let Some(task) = lock(&s.forwarder)?.take() {
             task.abort();
+        }
+        // Stopping the scheduler waits for its current tick (and any backup in progress): off the runtime.
+        let auto = lock(&s.auto_backup)?.take();
+        if let Some(auto) = auto {
+            let _ = blocking(move || {
+                drop(auto);
+                Ok(())
+            })
+            .await;
         }
         drop(s);
     }

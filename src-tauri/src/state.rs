@@ -38,6 +38,8 @@ pub struct Session {
     pub issued: Mutex<HashMap<String, String>>,
     /// Retailer display names by id (from requests), for events; `None` caches a miss.
     pub names: Mutex<HashMap<String, Option<String>>>,
+    /// Automatic backups while unlocked (after changes and daily); dropped, and so stopped, on lock.
+    pub auto_backup: Mutex<Option<locket_vault::backup::AutoBackup>>,
 }
 
 impl std::fmt::Debug for Session {
