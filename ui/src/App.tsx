@@ -14,6 +14,7 @@ import { ActivityScreen } from "./screens/Activity";
 import { RetailersScreen, RetailerPage } from "./screens/Retailers";
 import { SettingsScreen } from "./screens/Settings";
 import { refusalWords } from "./lib/words";
+import { addToast, toastKey, type ToastItem } from "./lib/toasts";
 
 export type View =
   | { page: "profile" }
@@ -135,13 +136,14 @@ function Shell(props: {
   const [view, setView] = useState<View>({ page: "profile" });
   const [live, setLive] = useState<Live>({ auditTick: 0, lastAudit: null, requestTick: 0 });
   const [pending, setPending] = useState(0);
-  const [toasts, setToasts] = useState<Toast[]>([]);
+  const [toasts, setToasts] = useState<ToastItem[]>([]);
   const [endpoint, setEndpoint] = useState(session.endpoint);
   const toastSeq = useRef(0);
 
   const toast = useCallback((kind: Toast["kind"], text: string) => {
     const id = ++toastSeq.current;
-    setToasts((t) => [...t.slice(-3), { id, kind, text }]);
+    const item = { id, kind, text, key: toastKey(kind, text), at: Date.now() };
+    setToasts((t) => addToast(t, item));
     window.setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), 6000);
   }, []);
 
