@@ -152,6 +152,18 @@ export interface GrantRequest {
   receivedAt: string;
   via: "file" | "http" | "deep_link";
   status: RequestStatus;
+  /** The privacy check (pending requests only): over-asking and sensitive data asked for marketing. */
+  warnings: PrivacyWarning[];
+  /** Requested scope → the minimized answer "Share the minimized answer instead" grants in its place. */
+  minimized: Record<string, string>;
+}
+
+export interface PrivacyWarning {
+  code: "over_asking" | "sensitive_for_marketing";
+  scope: string;
+  purpose: string;
+  message: string;
+  suggestion: { scope: string; label: string; explanation: string } | null;
 }
 
 export type GrantStatus = "active" | "expired" | "revoked" | "exhausted";
@@ -182,6 +194,8 @@ export interface ApproveInput {
   /** How long the grant lasts; null = as long as the retailer asked. */
   expiresInSeconds: number | null;
   maxUses: number | null;
+  /** Share the request's minimized answers instead of the raw fields they replace. */
+  minimize?: boolean;
 }
 
 export interface IssuedGrant {
@@ -258,6 +272,70 @@ export interface RetailerDetail {
   disclosures: Disclosure[];
 }
 
+export interface Holding {
+  field: string;
+  label: string;
+  retailerId: string;
+  retailerName: string;
+  /** The newest version it received (0 = the catalog default). */
+  version: number;
+  /** When it first received that version. */
+  since: string;
+  lastReceivedAt: string;
+  /** When the owner changed the field after that version; null = it holds the current value. */
+  outdatedSince: string | null;
+}
+
+export interface ConsentReceipt {
+  receiptId: string;
+  version: number;
+  event: "grant" | "narrowing" | "revoke" | "expiry" | string;
+  eventAt: string;
+  collectionMethod: string;
+  grantId: string;
+  scopes: string[];
+  withdrawnScopes: string[];
+}
+
+export interface PrivacyBudget {
+  total: number;
+  spent: number;
+  remaining: number;
+  answers: number;
+}
+
+export interface ErasureRequest {
+  id: string;
+  grantId: string | null;
+  requestedAt: string;
+  note: string | null;
+  acknowledgedAt: string | null;
+}
+
+export interface RetailerPrivacy {
+  holdings: Holding[];
+  receipts: ConsentReceipt[];
+  /** null when the retailer never asked for analytics. */
+  budget: PrivacyBudget | null;
+  erasures: ErasureRequest[];
+  alias: string | null;
+}
+
+export interface Backup {
+  id: string;
+  createdAt: string;
+  reason: "manual" | "auto" | "daily" | "before-restore" | string;
+  sizeBytes: number;
+}
+
+export interface BackupCheck {
+  id: string;
+  ok: boolean;
+  integrityProblems: string[];
+  logEvents: number;
+  logProblem: string | null;
+}
+
 export interface Progress {
   op: "export" | "import";
   done: number;
@@ -316,6 +394,27 @@ export const retailers = () => call<RetailerSummary[]>("retailers_list");
 export const retailerDetail = (retailerId: string) =>
   call<RetailerDetail>("retailer_detail", { retailerId });
 
+// ---------- privacy ----------
+
+export const retailerPrivacy = (retailerId: string) =>
+  call<RetailerPrivacy>("retailer_privacy", { retailerId });
+export const exportReceipts = (retailerId: string, path: string) =>
+  call<number>("receipts_export", { retailerId, path });
+export const requestErasure = (retailerId: string, note: string | null) =>
+  call<ErasureRequest>("erasure_request", { retailerId, note });
+export const setAlias = (retailerId: string, alias: string) => call<string>("alias_set", { retailerId, alias });
+export const fieldHolders = (key: string) => call<Holding[]>("field_holders", { key });
+
+// ---------- backups ----------
+
+export const backups = () => call<Backup[]>("backups_list");
+export const backupNow = () => call<Backup>("backup_now");
+export const verifyBackup = (id: string) => call<BackupCheck>("backup_verify", { id });
+export const restoreBackup = (id: string, confirmation: string) =>
+  call<void>("backup_restore", { id, confirmation });
+export const recoverFromBackup = (passphrase: string) =>
+  call<SessionInfo>("vault_recover_from_backup", { passphrase });
+
 // ---------- activity ----------
 
 export const auditPage = (filter: AuditFilter, cursor: number | null, limit: number) =>
@@ -326,7 +425,7 @@ export const verifyChain = () => call<ChainStatus>("audit_verify");
 
 // ---------- events ----------
 
-export type LockReason = "button" | "idle" | "tray" | "wiped";
+export type LockReason = "button" | "idle" | "tray" | "wiped" | "restore";
 
 async function on<T>(name: string, handler: (payload: T) => void): Promise<UnlistenFn> {
   return listen<T>(name, (e) => handler(e.payload));

@@ -7,6 +7,7 @@ import { useAction, useLoad } from "../hooks";
 import { customExpiry, expiryFrom, expiryPresets, parseMaxUses } from "../lib/expiry";
 import { dateInputValue, formatDateTime, formatDuration, relativeTime } from "../lib/format";
 import { purposeWords } from "../lib/words";
+import { minimizedSelection, privacyNotes } from "../lib/privacy";
 
 type ToastFn = (kind: Toast["kind"], text: string) => void;
 
@@ -150,18 +151,22 @@ function RequestCard(props: {
   const missingRequired = r.scopes.filter((s) => s.required && !chosen.has(s.scope));
   const canApprove = chosen.size > 0 && expiresAt !== null && !uses.error && !act.busy;
 
-  const approve = () => {
-    if (!canApprove || !expiresAt) return;
+  const notes = useMemo(() => privacyNotes(r), [r]);
+  const canMinimize = notes.some((n) => n.minimizable) && expiresAt !== null && !uses.error && !act.busy;
+
+  const approve = (minimize: boolean) => {
+    if (!expiresAt || (minimize ? !canMinimize : !canApprove)) return;
     void act.run(async () => {
       const g = await backend.approveRequest({
         requestId: r.id,
-        scopes: r.scopes.filter((s) => chosen.has(s.scope)).map((s) => s.scope),
+        scopes: minimize ? minimizedSelection(r, chosen) : r.scopes.filter((s) => chosen.has(s.scope)).map((s) => s.scope),
         expiresInSeconds:
           preset === "requested" ? null : Math.max(60, Math.floor((expiresAt.getTime() - Date.now()) / 1000)),
         maxUses: uses.value,
+        minimize,
       });
       props.onIssued(g);
-      props.toast("success", `Approved ${r.retailer.name}`);
+      props.toast("success", minimize ? `Approved ${r.retailer.name} with minimized answers` : `Approved ${r.retailer.name}`);
     });
   };
   const deny = () =>
@@ -245,6 +250,30 @@ function RequestCard(props: {
         <strong>{r.retailer.name}</strong> asks for {r.scopes.length} field{r.scopes.length === 1 ? "" : "s"} for{" "}
         <strong>{formatDuration(r.durationSeconds)}</strong>. Tick what you are happy to share.
       </p>
+      {notes.length > 0 && (
+        <section className="privacy-check" data-testid="privacy-check" aria-label="Privacy check">
+          <h3>Privacy check</h3>
+          <ul>
+            {notes.map((n) => (
+              <li key={`${n.kind}-${n.scope}`} className={`privacy-note is-${n.kind}`} data-testid="privacy-warning" data-code={n.kind} data-scope={n.scope}>
+                <span className="privacy-note-icon" aria-hidden="true">{n.kind === "over_asking" ? "⚖" : "⚠"}</span>
+                <span>
+                  <strong>{n.text}</strong>
+                  {n.detail && <span className="muted small privacy-note-detail">{n.detail}</span>}
+                </span>
+              </li>
+            ))}
+          </ul>
+          {notes.some((n) => n.minimizable) && (
+            <div className="row gap">
+              <Button kind="primary" onClick={() => approve(true)} disabled={!canMinimize} busy={act.busy} testid="request-approve-minimized">
+                Share the minimized answer instead
+              </Button>
+              <span className="muted small">Approves what you ticked, with the minimized answer in place of the full value.</span>
+            </div>
+          )}
+        </section>
+      )}
       <ul className="scope-list">
         {r.scopes.map((s) => {
           const tid = s.scope.replace(/[^a-zA-Z0-9]+/g, "-");
@@ -341,7 +370,7 @@ function RequestCard(props: {
         <Button kind="ghost" onClick={deny} disabled={act.busy} testid="request-deny">
           Deny
         </Button>
-        <Button kind="primary" onClick={approve} disabled={!canApprove} busy={act.busy} testid="request-approve">
+        <Button kind={notes.some((n) => n.minimizable) ? "secondary" : "primary"} onClick={() => approve(false)} disabled={!canApprove} busy={act.busy} testid="request-approve">
           Approve {chosen.size} field{chosen.size === 1 ? "" : "s"}
         </Button>
       </footer>
