@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { toLocketError, type LocketError } from "./backend";
+import { settleDelay } from "./lib/settle";
 
 export interface Loaded<T> {
   data: T | null;
@@ -78,5 +79,28 @@ export function useThrottled<T>(value: T, ms: number): T {
     }, wait);
     return () => window.clearTimeout(id);
   }, [value, ms]);
+  return out;
+}
+
+/**
+ * `value`, passed on once it has stopped changing for `quietMs` (or, during a long burst, at most `maxMs` after
+ * the first change still unpassed). The last change is always passed on.
+ */
+export function useSettled<T>(value: T, quietMs: number, maxMs: number): T {
+  const [out, setOut] = useState(value);
+  const pendingSince = useRef<number | null>(null);
+  useEffect(() => {
+    if (Object.is(value, out)) {
+      pendingSince.current = null;
+      return;
+    }
+    const now = Date.now();
+    pendingSince.current ??= now;
+    const id = window.setTimeout(() => {
+      pendingSince.current = null;
+      setOut(value);
+    }, settleDelay(now, now, pendingSince.current, quietMs, maxMs));
+    return () => window.clearTimeout(id);
+  }, [value, out, quietMs, maxMs]);
   return out;
 }

@@ -3,7 +3,7 @@ import * as backend from "../backend";
 import { Button, EmptyState, ErrorState, Loading, PageHeader } from "../components/ui";
 import { ActivityTimeline } from "../components/ActivityTimeline";
 import type { Live, View } from "../App";
-import { useLoad, useThrottled } from "../hooks";
+import { useLoad, useSettled } from "../hooks";
 import { EMPTY_FILTER, isFiltered, toAuditFilter, type ActivityFilterForm } from "../lib/filters";
 import { formatCount, formatDateTime, formatLogTime } from "../lib/format";
 import { eventKindWords, refusalWords } from "../lib/words";
@@ -44,7 +44,9 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
   const filter = useMemo(() => toAuditFilter(form, new Date()), [form]);
   const page = useLoad(() => backend.auditPage(filter, cursor, PAGE), [filter, cursor, pageIndex === 0 ? liveTick : -1]);
   const timeline = useLoad(() => backend.auditTimeline(DAYS, form.retailerId || null), [liveTick, form.retailerId]);
-  const chainTick = useThrottled(liveTick, 5000);
+  // The chain check walks the whole log: re-run it once live events settle (trailing), so its count catches up
+  // with the table, and at most every few seconds during a long burst.
+  const chainTick = useSettled(liveTick, 800, 5000);
   const chain = useLoad(() => backend.verifyChain(), [chainTick]);
   const retailers = useLoad(() => backend.retailers(), [liveTick]);
 
@@ -206,8 +208,11 @@ function ChainBanner({ chain, error }: { chain: backend.ChainStatus | null; erro
       </div>
     );
   return chain.ok ? (
-    <div className="banner banner-good" data-testid="chain-status" data-ok="true">
-      <strong>Log verified ✓</strong> <span className="muted">{formatCount(chain.events)} events, none altered.</span>
+    <div className="banner banner-good" data-testid="chain-status" data-ok="true" data-events={chain.events}>
+      <strong>Log verified ✓</strong>{" "}
+      <span className="muted">
+        — {formatCount(chain.events)} {chain.events === 1 ? "event" : "events"} checked, none altered.
+      </span>
     </div>
   ) : (
     <div className="banner banner-bad" data-testid="chain-status" data-ok="false">
