@@ -225,7 +225,7 @@ function Shell(props: {
   let content;
   switch (view.page) {
     case "profile":
-      content = <ProfileScreen toast={toast} />;
+      content = <ProfileScreen toast={toast} go={setView} />;
       break;
     case "requests":
       content = <RequestsScreen live={live} focus={view.focus ?? null} toast={toast} go={setView} />;

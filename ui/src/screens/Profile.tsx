@@ -1,10 +1,11 @@
 import { useMemo, useState } from "react";
 import * as backend from "../backend";
-import type { CatalogField, FieldType, ProfileValue, Sensitivity } from "../backend";
+import type { CatalogField, FieldType, Holding, ProfileValue, Sensitivity } from "../backend";
 import { Button, EmptyState, ErrorState, ErrorText, Loading, Modal, PageHeader, SensitivityBadge, TextField, Toggle } from "../components/ui";
-import type { Toast } from "../App";
+import type { Toast, View } from "../App";
 import { useAction, useLoad } from "../hooks";
-import { formatDateTime } from "../lib/format";
+import { formatDate, formatDateTime } from "../lib/format";
+import { previousValueSentence } from "../lib/privacy";
 import { joinMulti, parseRange, splitMulti, validateCustomKey, validateValue } from "../lib/validate";
 
 type ToastFn = (kind: Toast["kind"], text: string) => void;
@@ -12,7 +13,7 @@ type ToastFn = (kind: Toast["kind"], text: string) => void;
 /** Fields shown per group before "Show all" (keeps very large custom groups light). */
 const GROUP_PREVIEW = 40;
 
-export function ProfileScreen({ toast }: { toast: ToastFn }) {
+export function ProfileScreen({ toast, go }: { toast: ToastFn; go: (v: View) => void }) {
   const data = useLoad(async () => {
     const [fields, values] = await Promise.all([backend.catalog(), backend.profileValues()]);
     return { fields, values };
@@ -100,6 +101,7 @@ export function ProfileScreen({ toast }: { toast: ToastFn }) {
                 onSaved={data.reload}
                 onHistory={() => setHistory(f)}
                 toast={toast}
+                go={go}
               />
             ))}
           </div>
@@ -135,11 +137,13 @@ function FieldRow(props: {
   onSaved: () => void;
   onHistory: () => void;
   toast: ToastFn;
+  go: (v: View) => void;
 }) {
   const { field, stored } = props;
   const storedValue = stored?.value ?? "";
   const [draft, setDraft] = useState<string | null>(null);
   const act = useAction();
+  const [holders, setHolders] = useState<Holding[]>([]);
   const value = draft ?? storedValue;
   const dirty = draft !== null && draft.trim() !== storedValue;
   const optionValues = field.options.map((o) => o.value);
@@ -152,6 +156,8 @@ function FieldRow(props: {
       else await backend.setValue(field.key, v.trim());
       setDraft(null);
       props.onSaved();
+      // Retailers that received this field now hold the previous value: say so, with the way to them.
+      setHolders(await backend.fieldHolders(field.key).catch(() => []));
     });
   };
 
@@ -203,6 +209,22 @@ function FieldRow(props: {
           testid={`input-${tid}`}
         />
         <ErrorText error={localError ?? act.error} testid={`error-${tid}`} />
+        {holders.length > 0 && (
+          <p className="note-box small" data-testid={`holders-${tid}`}>
+            {previousValueSentence(holders, formatDate)}{" "}
+            {holders.map((h, i) => (
+              <span key={h.retailerId}>
+                {i > 0 ? ", " : ""}
+                <button type="button" className="link" onClick={() => props.go({ page: "retailer", id: h.retailerId })} data-testid="holder-link">
+                  {holders.length === 1 ? `See what ${h.retailerName} holds ›` : h.retailerName}
+                </button>
+              </span>
+            ))}{" "}
+            <button type="button" className="link small" onClick={() => setHolders([])} aria-label="Dismiss">
+              Dismiss
+            </button>
+          </p>
+        )}
       </div>
       <div className="field-actions">
         {dirty ? (

@@ -2,6 +2,7 @@ import { useState } from "react";
 import * as backend from "../backend";
 import { Button, ConfirmDialog, EmptyState, ErrorState, Loading, PageHeader, StatusPill } from "../components/ui";
 import { GrantTable } from "../components/GrantTable";
+import { RetailerPrivacy } from "../components/RetailerPrivacy";
 import type { Live, Toast, View } from "../App";
 import { useAction, useLoad, useNow } from "../hooks";
 import { formatDateTime, relativeTime } from "../lib/format";
@@ -86,6 +87,7 @@ export function RetailerPage(props: { id: string; live: Live; toast: (k: Toast["
           <GrantTable grants={grants} showRetailer={false} onRevoked={() => d.reload()} />
         )}
       </section>
+      <RetailerPrivacy retailer={retailer} tick={props.live.auditTick} toast={props.toast} />
       <section className="card card-flush">
         <h2 className="card-pad">What {retailer.name} has received</h2>
         {disclosures.length === 0 ? (
