@@ -14,6 +14,7 @@ pub mod dto;
 pub mod error;
 #[allow(missing_docs)]
 pub mod grants;
+pub mod instance;
 #[allow(missing_docs)]
 pub mod privacy;
 #[allow(missing_docs)]
@@ -44,14 +45,25 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .try_init();
 
-    let result = tauri::Builder::default()
+    let context = tauri::generate_context!();
+    // A previous instance that is still exiting owns the single-instance name but no longer answers:
+    // wait for it to let go instead of refusing to start (quit-and-reopen).
+    let guarded = match instance::preflight(&context.config().identifier, std::time::Duration::from_secs(10)) {
+        instance::Preflight::Forwarded => return,
+        instance::Preflight::Start => true,
+        instance::Preflight::StartUnguarded => false,
+    };
+    let mut builder = tauri::Builder::default();
+    if guarded {
         // First: a second launch hands its arguments (and any locket:// link) to this one and exits.
-        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             focus_main(app);
             for link in links_in(&argv) {
                 deeplink::handle(app, link);
             }
-        }))
+        }));
+    }
+    let result = builder
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
@@ -117,10 +129,12 @@ pub fn run() {
             backups::backup_restore,
             backups::vault_recover_from_backup,
         ])
-        .build(tauri::generate_context!());
+        .build(context);
     match result {
         Ok(app) => app.run(|app, event| {
             if let tauri::RunEvent::Exit = event {
+                // Let a relaunch become the single instance at once, while this one finishes exiting.
+                tauri_plugin_single_instance::destroy(app);
                 // Stop serving and drop the keys before the process ends.
                 let app = app.clone();
                 tauri::async_runtime::block_on(async move {
