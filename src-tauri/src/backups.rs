@@ -105,13 +105,15 @@ pub async fn backup_restore(
         ));
     }
     let vault = state.session()?.vault.clone();
-    // Stop serving and writing before the database is swapped.
-    session::close(&app, "restore").await?;
-    blocking(move || {
+    // Stop serving and writing before the database is swapped; the web view hears of the lock afterwards.
+    session::shutdown(&app).await?;
+    let result = blocking(move || {
         drop(vault.restore_backup(&id)?);
         Ok(())
     })
-    .await
+    .await;
+    session::announce_locked(&app, if result.is_ok() { "restore" } else { "button" });
+    result
 }
 
 /// From the unlock screen after `vault_damaged`: replaces the damaged database with the newest backup that

@@ -190,6 +190,20 @@ pub async fn stop_server(app: &AppHandle, session: &Arc<Session>) {
 
 /// Locks: stops serving, drops the session (and with it the shell's copy of the keys), tells the web view.
 pub async fn close(app: &AppHandle, reason: &str) -> IpcResult<()> {
+    shutdown(app).await?;
+    announce_locked(app, reason);
+    Ok(())
+}
+
+/// Tells the tray and the web view that Locket is locked (`reason` as in docs/ipc.md).
+pub fn announce_locked(app: &AppHandle, reason: &str) {
+    crate::tray::set_unlocked(app, false);
+    let _ = app.emit(EV_LOCKED, serde_json::json!({ "reason": reason }));
+}
+
+/// [`close`] without telling anyone yet: for work that must run locked before the web view may unlock again
+/// (restoring a backup).
+pub async fn shutdown(app: &AppHandle) -> IpcResult<()> {
     let state = app.state::<AppState>();
     let session = lock(&state.session)?.take();
     if let Some(s) = session {
@@ -209,8 +223,6 @@ pub async fn close(app: &AppHandle, reason: &str) -> IpcResult<()> {
         }
         drop(s);
     }
-    crate::tray::set_unlocked(app, false);
-    let _ = app.emit(EV_LOCKED, serde_json::json!({ "reason": reason }));
     Ok(())
 }
 

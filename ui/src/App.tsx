@@ -82,7 +82,9 @@ export function App() {
           ? "Locket locked itself after a period of inactivity."
           : reason === "tray"
             ? "Locket was locked from the tray."
-            : null,
+            : reason === "restore"
+              ? "The backup was restored. Unlock to open it (your vault as it was before is kept as a backup too)."
+              : null,
       );
       refreshStatus();
     });

@@ -3,6 +3,7 @@ import * as backend from "../backend";
 import type { AppSettings, AppStatus, EndpointStatus, Progress, SessionInfo } from "../backend";
 import { Button, ErrorText, Modal, PageHeader, TextField, Toggle } from "../components/ui";
 import { StrengthMeter } from "../components/StrengthMeter";
+import { BackupsCard } from "../components/BackupsCard";
 import type { Toast } from "../App";
 import { useAction } from "../hooks";
 import { formatBytes } from "../lib/format";
@@ -32,6 +33,7 @@ export function SettingsScreen(props: {
         <div className="settings-col">
           <EndpointCard session={session} endpoint={props.endpoint} onSession={props.onSession} toast={toast} />
           <DataCard toast={toast} />
+          <BackupsCard toast={toast} />
           <RecoveryCard />
           <WipeCard onWiped={props.onWiped} />
         </div>

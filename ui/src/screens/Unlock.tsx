@@ -34,6 +34,15 @@ export function Unlock(props: { status: AppStatus; notice: string | null; onUnlo
     });
   };
   const wrong = act.error?.code === "wrong_passphrase";
+  const damaged = act.error?.code === "vault_damaged";
+  const restore = useAction();
+  const restoreNewest = () =>
+    void restore.run(async () => {
+      const s = await backend.recoverFromBackup(pass);
+      setPass("");
+      act.setError(null);
+      props.onUnlocked(s);
+    });
 
   if (mode === "recovery") {
     const ok = recoveryKey.trim().length > 0 && passphraseStrength(next).score >= MIN_ACCEPTED_SCORE && next === confirm;
@@ -117,10 +126,27 @@ export function Unlock(props: { status: AppStatus; notice: string | null; onUnlo
           autoFocus
           autoComplete="current-password"
         />
-        <ErrorText
-          error={wrong ? "That passphrase is not right. Check Caps Lock and try again." : act.error}
-          testid="unlock-error"
-        />
+        {damaged ? (
+          <div className="damaged-box" data-testid="unlock-damaged">
+            <p>
+              <strong>Your vault file is damaged, so Locket cannot open it.</strong>
+            </p>
+            <p className="small" data-testid="unlock-damaged-detail">{act.error?.message}</p>
+            <p className="small">
+              Locket can put back the newest backup of your vault, opened with the passphrase you just typed. Changes since
+              that backup are lost; the damaged file is kept aside, not deleted. Nothing is changed until you click.
+            </p>
+            <Button kind="danger" onClick={restoreNewest} busy={restore.busy} disabled={pass.length === 0} testid="unlock-restore-backup">
+              {restore.busy ? "Restoring…" : "Restore the newest backup"}
+            </Button>
+            <ErrorText error={restore.error} testid="unlock-restore-error" />
+          </div>
+        ) : (
+          <ErrorText
+            error={wrong ? "That passphrase is not right. Check Caps Lock and try again." : act.error}
+            testid="unlock-error"
+          />
+        )}
         <Button kind="primary" type="submit" disabled={pass.length === 0} busy={act.busy} testid="unlock-submit">
           Unlock
         </Button>
