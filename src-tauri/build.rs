@@ -32,6 +32,16 @@ const COMMANDS: &[&str] = &[
     "retailer_revoke_all",
     "retailers_list",
     "retailer_detail",
+    "retailer_privacy",
+    "receipts_export",
+    "erasure_request",
+    "alias_set",
+    "field_holders",
+    "backups_list",
+    "backup_now",
+    "backup_verify",
+    "backup_restore",
+    "vault_recover_from_backup",
 ];
 
 fn main() {
