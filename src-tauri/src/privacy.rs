@@ -94,8 +94,10 @@ pub struct RetailerPrivacy {
 
 fn field_label(conn: &Connection, key: &str) -> String {
     locket_vault::profile::field_def(conn, key)
-        .map(|d| d.label.clone())
-        .unwrap_or_else(|_| key.to_owned())
+        .map(|d| d.label)
+        .ok()
+        .or_else(|| locket_grants::derived::label(key))
+        .unwrap_or_else(|| key.to_owned())
 }
 
 fn retailer_name(conn: &Connection, id: &str) -> String {

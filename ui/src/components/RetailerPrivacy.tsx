@@ -6,7 +6,7 @@ import type { Retailer } from "../backend";
 import type { Toast } from "../App";
 import { useAction, useLoad } from "../hooks";
 import { formatDate, formatDateTime } from "../lib/format";
-import { budgetFraction, budgetWords, sortHoldings } from "../lib/privacy";
+import { budgetFraction, budgetWords, holdingKind, sortHoldings } from "../lib/privacy";
 import { Button, ConfirmDialog, ErrorText, TextField } from "./ui";
 
 const RECEIPT_EVENTS: Record<string, string> = {
@@ -16,7 +16,7 @@ const RECEIPT_EVENTS: Record<string, string> = {
   expiry: "Expired",
 };
 
-export function RetailerPrivacy(props: { retailer: Retailer; tick: number; toast: (kind: Toast["kind"], text: string) => void }) {
+export function RetailerPrivacy(props: { retailer: Retailer; grantScopes: string[]; tick: number; toast: (kind: Toast["kind"], text: string) => void }) {
   const { retailer } = props;
   const p = useLoad(() => backend.retailerPrivacy(retailer.id), [retailer.id, props.tick]);
   const act = useAction();
@@ -45,13 +45,24 @@ export function RetailerPrivacy(props: { retailer: Retailer; tick: number; toast
               </tr>
             </thead>
             <tbody>
-              {sortHoldings(holdings).map((h) => (
-                <tr key={h.field} data-testid="holding-row" data-field={h.field}>
-                  <td>{h.label}</td>
-                  <td>{h.version === 0 ? "default" : `v${h.version}`}</td>
+              {sortHoldings(holdings).map((h) => {
+                const kind = holdingKind(h, props.grantScopes);
+                return (
+                <tr key={h.field} data-testid="holding-row" data-field={h.field} data-kind={kind}>
+                  <td>
+                    {kind === "answer" ? `Answer: ${h.label.charAt(0).toLowerCase()}${h.label.slice(1)}` : h.label}
+                    {kind === "source" && <span className="muted small block">Only used to work out an answer — the value itself was not shared</span>}
+                  </td>
+                  <td>{kind === "answer" ? "—" : `v${h.version}`}</td>
                   <td className="nowrap">{formatDate(h.since)}</td>
                   <td>
-                    {h.outdatedSince ? (
+                    {kind === "answer" ? (
+                      "—"
+                    ) : kind === "source" && h.outdatedSince ? (
+                      <span className="cell-outdated" data-testid="holding-outdated">
+                        You changed it {formatDate(h.outdatedSince)}; the answer worked out from it may be out of date
+                      </span>
+                    ) : h.outdatedSince ? (
                       <span className="cell-outdated" data-testid="holding-outdated">
                         Holds your previous {h.label.toLowerCase()} — you changed it {formatDate(h.outdatedSince)}
                       </span>
@@ -60,7 +71,8 @@ export function RetailerPrivacy(props: { retailer: Retailer; tick: number; toast
                     )}
                   </td>
                 </tr>
-              ))}
+                );
+              })}
             </tbody>
           </table>
         )}

@@ -1,6 +1,7 @@
 import type { GrantRequest, Holding } from "../backend";
 import {
   answerPhrase,
+  holdingKind,
   backupReason,
   budgetFraction,
   budgetWords,
@@ -108,6 +109,15 @@ describe("what retailers hold", () => {
     expect(
       previousValueSentence([holding({ since: "2026-04-01T00:00:00Z" }), holding({ retailerName: "B" })], day),
     ).toBe("2 retailers hold your previous value (since 2026-03-03).");
+  });
+
+  it("tells values from answers and the fields only read to compute them", () => {
+    const grants = ["age_over:18", "contact"];
+    expect(holdingKind(holding({ field: "age_over:18" }), grants)).toBe("answer");
+    expect(holdingKind(holding({ field: "identity.date_of_birth" }), grants)).toBe("source");
+    expect(holdingKind(holding({ field: "contact.email" }), grants)).toBe("value");
+    expect(holdingKind(holding({ field: "contact.email" }), ["contact.email"])).toBe("value");
+    expect(holdingKind(holding({ field: "contact.emailx" }), ["contact.email"])).toBe("source");
   });
 
   it("budget meter", () => {

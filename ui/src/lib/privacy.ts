@@ -81,6 +81,17 @@ export function budgetWords(b: PrivacyBudget): string {
   return `ε ${n(b.spent)} of ${n(b.total)} spent`;
 }
 
+/**
+ * What a ledger row means: `value` — the shop received the field's value; `answer` — a derived or noised
+ * answer (`age_over:18`); `source` — the field was only read to compute an answer, the shop never saw it.
+ * `grantScopes` are the scopes of the retailer's grants (a raw field or a group covers the field).
+ */
+export function holdingKind(h: Holding, grantScopes: string[]): "value" | "answer" | "source" {
+  if (h.field.includes(":")) return "answer";
+  const raw = grantScopes.some((s) => !s.includes(":") && (s === h.field || h.field.startsWith(`${s}.`)));
+  return raw ? "value" : "source";
+}
+
 /** Holdings sorted: outdated values first (the owner changed them since), then by field label. */
 export function sortHoldings(list: Holding[]): Holding[] {
   return [...list].sort((a, b) => {

@@ -87,7 +87,7 @@ export function RetailerPage(props: { id: string; live: Live; toast: (k: Toast["
           <GrantTable grants={grants} showRetailer={false} onRevoked={() => d.reload()} />
         )}
       </section>
-      <RetailerPrivacy retailer={retailer} tick={props.live.auditTick} toast={props.toast} />
+      <RetailerPrivacy retailer={retailer} grantScopes={grants.flatMap((g) => g.scopes.map((x) => x.scope))} tick={props.live.auditTick} toast={props.toast} />
       <section className="card card-flush">
         <h2 className="card-pad">What {retailer.name} has received</h2>
         {disclosures.length === 0 ? (
