@@ -243,7 +243,8 @@ pub async fn alias_set(state: State<'_, AppState>, retailer_id: String, alias: S
     .await
 }
 
-/// Retailers holding an older value of `key` than the current one (after the owner changed it).
+/// Retailers holding an older value of `key` than the current one (after the owner changed it); shops that
+/// only got an answer computed from the field are left out.
 #[tauri::command]
 pub async fn field_holders(state: State<'_, AppState>, key: String) -> IpcResult<Vec<HoldingDto>> {
     let s = state.session()?;
@@ -251,8 +252,21 @@ pub async fn field_holders(state: State<'_, AppState>, key: String) -> IpcResult
         let guard = lock(&s.store)?;
         let conn = guard.conn();
         let list = ledger::outdated_holders(conn, &key)?;
+        // Only shops that received the value itself (a derived answer computed from it is not the value).
+        let grants = store::list_grants(conn)?;
+        let got_value = |retailer: &str| {
+            grants.iter().any(|g| {
+                g.retailer_id == retailer
+                    && g.scopes.iter().any(|s| {
+                        !s.scope.contains(':')
+                            && (s.scope == key
+                                || key.strip_prefix(s.scope.as_str()).is_some_and(|r| r.starts_with('.')))
+                    })
+            })
+        };
         Ok(list
             .into_iter()
+            .filter(|h| got_value(&h.retailer_id))
             .map(|h| {
                 let name = retailer_name(conn, &h.retailer_id);
                 holding_dto(conn, h, name)

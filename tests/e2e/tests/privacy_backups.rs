@@ -166,6 +166,10 @@ fn backup_now_verify_and_restore() -> Result<()> {
         d.find(&format!("{row} [data-testid=\"backup-verify\"]"))?.click()?;
         let result = d.wait_text(&format!("{row} [data-testid=\"backup-verify-result\"]"), "Intact")?;
         ensure!(result.contains("access log"), "verify result: {result:?}");
+        d.execute(
+            "document.querySelector('[data-testid=\"backup-verify-result\"]').scrollIntoView({block: 'center'});",
+            vec![],
+        )?;
         d.shot("backup-verified")?;
 
         go(d, "profile")?;

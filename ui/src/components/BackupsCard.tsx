@@ -40,14 +40,12 @@ export function BackupsCard({ toast }: { toast: (kind: Toast["kind"], text: stri
 
   return (
     <section className="card card-flush" data-testid="settings-backups">
-      <div className="card-pad row between">
-        <div>
-          <h2>Backups</h2>
-          <p className="muted small">
-            While Locket is unlocked it backs up after changes and at least daily, keeping the newest ten and one a week
-            for eight weeks. Backups are encrypted like the vault.
-          </p>
-        </div>
+      <div className="card-pad">
+        <h2>Backups</h2>
+        <p className="muted small">
+          While Locket is unlocked it backs up after changes and at least daily, keeping the newest ten and one a week
+          for eight weeks. Backups are encrypted like the vault.
+        </p>
         <Button
           kind="primary"
           busy={now.busy}
@@ -62,8 +60,6 @@ export function BackupsCard({ toast }: { toast: (kind: Toast["kind"], text: stri
         >
           {now.busy ? "Backing up…" : "Back up now"}
         </Button>
-      </div>
-      <div className="card-pad">
         <ErrorText error={now.error ?? verify.error ?? list.error} testid="backup-error" />
       </div>
       {list.data && list.data.length === 0 && (
@@ -74,7 +70,6 @@ export function BackupsCard({ toast }: { toast: (kind: Toast["kind"], text: stri
           <thead>
             <tr>
               <th>Taken</th>
-              <th>Why</th>
               <th>Size</th>
               <th />
             </tr>
@@ -82,11 +77,11 @@ export function BackupsCard({ toast }: { toast: (kind: Toast["kind"], text: stri
           <tbody>
             {list.data.map((b) => (
               <tr key={b.id} data-testid="backup-row" data-backup-id={b.id}>
-                <td className="nowrap">
-                  {formatDateTime(b.createdAt)}
+                <td>
+                  <span className="nowrap">{formatDateTime(b.createdAt)}</span>
+                  <span className="muted small block">{backupReason(b)}</span>
                   {checks[b.id] && <VerifyResult check={checks[b.id]!} />}
                 </td>
-                <td>{backupReason(b)}</td>
                 <td className="nowrap">{sizeWords(b.sizeBytes)}</td>
                 <td className="nowrap">
                   <Button

@@ -32,8 +32,8 @@ export function SettingsScreen(props: {
         </div>
         <div className="settings-col">
           <EndpointCard session={session} endpoint={props.endpoint} onSession={props.onSession} toast={toast} />
-          <DataCard toast={toast} />
           <BackupsCard toast={toast} />
+          <DataCard toast={toast} />
           <RecoveryCard />
           <WipeCard onWiped={props.onWiped} />
         </div>
