@@ -14,7 +14,8 @@ function VerifyResult({ check }: { check: BackupCheck }) {
   if (check.ok) {
     return (
       <p className="verify-result is-ok small" data-testid="backup-verify-result" data-ok="true">
-        ✓ Intact: every page checks out and the access log's {check.logEvents} entries are unbroken.
+        ✓ Intact: every page checks out and the access log ({check.logEvents} {check.logEvents === 1 ? "entry" : "entries"}) is
+        unbroken.
       </p>
     );
   }

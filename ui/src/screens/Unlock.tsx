@@ -136,7 +136,7 @@ export function Unlock(props: { status: AppStatus; notice: string | null; onUnlo
               Locket can put back the newest backup of your vault, opened with the passphrase you just typed. Changes since
               that backup are lost; the damaged file is kept aside, not deleted. Nothing is changed until you click.
             </p>
-            <Button kind="danger" onClick={restoreNewest} busy={restore.busy} disabled={pass.length === 0} testid="unlock-restore-backup">
+            <Button kind="primary" onClick={restoreNewest} busy={restore.busy} disabled={pass.length === 0} testid="unlock-restore-backup">
               {restore.busy ? "Restoring…" : "Restore the newest backup"}
             </Button>
             <ErrorText error={restore.error} testid="unlock-restore-error" />
@@ -147,7 +147,7 @@ export function Unlock(props: { status: AppStatus; notice: string | null; onUnlo
             testid="unlock-error"
           />
         )}
-        <Button kind="primary" type="submit" disabled={pass.length === 0} busy={act.busy} testid="unlock-submit">
+        <Button kind={damaged ? "secondary" : "primary"} type="submit" disabled={pass.length === 0} busy={act.busy} testid="unlock-submit">
           Unlock
         </Button>
         {props.status.keychainEnabled && (
