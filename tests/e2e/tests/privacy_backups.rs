@@ -131,6 +131,29 @@ fn over_asking_warning_and_minimized_approval() -> Result<()> {
         d.wait_for("[data-testid=\"holding-row\"][data-field=\"contact.email\"]")?;
         d.shot("retailer-privacy")?;
 
+        // An email alias for this shop, then an erasure request that the shop acknowledges.
+        d.press("alias-edit")?;
+        d.tid("alias-input")?.send_keys("cellar-door@alias.example")?;
+        d.press("alias-save")?;
+        d.wait_text(&testid("alias-value"), "cellar-door@alias.example")?;
+        d.press("erasure-request")?;
+        d.tid("erasure-dialog")?;
+        d.press("confirm-ok")?;
+        d.wait_gone(&testid("erasure-dialog"))?;
+        d.wait_text(&testid("erasure-status"), "not acknowledged yet")?;
+        let ack = d.work.retailer(&["erasure-ack", &grant_path.to_string_lossy()])?;
+        ensure!(
+            ack.status.success(),
+            "erasure-ack failed: {}",
+            String::from_utf8_lossy(&ack.stderr)
+        );
+        d.wait_text(&testid("erasure-status"), "acknowledged on")?;
+        d.execute(
+            "document.querySelector('[data-testid=\"retailer-erasure\"]').scrollIntoView({block: 'center'});",
+            vec![],
+        )?;
+        d.shot("retailer-erasure-alias")?;
+
         go(d, "profile")?;
         set_field(d, "contact.email", "ada.lovelace@example.com")?;
         let note = d.wait_text(&testid("holders-contact-email"), "previous value")?;
