@@ -78,8 +78,27 @@ where
 /// A handle to the writer thread; cloneable. The thread stops when the last handle is dropped.
 #[derive(Clone)]
 pub struct Writer {
-    tx: SyncSender<Box<dyn Job>>,
+    /// `None` only while the last handle is being dropped.
+    tx: Option<SyncSender<Box<dyn Job>>>,
     thread: Arc<std::sync::Mutex<Option<thread::JoinHandle<()>>>>,
+}
+
+impl Drop for Writer {
+    /// The last handle closes the queue and waits for the thread to finish its batch and close its connection,
+    /// so no database work outlives the vault handle (and none can race with the process exiting).
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.thread) != 1 {
+            return;
+        }
+        self.tx.take();
+        let handle = self.thread.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            // Dropped from a job's callback on the writer thread itself: it ends once this batch is done.
+            if h.thread().id() != thread::current().id() {
+                let _ = h.join();
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Writer {
@@ -96,22 +115,20 @@ impl Writer {
             .spawn(move || run(store, rx))
             .map_err(|e| VaultError::Storage(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer {
-            tx,
+            tx: Some(tx),
             thread: Arc::new(std::sync::Mutex::new(Some(handle))),
         })
     }
 
     /// Stops the writer thread and waits until it has closed its connection. Fails if other handles exist.
     pub(crate) fn shutdown(self) -> Result<(), VaultError> {
-        let Writer { tx, thread } = self;
-        let thread = Arc::try_unwrap(thread).map_err(|_| {
-            VaultError::Storage("the vault is in use elsewhere in this app; close it there first".into())
-        })?;
-        drop(tx);
-        let handle = thread.into_inner().ok().flatten();
-        if let Some(h) = handle {
-            let _ = h.join();
+        if Arc::strong_count(&self.thread) != 1 {
+            return Err(VaultError::Storage(
+                "the vault is in use elsewhere in this app; close it there first".into(),
+            ));
         }
+        // The last handle: dropping it closes the queue and joins the thread.
+        drop(self);
         Ok(())
     }
 
@@ -125,7 +142,11 @@ impl Writer {
         E: Send + 'static,
     {
         let boxed: Box<dyn Job> = Box::new(Queued { job, done });
-        if let Err(mpsc::SendError(job)) = self.tx.send(boxed) {
+        let sent = match &self.tx {
+            Some(tx) => tx.send(boxed).map_err(|mpsc::SendError(job)| job),
+            None => Err(boxed),
+        };
+        if let Err(job) = sent {
             // The writer thread is gone (vault locked): nothing was run.
             job.abort(VaultError::Storage("the vault is locked".into()));
         }
