@@ -67,21 +67,6 @@ export function useAction() {
   return { busy, error, setError, run };
 }
 
-/** `value`, but changing at most once every `ms` milliseconds (the last change is never lost). */
-export function useThrottled<T>(value: T, ms: number): T {
-  const [out, setOut] = useState(value);
-  const last = useRef(0);
-  useEffect(() => {
-    const wait = Math.max(0, ms - (Date.now() - last.current));
-    const id = window.setTimeout(() => {
-      last.current = Date.now();
-      setOut(value);
-    }, wait);
-    return () => window.clearTimeout(id);
-  }, [value, ms]);
-  return out;
-}
-
 /**
  * `value`, passed on once it has stopped changing for `quietMs` (or, during a long burst, at most `maxMs` after
  * the first change still unpassed). The last change is always passed on.
