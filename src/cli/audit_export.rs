@@ -1,9 +1,7 @@
 //! `locket audit export --format csv|json --out FILE [filters]`: the access log for the owner, as a spreadsheet
 //! (CSV, one row per event) or JSON (`locket.audit-log/v1`), oldest event first. The filters are those of
 //! `locket audit`.
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use locket_audit::export::{self as log_export, LogExportError};
@@ -40,41 +38,6 @@ fn log_err(e: LogExportError) -> CliError {
     CliError::from_code(e.code(), e.to_string())
 }
 
-/// Writes `bytes` to `path` with owner-only permissions via a temporary file and a rename; refuses to replace an
-/// existing file unless `force`.
-pub fn write_private_file(path: &Path, bytes: &[u8], force: bool) -> CliResult {
-    if path.exists() && !force {
-        return Err(CliError::new(
-            exit::CONFLICT,
-            "file_exists",
-            format!("{} already exists; pass --force to replace it", path.display()),
-        ));
-    }
-    let name = path
-        .file_name()
-        .ok_or_else(|| CliError::usage(format!("{} is not a file name", path.display())))?;
-    let tmp = path.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(CliError::new(
-            exit::ERROR,
-            "io_error",
-            format!("cannot write {}: {e}", path.display()),
-        ));
-    }
-    Ok(())
-}
-
 /// Runs `locket audit export`.
 pub fn run(ctx: &mut Ctx, args: AuditExportArgs) -> CliResult {
     if args.out.exists() && !args.force {
@@ -104,7 +67,7 @@ pub fn run(ctx: &mut Ctx, args: AuditExportArgs) -> CliResult {
             buf
         }
     };
-    write_private_file(&args.out, &bytes, args.force)?;
+    super::output::write_private_file(&args.out, &bytes, args.force)?;
     let format = match args.format {
         LogFormat::Csv => "csv",
         LogFormat::Json => "json",

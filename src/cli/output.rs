@@ -3,7 +3,10 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::CliError;
+use std::fs;
+use std::io::Write;
+
+use super::{exit, CliError, CliResult};
 
 /// Where and how to print.
 #[derive(Debug, Clone, Copy)]
@@ -104,4 +107,39 @@ pub fn cell(text: &str, max: usize) -> String {
         s.push('…');
     }
     s
+}
+
+/// Writes `bytes` to `path` with owner-only permissions via a temporary file and a rename; refuses to replace an
+/// existing file unless `force`.
+pub fn write_private_file(path: &std::path::Path, bytes: &[u8], force: bool) -> CliResult {
+    if path.exists() && !force {
+        return Err(CliError::new(
+            exit::CONFLICT,
+            "file_exists",
+            format!("{} already exists; pass --force to replace it", path.display()),
+        ));
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| CliError::usage(format!("{} is not a file name", path.display())))?;
+    let tmp = path.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(CliError::new(
+            exit::ERROR,
+            "io_error",
+            format!("cannot write {}: {e}", path.display()),
+        ));
+    }
+    Ok(())
 }

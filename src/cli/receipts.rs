@@ -7,7 +7,7 @@ use clap::Subcommand;
 use locket_grants::receipt::{self, ReceiptError};
 use serde_json::json;
 
-use super::audit_export::write_private_file;
+use super::output::write_private_file;
 use super::{exit, CliError, CliResult, Ctx};
 
 /// Format tag of `locket receipts export`.

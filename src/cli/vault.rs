@@ -1,7 +1,6 @@
 //! Vault commands: `init`, `status`, `passphrase change`, `recover`, `keychain on|off`, `export`, `import`, `wipe`.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -237,38 +236,6 @@ pub fn keychain(ctx: &mut Ctx, args: KeychainArgs) -> CliResult {
     Ok(())
 }
 
-/// Writes `bytes` to `path` with owner-only permissions: to a temporary file, fsync, rename.
-fn write_private(path: &Path, bytes: &[u8], force: bool) -> CliResult {
-    if path.exists() && !force {
-        return Err(CliError::new(
-            exit::CONFLICT,
-            "file_exists",
-            format!("{} already exists; pass --force to replace it", path.display()),
-        ));
-    }
-    let name = path
-        .file_name()
-        .ok_or_else(|| CliError::usage(format!("{} is not a file name", path.display())))?;
-    let tmp = path.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let io_err =
-        |e: std::io::Error| CliError::new(exit::ERROR, "io_error", format!("cannot write {}: {e}", path.display()));
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(e));
-    }
-    Ok(())
-}
-
 /// `locket export --out FILE [--encrypt]`.
 pub fn export_cmd(ctx: &mut Ctx, args: ExportArgs) -> CliResult {
     if args.out.exists() && !args.force {
@@ -295,7 +262,7 @@ pub fn export_cmd(ctx: &mut Ctx, args: ExportArgs) -> CliResult {
         }
         None => export::to_json(&doc)?,
     };
-    write_private(&args.out, &bytes, args.force)?;
+    super::output::write_private_file(&args.out, &bytes, args.force)?;
     let versions: usize = doc.profile.iter().map(|f| f.history.len()).sum();
     if export_pass.is_none() {
         ctx.out.warn(&format!(
