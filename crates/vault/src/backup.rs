@@ -230,24 +230,27 @@ impl Vault {
     /// (reason `before-restore`); the restored copy must open and pass the integrity check before it replaces
     /// anything. Consumes this handle: no other handle to the vault may be open in this process.
     pub fn restore_backup(self, id: &str) -> Result<Vault, VaultError> {
-        let check = self.verify_backup(id)?;
-        if !check.integrity_problems.is_empty() {
+        if self.backup_info(id)?.vault_id != self.id() {
             return Err(VaultError::damaged(
                 backups_dir(self.dir()).join(id),
-                format!(
-                    "backup failed its integrity check: {}",
-                    check.integrity_problems.join("; ")
-                ),
+                "this backup belongs to another vault",
             ));
         }
-        // Keep the present state, whatever happens next: as a backup, and with every commit in vault.db itself
-        // (an empty WAL), so setting the WAL aside below cannot lose anything.
-        self.backup_now("before-restore")?;
-        self.connect()?
-            .conn()
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        // The copy that will go in place is checked page by page before anything else happens.
         let dir = self.dir().to_path_buf();
         let staged = stage_backup(&dir, id, self.data_key())?;
+        // Keep the present state, whatever happens next: as a backup, and with every commit in vault.db itself
+        // (an empty WAL), so setting the WAL aside below cannot lose anything.
+        let kept = self.backup_now("before-restore").and_then(|_| {
+            self.connect()?
+                .conn()
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(VaultError::from)
+        });
+        if let Err(e) = kept {
+            let _ = fs::remove_file(&staged);
+            return Err(e);
+        }
         let key = self.take_data_key_for_restore()?;
         swap_in(&dir, &staged)?;
         Vault::reopen_with_key(&dir, key)
