@@ -174,8 +174,10 @@ fn find_tauri_driver() -> Option<PathBuf> {
 
 /// Build (if needed) and locate the binaries, once per test process.
 ///
-/// Runs `cargo build -p locket-desktop -p locket -p locket-retailer` in the same profile as the
-/// tests (a no-op when they are fresh) unless `LOCKET_E2E_NO_BUILD=1`.
+/// Runs `cargo build --workspace --bins --tests` in the same profile as the tests (a no-op when
+/// they are fresh) unless `LOCKET_E2E_NO_BUILD=1`. It is the same command as `scripts/test`'s build
+/// step on purpose: cargo resolves features per invocation, so building a subset of packages (`-p`)
+/// would rebuild most dependencies a second time with other features, and overwrite the binaries.
 pub fn bins() -> Result<&'static Bins> {
     static BINS: OnceLock<std::result::Result<Bins, String>> = OnceLock::new();
     BINS.get_or_init(|| locate_bins().map_err(|e| e.to_string()))
@@ -198,7 +200,7 @@ fn locate_bins() -> Result<Bins> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(&root)
-            .args(["build", "-p", "locket-desktop", "-p", "locket", "-p", "locket-retailer"]);
+            .args(["build", "--workspace", "--bins", "--tests"]);
         if profile.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
