@@ -6,8 +6,12 @@
 //!    durably (synchronous=FULL, group commit) before the reply;
 //! 3. a 1M-event access log: one page query (several filters) and the full chain verification.
 //!
-//! Environment: `LOCKET_BENCH_SECS` (seconds per load level, default 3), `LOCKET_BENCH_EVENTS` (log size,
-//! default 1000000). The clients run on the same machine and cores as the server.
+//! Environment: `LOCKET_BENCH_SECS` (seconds per load level, default 3), `LOCKET_BENCH_CLIENTS` (load levels,
+//! default `1,8,64`), `LOCKET_BENCH_EVENTS` (log size, default 1000000). The clients run on the same machine and cores as the server.
+/// The allocator the `locket` and `locket-desktop` binaries use (see their `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +29,21 @@ use serde_json::json;
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The load levels (concurrent clients), from `LOCKET_BENCH_CLIENTS`.
+fn client_levels() -> Vec<usize> {
+    let levels: Vec<usize> = std::env::var("LOCKET_BENCH_CLIENTS")
+        .unwrap_or_else(|_| "1,8,64".into())
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .filter(|&c| c > 0)
+        .collect();
+    if levels.is_empty() {
+        vec![1, 8, 64]
+    } else {
+        levels
+    }
 }
 
 fn cores() -> usize {
@@ -109,35 +128,99 @@ struct Load {
     errors: u64,
 }
 
-async fn redemption_load(url: &str, token: &str, clients: usize, secs: f64) -> Load {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .build()
-        .expect("client");
-    let target = format!("{url}/v1/data");
-    // Warm up connections.
-    for _ in 0..clients.min(8) {
-        let _ = http.get(&target).bearer_auth(token).send().await;
+/// One keep-alive HTTP/1.1 connection sending `GET /v1/data` with the token, as a load generator does: the
+/// request bytes are built once, a reply is read by its `Content-Length` and must be `200`. (A full client
+/// such as reqwest spends more CPU per request than the server's own HTTP layer, and it shares the cores.)
+struct Conn {
+    stream: tokio::net::TcpStream,
+    request: Arc<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: std::net::SocketAddr, request: Arc<Vec<u8>>) -> std::io::Result<Conn> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Conn {
+            stream,
+            request,
+            buf: Vec::with_capacity(4096),
+        })
+    }
+
+    /// Sends one request and reads its reply; `Ok(true)` for a `200`.
+    async fn round_trip(&mut self) -> std::io::Result<bool> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let bad = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_string());
+        self.stream.write_all(&self.request).await?;
+        self.buf.clear();
+        let (head_len, body_len, status) = loop {
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(bad("connection closed"));
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end]).map_err(|_| bad("non-UTF-8 head"))?;
+                let status = head.get(9..12).ok_or_else(|| bad("no status"))?.to_string();
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .ok_or_else(|| bad("no Content-Length"))?;
+                break (end + 4, len, status);
+            }
+        };
+        while self.buf.len() < head_len + body_len {
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(bad("connection closed mid-body"));
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        Ok(status == "200")
+    }
+}
+
+async fn redemption_load(addr: std::net::SocketAddr, token: &str, clients: usize, secs: f64) -> Load {
+    let request = Arc::new(
+        format!(
+            "GET /v1/data HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             User-Agent: locket-bench\r\nAccept: application/json\r\n\r\n"
+        )
+        .into_bytes(),
+    );
+    let mut conns = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let mut c = Conn::open(addr, request.clone()).await.expect("connect");
+        assert!(
+            c.round_trip().await.expect("warm-up request"),
+            "warm-up request refused"
+        );
+        conns.push(c);
     }
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let http = http.clone();
-        let target = target.clone();
-        let token = token.to_string();
+    for mut conn in conns {
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(4096);
             let mut errors = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                match http.get(&target).bearer_auth(&token).send().await {
-                    Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
-                        lat.push(t.elapsed().as_micros() as u64);
+                match conn.round_trip().await {
+                    Ok(true) => lat.push(t.elapsed().as_micros() as u64),
+                    Ok(false) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        break;
                     }
-                    _ => errors += 1,
                 }
             }
             (lat, errors)
@@ -355,8 +438,8 @@ fn main() {
 
         println!("\n== audited redemptions over loopback (GET /v1/data, durable audit event each) ==");
         let mut levels = Vec::new();
-        for clients in [1usize, 8, 64] {
-            let l = redemption_load(&url, &token, clients, secs).await;
+        for clients in client_levels() {
+            let l = redemption_load(server.addr(), &token, clients, secs).await;
             println!(
                 "{clients:>3} clients: {:>8.0} redemptions/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}  ratio to bare {:.3}",
                 l.rate,
@@ -373,7 +456,7 @@ fn main() {
             println!("p99 at 64 clients = {:.2} ms (target < 5 ms)", l.p99_us as f64 / 1e3);
         }
         println!("\n== the same work in-process, without HTTP (writer + checks + audit only) ==");
-        for clients in [1usize, 8, 64] {
+        for clients in client_levels() {
             let vault = vault.clone();
             let token = token.clone();
             let rate = tokio::task::spawn_blocking(move || in_process_rate(&vault, &token, clients, secs))

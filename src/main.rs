@@ -6,6 +6,12 @@
 
 mod cli;
 
+/// mimalloc instead of glibc's malloc: the endpoint's writer thread and the HTTP workers allocate and free
+/// each other's memory at every redemption, and glibc's arena locks made that a measured bottleneck
+/// (`cargo bench --bench endpoint`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -187,11 +187,12 @@ pub fn redeem_verified(
             );
         }
     }
-    let changed = tx.execute(
-        "UPDATE grants SET uses = uses + 1, last_used_at = ?2
-         WHERE id = ?1 AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses)",
-        params![grant.id, rfc3339(now)],
-    )?;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE grants SET uses = uses + 1, last_used_at = ?2
+             WHERE id = ?1 AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses)",
+        )?
+        .execute(params![grant.id, rfc3339(now)])?;
     if changed != 1 {
         return Err(RedeemError::Internal(
             "the grant changed while it was being redeemed".to_owned(),

@@ -179,8 +179,9 @@ fn parse_json(key: &str, s: &str) -> Result<Value> {
 
 /// The stored custom fields, ordered by key.
 pub fn stored_custom_fields(conn: &Connection) -> Result<Vec<StoredCustomField>> {
-    let mut stmt = conn
-        .prepare("SELECT key, label, field_type, options, sensitivity, created_at FROM custom_fields ORDER BY key")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, label, field_type, options, sensitivity, created_at FROM custom_fields ORDER BY key",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -430,12 +431,19 @@ pub fn current_values<S: AsRef<str>>(conn: &Connection, keys: &[S]) -> Result<Ve
     let mut stmt = conn.prepare_cached(
         "SELECT version, value, set_at FROM field_values WHERE field_key = ?1 ORDER BY version DESC LIMIT 1",
     )?;
-    let customs = custom_fields(conn)?;
+    // Custom definitions are read only if a key needs one (most disclosures are catalog fields).
+    let mut customs: Option<Vec<FieldDef>> = None;
     for key in keys {
         let key = key.as_ref();
         let def = match catalog::builtin(key) {
             Some(d) => d,
-            None => customs.iter().find(|d| d.key == key).ok_or_else(|| unknown(key))?,
+            None => {
+                let list = match &mut customs {
+                    Some(list) => list,
+                    None => customs.insert(custom_fields(conn)?),
+                };
+                list.iter().find(|d| d.key == key).ok_or_else(|| unknown(key))?
+            }
         };
         let row = stmt
             .query_row([key], |r| {

@@ -81,6 +81,9 @@ pub(crate) fn configure(conn: &Connection) -> Result<(), VaultError> {
          PRAGMA secure_delete = ON;",
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // A redemption alone runs about a dozen distinct statements; with rusqlite's default of 16 cached
+    // statements the writer's mix of jobs would evict and re-parse them all the time.
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }
 
