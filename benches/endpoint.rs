@@ -301,7 +301,7 @@ fn in_process_rate(vault: &Vault, token: &str, clients: usize, secs: f64) -> f64
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let v = verified.clone();
-                let r = writer.submit(move |tx| {
+                let r = writer.submit_repeatable(move |tx| {
                     let red = locket_grants::redeem::redeem_verified(tx, &v, Utc::now()).map_err(|e| e.to_string())?;
                     let ev = NewEvent::new(EventKind::Redemption, Outcome::Ok)
                         .grant(red.grant_id.clone())

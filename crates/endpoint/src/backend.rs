@@ -128,6 +128,34 @@ where
     R: Send + 'static,
     F: FnOnce(&Transaction<'_>, &Unlocked) -> Result<Done<R>, Abort> + Send + 'static,
 {
+    let u = Arc::clone(unlocked);
+    write_via(endpoint, unlocked, move |writer, done| {
+        writer.submit_then(move |t: &Transaction<'_>| job(t, &u), done)
+    })
+    .await
+}
+
+/// [`write`] for a job that only touches the transaction, so the writer may run it again after rolling it
+/// back (it then shares a savepoint with its neighbours: see `locket_vault::Writer::submit_then_repeatable`).
+pub(crate) async fn write_repeatable<R, F>(endpoint: &Endpoint, unlocked: &Arc<Unlocked>, job: F) -> Result<R, ApiError>
+where
+    R: Send + 'static,
+    F: Fn(&Transaction<'_>, &Unlocked) -> Result<Done<R>, Abort> + Send + 'static,
+{
+    let u = Arc::clone(unlocked);
+    write_via(endpoint, unlocked, move |writer, done| {
+        writer.submit_then_repeatable(move |t: &Transaction<'_>| job(t, &u), done)
+    })
+    .await
+}
+
+type Delivery<R> = Box<dyn FnOnce(Result<Done<R>, WriterError<Abort>>) + Send>;
+
+async fn write_via<R, S>(endpoint: &Endpoint, unlocked: &Arc<Unlocked>, submit: S) -> Result<R, ApiError>
+where
+    R: Send + 'static,
+    S: FnOnce(&Writer, Delivery<R>),
+{
     // The slot is released when the job has finished on the writer, not when this future ends: a client that
     // disconnects early cannot make the endpoint queue more than MAX_IN_FLIGHT jobs.
     let permit = Arc::clone(&endpoint.shared.in_flight)
@@ -135,13 +163,12 @@ where
         .await
         .map_err(|_| ApiError::locked())?;
     let (tx, rx) = oneshot::channel();
-    let u = Arc::clone(unlocked);
-    unlocked.writer.submit_then(
-        move |t: &Transaction<'_>| job(t, &u),
-        move |r: Result<Done<R>, WriterError<Abort>>| {
+    submit(
+        &unlocked.writer,
+        Box::new(move |r: Result<Done<R>, WriterError<Abort>>| {
             drop(permit);
             let _ = tx.send(r);
-        },
+        }),
     );
     let done = match rx.await {
         Ok(Ok(done)) => done,
@@ -167,7 +194,7 @@ pub(crate) async fn log_refusal(
     ev: NewEvent,
 ) -> Result<(), ApiError> {
     let ev = call.stamp(ev);
-    write(endpoint, unlocked, move |tx, u| {
+    write_repeatable(endpoint, unlocked, move |tx, u| {
         let e = record(tx, u, &ev)?;
         Ok(Done {
             reply: Ok(()),
@@ -259,7 +286,7 @@ pub(crate) async fn redeem(
 ) -> Result<DataReply, ApiError> {
     let v = verified(endpoint, unlocked, call, &token, "redemption").await?;
     let call = call.clone();
-    write(endpoint, unlocked, move |tx, u| {
+    write_repeatable(endpoint, unlocked, move |tx, u| {
         // Time is taken inside the transaction: the checks see the moment the grant state is read.
         let now = chrono::Utc::now();
         match locket_grants::redeem::redeem_verified(tx, &v, now) {

@@ -205,7 +205,34 @@ pub struct TokenVerifier {
     public: AsymmetricPublicKey<V4>,
     issuer: String,
     kid: String,
-    cache: Mutex<HashMap<Box<str>, Arc<VerifiedToken>>>,
+    cache: Mutex<VerifiedCache>,
+}
+
+/// Tokens already verified, by their exact bytes; when full, the oldest entry makes room (a flood of new
+/// tokens never flushes the whole cache at once, and no request waits while thousands of entries are freed).
+#[derive(Default)]
+struct VerifiedCache {
+    map: HashMap<Arc<str>, Arc<VerifiedToken>>,
+    order: std::collections::VecDeque<Arc<str>>,
+}
+
+impl VerifiedCache {
+    /// Inserts `token`; returns the entry it evicted, to be dropped after the lock is released.
+    fn insert(&mut self, token: &str, verified: Arc<VerifiedToken>) -> Option<Arc<VerifiedToken>> {
+        if self.map.contains_key(token) {
+            return None;
+        }
+        let mut evicted = None;
+        if self.map.len() >= VERIFIED_CACHE_CAPACITY {
+            if let Some(oldest) = self.order.pop_front() {
+                evicted = self.map.remove(&oldest);
+            }
+        }
+        let key: Arc<str> = Arc::from(token);
+        self.order.push_back(Arc::clone(&key));
+        self.map.insert(key, verified);
+        evicted
+    }
 }
 
 impl fmt::Debug for TokenVerifier {
@@ -223,7 +250,7 @@ impl TokenVerifier {
             public,
             issuer,
             kid,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(VerifiedCache::default()),
         }
     }
 
@@ -249,17 +276,16 @@ impl TokenVerifier {
             )));
         }
         if let Ok(cache) = self.cache.lock() {
-            if let Some(hit) = cache.get(token) {
+            if let Some(hit) = cache.map.get(token) {
                 return Ok(Arc::clone(hit));
             }
         }
         let verified = Arc::new(self.verify_uncached(token)?);
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= VERIFIED_CACHE_CAPACITY {
-                cache.clear();
-            }
-            cache.insert(token.into(), Arc::clone(&verified));
-        }
+        let evicted = match self.cache.lock() {
+            Ok(mut cache) => cache.insert(token, Arc::clone(&verified)),
+            Err(_) => None,
+        };
+        drop(evicted);
         Ok(verified)
     }
 
@@ -381,6 +407,34 @@ mod tests {
             scope: vec!["contact.email".into()],
             purposes: [("contact.email".to_owned(), Purpose::OrderFulfilment)].into(),
         }
+    }
+
+    #[test]
+    fn cache_evicts_the_oldest_token_only() {
+        let signer = TokenSigner::from_seed(&SEED, &PK, "locket:vault:test").unwrap();
+        let verifier = signer.verifier();
+        let now = Utc::now();
+        let tokens: Vec<String> = (0..=VERIFIED_CACHE_CAPACITY as i64)
+            .map(|i| {
+                let mut c = claims(now);
+                c.iat = rfc3339(now - chrono::Duration::seconds(i));
+                signer.sign(&c).unwrap()
+            })
+            .collect();
+        let first = verifier.verify_signature(&tokens[0]).unwrap();
+        let second = verifier.verify_signature(&tokens[1]).unwrap();
+        for t in &tokens[2..] {
+            verifier.verify_signature(t).unwrap();
+        }
+        // One over capacity: the oldest went, everything newer stayed.
+        {
+            let cache = verifier.cache.lock().unwrap();
+            assert_eq!(cache.map.len(), VERIFIED_CACHE_CAPACITY);
+            assert_eq!(cache.order.len(), VERIFIED_CACHE_CAPACITY);
+            assert!(!cache.map.contains_key(tokens[0].as_str()));
+        }
+        assert!(Arc::ptr_eq(&second, &verifier.verify_signature(&tokens[1]).unwrap()));
+        assert!(!Arc::ptr_eq(&first, &verifier.verify_signature(&tokens[0]).unwrap()));
     }
 
     #[test]

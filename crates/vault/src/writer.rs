@@ -1,6 +1,12 @@
 //! The group-commit writer: one thread owns a write connection; jobs from any thread are run in batches inside a
 //! single `BEGIN IMMEDIATE … COMMIT`, each job in its own savepoint (a failing job rolls back only itself), and
 //! every job's result is delivered only after the batch's COMMIT has returned (synchronous=FULL: durable).
+//!
+//! A savepoint per job is not free: SQLite copies every page a job touches into the savepoint's journal
+//! first, and the hot pages (the newest audit events and their indexes) are the same for every job. Jobs that
+//! may safely run twice ([`Writer::submit_then_repeatable`], e.g. an audited redemption) therefore share one
+//! savepoint per run of consecutive such jobs; if any of them fails, that savepoint is rolled back and each of
+//! them is run again in its own savepoint, so a failing job still rolls back only itself.
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
@@ -47,6 +53,76 @@ struct Queued<F, D> {
     done: D,
 }
 
+/// A queued job that may be run again after its changes were rolled back: it keeps the outcome of its
+/// latest attempt, delivered once the batch's fate is known.
+trait RepeatableJob: Send {
+    /// Runs the job (again), replacing the outcome of any earlier attempt; `true` if it succeeded.
+    fn attempt(&mut self, tx: &Transaction<'_>) -> bool;
+    /// The delivery of the latest attempt's outcome.
+    fn finish(self: Box<Self>) -> Finish;
+    fn abort(self: Box<Self>, err: VaultError);
+}
+
+struct Repeatable<F, D, R, E> {
+    job: F,
+    done: D,
+    outcome: Option<std::thread::Result<Result<R, E>>>,
+}
+
+impl<R, E, F, D> RepeatableJob for Repeatable<F, D, R, E>
+where
+    F: Fn(&Transaction<'_>) -> Result<R, E> + Send + 'static,
+    D: FnOnce(Result<R, WriterError<E>>) + Send + 'static,
+    R: Send + 'static,
+    E: Send + 'static,
+{
+    fn attempt(&mut self, tx: &Transaction<'_>) -> bool {
+        let outcome = catch_unwind(AssertUnwindSafe(|| (self.job)(tx)));
+        let ok = matches!(outcome, Ok(Ok(_)));
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn finish(self: Box<Self>) -> Finish {
+        let Repeatable { done, outcome, .. } = *self;
+        Box::new(move |commit: Result<(), VaultError>| {
+            done(deliver(outcome.unwrap_or(Err(Box::new("never run"))), commit));
+        })
+    }
+
+    fn abort(self: Box<Self>, err: VaultError) {
+        (self.done)(Err(WriterError::Storage(err)));
+    }
+}
+
+/// What a job's caller gets, from the job's outcome and the batch's commit.
+fn deliver<R, E>(
+    outcome: std::thread::Result<Result<R, E>>,
+    commit: Result<(), VaultError>,
+) -> Result<R, WriterError<E>> {
+    match (outcome, commit) {
+        (Err(_), _) => Err(WriterError::Panicked),
+        (Ok(Err(e)), _) => Err(WriterError::Job(e)),
+        (Ok(Ok(_)), Err(e)) => Err(WriterError::Storage(e)),
+        (Ok(Ok(r)), Ok(())) => Ok(r),
+    }
+}
+
+/// An entry of the writer's queue.
+enum Queue {
+    Once(Box<dyn Job>),
+    Repeatable(Box<dyn RepeatableJob>),
+}
+
+impl Queue {
+    fn abort(self, err: VaultError) {
+        match self {
+            Queue::Once(j) => j.abort(err),
+            Queue::Repeatable(j) => j.abort(err),
+        }
+    }
+}
+
 impl<R, E, F, D> Job for Queued<F, D>
 where
     F: FnOnce(&Transaction<'_>) -> Result<R, E> + Send + 'static,
@@ -58,15 +134,7 @@ where
         let Queued { job, done } = *self;
         let outcome = catch_unwind(AssertUnwindSafe(|| job(tx)));
         let ok = matches!(outcome, Ok(Ok(_)));
-        let finish: Finish = Box::new(move |commit: Result<(), VaultError>| {
-            let result = match (outcome, commit) {
-                (Err(_), _) => Err(WriterError::Panicked),
-                (Ok(Err(e)), _) => Err(WriterError::Job(e)),
-                (Ok(Ok(_)), Err(e)) => Err(WriterError::Storage(e)),
-                (Ok(Ok(r)), Ok(())) => Ok(r),
-            };
-            done(result);
-        });
+        let finish: Finish = Box::new(move |commit: Result<(), VaultError>| done(deliver(outcome, commit)));
         (ok, finish)
     }
 
@@ -79,7 +147,7 @@ where
 #[derive(Clone)]
 pub struct Writer {
     /// `None` only while the last handle is being dropped.
-    tx: Option<SyncSender<Box<dyn Job>>>,
+    tx: Option<SyncSender<Queue>>,
     thread: Arc<std::sync::Mutex<Option<thread::JoinHandle<()>>>>,
 }
 
@@ -109,7 +177,7 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     pub(crate) fn start(store: Store) -> Result<Writer, VaultError> {
-        let (tx, rx) = mpsc::sync_channel::<Box<dyn Job>>(QUEUE);
+        let (tx, rx) = mpsc::sync_channel::<Queue>(QUEUE);
         let handle = thread::Builder::new()
             .name("locket-writer".into())
             .spawn(move || run(store, rx))
@@ -141,7 +209,26 @@ impl Writer {
         R: Send + 'static,
         E: Send + 'static,
     {
-        let boxed: Box<dyn Job> = Box::new(Queued { job, done });
+        self.send(Queue::Once(Box::new(Queued { job, done })));
+    }
+
+    /// Like [`Writer::submit_then`], for a job that may be run more than once: after a rollback of its changes
+    /// (when a job sharing its savepoint failed) it runs again. It must have no effect outside `tx`.
+    pub fn submit_then_repeatable<R, E, F, D>(&self, job: F, done: D)
+    where
+        F: Fn(&Transaction<'_>) -> Result<R, E> + Send + 'static,
+        D: FnOnce(Result<R, WriterError<E>>) + Send + 'static,
+        R: Send + 'static,
+        E: Send + 'static,
+    {
+        self.send(Queue::Repeatable(Box::new(Repeatable {
+            job,
+            done,
+            outcome: None,
+        })));
+    }
+
+    fn send(&self, boxed: Queue) {
         let sent = match &self.tx {
             Some(tx) => tx.send(boxed).map_err(|mpsc::SendError(job)| job),
             None => Err(boxed),
@@ -165,9 +252,23 @@ impl Writer {
         });
         rx.recv().unwrap_or(Err(WriterError::Closed))
     }
+
+    /// [`Writer::submit`] for a job that may run more than once (see [`Writer::submit_then_repeatable`]).
+    pub fn submit_repeatable<R, E, F>(&self, job: F) -> Result<R, WriterError<E>>
+    where
+        F: Fn(&Transaction<'_>) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit_then_repeatable(job, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.recv().unwrap_or(Err(WriterError::Closed))
+    }
 }
 
-fn run(mut store: Store, rx: Receiver<Box<dyn Job>>) {
+fn run(mut store: Store, rx: Receiver<Queue>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -180,7 +281,7 @@ fn run(mut store: Store, rx: Receiver<Box<dyn Job>>) {
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
+fn run_batch(conn: &mut Connection, batch: Vec<Queue>) {
     let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -192,28 +293,52 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
         }
     };
     let mut finishers = Vec::with_capacity(batch.len());
-    for job in batch {
-        if let Err(e) = exec_cached(&tx, "SAVEPOINT job") {
-            job.abort(VaultError::from(e));
+    let mut group: Vec<Box<dyn RepeatableJob>> = Vec::new();
+    let mut failed = None;
+    for item in batch {
+        if failed.is_some() {
+            // The batch is being abandoned: nothing more runs.
+            match item {
+                Queue::Once(j) => j.abort(VaultError::Storage("the batch was abandoned".into())),
+                Queue::Repeatable(j) => finishers.push(j.finish()),
+            }
             continue;
         }
-        let (ok, finish) = job.run(&tx);
-        let end = if ok {
-            exec_cached(&tx, "RELEASE job")
-        } else {
-            exec_cached(&tx, "ROLLBACK TO job").and_then(|()| exec_cached(&tx, "RELEASE job"))
-        };
-        if let Err(e) = end {
-            // The savepoint machinery failed: abandon the whole batch rather than commit something partial.
-            let err = VaultError::from(e);
-            finishers.push(finish);
-            let _ = tx.rollback();
-            for f in finishers {
-                f(Err(clone_err(&err)));
+        match item {
+            Queue::Repeatable(j) => group.push(j),
+            Queue::Once(job) => {
+                if let Err(e) = run_group(&tx, std::mem::take(&mut group), &mut finishers) {
+                    failed = Some(e);
+                    job.abort(VaultError::Storage("the batch was abandoned".into()));
+                    continue;
+                }
+                if let Err(e) = exec_cached(&tx, "SAVEPOINT job") {
+                    job.abort(VaultError::from(e));
+                    continue;
+                }
+                let (ok, finish) = job.run(&tx);
+                finishers.push(finish);
+                if let Err(e) = end_savepoint(&tx, "job", ok) {
+                    failed = Some(e);
+                }
             }
-            return;
         }
-        finishers.push(finish);
+    }
+    if failed.is_none() {
+        if let Err(e) = run_group(&tx, group, &mut finishers) {
+            failed = Some(e);
+        }
+    } else {
+        finishers.extend(group.into_iter().map(|j| j.finish()));
+    }
+    if let Some(e) = failed {
+        // The savepoint machinery failed: abandon the whole batch rather than commit something partial.
+        let err = VaultError::from(e);
+        let _ = tx.rollback();
+        for f in finishers {
+            f(Err(clone_err(&err)));
+        }
+        return;
     }
     let commit = tx.commit().map_err(VaultError::from);
     for f in finishers {
@@ -222,6 +347,53 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
             Err(e) => Err(clone_err(e)),
         });
     }
+}
+
+/// Runs consecutive repeatable jobs under one savepoint; if any fails, rolls them all back and runs each again
+/// in its own savepoint. Their finishers are pushed in order. An error means the savepoint machinery failed
+/// (the caller abandons the batch); the group's finishers are pushed all the same.
+fn run_group(
+    tx: &Transaction<'_>,
+    mut group: Vec<Box<dyn RepeatableJob>>,
+    finishers: &mut Vec<Finish>,
+) -> rusqlite::Result<()> {
+    let result = run_group_jobs(tx, &mut group);
+    finishers.extend(group.into_iter().map(|j| j.finish()));
+    result
+}
+
+fn run_group_jobs(tx: &Transaction<'_>, group: &mut [Box<dyn RepeatableJob>]) -> rusqlite::Result<()> {
+    match group {
+        [] => return Ok(()),
+        [_] => {}
+        _ => {
+            exec_cached(tx, "SAVEPOINT jobs")?;
+            let all_ok = group.iter_mut().all(|j| j.attempt(tx));
+            end_savepoint(tx, "jobs", all_ok)?;
+            if all_ok {
+                return Ok(());
+            }
+        }
+    }
+    for job in group.iter_mut() {
+        exec_cached(tx, "SAVEPOINT job")?;
+        let ok = job.attempt(tx);
+        end_savepoint(tx, "job", ok)?;
+    }
+    Ok(())
+}
+
+/// Releases savepoint `name` (`job` or `jobs`), keeping its changes if `keep`, else rolling them back first.
+fn end_savepoint(tx: &Transaction<'_>, name: &str, keep: bool) -> rusqlite::Result<()> {
+    let (rollback, release) = if name == "jobs" {
+        ("ROLLBACK TO jobs", "RELEASE jobs")
+    } else {
+        ("ROLLBACK TO job", "RELEASE job")
+    };
+    if !keep {
+        exec_cached(tx, rollback)?;
+    }
+    exec_cached(tx, release)
 }
 
 /// Runs a statement without results through the statement cache (these run twice per job: parsing them each

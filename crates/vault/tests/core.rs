@@ -164,6 +164,84 @@ fn writer_batches_and_isolates_failing_jobs() {
     assert_eq!(n, 56, "failed jobs are rolled back, the others are committed");
 }
 
+/// Repeatable jobs share one savepoint; when one of them fails (or panics), the others are run again in their
+/// own savepoints: exactly the failing ones are rolled back, each once-only job in between runs exactly once.
+#[test]
+fn repeatable_jobs_share_a_savepoint_and_still_isolate_failures() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let (_t, _dir, v, _) = new_vault();
+    let w = v.writer().unwrap();
+    let once_runs = Arc::new(AtomicUsize::new(0));
+    // Hold the writer busy so the jobs below queue up and land in one batch.
+    let (hold_tx, hold_rx) = std::sync::mpsc::channel::<()>();
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let holder = {
+        let w = w.clone();
+        std::thread::spawn(move || {
+            w.submit(move |_tx| {
+                started_tx.send(()).unwrap();
+                hold_rx.recv().unwrap();
+                Ok::<(), rusqlite::Error>(())
+            })
+        })
+    };
+    started_rx.recv().unwrap();
+    let mut waiters = Vec::new();
+    for i in 0..40 {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if i == 20 {
+            let runs = once_runs.clone();
+            w.submit_then(
+                move |t| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    t.execute("INSERT INTO settings (key, value) VALUES ('once', '1')", [])
+                },
+                move |r| tx.send(r.map(|_| ()).map_err(|e| e.to_string())).unwrap(),
+            );
+        } else {
+            w.submit_then_repeatable(
+                move |t| {
+                    t.execute("INSERT INTO settings (key, value) VALUES (?1, '1')", [format!("r{i}")])?;
+                    match i % 10 {
+                        3 => Err(rusqlite::Error::InvalidQuery),
+                        7 if i > 20 => panic!("job {i} panics"),
+                        _ => Ok(()),
+                    }
+                },
+                move |r| tx.send(r.map_err(|e| e.to_string())).unwrap(),
+            );
+        }
+        waiters.push((i, rx));
+    }
+    hold_tx.send(()).unwrap();
+    holder.join().unwrap().unwrap();
+    let mut ok = 0;
+    for (i, rx) in waiters {
+        let r = rx.recv().unwrap();
+        let should_fail = i != 20 && (i % 10 == 3 || (i % 10 == 7 && i > 20));
+        assert_eq!(r.is_err(), should_fail, "job {i}: {r:?}");
+        ok += usize::from(r.is_ok());
+    }
+    assert_eq!(once_runs.load(Ordering::SeqCst), 1, "a once-only job runs exactly once");
+    let conn = v.connect().unwrap();
+    let stored: Vec<String> = conn
+        .conn()
+        .prepare("SELECT key FROM settings WHERE key LIKE 'r%' OR key = 'once' ORDER BY key")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        stored.len(),
+        ok,
+        "exactly the jobs reported done are stored: {stored:?}"
+    );
+    assert!(stored.contains(&"once".to_string()));
+    assert!(!stored.contains(&"r13".to_string()) && !stored.contains(&"r27".to_string()));
+}
+
 #[test]
 fn no_plaintext_on_disk() {
     let (_t, dir, v, _) = new_vault();
