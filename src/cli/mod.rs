@@ -302,7 +302,8 @@ impl Ctx {
             let info = Vault::inspect(&dir)?;
             if info.keychain_enabled {
                 match Vault::unlock_with_keychain(&dir) {
-                    Ok(v) => return Ok(v),
+                    // Like a passphrase unlock, it carries pending failed attempts into the log.
+                    Ok(v) => return self.record_unlock_attempt(&dir, "keychain", Ok(v)),
                     Err(e @ VaultError::Damaged { .. }) => return Err(with_backup_hint(&dir, e)),
                     Err(e @ VaultError::TooNew { .. }) => return Err(e.into()),
                     Err(e) => self.out.warn(&format!(

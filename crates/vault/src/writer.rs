@@ -86,7 +86,15 @@ where
     fn finish(self: Box<Self>) -> Finish {
         let Repeatable { done, outcome, .. } = *self;
         Box::new(move |commit: Result<(), VaultError>| {
-            done(deliver(outcome.unwrap_or(Err(Box::new("never run"))), commit));
+            done(match outcome {
+                Some(outcome) => deliver(outcome, commit),
+                // Not attempted: the batch was abandoned before its turn.
+                None => {
+                    Err(WriterError::Storage(commit.err().unwrap_or_else(|| {
+                        VaultError::Storage("the batch was abandoned".into())
+                    })))
+                }
+            })
         })
     }
 
