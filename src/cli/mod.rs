@@ -111,7 +111,7 @@ impl CliError {
             | "grants_section_malformed" => exit::DAMAGED,
             "vault_not_found" | "unknown_field" | "field_not_set" | "file_not_found" | "not_found" => exit::NOT_FOUND,
             "validation_failed" => exit::INVALID,
-            "vault_exists" | "import_target_not_empty" | "file_exists" => exit::CONFLICT,
+            "vault_exists" | "import_target_not_empty" | "file_exists" | "vault_in_use" => exit::CONFLICT,
             "keychain_unavailable" | "keychain_not_enabled" => exit::KEYCHAIN,
             "cancelled" => exit::CANCELLED,
             "disk_full" | "vault_read_only" => exit::CANNOT_WRITE,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keyslot::{crash_point, now};
 use crate::store;
-use crate::vault::{DB_FILE, SLOTS_FILE};
+use crate::vault::{DirLock, DB_FILE, SLOTS_FILE};
 use crate::{Store, Vault, VaultError};
 
 /// Folder inside the vault directory that holds the backups.
@@ -236,8 +236,10 @@ impl Vault {
                 "this backup belongs to another vault",
             ));
         }
-        // The copy that will go in place is checked page by page before anything else happens.
+        // Not under another program that has the vault open (it would keep the replaced file and its WAL).
         let dir = self.dir().to_path_buf();
+        self.inner_lock().upgrade(&dir)?;
+        // The copy that will go in place is checked page by page before anything else happens.
         let staged = stage_backup(&dir, id, self.data_key())?;
         // Keep the present state, whatever happens next: as a backup, and with every commit in vault.db itself
         // (an empty WAL), so setting the WAL aside below cannot lose anything.
@@ -251,18 +253,19 @@ impl Vault {
             let _ = fs::remove_file(&staged);
             return Err(e);
         }
-        let key = self.take_data_key_for_restore()?;
+        let (key, lock) = self.take_data_key_for_restore()?;
         swap_in(&dir, &staged)?;
-        Vault::reopen_with_key(&dir, key)
+        Vault::reopen_with_key(&dir, key, lock)
     }
 
     /// Startup recovery: when the current database is damaged and will not open, restore backup `id` with the
     /// passphrase. The damaged files are kept in `replaced-<time>/` inside the vault directory, never deleted.
     pub fn recover_from_backup(dir: &Path, passphrase: &crate::Passphrase, id: &str) -> Result<Vault, VaultError> {
         let key = Vault::unwrap_with_passphrase(dir, passphrase)?;
+        let lock = DirLock::exclusive(dir)?;
         let staged = stage_backup(dir, id, &key)?;
         swap_in(dir, &staged)?;
-        Vault::reopen_with_key(dir, key)
+        Vault::reopen_with_key(dir, key, lock)
     }
 }
 

@@ -74,6 +74,10 @@ pub enum VaultError {
         #[source]
         source: std::io::Error,
     },
+    /// Another program (the desktop app, `locket serve`, another command) has the vault open while this one
+    /// needs it alone (restore, wipe), or is restoring or wiping it right now.
+    #[error("{0}")]
+    InUse(String),
     /// An unexpected storage error.
     #[error("storage error: {0}")]
     Storage(String),
@@ -97,6 +101,7 @@ impl VaultError {
             VaultError::DiskFull(_) => "disk_full",
             VaultError::ReadOnly(_) => "vault_read_only",
             VaultError::Io { .. } => "io_error",
+            VaultError::InUse(_) => "vault_in_use",
             VaultError::Storage(_) => "storage_error",
         }
     }

@@ -15,6 +15,66 @@ use crate::{keychain, VaultError, Writer};
 pub const DB_FILE: &str = "vault.db";
 /// The key-slot file inside a vault directory.
 pub const SLOTS_FILE: &str = "keyslots.json";
+/// The lock file in the vault directory (empty; only its advisory lock matters).
+pub const LOCK_FILE: &str = "vault.lock";
+
+/// An advisory lock on the vault directory (`flock` on [`LOCK_FILE`]): every open vault handle holds it shared,
+/// in any process; restoring a backup or wiping holds it exclusively, so neither can replace or delete the files
+/// under a program that has the vault open (it would go on serving data from a file no longer there).
+#[derive(Debug)]
+pub(crate) struct DirLock(fs::File);
+
+impl DirLock {
+    fn open(dir: &Path) -> Result<fs::File, VaultError> {
+        let path = dir.join(LOCK_FILE);
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| VaultError::io(&path, e))
+    }
+
+    fn busy(dir: &Path, e: fs::TryLockError, exclusive: bool) -> VaultError {
+        match e {
+            fs::TryLockError::WouldBlock if exclusive => VaultError::InUse(format!(
+                "the vault at {} is open in another program (the desktop app, `locket serve` or another \
+                 command); close it there first",
+                dir.display()
+            )),
+            fs::TryLockError::WouldBlock => VaultError::InUse(format!(
+                "the vault at {} is being restored or wiped by another program; try again when it has finished",
+                dir.display()
+            )),
+            fs::TryLockError::Error(e) => VaultError::io(dir.join(LOCK_FILE), e),
+        }
+    }
+
+    /// The shared lock of an open vault handle.
+    pub(crate) fn shared(dir: &Path) -> Result<DirLock, VaultError> {
+        let f = Self::open(dir)?;
+        f.try_lock_shared().map_err(|e| Self::busy(dir, e, false))?;
+        Ok(DirLock(f))
+    }
+
+    /// The exclusive lock for replacing or deleting the vault's files.
+    pub(crate) fn exclusive(dir: &Path) -> Result<DirLock, VaultError> {
+        let f = Self::open(dir)?;
+        f.try_lock().map_err(|e| Self::busy(dir, e, true))?;
+        Ok(DirLock(f))
+    }
+
+    /// Turns this handle's shared lock into the exclusive one (fails if any other handle holds it).
+    pub(crate) fn upgrade(&self, dir: &Path) -> Result<(), VaultError> {
+        self.0.try_lock().map_err(|e| Self::busy(dir, e, true))
+    }
+
+    /// Back to shared (for the handle that goes on using the vault).
+    pub(crate) fn downgrade(&self, dir: &Path) -> Result<(), VaultError> {
+        self.0.lock_shared().map_err(|e| VaultError::io(dir.join(LOCK_FILE), e))
+    }
+}
 
 /// What can be said about a vault without unlocking it, plus what an unlocked one adds.
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +110,8 @@ struct Inner {
     signing_seed: SigningSeed,
     pseudonym_key: Zeroizing<[u8; 32]>,
     writer: OnceLock<Writer>,
+    /// Released last, after the writer has stopped (fields drop in declaration order).
+    lock: DirLock,
 }
 
 impl std::fmt::Debug for Vault {
@@ -158,6 +220,7 @@ impl Vault {
                 signing_seed: SigningSeed(signing),
                 pseudonym_key: pseudonym,
                 writer: OnceLock::new(),
+                lock: DirLock::shared(dir)?,
             }),
         };
         Ok((vault, recovery))
@@ -184,7 +247,7 @@ impl Vault {
         let key = slots
             .open_derived(SlotKind::Passphrase, passphrase.expose().as_bytes(), &path)?
             .ok_or(VaultError::WrongPassphrase)?;
-        Self::open_with_key(dir, &slots, key)
+        Self::open_with_key(dir, &slots, key, None)
     }
 
     /// Unlocks with the recovery key (then the owner should set a new passphrase).
@@ -194,7 +257,7 @@ impl Vault {
         let key = slots
             .open_derived(SlotKind::Recovery, recovery.normalized().as_bytes(), &path)?
             .ok_or(VaultError::WrongRecoveryKey)?;
-        Self::open_with_key(dir, &slots, key)
+        Self::open_with_key(dir, &slots, key, None)
     }
 
     /// Unlocks with the key kept in the OS keychain ("unlock on this device").
@@ -208,7 +271,7 @@ impl Vault {
         let key = slots
             .open_raw(SlotKind::Keychain, &wrap, &path)?
             .ok_or_else(|| VaultError::Keychain("the keychain entry does not match this vault".into()))?;
-        Self::open_with_key(dir, &slots, key)
+        Self::open_with_key(dir, &slots, key, None)
     }
 
     pub(crate) fn data_key(&self) -> &DataKey {
@@ -217,15 +280,17 @@ impl Vault {
 
     /// Ends this handle and hands back the data key, after making sure no other handle, writer thread or
     /// connection of this process still uses the vault (restore swaps the database file underneath).
-    pub(crate) fn take_data_key_for_restore(self) -> Result<DataKey, VaultError> {
+    pub(crate) fn take_data_key_for_restore(self) -> Result<(DataKey, DirLock), VaultError> {
         let inner = Arc::try_unwrap(self.inner).map_err(|_| {
             VaultError::Storage("the vault is in use elsewhere in this app; close it there first".into())
         })?;
-        let Inner { data_key, writer, .. } = inner;
+        let Inner {
+            data_key, writer, lock, ..
+        } = inner;
         if let Some(w) = writer.into_inner() {
             w.shutdown()?;
         }
-        Ok(data_key)
+        Ok((data_key, lock))
     }
 
     /// Unwraps the data key with the passphrase without opening the database (startup recovery).
@@ -237,12 +302,24 @@ impl Vault {
             .ok_or(VaultError::WrongPassphrase)
     }
 
-    pub(crate) fn reopen_with_key(dir: &Path, data_key: DataKey) -> Result<Vault, VaultError> {
+    /// Opens the vault again after its files were replaced, keeping `lock` (exclusive during the replacement),
+    /// now shared, as the new handle's lock.
+    pub(crate) fn reopen_with_key(dir: &Path, data_key: DataKey, lock: DirLock) -> Result<Vault, VaultError> {
+        lock.downgrade(dir)?;
         let slots = SlotFile::read(&slots_path(dir))?;
-        Self::open_with_key(dir, &slots, data_key)
+        Self::open_with_key(dir, &slots, data_key, Some(lock))
     }
 
-    fn open_with_key(dir: &Path, slots: &SlotFile, data_key: DataKey) -> Result<Vault, VaultError> {
+    fn open_with_key(
+        dir: &Path,
+        slots: &SlotFile,
+        data_key: DataKey,
+        lock: Option<DirLock>,
+    ) -> Result<Vault, VaultError> {
+        let lock = match lock {
+            Some(l) => l,
+            None => DirLock::shared(dir)?,
+        };
         let db = db_path(dir);
         let mut conn = store::open_keyed(&db, &data_key, false)?;
         store::probe(&conn, &db)?;
@@ -265,8 +342,14 @@ impl Vault {
                 signing_seed: SigningSeed(signing),
                 pseudonym_key: pseudonym,
                 writer: OnceLock::new(),
+                lock,
             }),
         })
+    }
+
+    /// This handle's lock on the vault directory.
+    pub(crate) fn inner_lock(&self) -> &DirLock {
+        &self.inner.lock
     }
 
     /// The vault directory.
@@ -381,6 +464,8 @@ impl Vault {
         if !slots_file.exists() && !db_path(dir).exists() {
             return Err(VaultError::NotFound { path: dir.into() });
         }
+        // Not while another program has it open: it would go on serving data from the deleted files.
+        let _lock = DirLock::exclusive(dir)?;
         if let Ok(slots) = SlotFile::read(&slots_file) {
             // Best effort: a missing keychain service must not stop the owner from wiping.
             let _ = keychain::delete(&slots.vault_id);
@@ -394,7 +479,7 @@ impl Vault {
             crash_point("wipe-slots-shredded");
             fs::remove_file(&slots_file).map_err(|e| VaultError::io(&slots_file, e))?;
         }
-        for f in ["keyslots.json.tmp", DB_FILE, "vault.db-wal", "vault.db-shm"] {
+        for f in ["keyslots.json.tmp", DB_FILE, "vault.db-wal", "vault.db-shm", LOCK_FILE] {
             let p = dir.join(f);
             if p.exists() {
                 fs::remove_file(&p).map_err(|e| VaultError::io(&p, e))?;

@@ -50,6 +50,55 @@ fn backup_opens_with_the_same_passphrase_and_restores() {
     assert_eq!(count(&v), 1);
 }
 
+/// Another handle on the vault (another program, or another unlock: each holds its own lock on `vault.lock`)
+/// blocks restore, startup recovery and wipe with `vault_in_use`, and nothing changes; once it is closed they
+/// work, and while a restore holds the vault alone nobody can open it.
+#[test]
+fn restore_and_wipe_wait_for_other_programs_to_close_the_vault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let pw = Passphrase::new("pw".into());
+    let (v, _) = Vault::create(&dir, &pw, KdfParams::for_tests()).unwrap();
+    put(&v, "a");
+    let b = v.backup_now("manual").unwrap();
+    put(&v, "b");
+    drop(v);
+    let files = |dir: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    let other = Vault::unlock(&dir, &pw).unwrap(); // e.g. `locket serve`
+    let mine = Vault::unlock(&dir, &pw).unwrap();
+    let before = files(&dir);
+    let err = mine.restore_backup(&b.id).unwrap_err();
+    assert_eq!(err.code(), "vault_in_use", "{err}");
+    assert!(err.to_string().contains("open in another program"), "{err}");
+    assert_eq!(Vault::wipe(&dir).unwrap_err().code(), "vault_in_use");
+    assert_eq!(
+        Vault::recover_from_backup(&dir, &pw, &b.id).unwrap_err().code(),
+        "vault_in_use"
+    );
+    assert_eq!(files(&dir), before, "nothing was replaced, set aside or deleted");
+    assert_eq!(count(&other), 2, "the other program goes on with the same data");
+    drop(other);
+
+    let mine = Vault::unlock(&dir, &pw).unwrap();
+    let restored = mine.restore_backup(&b.id).unwrap();
+    assert_eq!(count(&restored), 1);
+    // The restored handle holds the vault shared again: others can open it, nobody can wipe it.
+    let again = Vault::unlock(&dir, &pw).unwrap();
+    assert_eq!(count(&again), 1);
+    assert_eq!(Vault::wipe(&dir).unwrap_err().code(), "vault_in_use");
+    drop((restored, again));
+    Vault::wipe(&dir).unwrap();
+    assert!(!dir.join("vault.lock").exists() && !dir.join("vault.db").exists());
+}
+
 #[test]
 fn damaged_backup_is_never_restored() {
     let tmp = tempfile::tempdir().unwrap();
