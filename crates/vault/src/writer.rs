@@ -89,11 +89,7 @@ where
             done(match outcome {
                 Some(outcome) => deliver(outcome, commit),
                 // Not attempted: the batch was abandoned before its turn.
-                None => {
-                    Err(WriterError::Storage(commit.err().unwrap_or_else(|| {
-                        VaultError::Storage("the batch was abandoned".into())
-                    })))
-                }
+                None => Err(WriterError::Storage(commit.err().unwrap_or_else(abandoned))),
             })
         })
     }
@@ -307,7 +303,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Queue>) {
         if failed.is_some() {
             // The batch is being abandoned: nothing more runs.
             match item {
-                Queue::Once(j) => j.abort(VaultError::Storage("the batch was abandoned".into())),
+                Queue::Once(j) => j.abort(abandoned()),
                 Queue::Repeatable(j) => finishers.push(j.finish()),
             }
             continue;
@@ -317,16 +313,16 @@ fn run_batch(conn: &mut Connection, batch: Vec<Queue>) {
             Queue::Once(job) => {
                 if let Err(e) = run_group(&tx, std::mem::take(&mut group), &mut finishers) {
                     failed = Some(e);
-                    job.abort(VaultError::Storage("the batch was abandoned".into()));
+                    job.abort(abandoned());
                     continue;
                 }
-                if let Err(e) = exec_cached(&tx, "SAVEPOINT job") {
+                if let Err(e) = Savepoint::Job.begin(&tx) {
                     job.abort(VaultError::from(e));
                     continue;
                 }
                 let (ok, finish) = job.run(&tx);
                 finishers.push(finish);
-                if let Err(e) = end_savepoint(&tx, "job", ok) {
+                if let Err(e) = Savepoint::Job.end(&tx, ok) {
                     failed = Some(e);
                 }
             }
@@ -375,33 +371,56 @@ fn run_group_jobs(tx: &Transaction<'_>, group: &mut [Box<dyn RepeatableJob>]) ->
         [] => return Ok(()),
         [_] => {}
         _ => {
-            exec_cached(tx, "SAVEPOINT jobs")?;
+            Savepoint::Jobs.begin(tx)?;
             let all_ok = group.iter_mut().all(|j| j.attempt(tx));
-            end_savepoint(tx, "jobs", all_ok)?;
+            Savepoint::Jobs.end(tx, all_ok)?;
             if all_ok {
                 return Ok(());
             }
         }
     }
     for job in group.iter_mut() {
-        exec_cached(tx, "SAVEPOINT job")?;
+        Savepoint::Job.begin(tx)?;
         let ok = job.attempt(tx);
-        end_savepoint(tx, "job", ok)?;
+        Savepoint::Job.end(tx, ok)?;
     }
     Ok(())
 }
 
-/// Releases savepoint `name` (`job` or `jobs`), keeping its changes if `keep`, else rolling them back first.
-fn end_savepoint(tx: &Transaction<'_>, name: &str, keep: bool) -> rusqlite::Result<()> {
-    let (rollback, release) = if name == "jobs" {
-        ("ROLLBACK TO jobs", "RELEASE jobs")
-    } else {
-        ("ROLLBACK TO job", "RELEASE job")
-    };
-    if !keep {
-        exec_cached(tx, rollback)?;
+/// The savepoints of a batch: one per job, or one shared by a run of repeatable jobs.
+#[derive(Clone, Copy)]
+enum Savepoint {
+    Job,
+    Jobs,
+}
+
+impl Savepoint {
+    fn begin(self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        exec_cached(
+            tx,
+            match self {
+                Savepoint::Job => "SAVEPOINT job",
+                Savepoint::Jobs => "SAVEPOINT jobs",
+            },
+        )
     }
-    exec_cached(tx, release)
+
+    /// Releases the savepoint, keeping its changes if `keep`, else rolling them back first.
+    fn end(self, tx: &Transaction<'_>, keep: bool) -> rusqlite::Result<()> {
+        let (rollback, release) = match self {
+            Savepoint::Job => ("ROLLBACK TO job", "RELEASE job"),
+            Savepoint::Jobs => ("ROLLBACK TO jobs", "RELEASE jobs"),
+        };
+        if !keep {
+            exec_cached(tx, rollback)?;
+        }
+        exec_cached(tx, release)
+    }
+}
+
+/// What a job gets that never ran because its batch was abandoned.
+fn abandoned() -> VaultError {
+    VaultError::Storage("the batch was abandoned".into())
 }
 
 /// Runs a statement without results through the statement cache (these run twice per job: parsing them each

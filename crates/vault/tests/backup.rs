@@ -20,14 +20,20 @@ fn put(v: &Vault, key: &str) {
         .unwrap();
 }
 
-#[test]
-fn backup_opens_with_the_same_passphrase_and_restores() {
+/// A new vault (passphrase `pw`) holding one setting, `a`, and a manual backup of that state.
+fn vault_with_backup() -> (tempfile::TempDir, std::path::PathBuf, Passphrase, Vault, BackupInfo) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("v");
     let pw = Passphrase::new("pw".into());
     let (v, _) = Vault::create(&dir, &pw, KdfParams::for_tests()).unwrap();
     put(&v, "a");
     let b = v.backup_now("manual").unwrap();
+    (tmp, dir, pw, v, b)
+}
+
+#[test]
+fn backup_opens_with_the_same_passphrase_and_restores() {
+    let (_tmp, dir, pw, v, b) = vault_with_backup();
     assert_eq!(b.reason, "manual");
     assert!(b.size_bytes > 0);
     put(&v, "b");
@@ -52,15 +58,10 @@ fn backup_opens_with_the_same_passphrase_and_restores() {
 
 /// Another handle on the vault (another program, or another unlock: each holds its own lock on `vault.lock`)
 /// blocks restore, startup recovery and wipe with `vault_in_use`, and nothing changes; once it is closed they
-/// work, and while a restore holds the vault alone nobody can open it.
+/// work, and the restored handle holds the vault shared again.
 #[test]
 fn restore_and_wipe_wait_for_other_programs_to_close_the_vault() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("v");
-    let pw = Passphrase::new("pw".into());
-    let (v, _) = Vault::create(&dir, &pw, KdfParams::for_tests()).unwrap();
-    put(&v, "a");
-    let b = v.backup_now("manual").unwrap();
+    let (_tmp, dir, pw, v, b) = vault_with_backup();
     put(&v, "b");
     drop(v);
     let files = |dir: &std::path::Path| {
@@ -195,12 +196,7 @@ fn auto_backup_snapshots_after_changes() {
 
 #[test]
 fn damaged_vault_recovers_from_newest_good_backup_keeping_the_damaged_file() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("v");
-    let pw = Passphrase::new("pw".into());
-    let (v, _) = Vault::create(&dir, &pw, KdfParams::for_tests()).unwrap();
-    put(&v, "a");
-    let b = v.backup_now("manual").unwrap();
+    let (_tmp, dir, pw, v, b) = vault_with_backup();
     v.connect()
         .unwrap()
         .conn()
