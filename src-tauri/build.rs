@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "vault_unlock_keychain",
     "vault_recover",
     "vault_lock",
+    "session_activity",
     "session_info",
     "passphrase_change",
     "recovery_reset",

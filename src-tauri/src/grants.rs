@@ -1,654 +1,82 @@
-//! Tauri commands for requests, grants and retailers: thin calls into `locket_grants::store`. Writes go through
-//! the vault's group-commit writer (the same one the endpoint uses), so each decision and its audit event
-//! commit together before the command answers.
-use std::collections::{BTreeMap, HashMap};
+//! Tauri commands for requests, grants and retailers: calls into `locket_app` (decisions commit with their audit
+//! events on the vault's writer before the command answers).
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use chrono::{Duration, Utc};
-use locket_audit::{EventKind, Filter, Outcome};
-use locket_grants::derived;
-use locket_grants::receipt::Collection;
-use locket_grants::scope::ScopeResolver;
-use locket_grants::store::{self, ApproveOptions, GrantRecord, RequestRecord, RequestSource};
-use locket_grants::{TokenSigner, VaultCatalog};
-use locket_vault::catalog::Sensitivity;
-use locket_vault::profile;
-use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use locket_app::grants::*;
+use locket_grants::store::RequestSource;
 use tauri::{AppHandle, Emitter, State};
 
-use crate::error::{IpcError, IpcResult};
+use crate::error::IpcResult;
 use crate::session::{blocking, EV_REQUEST};
-use crate::state::{lock, AppState, Session};
+use crate::state::AppState;
 
-// ---------- DTOs ----------
-
-/// A retailer as the UI shows it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RetailerDto {
-    pub id: String,
-    pub name: String,
-    pub origin: String,
-    pub contact: Option<String>,
-    pub privacy_policy: Option<String>,
-}
-
-/// One requested scope, with the words the owner needs to decide.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestedScopeDto {
-    pub scope: String,
-    pub label: String,
-    pub purpose: String,
-    pub purpose_label: String,
-    pub purpose_text: Option<String>,
-    pub required: bool,
-    pub sensitivity: &'static str,
-}
-
-/// A stored request.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestDto {
-    pub id: String,
-    pub retailer: RetailerDto,
-    pub scopes: Vec<RequestedScopeDto>,
-    pub duration_seconds: i64,
-    pub retention_text: String,
-    pub retention_seconds: Option<i64>,
-    pub received_at: String,
-    pub via: String,
-    pub status: &'static str,
-    /// The privacy check: over-asking and sensitive-for-marketing warnings, in plain words.
-    pub warnings: Vec<PrivacyWarningDto>,
-    /// Requested scope → the minimized answer "Share the minimized answer instead" grants in its place.
-    pub minimized: BTreeMap<String, String>,
-}
-
-/// One warning of the privacy check on a request.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrivacyWarningDto {
-    /// `over_asking` or `sensitive_for_marketing`.
-    pub code: String,
-    pub scope: String,
-    pub purpose: String,
-    pub message: String,
-    /// The minimized answer offered instead.
-    pub suggestion: Option<SuggestionDto>,
-}
-
-/// A minimized answer offered in place of a requested field.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SuggestionDto {
-    pub scope: String,
-    pub label: String,
-    pub explanation: String,
-}
-
-/// One granted scope.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GrantScopeDto {
-    pub scope: String,
-    pub label: String,
-    pub purpose: String,
-}
-
-/// A stored grant.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GrantDto {
-    pub id: String,
-    pub request_id: Option<String>,
-    pub retailer: RetailerDto,
-    pub scopes: Vec<GrantScopeDto>,
-    pub issued_at: String,
-    pub expires_at: String,
-    pub max_uses: Option<u32>,
-    pub uses: u32,
-    pub last_access: Option<String>,
-    pub revoked_at: Option<String>,
-    pub status: &'static str,
-}
-
-/// `request_approve` input.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApproveInput {
-    pub request_id: String,
-    pub scopes: Vec<String>,
-    /// `None` = as long as requested.
-    pub expires_in_seconds: Option<i64>,
-    pub max_uses: Option<u32>,
-    /// Share the minimized answers (the request's `minimized` plan) instead of the raw fields they replace.
-    #[serde(default)]
-    pub minimize: bool,
-}
-
-/// `request_approve` result: the grant and its file (the file holds a token, no profile data).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IssuedDto {
-    pub grant: GrantDto,
-    pub grant_file: String,
-    pub suggested_file_name: String,
-}
-
-/// A retailer in the list.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RetailerSummary {
-    pub retailer: RetailerDto,
-    pub active_grants: usize,
-    pub pending_requests: usize,
-    pub last_access: Option<String>,
-}
-
-/// One field a retailer received.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Disclosure {
-    pub at: String,
-    pub field: String,
-    pub version_id: Option<i64>,
-    pub grant_id: Option<String>,
-}
-
-/// Everything about one retailer.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RetailerDetail {
-    pub retailer: RetailerDto,
-    pub grants: Vec<GrantDto>,
-    pub requests: Vec<RequestDto>,
-    pub disclosures: Vec<Disclosure>,
-}
-
-// ---------- conversions ----------
-
-fn retailer_dto(r: &locket_grants::Retailer) -> RetailerDto {
-    let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
-    RetailerDto {
-        id: r.id.clone(),
-        name: r.name.clone(),
-        origin: r.origin.clone(),
-        contact: opt(&r.contact),
-        privacy_policy: opt(&r.privacy_policy),
-    }
-}
-
-fn scope_sensitivity(conn: &Connection, resolved: Option<&locket_grants::ResolvedScope>) -> &'static str {
-    let Some(r) = resolved else { return "personal" };
-    let mut level: Option<Sensitivity> = None;
-    for f in &r.fields {
-        if let Ok(def) = profile::field_def(conn, &f.key) {
-            level = Some(level.map_or(def.sensitivity, |l| l.max(def.sensitivity)));
-        }
-    }
-    level.unwrap_or(Sensitivity::Personal).as_str()
-}
-
-fn request_dto(conn: &Connection, r: &RequestRecord) -> RequestDto {
-    let catalog = VaultCatalog::new(conn);
-    let req = &r.request;
-    let scopes = req
-        .scopes
-        .iter()
-        .map(|s| {
-            let resolved = catalog.resolve(&s.scope);
-            RequestedScopeDto {
-                scope: s.scope.clone(),
-                label: resolved
-                    .as_ref()
-                    .map(|x| x.label.clone())
-                    .unwrap_or_else(|| s.scope.clone()),
-                purpose: s.purpose.as_str().to_owned(),
-                purpose_label: s.purpose.label().to_owned(),
-                purpose_text: s.purpose_text.clone(),
-                required: s.required,
-                sensitivity: scope_sensitivity(conn, resolved.as_ref()),
-            }
-        })
-        .collect();
-    RequestDto {
-        id: r.id.clone(),
-        retailer: retailer_dto(&req.retailer),
-        scopes,
-        duration_seconds: req.requested_duration().map(|d| d.num_seconds()).unwrap_or(0),
-        retention_text: req.retention.statement.clone(),
-        retention_seconds: locket_grants::duration::parse_iso8601(&req.retention.max_duration)
-            .ok()
-            .map(|d| d.num_seconds()),
-        received_at: r.received_at.to_rfc3339(),
-        via: match (r.source.as_str(), r.source_detail.as_deref()) {
-            ("file", Some(DEEP_LINK_SOURCE)) => "deep_link".to_owned(),
-            (s, _) => s.to_owned(),
-        },
-        status: r.status.as_str(),
-        warnings: if r.status == store::RequestStatus::Pending {
-            derived::review_request(conn, req)
-                .into_iter()
-                .map(|w| PrivacyWarningDto {
-                    code: w.code,
-                    scope: w.scope,
-                    purpose: w.purpose.as_str().to_owned(),
-                    message: w.message,
-                    suggestion: w.suggestion.map(|x| SuggestionDto {
-                        scope: x.scope,
-                        label: x.label,
-                        explanation: x.explanation,
-                    }),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        },
-        minimized: if r.status == store::RequestStatus::Pending {
-            derived::minimization_plan(conn, req, None)
-        } else {
-            BTreeMap::new()
-        },
-    }
-}
-
-/// The `RequestSource::File` path recorded for requests that came in through a `locket://` link.
-pub const DEEP_LINK_SOURCE: &str = "locket:// link";
-
-fn grant_dto(g: &GrantRecord, retailers: &HashMap<String, RetailerDto>) -> GrantDto {
-    let now = Utc::now();
-    let retailer = retailers.get(&g.retailer_id).cloned().unwrap_or_else(|| RetailerDto {
-        id: g.retailer_id.clone(),
-        name: g.retailer_name.clone(),
-        origin: String::new(),
-        contact: None,
-        privacy_policy: None,
-    });
-    GrantDto {
-        id: g.id.clone(),
-        request_id: Some(g.request_id.clone()),
-        retailer,
-        scopes: g
-            .scopes
-            .iter()
-            .map(|s| GrantScopeDto {
-                scope: s.scope.clone(),
-                label: s.label.clone(),
-                purpose: s.purpose.as_str().to_owned(),
-            })
-            .collect(),
-        issued_at: g.issued_at.to_rfc3339(),
-        expires_at: g.expires_at.to_rfc3339(),
-        max_uses: g.max_uses,
-        uses: g.uses,
-        last_access: g.last_used_at.map(|t| t.to_rfc3339()),
-        revoked_at: g.revoked_at.map(|t| t.to_rfc3339()),
-        status: match g.status(now).as_str() {
-            "not_yet_valid" => "active",
-            s => s,
-        },
-    }
-}
-
-/// Retailer details by id, from the stored requests (the grant table keeps only id and name).
-fn retailer_index(requests: &[RequestRecord]) -> HashMap<String, RetailerDto> {
-    let mut m = HashMap::new();
-    for r in requests {
-        // Newest request wins (requests are listed newest first).
-        m.entry(r.request.retailer.id.clone())
-            .or_insert_with(|| retailer_dto(&r.request.retailer));
-    }
-    m
-}
-
-/// A retailer's display name for events, cached per session (misses too, until the next request arrives).
-pub async fn retailer_name(session: &Arc<Session>, id: &str) -> Option<String> {
-    if let Some(hit) = session.names.lock().ok()?.get(id) {
-        return hit.clone();
-    }
-    let s = session.clone();
-    let names = blocking(move || {
-        let requests = store::list_requests(lock(&s.store)?.conn(), None)?;
-        Ok(retailer_index(&requests))
-    })
-    .await
-    .ok()?;
-    let mut cache = session.names.lock().ok()?;
-    for (k, v) in names {
-        cache.insert(k, Some(v.name));
-    }
-    cache.entry(id.to_owned()).or_insert(None).clone()
-}
-
-/// Forgets cached retailer names (a new request may name a new retailer).
-pub fn forget_names(session: &Session) {
-    if let Ok(mut cache) = session.names.lock() {
-        cache.clear();
-    }
-}
-
-/// One request as the UI shows it (used for live events).
-pub async fn request_dto_by_id(session: &Arc<Session>, id: &str) -> IpcResult<RequestDto> {
-    let s = session.clone();
-    let id = id.to_owned();
-    blocking(move || {
-        let store_guard = lock(&s.store)?;
-        let r = store::get_request(store_guard.conn(), &id)?;
-        Ok(request_dto(store_guard.conn(), &r))
-    })
-    .await
-}
-
-/// Import request bytes (a file or a deep link) through the writer; tells the UI.
-pub async fn import_bytes(
-    app: &AppHandle,
-    session: &Arc<Session>,
-    bytes: Vec<u8>,
-    path: String,
-) -> IpcResult<RequestDto> {
-    let writer = session.vault.writer()?;
-    let record = blocking(move || {
-        Ok(writer
-            .submit(move |tx| store::import_request(tx, &bytes, &RequestSource::File { path }, Utc::now(), None))?)
-    })
-    .await?;
-    forget_names(session);
-    let s = session.clone();
-    let dto = blocking(move || Ok(request_dto(lock(&s.store)?.conn(), &record))).await?;
+/// Imports request bytes (a file or a deep link) and tells the web view.
+pub async fn import(app: &AppHandle, state: &AppState, bytes: Vec<u8>, path: String) -> IpcResult<RequestDto> {
+    let s = state.session()?;
+    let dto = blocking(move || s.import_request(bytes, RequestSource::File { path })).await?;
     let _ = app.emit(EV_REQUEST, &dto);
     Ok(dto)
 }
 
-// ---------- commands ----------
-
 #[tauri::command]
 pub async fn requests_list(state: State<'_, AppState>) -> IpcResult<Vec<RequestDto>> {
     let s = state.session()?;
-    blocking(move || {
-        let store_guard = lock(&s.store)?;
-        let conn = store_guard.conn();
-        let requests = store::list_requests(conn, None)?;
-        Ok(requests.iter().map(|r| request_dto(conn, r)).collect())
-    })
-    .await
+    blocking(move || s.requests()).await
 }
 
 #[tauri::command]
 pub async fn request_import(app: AppHandle, state: State<'_, AppState>, path: PathBuf) -> IpcResult<RequestDto> {
-    let s = state.session()?;
-    let max = locket_grants::request::MAX_REQUEST_BYTES as u64;
+    state.session()?;
     let p = path.clone();
-    let bytes = blocking(move || {
-        let meta = std::fs::metadata(&p)
-            .map_err(|e| IpcError::new("io_error", format!("cannot read {}: {e}", p.display())))?;
-        if meta.len() > max {
-            return Err(IpcError::new(
-                "request_too_large",
-                format!("{} is larger than a request can be ({max} bytes).", p.display()),
-            ));
-        }
-        std::fs::read(&p).map_err(|e| IpcError::new("io_error", format!("cannot read {}: {e}", p.display())))
-    })
-    .await?;
-    import_bytes(&app, &s, bytes, path.display().to_string()).await
+    let bytes = blocking(move || locket_app::files::read_request_file(&p)).await?;
+    import(&app, &state, bytes, path.display().to_string()).await
 }
 
 #[tauri::command]
 pub async fn request_approve(state: State<'_, AppState>, input: ApproveInput) -> IpcResult<IssuedDto> {
     let s = state.session()?;
-    if input.scopes.is_empty() {
-        return Err(IpcError::new(
-            "nothing_selected",
-            "Tick at least one field to share, or deny the request.",
-        ));
-    }
-    let endpoint_url = {
-        let server = s.server.lock().await;
-        server.as_ref().map(|h| h.url())
-    };
-    let vault = s.vault.clone();
-    let s2 = s.clone();
-    let issued = blocking(move || {
-        let signer = TokenSigner::for_vault(&vault).map_err(|e| IpcError::new("signing_key_unusable", e))?;
-        let endpoint = match endpoint_url {
-            Some(u) => u,
-            None => store::endpoint_url(lock(&s2.store)?.conn())?,
-        };
-        let minimize = if input.minimize {
-            let store_guard = lock(&s2.store)?;
-            let record = store::get_request(store_guard.conn(), &input.request_id)?;
-            derived::minimization_plan(store_guard.conn(), &record.request, Some(&input.scopes))
-        } else {
-            BTreeMap::new()
-        };
-        let options = ApproveOptions {
-            only: Some(input.scopes),
-            expires_in: input.expires_in_seconds.map(|sec| Duration::seconds(sec.max(60))),
-            max_uses: input.max_uses,
-            note: None,
-        };
-        let request_id = input.request_id;
-        Ok(vault.writer()?.submit(move |tx| {
-            store::approve_via(
-                tx,
-                &signer,
-                &request_id,
-                &options,
-                &minimize,
-                Collection::Desktop,
-                &endpoint,
-                Utc::now(),
-            )
-        })?)
-    })
-    .await?;
-    let file = issued.file.to_json_pretty();
-    lock(&s.issued)?.insert(issued.grant.id.clone(), file.clone());
-    let s3 = s.clone();
-    let retailers = blocking(move || Ok(retailer_index(&store::list_requests(lock(&s3.store)?.conn(), None)?))).await?;
-    let slug: String = issued
-        .grant
-        .retailer_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    Ok(IssuedDto {
-        grant: grant_dto(&issued.grant, &retailers),
-        grant_file: file,
-        suggested_file_name: format!("locket-grant-{}.json", slug.trim_matches('-')),
-    })
+    let url = s.server_url().await;
+    blocking(move || s.approve(input, url)).await
 }
 
 #[tauri::command]
 pub async fn request_deny(state: State<'_, AppState>, request_id: String) -> IpcResult<()> {
     let s = state.session()?;
-    let writer = s.vault.writer()?;
-    blocking(move || {
-        writer.submit(move |tx| store::deny(tx, &request_id, None, Utc::now()))?;
-        Ok(())
-    })
-    .await
+    blocking(move || s.deny(request_id)).await
 }
 
 #[tauri::command]
 pub async fn grant_file_save(state: State<'_, AppState>, grant_id: String, path: PathBuf) -> IpcResult<()> {
     let s = state.session()?;
-    let file = lock(&s.issued)?.get(&grant_id).cloned().ok_or_else(|| {
-        IpcError::new(
-            "grant_file_unavailable",
-            "That grant file is no longer available; it is only kept until Locket locks.",
-        )
-    })?;
-    blocking(move || crate::commands::write_private(&path, file.as_bytes())).await
+    blocking(move || locket_app::files::write_private(&path, s.issued_file(&grant_id)?.as_bytes())).await
 }
 
 #[tauri::command]
 pub async fn grants_list(state: State<'_, AppState>) -> IpcResult<Vec<GrantDto>> {
     let s = state.session()?;
-    blocking(move || {
-        let store_guard = lock(&s.store)?;
-        let conn = store_guard.conn();
-        let retailers = retailer_index(&store::list_requests(conn, None)?);
-        Ok(store::list_grants(conn)?
-            .iter()
-            .map(|g| grant_dto(g, &retailers))
-            .collect())
-    })
-    .await
+    blocking(move || s.grants()).await
 }
 
 #[tauri::command]
 pub async fn grant_revoke(state: State<'_, AppState>, grant_id: String) -> IpcResult<GrantDto> {
     let s = state.session()?;
-    let writer = s.vault.writer()?;
-    let vault = s.vault.clone();
-    let revoked = blocking(move || {
-        let signer = TokenSigner::for_vault(&vault).map_err(|e| IpcError::new("signing_key_unusable", e))?;
-        Ok(writer.submit(move |tx| {
-            store::revoke_via(tx, &signer, &grant_id, None, Collection::Desktop, Utc::now()).map(|(r, _)| r)
-        })?)
-    })
-    .await?;
-    blocking(move || {
-        let retailers = retailer_index(&store::list_requests(lock(&s.store)?.conn(), None)?);
-        Ok(grant_dto(&revoked.grant, &retailers))
-    })
-    .await
+    blocking(move || s.revoke(grant_id, None)).await
 }
 
 #[tauri::command]
 pub async fn retailer_revoke_all(state: State<'_, AppState>, retailer_id: String) -> IpcResult<usize> {
     let s = state.session()?;
-    let writer = s.vault.writer()?;
-    blocking(move || {
-        let now = Utc::now();
-        let ids: Vec<String> = store::list_grants(lock(&s.store)?.conn())?
-            .into_iter()
-            .filter(|g| g.retailer_id == retailer_id && g.revoked_at.is_none() && g.expires_at > now)
-            .map(|g| g.id)
-            .collect();
-        let n = ids.len();
-        let signer = TokenSigner::for_vault(&s.vault).map_err(|e| IpcError::new("signing_key_unusable", e))?;
-        // One transaction: either every grant is revoked or none is.
-        writer.submit(move |tx| {
-            for id in &ids {
-                store::revoke_via(tx, &signer, id, Some("revoke all"), Collection::Desktop, Utc::now())?;
-            }
-            Ok::<_, locket_grants::GrantError>(())
-        })?;
-        Ok(n)
-    })
-    .await
+    blocking(move || s.revoke_all(&retailer_id)).await
 }
 
 #[tauri::command]
 pub async fn retailers_list(state: State<'_, AppState>) -> IpcResult<Vec<RetailerSummary>> {
     let s = state.session()?;
-    blocking(move || {
-        let store_guard = lock(&s.store)?;
-        let conn = store_guard.conn();
-        let requests = store::list_requests(conn, None)?;
-        let grants = store::list_grants(conn)?;
-        let index = retailer_index(&requests);
-        let now = Utc::now();
-        let mut out: BTreeMap<String, RetailerSummary> = BTreeMap::new();
-        for (id, r) in &index {
-            out.insert(
-                id.clone(),
-                RetailerSummary {
-                    retailer: r.clone(),
-                    active_grants: 0,
-                    pending_requests: 0,
-                    last_access: None,
-                },
-            );
-        }
-        for r in &requests {
-            if let Some(sum) = out.get_mut(&r.request.retailer.id) {
-                if r.status == store::RequestStatus::Pending {
-                    sum.pending_requests += 1;
-                }
-            }
-        }
-        for g in &grants {
-            if let Some(sum) = out.get_mut(&g.retailer_id) {
-                if g.status(now) == store::GrantStatus::Active {
-                    sum.active_grants += 1;
-                }
-                if let Some(t) = g.last_used_at.map(|t| t.to_rfc3339()) {
-                    if sum.last_access.as_ref().is_none_or(|l| *l < t) {
-                        sum.last_access = Some(t);
-                    }
-                }
-            }
-        }
-        let mut list: Vec<RetailerSummary> = out.into_values().collect();
-        list.sort_by_key(|a| a.retailer.name.to_lowercase());
-        Ok(list)
-    })
-    .await
+    blocking(move || s.retailers()).await
 }
-
-/// Most disclosures listed on a retailer page.
-const DISCLOSURE_LIMIT: usize = 200;
 
 #[tauri::command]
 pub async fn retailer_detail(state: State<'_, AppState>, retailer_id: String) -> IpcResult<RetailerDetail> {
     let s = state.session()?;
-    blocking(move || {
-        let store_guard = lock(&s.store)?;
-        let conn = store_guard.conn();
-        let requests = store::list_requests(conn, None)?;
-        let index = retailer_index(&requests);
-        let retailer = index.get(&retailer_id).cloned().ok_or_else(|| {
-            IpcError::new(
-                "unknown_retailer",
-                format!("No retailer {retailer_id} has sent a request."),
-            )
-        })?;
-        let grants = store::list_grants(conn)?
-            .iter()
-            .filter(|g| g.retailer_id == retailer_id)
-            .map(|g| grant_dto(g, &index))
-            .collect();
-        let reqs = requests
-            .iter()
-            .filter(|r| r.request.retailer.id == retailer_id)
-            .map(|r| request_dto(conn, r))
-            .collect();
-        let filter = Filter {
-            retailer: Some(retailer_id.clone()),
-            kind: Some(EventKind::Redemption),
-            outcome: Some(Outcome::Ok),
-            ..Filter::default()
-        };
-        let page = locket_audit::query(conn, &filter, None, DISCLOSURE_LIMIT)?;
-        let mut disclosures = Vec::new();
-        for e in &page.events {
-            for f in &e.fields {
-                disclosures.push(Disclosure {
-                    at: e.time.to_rfc3339(),
-                    field: f.key.clone(),
-                    version_id: Some(f.version),
-                    grant_id: e.grant_id.clone(),
-                });
-            }
-        }
-        Ok(RetailerDetail {
-            retailer,
-            grants,
-            requests: reqs,
-            disclosures,
-        })
-    })
-    .await
+    blocking(move || s.retailer(&retailer_id)).await
 }

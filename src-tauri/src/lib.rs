@@ -1,6 +1,6 @@
-//! Locket desktop shell: a thin Tauri 2 layer over the core crates. Commands (in [`commands`] and [`grants`])
-//! call `locket_vault`, `locket_grants` and `locket_audit`; while unlocked the embedded `locket_endpoint`
-//! server runs ([`session`]). The IPC contract is documented in docs/ipc.md.
+//! Locket desktop shell: a thin Tauri 2 adapter over the application layer (`locket_app`). Each command parses
+//! its input, calls one use case and returns the result; [`session`] turns the application's events into Tauri
+//! events. The IPC contract is documented in docs/ipc.md.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -9,8 +9,6 @@ pub mod backups;
 #[allow(missing_docs)]
 pub mod commands;
 pub mod deeplink;
-#[allow(missing_docs)]
-pub mod dto;
 pub mod error;
 #[allow(missing_docs)]
 pub mod grants;
@@ -72,6 +70,7 @@ pub fn run() {
         .setup(|app| {
             let handle = app.handle().clone();
             tray::build(&handle);
+            session::spawn_app_events(&handle);
             let h2 = handle.clone();
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {
@@ -91,6 +90,7 @@ pub fn run() {
             commands::vault_unlock_keychain,
             commands::vault_recover,
             commands::vault_lock,
+            commands::session_activity,
             commands::session_info,
             commands::passphrase_change,
             commands::recovery_reset,
@@ -136,9 +136,9 @@ pub fn run() {
                 // Let a relaunch become the single instance at once, while this one finishes exiting.
                 tauri_plugin_single_instance::destroy(app);
                 // Stop serving and drop the keys before the process ends.
-                let app = app.clone();
+                let locket = app.state::<state::AppState>().locket.clone();
                 tauri::async_runtime::block_on(async move {
-                    let _ = session::close(&app, "button").await;
+                    let _ = locket.lock(locket_app::LockReason::Button).await;
                 });
             }
         }),

@@ -1,217 +1,23 @@
-//! Tauri commands for the owner's privacy views (issue 6): what a retailer holds (the disclosure ledger), its
-//! consent receipts, its privacy budget, erasure requests and its email alias; and who holds a profile
-//! field's previous value. Thin calls into `locket_grants::{ledger, receipt, dp, erasure}`.
+//! Tauri commands for the owner's privacy views: calls into `locket_app`'s privacy use cases.
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use chrono::Utc;
-use locket_grants::receipt::{self, Collection, Receipt, ReceiptEvent, ReceiptSigner};
-use locket_grants::store;
-use locket_grants::{dp, erasure, ledger, Purpose};
-use rusqlite::Connection;
-use serde::Serialize;
+use locket_app::privacy::*;
 use tauri::State;
 
-use crate::error::{IpcError, IpcResult};
+use crate::error::IpcResult;
 use crate::session::blocking;
-use crate::state::{lock, AppState, Session};
-
-/// Issues the consent receipts that fell due (expiries; revocations made while the key was not at hand),
-/// committed through the writer at once. Returns how many were issued.
-pub fn catch_up_receipts(session: &Arc<Session>) -> IpcResult<usize> {
-    let signer = ReceiptSigner::for_vault(&session.vault)?;
-    let issued = session.vault.writer()?.submit(move |tx| {
-        let now = Utc::now();
-        let template = receipt::context_now(tx, ReceiptEvent::Expiry, now, Collection::Desktop);
-        receipt::issue_due_receipts(tx, &signer, &template, now, None)
-    })?;
-    Ok(issued.len())
-}
-
-/// What a retailer holds of one field.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HoldingDto {
-    pub field: String,
-    pub label: String,
-    pub retailer_id: String,
-    pub retailer_name: String,
-    /// The newest version it received (0 = the catalog default).
-    pub version: u32,
-    /// When it first received that version.
-    pub since: String,
-    pub last_received_at: String,
-    /// When the owner changed the field after that version (`None` = it holds the current value).
-    pub outdated_since: Option<String>,
-}
-
-/// One consent receipt, summarised.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReceiptDto {
-    pub receipt_id: String,
-    pub version: u32,
-    pub event: String,
-    pub event_at: String,
-    pub collection_method: String,
-    pub grant_id: String,
-    pub scopes: Vec<String>,
-    pub withdrawn_scopes: Vec<String>,
-}
-
-/// A retailer's privacy budget for noised analytics answers.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BudgetDto {
-    pub total: f64,
-    pub spent: f64,
-    pub remaining: f64,
-    pub answers: u64,
-}
-
-/// An erasure request.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ErasureDto {
-    pub id: String,
-    pub grant_id: Option<String>,
-    pub requested_at: String,
-    pub note: Option<String>,
-    pub acknowledged_at: Option<String>,
-}
-
-/// Everything privacy-related about one retailer.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RetailerPrivacy {
-    pub holdings: Vec<HoldingDto>,
-    pub receipts: Vec<ReceiptDto>,
-    /// `None` when the retailer never asked for analytics (no budget applies).
-    pub budget: Option<BudgetDto>,
-    pub erasures: Vec<ErasureDto>,
-    pub alias: Option<String>,
-}
-
-fn field_label(conn: &Connection, key: &str) -> String {
-    locket_vault::profile::field_def(conn, key)
-        .map(|d| d.label)
-        .ok()
-        .or_else(|| locket_grants::derived::label(key))
-        .unwrap_or_else(|| key.to_owned())
-}
-
-fn retailer_name(conn: &Connection, id: &str) -> String {
-    store::list_requests(conn, None)
-        .ok()
-        .and_then(|rs| {
-            rs.into_iter()
-                .find(|r| r.request.retailer.id == id)
-                .map(|r| r.request.retailer.name)
-        })
-        .unwrap_or_else(|| id.to_owned())
-}
-
-fn holding_dto(conn: &Connection, h: ledger::Holding, name: String) -> HoldingDto {
-    HoldingDto {
-        label: field_label(conn, &h.field_key),
-        field: h.field_key,
-        retailer_id: h.retailer_id,
-        retailer_name: name,
-        version: h.version,
-        since: h.first_received_at.to_rfc3339(),
-        last_received_at: h.last_received_at.to_rfc3339(),
-        outdated_since: h.outdated_since.map(|t| t.to_rfc3339()),
-    }
-}
-
-fn receipt_dto(r: &Receipt) -> ReceiptDto {
-    ReceiptDto {
-        receipt_id: r.receipt_id.clone(),
-        version: r.version,
-        event: r.event.as_str().to_owned(),
-        event_at: r.event_at.clone(),
-        collection_method: r.collection_method.clone(),
-        grant_id: r.grant.grant_id.clone(),
-        scopes: r.scopes.iter().map(|s| s.scope.clone()).collect(),
-        withdrawn_scopes: r.withdrawn_scopes.clone(),
-    }
-}
-
-fn erasure_dto(e: erasure::ErasureRequest) -> ErasureDto {
-    ErasureDto {
-        id: e.id,
-        grant_id: e.grant_id,
-        requested_at: e.requested_at,
-        note: e.note,
-        acknowledged_at: e.acknowledged_at,
-    }
-}
-
-/// Whether the retailer ever asked for something for analytics (then its budget is shown).
-fn asks_for_analytics(conn: &Connection, retailer_id: &str) -> IpcResult<bool> {
-    Ok(store::list_requests(conn, None)?.iter().any(|r| {
-        r.request.retailer.id == retailer_id && r.request.scopes.iter().any(|s| s.purpose == Purpose::Analytics)
-    }))
-}
+use crate::state::AppState;
 
 #[tauri::command]
 pub async fn retailer_privacy(state: State<'_, AppState>, retailer_id: String) -> IpcResult<RetailerPrivacy> {
     let s = state.session()?;
-    let _ = {
-        let s = s.clone();
-        blocking(move || catch_up_receipts(&s)).await
-    };
-    blocking(move || {
-        let guard = lock(&s.store)?;
-        let conn = guard.conn();
-        let name = retailer_name(conn, &retailer_id);
-        let holdings = ledger::held_by(conn, &retailer_id)?
-            .into_iter()
-            .map(|h| holding_dto(conn, h, name.clone()))
-            .collect();
-        let receipts = receipt::list_receipts(conn, Some(&retailer_id), None)?
-            .iter()
-            .map(receipt_dto)
-            .collect();
-        let b = dp::budget(conn, &retailer_id)?;
-        let budget = (b.answers > 0 || asks_for_analytics(conn, &retailer_id)?).then_some(BudgetDto {
-            total: b.total,
-            spent: b.spent,
-            remaining: b.remaining,
-            answers: b.answers,
-        });
-        let erasures = erasure::list(conn, Some(&retailer_id))?
-            .into_iter()
-            .map(erasure_dto)
-            .collect();
-        let alias = erasure::alias_for(conn, &retailer_id)?.map(|a| a.alias);
-        Ok(RetailerPrivacy {
-            holdings,
-            receipts,
-            budget,
-            erasures,
-            alias,
-        })
-    })
-    .await
+    blocking(move || s.retailer_privacy(&retailer_id)).await
 }
 
-/// Writes the retailer's consent receipts (signed JSON documents, oldest first) to `path` as a JSON array.
 #[tauri::command]
 pub async fn receipts_export(state: State<'_, AppState>, retailer_id: String, path: PathBuf) -> IpcResult<usize> {
     let s = state.session()?;
-    blocking(move || {
-        let receipts = receipt::list_receipts(lock(&s.store)?.conn(), Some(&retailer_id), None)?;
-        let docs: Vec<serde_json::Value> = receipts
-            .iter()
-            .map(|r| serde_json::to_value(r).map_err(|e| IpcError::internal(format!("cannot write a receipt: {e}"))))
-            .collect::<IpcResult<_>>()?;
-        let text = serde_json::to_string_pretty(&docs)
-            .map_err(|e| IpcError::internal(format!("cannot write the receipts: {e}")))?;
-        crate::commands::write_private(&path, text.as_bytes())?;
-        Ok(receipts.len())
-    })
-    .await
+    blocking(move || s.export_receipts(&retailer_id, &path)).await
 }
 
 #[tauri::command]
@@ -221,57 +27,17 @@ pub async fn erasure_request(
     note: Option<String>,
 ) -> IpcResult<ErasureDto> {
     let s = state.session()?;
-    let writer = s.vault.writer()?;
-    let note = note.filter(|n| !n.trim().is_empty());
-    blocking(move || {
-        let e =
-            writer.submit(move |tx| erasure::request_erasure(tx, &retailer_id, None, note.as_deref(), Utc::now()))?;
-        Ok(erasure_dto(e))
-    })
-    .await
+    blocking(move || s.request_erasure(retailer_id, None, note)).await
 }
 
 #[tauri::command]
 pub async fn alias_set(state: State<'_, AppState>, retailer_id: String, alias: String) -> IpcResult<String> {
     let s = state.session()?;
-    let writer = s.vault.writer()?;
-    blocking(move || {
-        Ok(writer
-            .submit(move |tx| erasure::set_alias(tx, &retailer_id, &alias, Utc::now()))?
-            .alias)
-    })
-    .await
+    blocking(move || s.set_alias(retailer_id, alias)).await
 }
 
-/// Retailers holding an older value of `key` than the current one (after the owner changed it); shops that
-/// only got an answer computed from the field are left out.
 #[tauri::command]
 pub async fn field_holders(state: State<'_, AppState>, key: String) -> IpcResult<Vec<HoldingDto>> {
     let s = state.session()?;
-    blocking(move || {
-        let guard = lock(&s.store)?;
-        let conn = guard.conn();
-        let list = ledger::outdated_holders(conn, &key)?;
-        // Only shops that received the value itself (a derived answer computed from it is not the value).
-        let grants = store::list_grants(conn)?;
-        let got_value = |retailer: &str| {
-            grants.iter().any(|g| {
-                g.retailer_id == retailer
-                    && g.scopes.iter().any(|s| {
-                        !s.scope.contains(':')
-                            && (s.scope == key
-                                || key.strip_prefix(s.scope.as_str()).is_some_and(|r| r.starts_with('.')))
-                    })
-            })
-        };
-        Ok(list
-            .into_iter()
-            .filter(|h| got_value(&h.retailer_id))
-            .map(|h| {
-                let name = retailer_name(conn, &h.retailer_id);
-                holding_dto(conn, h, name)
-            })
-            .collect())
-    })
-    .await
+    blocking(move || s.field_holders(&key)).await
 }

@@ -27,7 +27,8 @@ pub fn build(app: &AppHandle) {
                 "lock" => {
                     let app = app.clone();
                     tauri::async_runtime::spawn(async move {
-                        let _ = crate::session::close(&app, "tray").await;
+                        let locket = app.state::<crate::state::AppState>().locket.clone();
+                        let _ = locket.lock(locket_app::LockReason::Tray).await;
                     });
                 }
                 "quit" => app.exit(0),

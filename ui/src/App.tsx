@@ -16,6 +16,9 @@ import { SettingsScreen } from "./screens/Settings";
 import { refusalWords } from "./lib/words";
 import { addToast, toastKey, type ToastItem } from "./lib/toasts";
 
+/** How often, at most, the window tells Locket the owner is using it (the idle timer runs in Rust). */
+const ACTIVITY_REPORT_MS = 15_000;
+
 export type View =
   | { page: "profile" }
   | { page: "requests"; focus?: string }
@@ -201,26 +204,20 @@ function Shell(props: {
     );
   }, [live.requestTick, view]);
 
-  // Auto-lock after the configured idle time (0 = never).
-  const minutes = session.settings.autoLockMinutes;
-  const lastInput = useRef(Date.now());
+  // Auto-lock runs in Locket itself (Rust), so a frozen or throttled window cannot keep the vault open: the
+  // window only reports that the owner is using it, at most every 15 s. The lock arrives as a "locked" event.
+  const lastReport = useRef(0);
   useEffect(() => {
-    const bump = () => {
-      lastInput.current = Date.now();
+    const report = () => {
+      const now = Date.now();
+      if (now - lastReport.current < ACTIVITY_REPORT_MS) return;
+      lastReport.current = now;
+      void backend.reportActivity().catch(() => undefined);
     };
     const evs = ["mousemove", "mousedown", "keydown", "wheel", "touchstart"] as const;
-    evs.forEach((e) => window.addEventListener(e, bump, { passive: true }));
-    const id = window.setInterval(() => {
-      if (minutes > 0 && Date.now() - lastInput.current > minutes * 60_000) {
-        window.clearInterval(id);
-        void backend.lock("idle").finally(() => onLocked("Locket locked itself after a period of inactivity."));
-      }
-    }, 1000);
-    return () => {
-      evs.forEach((e) => window.removeEventListener(e, bump));
-      window.clearInterval(id);
-    };
-  }, [minutes, onLocked]);
+    evs.forEach((e) => window.addEventListener(e, report, { passive: true }));
+    return () => evs.forEach((e) => window.removeEventListener(e, report));
+  }, []);
 
   const lockNow = () => void backend.lock("button").finally(() => onLocked(null));
 

@@ -352,6 +352,8 @@ export const unlockWithKeychain = () => call<SessionInfo>("vault_unlock_keychain
 export const recover = (recoveryKey: string, newPassphrase: string) =>
   call<SessionInfo>("vault_recover", { recoveryKey, newPassphrase });
 export const lock = (reason: "button" | "idle" | "tray") => call<void>("vault_lock", { reason });
+/** The owner is using the window: Locket's idle auto-lock (which runs in Rust) starts again. */
+export const reportActivity = () => call<void>("session_activity");
 export const sessionInfo = () => call<SessionInfo>("session_info");
 
 // ---------- settings ----------

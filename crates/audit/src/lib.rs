@@ -31,7 +31,7 @@ pub use event::{DisclosedField, Event, EventKind, NewEvent, Outcome};
 pub use log::{
     append, head, heads, maybe_sign_head, sign_head, signing_public_key, Head, SignedHead, HEAD_SIGN_INTERVAL,
 };
-pub use query::{count, daily_counts, get, query, Cursor, DayCount, Filter, Page};
+pub use query::{count, daily_counts, daily_counts_for_retailer, get, query, Cursor, DayCount, Filter, Page};
 pub use verify::{verify, verify_from, verify_vault, verify_vault_split, ChainProblem, ProblemKind, VerifyReport};
 
 /// Result alias for audit operations.

@@ -155,20 +155,33 @@ pub fn clear(vault_dir: &Path) -> Result<()> {
     }
 }
 
-/// Records a successful unlock of `vault` (`method`: `passphrase`, `recovery`, `keychain`, ...): in one
-/// transaction, moves pending failed-unlock records into the chain and appends an `unlock` event; after the
-/// commit, removes the pending file. Returns how many failed unlocks were carried over (show them to the owner).
+/// Records a successful unlock of `vault` (`method`: `passphrase`, `recovery`, `keychain`, `backup`, `create`):
+/// in one job on the vault's group-commit writer, moves pending failed-unlock records into the chain and appends
+/// an `unlock` event (detail `method`, and `failed_attempts_before` when there were any); after the commit,
+/// removes the pending file. Returns how many failed unlocks were carried over (show them to the owner).
 pub fn record_unlock(vault: &locket_vault::Vault, method: &str) -> Result<usize> {
-    let mut store = vault.connect().map_err(|e| AuditError::Vault(e.to_string()))?;
-    let tx = store.conn_mut().transaction()?;
-    let carried = import(&tx, vault.dir())?;
-    let mut ev = NewEvent::new(EventKind::Unlock, Outcome::Ok).detail("method", crate::event::sanitize(method, 32));
-    if carried > 0 {
-        ev = ev.detail("failed_attempts_before", carried);
-    }
-    append(&tx, &ev)?;
-    crate::maybe_sign_head(&tx, vault.signing_seed().expose())?;
-    tx.commit()?;
+    let dir = vault.dir().to_path_buf();
+    let method = crate::event::sanitize(method, 32);
+    // A copy of the seed, not a vault handle: the job runs on the writer thread, which must not drop the
+    // last handle of the vault it serves.
+    let seed = zeroize::Zeroizing::new(*vault.signing_seed().expose());
+    let carried = vault
+        .writer()
+        .map_err(|e| AuditError::Vault(e.to_string()))?
+        .submit(move |tx| -> Result<usize> {
+            let carried = import(tx, &dir)?;
+            let mut ev = NewEvent::new(EventKind::Unlock, Outcome::Ok).detail("method", method);
+            if carried > 0 {
+                ev = ev.detail("failed_attempts_before", carried);
+            }
+            append(tx, &ev)?;
+            crate::maybe_sign_head(tx, seed.as_slice())?;
+            Ok(carried)
+        })
+        .map_err(|e| match e {
+            locket_vault::WriterError::Job(inner) => inner,
+            other => AuditError::Vault(other.to_string()),
+        })?;
     clear(vault.dir())?;
     Ok(carried)
 }

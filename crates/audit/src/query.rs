@@ -236,18 +236,46 @@ pub fn daily_counts(
     until: Option<DateTime<Utc>>,
     utc_offset_minutes: i32,
 ) -> Result<Vec<DayCount>> {
+    counts_by_day(conn, None, since, until, utc_offset_minutes)
+}
+
+/// [`daily_counts`] of one retailer's events: one aggregate over the `retailer` index (rows in seq order within
+/// it), however long the log.
+pub fn daily_counts_for_retailer(
+    conn: &Connection,
+    retailer: &str,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    utc_offset_minutes: i32,
+) -> Result<Vec<DayCount>> {
+    counts_by_day(conn, Some(retailer), since, until, utc_offset_minutes)
+}
+
+fn counts_by_day(
+    conn: &Connection,
+    retailer: Option<&str>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    utc_offset_minutes: i32,
+) -> Result<Vec<DayCount>> {
     let Some((lo, hi)) = seq_bounds(conn, since, until)? else {
         return Ok(Vec::new());
     };
     let offset_ms = i64::from(utc_offset_minutes) * 60_000;
-    let mut stmt = conn
-        .prepare_cached(
+    let sql = match retailer {
+        None => {
             "SELECT (ts_ms + ?1) / 86400000 AS d, count(*), sum(outcome = 'ok'), sum(outcome = 'refused'), \
              sum(kind = 'redemption' AND outcome = 'ok') FROM audit_events WHERE seq BETWEEN ?2 AND ?3 \
-             GROUP BY d ORDER BY d",
-        )
-        .map_err(map_missing)?;
-    let rows = stmt.query_map([offset_ms, lo, hi], |r| {
+             GROUP BY d ORDER BY d"
+        }
+        Some(_) => {
+            "SELECT (ts_ms + ?1) / 86400000 AS d, count(*), sum(outcome = 'ok'), sum(outcome = 'refused'), \
+             sum(kind = 'redemption' AND outcome = 'ok') FROM audit_events \
+             WHERE retailer = ?4 AND seq BETWEEN ?2 AND ?3 GROUP BY d ORDER BY d"
+        }
+    };
+    let mut stmt = conn.prepare_cached(sql).map_err(map_missing)?;
+    let map = |r: &rusqlite::Row<'_>| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, i64>(1)?,
@@ -255,11 +283,18 @@ pub fn daily_counts(
             r.get::<_, i64>(3)?,
             r.get::<_, i64>(4)?,
         ))
-    })?;
+    };
+    let rows: Vec<(i64, i64, i64, i64, i64)> = match retailer {
+        None => stmt
+            .query_map(rusqlite::params![offset_ms, lo, hi], map)?
+            .collect::<std::result::Result<_, _>>()?,
+        Some(r) => stmt
+            .query_map(rusqlite::params![offset_ms, lo, hi, r], map)?
+            .collect::<std::result::Result<_, _>>()?,
+    };
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).ok_or_else(|| AuditError::BadQuery("calendar".into()))?;
     let mut out = Vec::new();
-    for row in rows {
-        let (d, total, ok, refused, redemptions) = row?;
+    for (d, total, ok, refused, redemptions) in rows {
         let day = epoch
             .checked_add_signed(chrono::Duration::days(d))
             .ok_or_else(|| AuditError::BadQuery("event date out of range".into()))?;

@@ -1,0 +1,599 @@
+//! The owner's decisions on requests and grants, and the retailer directory: import a request, approve all or
+//! part of it (optionally the minimized answers), deny, revoke one grant or all of a retailer's, list requests,
+//! grants and retailers, and one retailer's page. Each decision and its audit event commit together on the
+//! vault's writer before the caller hears of it.
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Duration, Utc};
+use locket_audit::{EventKind, Filter, Outcome};
+use locket_grants::derived;
+use locket_grants::scope::ScopeResolver;
+use locket_grants::store::{self, ApproveOptions, GrantRecord, RequestRecord, RequestSource};
+use locket_grants::VaultCatalog;
+use locket_vault::catalog::Sensitivity;
+use locket_vault::profile;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, AppResult};
+use crate::session::{lock, Session};
+
+// ---------- DTOs ----------
+
+/// A retailer as the UI shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetailerDto {
+    pub id: String,
+    pub name: String,
+    pub origin: String,
+    pub contact: Option<String>,
+    pub privacy_policy: Option<String>,
+}
+
+/// One requested scope, with the words the owner needs to decide.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestedScopeDto {
+    pub scope: String,
+    pub label: String,
+    pub purpose: String,
+    pub purpose_label: String,
+    pub purpose_text: Option<String>,
+    pub required: bool,
+    pub sensitivity: &'static str,
+}
+
+/// A stored request.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestDto {
+    pub id: String,
+    pub retailer: RetailerDto,
+    pub scopes: Vec<RequestedScopeDto>,
+    pub duration_seconds: i64,
+    pub retention_text: String,
+    pub retention_seconds: Option<i64>,
+    pub received_at: String,
+    pub via: String,
+    pub status: &'static str,
+    /// The privacy check: over-asking and sensitive-for-marketing warnings, in plain words.
+    pub warnings: Vec<PrivacyWarningDto>,
+    /// Requested scope → the minimized answer "Share the minimized answer instead" grants in its place.
+    pub minimized: BTreeMap<String, String>,
+}
+
+/// One warning of the privacy check on a request.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivacyWarningDto {
+    /// `over_asking` or `sensitive_for_marketing`.
+    pub code: String,
+    pub scope: String,
+    pub purpose: String,
+    pub message: String,
+    /// The minimized answer offered instead.
+    pub suggestion: Option<SuggestionDto>,
+}
+
+/// A minimized answer offered in place of a requested field.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestionDto {
+    pub scope: String,
+    pub label: String,
+    pub explanation: String,
+}
+
+/// One granted scope.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantScopeDto {
+    pub scope: String,
+    pub label: String,
+    pub purpose: String,
+}
+
+/// A stored grant.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantDto {
+    pub id: String,
+    pub request_id: Option<String>,
+    pub retailer: RetailerDto,
+    pub scopes: Vec<GrantScopeDto>,
+    pub issued_at: String,
+    pub expires_at: String,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    pub last_access: Option<String>,
+    pub revoked_at: Option<String>,
+    pub status: &'static str,
+}
+
+/// `request_approve` input.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApproveInput {
+    pub request_id: String,
+    pub scopes: Vec<String>,
+    /// `None` = as long as requested.
+    pub expires_in_seconds: Option<i64>,
+    pub max_uses: Option<u32>,
+    /// Share the minimized answers (the request's `minimized` plan) instead of the raw fields they replace.
+    #[serde(default)]
+    pub minimize: bool,
+}
+
+/// `request_approve` result: the grant and its file (the file holds a token, no profile data).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedDto {
+    pub grant: GrantDto,
+    pub grant_file: String,
+    pub suggested_file_name: String,
+}
+
+/// A retailer in the list.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetailerSummary {
+    pub retailer: RetailerDto,
+    pub active_grants: usize,
+    pub pending_requests: usize,
+    pub last_access: Option<String>,
+}
+
+/// One field a retailer received.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Disclosure {
+    pub at: String,
+    pub field: String,
+    pub version_id: Option<i64>,
+    pub grant_id: Option<String>,
+}
+
+/// Everything about one retailer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetailerDetail {
+    pub retailer: RetailerDto,
+    pub grants: Vec<GrantDto>,
+    pub requests: Vec<RequestDto>,
+    pub disclosures: Vec<Disclosure>,
+}
+
+// ---------- conversions ----------
+
+fn retailer_dto(r: &locket_grants::Retailer) -> RetailerDto {
+    let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
+    RetailerDto {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        origin: r.origin.clone(),
+        contact: opt(&r.contact),
+        privacy_policy: opt(&r.privacy_policy),
+    }
+}
+
+fn scope_sensitivity(conn: &Connection, resolved: Option<&locket_grants::ResolvedScope>) -> &'static str {
+    let Some(r) = resolved else { return "personal" };
+    let mut level: Option<Sensitivity> = None;
+    for f in &r.fields {
+        if let Ok(def) = profile::field_def(conn, &f.key) {
+            level = Some(level.map_or(def.sensitivity, |l| l.max(def.sensitivity)));
+        }
+    }
+    level.unwrap_or(Sensitivity::Personal).as_str()
+}
+
+fn request_dto(conn: &Connection, r: &RequestRecord) -> RequestDto {
+    let catalog = VaultCatalog::new(conn);
+    let req = &r.request;
+    let scopes = req
+        .scopes
+        .iter()
+        .map(|s| {
+            let resolved = catalog.resolve(&s.scope);
+            RequestedScopeDto {
+                scope: s.scope.clone(),
+                label: resolved
+                    .as_ref()
+                    .map(|x| x.label.clone())
+                    .unwrap_or_else(|| s.scope.clone()),
+                purpose: s.purpose.as_str().to_owned(),
+                purpose_label: s.purpose.label().to_owned(),
+                purpose_text: s.purpose_text.clone(),
+                required: s.required,
+                sensitivity: scope_sensitivity(conn, resolved.as_ref()),
+            }
+        })
+        .collect();
+    RequestDto {
+        id: r.id.clone(),
+        retailer: retailer_dto(&req.retailer),
+        scopes,
+        duration_seconds: req.requested_duration().map(|d| d.num_seconds()).unwrap_or(0),
+        retention_text: req.retention.statement.clone(),
+        retention_seconds: locket_grants::duration::parse_iso8601(&req.retention.max_duration)
+            .ok()
+            .map(|d| d.num_seconds()),
+        received_at: r.received_at.to_rfc3339(),
+        via: match (r.source.as_str(), r.source_detail.as_deref()) {
+            ("file", Some(DEEP_LINK_SOURCE)) => "deep_link".to_owned(),
+            (s, _) => s.to_owned(),
+        },
+        status: r.status.as_str(),
+        warnings: if r.status == store::RequestStatus::Pending {
+            derived::review_request(conn, req)
+                .into_iter()
+                .map(|w| PrivacyWarningDto {
+                    code: w.code,
+                    scope: w.scope,
+                    purpose: w.purpose.as_str().to_owned(),
+                    message: w.message,
+                    suggestion: w.suggestion.map(|x| SuggestionDto {
+                        scope: x.scope,
+                        label: x.label,
+                        explanation: x.explanation,
+                    }),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        minimized: if r.status == store::RequestStatus::Pending {
+            derived::minimization_plan(conn, req, None)
+        } else {
+            BTreeMap::new()
+        },
+    }
+}
+
+/// The `RequestSource::File` path recorded for requests that came in through a `locket://` link.
+pub const DEEP_LINK_SOURCE: &str = "locket:// link";
+
+fn grant_dto(g: &GrantRecord, retailers: &HashMap<String, RetailerDto>) -> GrantDto {
+    let now = Utc::now();
+    let retailer = retailers.get(&g.retailer_id).cloned().unwrap_or_else(|| RetailerDto {
+        id: g.retailer_id.clone(),
+        name: g.retailer_name.clone(),
+        origin: String::new(),
+        contact: None,
+        privacy_policy: None,
+    });
+    GrantDto {
+        id: g.id.clone(),
+        request_id: Some(g.request_id.clone()),
+        retailer,
+        scopes: g
+            .scopes
+            .iter()
+            .map(|s| GrantScopeDto {
+                scope: s.scope.clone(),
+                label: s.label.clone(),
+                purpose: s.purpose.as_str().to_owned(),
+            })
+            .collect(),
+        issued_at: g.issued_at.to_rfc3339(),
+        expires_at: g.expires_at.to_rfc3339(),
+        max_uses: g.max_uses,
+        uses: g.uses,
+        last_access: g.last_used_at.map(|t| t.to_rfc3339()),
+        revoked_at: g.revoked_at.map(|t| t.to_rfc3339()),
+        status: match g.status(now).as_str() {
+            "not_yet_valid" => "active",
+            s => s,
+        },
+    }
+}
+
+/// Retailer details by id, from the stored requests (the grant table keeps only id and name).
+fn retailer_index(requests: &[RequestRecord]) -> HashMap<String, RetailerDto> {
+    let mut m = HashMap::new();
+    for r in requests {
+        // Newest request wins (requests are listed newest first).
+        m.entry(r.request.retailer.id.clone())
+            .or_insert_with(|| retailer_dto(&r.request.retailer));
+    }
+    m
+}
+
+
+/// Every retailer Locket knows: those that sent a request (their newest request's details) and those holding a
+/// grant (a grant made before its request was kept, or imported, still names its retailer).
+fn directory(requests: &[RequestRecord], grants: &[GrantRecord]) -> HashMap<String, RetailerDto> {
+    let mut m = retailer_index(requests);
+    for g in grants {
+        m.entry(g.retailer_id.clone()).or_insert_with(|| RetailerDto {
+            id: g.retailer_id.clone(),
+            name: g.retailer_name.clone(),
+            origin: String::new(),
+            contact: None,
+            privacy_policy: None,
+        });
+    }
+    m
+}
+
+/// Most disclosures listed on a retailer page.
+const DISCLOSURE_LIMIT: usize = 200;
+
+/// A file name for a grant file: `locket-grant-<retailer slug>.json`.
+fn grant_file_name(retailer_name: &str) -> String {
+    let slug: String = retailer_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("locket-grant-{}.json", slug.trim_matches('-'))
+}
+
+impl Session {
+    /// One request as front ends show it.
+    pub fn request(&self, id: &str) -> AppResult<RequestDto> {
+        let store = self.store()?;
+        let r = store::get_request(store.conn(), id)?;
+        Ok(request_dto(store.conn(), &r))
+    }
+
+    /// Every stored request, newest first.
+    pub fn requests(&self) -> AppResult<Vec<RequestDto>> {
+        let store = self.store()?;
+        let conn = store.conn();
+        let requests = store::list_requests(conn, None)?;
+        Ok(requests.iter().map(|r| request_dto(conn, r)).collect())
+    }
+
+    /// Imports a retailer's request (a file's bytes or a `locket://` link's payload) as pending.
+    pub fn import_request(&self, bytes: Vec<u8>, source: RequestSource) -> AppResult<RequestDto> {
+        let record = self.write(move |tx| store::import_request(tx, &bytes, &source, Utc::now(), None))?;
+        self.forget_names();
+        self.request(&record.id)
+    }
+
+    /// Approves the scopes the owner ticked (never anything the request did not ask for), for at most the
+    /// requested time; returns the grant and its file (a signed token, no profile data).
+    pub fn approve(&self, input: ApproveInput, endpoint_url: Option<String>) -> AppResult<IssuedDto> {
+        if input.scopes.is_empty() {
+            return Err(AppError::new(
+                "nothing_selected",
+                "Tick at least one field to share, or deny the request.",
+            ));
+        }
+        let signer = self.token_signer()?;
+        let endpoint = match endpoint_url {
+            Some(u) => u,
+            None => store::endpoint_url(self.store()?.conn())?,
+        };
+        let minimize = if input.minimize {
+            let store = self.store()?;
+            let record = store::get_request(store.conn(), &input.request_id)?;
+            derived::minimization_plan(store.conn(), &record.request, Some(&input.scopes))
+        } else {
+            BTreeMap::new()
+        };
+        let options = ApproveOptions {
+            only: Some(input.scopes),
+            expires_in: input.expires_in_seconds.map(|sec| Duration::seconds(sec.max(60))),
+            max_uses: input.max_uses,
+            note: None,
+        };
+        let request_id = input.request_id;
+        let collection = self.collection();
+        let issued = self.write(move |tx| {
+            store::approve_via(
+                tx,
+                &signer,
+                &request_id,
+                &options,
+                &minimize,
+                collection,
+                &endpoint,
+                Utc::now(),
+            )
+        })?;
+        let file = issued.file.to_json_pretty();
+        lock(&self.issued)?.insert(issued.grant.id.clone(), file.clone());
+        let retailers = self.directory()?;
+        Ok(IssuedDto {
+            grant: grant_dto(&issued.grant, &retailers),
+            grant_file: file,
+            suggested_file_name: grant_file_name(&issued.grant.retailer_name),
+        })
+    }
+
+    /// Denies a pending request (recorded and logged).
+    pub fn deny(&self, request_id: String) -> AppResult<()> {
+        self.write(move |tx| store::deny(tx, &request_id, None, Utc::now()))?;
+        Ok(())
+    }
+
+    /// A grant file issued in this session (they are kept only until Locket locks).
+    pub fn issued_file(&self, grant_id: &str) -> AppResult<String> {
+        lock(&self.issued)?.get(grant_id).cloned().ok_or_else(|| {
+            AppError::new(
+                "grant_file_unavailable",
+                "That grant file is no longer available; it is only kept until Locket locks.",
+            )
+        })
+    }
+
+    /// Every grant, newest first.
+    pub fn grants(&self) -> AppResult<Vec<GrantDto>> {
+        let store = self.store()?;
+        let conn = store.conn();
+        let grants = store::list_grants(conn)?;
+        let retailers = directory(&store::list_requests(conn, None)?, &grants);
+        Ok(grants.iter().map(|g| grant_dto(g, &retailers)).collect())
+    }
+
+    /// Revokes one grant with immediate effect (the next redemption is refused) and issues its receipt.
+    pub fn revoke(&self, grant_id: String, note: Option<String>) -> AppResult<GrantDto> {
+        let signer = self.token_signer()?;
+        let collection = self.collection();
+        let revoked = self.write(move |tx| {
+            store::revoke_via(tx, &signer, &grant_id, note.as_deref(), collection, Utc::now()).map(|(r, _)| r)
+        })?;
+        let retailers = self.directory()?;
+        Ok(grant_dto(&revoked.grant, &retailers))
+    }
+
+    /// Revokes every live grant of one retailer in one transaction (all or none). Returns how many.
+    pub fn revoke_all(&self, retailer_id: &str) -> AppResult<usize> {
+        let now = Utc::now();
+        let ids: Vec<String> = store::list_grants(self.store()?.conn())?
+            .into_iter()
+            .filter(|g| g.retailer_id == retailer_id && g.revoked_at.is_none() && g.expires_at > now)
+            .map(|g| g.id)
+            .collect();
+        let n = ids.len();
+        let signer = self.token_signer()?;
+        let collection = self.collection();
+        self.write(move |tx| {
+            for id in &ids {
+                store::revoke_via(tx, &signer, id, Some("revoke all"), collection, Utc::now())?;
+            }
+            Ok::<_, locket_grants::GrantError>(())
+        })?;
+        Ok(n)
+    }
+
+    fn directory(&self) -> AppResult<HashMap<String, RetailerDto>> {
+        let store = self.store()?;
+        let conn = store.conn();
+        Ok(directory(&store::list_requests(conn, None)?, &store::list_grants(conn)?))
+    }
+
+    /// The retailer directory: everyone who asked or holds a grant, with live grants, pending requests and last
+    /// access; sorted by name.
+    pub fn retailers(&self) -> AppResult<Vec<RetailerSummary>> {
+        let store = self.store()?;
+        let conn = store.conn();
+        let requests = store::list_requests(conn, None)?;
+        let grants = store::list_grants(conn)?;
+        let now = Utc::now();
+        let mut out: BTreeMap<String, RetailerSummary> = directory(&requests, &grants)
+            .into_iter()
+            .map(|(id, retailer)| {
+                (
+                    id,
+                    RetailerSummary {
+                        retailer,
+                        active_grants: 0,
+                        pending_requests: 0,
+                        last_access: None,
+                    },
+                )
+            })
+            .collect();
+        for r in &requests {
+            if let Some(sum) = out.get_mut(&r.request.retailer.id) {
+                if r.status == store::RequestStatus::Pending {
+                    sum.pending_requests += 1;
+                }
+            }
+        }
+        for g in &grants {
+            if let Some(sum) = out.get_mut(&g.retailer_id) {
+                if g.status(now) == store::GrantStatus::Active {
+                    sum.active_grants += 1;
+                }
+                if let Some(t) = g.last_used_at.map(|t| t.to_rfc3339()) {
+                    if sum.last_access.as_ref().is_none_or(|l| *l < t) {
+                        sum.last_access = Some(t);
+                    }
+                }
+            }
+        }
+        let mut list: Vec<RetailerSummary> = out.into_values().collect();
+        list.sort_by_key(|a| a.retailer.name.to_lowercase());
+        Ok(list)
+    }
+
+    /// One retailer's page: its grants, its requests and the newest fields it received.
+    pub fn retailer(&self, retailer_id: &str) -> AppResult<RetailerDetail> {
+        let store = self.store()?;
+        let conn = store.conn();
+        let requests = store::list_requests(conn, None)?;
+        let all_grants = store::list_grants(conn)?;
+        let index = directory(&requests, &all_grants);
+        let retailer = index.get(retailer_id).cloned().ok_or_else(|| {
+            AppError::new(
+                "unknown_retailer",
+                format!("No retailer {retailer_id} has sent a request or holds a grant."),
+            )
+        })?;
+        let grants = all_grants
+            .iter()
+            .filter(|g| g.retailer_id == retailer_id)
+            .map(|g| grant_dto(g, &index))
+            .collect();
+        let reqs = requests
+            .iter()
+            .filter(|r| r.request.retailer.id == retailer_id)
+            .map(|r| request_dto(conn, r))
+            .collect();
+        let filter = Filter {
+            retailer: Some(retailer_id.to_owned()),
+            kind: Some(EventKind::Redemption),
+            outcome: Some(Outcome::Ok),
+            ..Filter::default()
+        };
+        let page = locket_audit::query(conn, &filter, None, DISCLOSURE_LIMIT)?;
+        let mut disclosures = Vec::new();
+        for e in &page.events {
+            for f in &e.fields {
+                disclosures.push(Disclosure {
+                    at: e.time.to_rfc3339(),
+                    field: f.key.clone(),
+                    version_id: Some(f.version),
+                    grant_id: e.grant_id.clone(),
+                });
+            }
+        }
+        Ok(RetailerDetail {
+            retailer,
+            grants,
+            requests: reqs,
+            disclosures,
+        })
+    }
+
+    /// A retailer's display name for events, cached per session (misses too, until the next request arrives).
+    pub fn retailer_name(&self, id: &str) -> Option<String> {
+        if let Some(hit) = self.names.lock().ok()?.get(id) {
+            return hit.clone();
+        }
+        let names = self.directory().ok()?;
+        let mut cache = self.names.lock().ok()?;
+        for (k, v) in names {
+            cache.insert(k, Some(v.name));
+        }
+        cache.entry(id.to_owned()).or_insert(None).clone()
+    }
+
+    /// Forgets cached retailer names (a new request may name a new retailer).
+    pub(crate) fn forget_names(&self) {
+        if let Ok(mut cache) = self.names.lock() {
+            cache.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_file_names_are_plain_slugs() {
+        assert_eq!(grant_file_name("Shop & Co."), "locket-grant-shop---co.json");
+        assert_eq!(grant_file_name("Ünïcode Shop"), "locket-grant-n-code-shop.json");
+    }
+}
