@@ -1,21 +1,17 @@
 //! `locket grant approve | deny | revoke | list | show`: the owner's decisions on requests and grants.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use clap::Subcommand;
-use locket_grants::derived;
+use locket_app::{AppError, AppResult};
 use locket_grants::duration::parse_owner_duration;
-use locket_grants::receipt::Collection;
-use locket_grants::store::{self, ApproveOptions, GrantRecord};
-use locket_grants::TokenSigner;
-use rusqlite::TransactionBehavior;
+use locket_grants::store::{ApproveOptions, GrantRecord};
 use serde_json::json;
 
 use super::output::{cell, table};
-use super::requests::{exit_for, when};
+use super::requests::when;
 use super::{exit, CliError, CliResult, Ctx};
 
 /// `locket grant …`
@@ -148,10 +144,9 @@ fn describe(g: &GrantRecord) -> String {
 
 /// Runs a `grant` subcommand.
 pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
-    let vault = ctx.open_vault()?;
-    let mut store = vault.connect()?;
+    let session = ctx.open_session()?;
     // Receipts for expiries (and revocations made without the signing key) since the last look.
-    if let Err(e) = super::privacy::catch_up_receipts(&vault, &mut store) {
+    if let Err(e) = session.catch_up_receipts() {
         ctx.out
             .warn(&format!("could not issue the consent receipts due: {}", e.message));
     }
@@ -170,65 +165,38 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                 .as_deref()
                 .map(parse_owner_duration)
                 .transpose()
-                .map_err(|e| CliError::new(exit_for(e.code()), e.code(), format!("--expires: {e}")))?;
+                .map_err(|e| CliError::from_code(e.code(), format!("--expires: {e}")))?;
             let options = ApproveOptions {
                 only: (!only.is_empty()).then_some(only),
                 expires_in,
                 max_uses,
                 note,
             };
-            let minimized = if minimize {
-                let request = store::get_request(store.conn(), &request_id)?.request;
-                let plan = derived::minimization_plan(store.conn(), &request, options.only.as_deref());
-                if plan.is_empty() {
-                    ctx.out
-                        .warn("--minimize: no requested scope has a minimized answer; granting as asked");
-                }
-                plan
-            } else {
-                BTreeMap::new()
+            if minimize
+                && session
+                    .minimization_plan(&request_id, options.only.as_deref())?
+                    .is_empty()
+            {
+                ctx.out
+                    .warn("--minimize: no requested scope has a minimized answer; granting as asked");
+            }
+            // Claim the output path first so a decision is never recorded without somewhere to put the file; the
+            // file is written and synced before the decision commits, and removed again if it does not.
+            let file = create_private(&out)?;
+            let path = out.clone();
+            let deliver = move |json: &str| -> AppResult<()> {
+                let mut file = file;
+                file.write_all(json.as_bytes())
+                    .and_then(|_| file.sync_all())
+                    .map_err(|e| AppError::new("file_write_failed", format!("cannot write {}: {e}", path.display())))
             };
-            let signer = TokenSigner::for_vault(&vault).map_err(|e| CliError::from_code("token_signing_failed", e))?;
-            let endpoint = match endpoint {
-                Some(e) => e,
-                None => store::endpoint_url(store.conn())?,
-            };
-            // Claim the output path first so a decision is never recorded without somewhere to put the file.
-            let mut file = create_private(&out)?;
-            let tx = store
-                .conn_mut()
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let issued = match store::approve_via(
-                &tx,
-                &signer,
-                &request_id,
-                &options,
-                &minimized,
-                Collection::Cli,
-                &endpoint,
-                Utc::now(),
-            ) {
+            let issued = match session.approve_with(&request_id, options, minimize, endpoint, deliver) {
                 Ok(i) => i,
                 Err(e) => {
-                    drop(file);
                     let _ = std::fs::remove_file(&out);
                     return Err(e.into());
                 }
             };
-            // Write and sync the grant file, then commit: if the commit fails the file is removed again.
-            let written = file
-                .write_all(issued.file.to_json_pretty().as_bytes())
-                .and_then(|_| file.sync_all());
-            if let Err(e) = written {
-                drop(file);
-                let _ = std::fs::remove_file(&out);
-                return Err(io_error(&out, e));
-            }
-            drop(file);
-            if let Err(e) = tx.commit() {
-                let _ = std::fs::remove_file(&out);
-                return Err(e.into());
-            }
             let g = &issued.grant;
             ctx.out.result(
                 &json!({ "grant": g, "decision": issued.decision, "grant_file": out.display().to_string() }),
@@ -257,24 +225,14 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             );
         }
         GrantCmd::Deny { request_id, note } => {
-            let tx = store
-                .conn_mut()
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let decision = store::deny(&tx, &request_id, note.as_deref(), Utc::now())?;
-            tx.commit()?;
+            let decision = session.deny_request(request_id, note)?;
             ctx.out.result(&decision, || {
                 "Denied. The shop gets nothing; the decision is in the access log.".into()
             });
         }
         GrantCmd::Revoke { id, reason } => {
-            let tx = store
-                .conn_mut()
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let signer = TokenSigner::for_vault(&vault).map_err(|e| CliError::from_code("token_signing_failed", e))?;
-            let (revoked, receipt) =
-                store::revoke_via(&tx, &signer, &id, reason.as_deref(), Collection::Cli, Utc::now())?;
             // Committed (WAL, synchronous=FULL) before we report: the next redemption is refused.
-            tx.commit()?;
+            let (revoked, receipt) = session.revoke_grant(id, reason)?;
             let g = &revoked.grant;
             ctx.out.result(
                 &json!({ "grant": g, "already_revoked": revoked.already, "receipt": receipt }),
@@ -294,12 +252,7 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             );
         }
         GrantCmd::Narrow { id, withdraw } => {
-            let signer = TokenSigner::for_vault(&vault).map_err(|e| CliError::from_code("token_signing_failed", e))?;
-            let tx = store
-                .conn_mut()
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (g, receipt) = store::narrow(&tx, &signer, &id, &withdraw, Collection::Cli, Utc::now())?;
-            tx.commit()?;
+            let (g, receipt) = session.narrow_grant(id, withdraw.clone())?;
             ctx.out.result(&json!({ "grant": g, "receipt": receipt }), || {
                 format!(
                     "Narrowed grant {} for {}: withdrawn {}; still granted {}. Its next fetch no longer returns \
@@ -313,7 +266,7 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             });
         }
         GrantCmd::List => {
-            let grants = store::list_grants(store.conn())?;
+            let grants = session.grant_records()?;
             let now = Utc::now();
             let rows_json: Vec<serde_json::Value> = grants
                 .iter()
@@ -344,9 +297,9 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             });
         }
         GrantCmd::Show { id } => {
-            let g = store::get_grant(store.conn(), &id)?;
+            let g = session.grant_record(&id)?;
             let now = Utc::now();
-            let privacy = super::privacy::grant_privacy(store.conn(), &g.id)?;
+            let privacy = session.grant_consent(&g.id)?;
             ctx.out.result(
                 &json!({
                     "grant": g,
@@ -356,7 +309,7 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                     "data_changed_since": privacy.data_changed_since,
                     "erasure": privacy.erasure,
                 }),
-                || format!("{}{}", describe(&g), privacy.text()),
+                || format!("{}{}", describe(&g), super::privacy::consent_text(&privacy)),
             );
         }
     }

@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use locket_app::{AppError, Options, Session, Unlock};
 use locket_vault::export::{ExportError, ExportSection};
 use locket_vault::{KdfParams, Passphrase, Vault, VaultError};
 use zeroize::Zeroizing;
@@ -108,14 +109,39 @@ impl CliError {
             | "export_unknown_section"
             | "audit_section_not_intact"
             | "audit_section_malformed"
-            | "grants_section_malformed" => exit::DAMAGED,
-            "vault_not_found" | "unknown_field" | "field_not_set" | "file_not_found" | "not_found" => exit::NOT_FOUND,
-            "validation_failed" => exit::INVALID,
-            "vault_exists" | "import_target_not_empty" | "file_exists" | "vault_in_use" => exit::CONFLICT,
+            | "grants_section_malformed"
+            | "request_too_large"
+            | "request_malformed"
+            | "vault_record_corrupt" => exit::DAMAGED,
+            "vault_not_found" | "unknown_field" | "field_not_set" | "file_not_found" | "not_found"
+            | "retailer_not_found" | "receipt_not_found" | "request_not_found" | "grant_not_found" => exit::NOT_FOUND,
+            "validation_failed"
+            | "passphrase_empty"
+            | "passphrase_too_short"
+            | "request_invalid"
+            | "scope_not_requested"
+            | "nothing_granted"
+            | "scope_unknown"
+            | "expiry_too_long"
+            | "max_uses_invalid"
+            | "duration_syntax"
+            | "duration_calendar_unit"
+            | "duration_zero"
+            | "duration_too_long"
+            | "minimization_invalid"
+            | "scope_not_in_grant" => exit::INVALID,
+            "vault_exists"
+            | "import_target_not_empty"
+            | "file_exists"
+            | "vault_in_use"
+            | "request_duplicate"
+            | "request_already_decided"
+            | "requests_pending_limit"
+            | "grant_not_active" => exit::CONFLICT,
             "keychain_unavailable" | "keychain_not_enabled" => exit::KEYCHAIN,
             "cancelled" => exit::CANCELLED,
-            "disk_full" | "vault_read_only" => exit::CANNOT_WRITE,
-            "usage" => exit::USAGE,
+            "disk_full" | "vault_read_only" | "file_write_failed" => exit::CANNOT_WRITE,
+            "usage" | "id_ambiguous" => exit::USAGE,
             _ => exit::ERROR,
         }
     }
@@ -129,6 +155,12 @@ impl CliError {
 impl From<VaultError> for CliError {
     fn from(e: VaultError) -> Self {
         CliError::from_code(e.code(), e.to_string())
+    }
+}
+
+impl From<AppError> for CliError {
+    fn from(e: AppError) -> Self {
+        CliError::from_code(&e.code, e.message)
     }
 }
 
@@ -236,13 +268,9 @@ impl Secrets {
     /// Asks for a new passphrase: on a terminal twice (they must match); checks the minimum length.
     pub fn new_passphrase(&mut self, prompt: &str, what: &str) -> CliResult<Passphrase> {
         let first = self.ask(prompt, what)?;
-        if first.chars().count() < MIN_PASSPHRASE_CHARS {
-            return Err(CliError::new(
-                exit::INVALID,
-                "validation_failed",
-                format!("{what}: must be at least {MIN_PASSPHRASE_CHARS} characters"),
-            ));
-        }
+        let candidate = Passphrase::new(first.to_string());
+        locket_app::passphrase::check_new(&candidate)
+            .map_err(|e| CliError::from_code(&e.code, format!("{what}: {}", e.message)))?;
         if !self.from_stdin {
             let again = self.ask("Repeat it: ", what)?;
             if *again != *first {
@@ -253,12 +281,9 @@ impl Secrets {
                 ));
             }
         }
-        Ok(Passphrase::new(first.to_string()))
+        Ok(candidate)
     }
 }
-
-/// Shortest passphrase `init`, `passphrase change` and `recover` accept.
-pub const MIN_PASSPHRASE_CHARS: usize = 8;
 
 /// Everything a command needs: global options, output, secret input.
 pub struct Ctx {
@@ -294,61 +319,52 @@ impl Ctx {
         Ok(dir)
     }
 
-    /// Opens the vault the way the global options say: with `--passphrase-stdin` the first stdin line is the
-    /// passphrase; otherwise "unlock on this device" (OS keychain) if it is on, else a hidden prompt.
-    pub fn open_vault(&mut self) -> CliResult<Vault> {
+    /// Unlocks the vault named by the global options and opens a session on it: with the OS keychain when
+    /// enabled (unless secrets come from standard input), else with the passphrase. Failed attempts are recorded
+    /// next to the vault and carried into the log by the next unlock (the application layer does both).
+    pub fn open_session(&mut self) -> CliResult<Session> {
         let dir = self.require_vault()?;
-        if !self.secrets.reads_stdin() {
-            let info = Vault::inspect(&dir)?;
-            if info.keychain_enabled {
-                match Vault::unlock_with_keychain(&dir) {
-                    // Like a passphrase unlock, it carries pending failed attempts into the log.
-                    Ok(v) => return self.record_unlock_attempt(&dir, "keychain", Ok(v)),
-                    Err(e @ VaultError::Damaged { .. }) => return Err(with_backup_hint(&dir, e)),
-                    Err(e @ VaultError::TooNew { .. }) => return Err(e.into()),
-                    Err(e) => self.out.warn(&format!(
-                        "could not unlock with the OS keychain ({e}); asking for the passphrase"
-                    )),
+        if !self.secrets.reads_stdin() && Vault::inspect(&dir)?.keychain_enabled {
+            match locket_app::unlock_vault(&dir, &Unlock::Keychain) {
+                Ok(v) => return self.session_on(v, "keychain"),
+                Err(e) if matches!(e.code.as_str(), "vault_damaged" | "vault_too_new") => {
+                    return Err(with_backup_hint(&dir, e))
                 }
+                Err(e) => self.out.warn(&format!(
+                    "could not unlock with the OS keychain ({}); asking for the passphrase",
+                    e.message
+                )),
             }
         }
-        self.unlock_with_passphrase(&dir)
+        let vault = self.unlock_with_passphrase(&dir)?;
+        self.session_on(vault, "passphrase")
     }
 
-    /// Opens the vault with the passphrase only (never the keychain), e.g. before changing the passphrase.
+    /// [`Ctx::open_session`] for commands that only read the vault or manage it as a whole.
+    pub fn open_vault(&mut self) -> CliResult<Vault> {
+        Ok(self.open_session()?.vault().clone())
+    }
+
+    /// Asks for the passphrase and unlocks `dir` with it.
     pub fn unlock_with_passphrase(&mut self, dir: &std::path::Path) -> CliResult<Vault> {
-        let pass = self.secrets.passphrase("Passphrase: ")?;
-        let result = spin("Unlocking", || Vault::unlock(dir, &pass));
-        self.record_unlock_attempt(dir, "passphrase", result)
+        let how = Unlock::Passphrase(self.secrets.passphrase("Passphrase: ")?);
+        spin("Unlocking", || locket_app::unlock_vault(dir, &how)).map_err(|e| with_backup_hint(dir, e))
     }
 
-    /// Access log for unlocks: a failed attempt is recorded next to the vault (it cannot be written into a vault
-    /// that did not open; only time and reason, no secret), and carried into the hash-chained log, with an
-    /// `unlock` event, at the next successful unlock. Vault files are never touched by a failed attempt.
-    pub fn record_unlock_attempt(
-        &self,
-        dir: &std::path::Path,
-        slot: &str,
-        result: Result<Vault, VaultError>,
-    ) -> CliResult<Vault> {
-        match result {
-            Ok(vault) => {
-                if locket_audit::pending::path(dir).exists() {
-                    match locket_audit::pending::record_unlock(&vault, slot) {
-                        Ok(n) if n > 0 => self.out.warn(&format!(
-                            "{n} failed unlock attempt(s) since the last unlock; see `locket audit --kind unlock_failed`"
-                        )),
-                        Ok(_) => {}
-                        Err(e) => self.out.warn(&format!("could not record the unlock in the access log: {e}")),
-                    }
-                }
-                Ok(vault)
-            }
-            Err(e) => {
-                let _ = locket_audit::pending::record_failure_code(dir, e.code(), Some(slot));
-                Err(with_backup_hint(dir, e))
-            }
+    /// Opens a session on a vault unlocked by `method`, telling the owner about failed attempts carried into the
+    /// log.
+    pub fn session_on(&self, vault: Vault, method: &str) -> CliResult<Session> {
+        let (session, carried) = Session::open_once(vault, method, Options::cli())?;
+        match carried {
+            Ok(n) if n > 0 => self.out.warn(&format!(
+                "{n} failed unlock attempt(s) since the last unlock; see `locket audit --kind unlock_failed`"
+            )),
+            Ok(_) => {}
+            Err(e) => self
+                .out
+                .warn(&format!("could not record the unlock in the access log: {}", e.message)),
         }
+        Ok(session)
     }
 
     /// Asks the owner to confirm (on a terminal); without a terminal the caller must have passed `--yes`.
@@ -389,15 +405,11 @@ impl Ctx {
 
 /// A damaged vault's error, with the newest backup offered (startup check: tell exactly what is wrong, offer the
 /// newest backup, overwrite nothing).
-fn with_backup_hint(dir: &std::path::Path, e: VaultError) -> CliError {
+fn with_backup_hint(dir: &std::path::Path, e: AppError) -> CliError {
     let mut err = CliError::from(e);
     if err.code == "vault_damaged" {
         if let Some(hint) = backup::damaged_hint(dir) {
-            err.message = format!(
-                "{}
-{hint}",
-                err.message
-            );
+            err.message = format!("{}\n{hint}", err.message);
         }
     }
     err

@@ -1,94 +1,50 @@
 //! The owner's privacy commands: `locket receipts list|show`, `locket ledger [FIELD]` (who holds which version of your data), `locket
 //! erasure request|list`, `locket alias set|list` (per-shop email aliases) and `locket privacy budget` (the
-//! noised-answer budget per shop). Each is a thin call into `locket_grants::{ledger, erasure, dp}`.
+//! noised-answer budget per shop). Each is a thin call into the application layer (`locket_app::Session`).
 //!
-//! [`catch_up_receipts`] is run by every command that reads or changes grants: it issues the consent
-//! receipts that fell due since the last look (expiries, and revocations made without the signing key).
+//! Commands that read or change consent records first issue the consent receipts that fell due since the last
+//! look (expiries, and revocations made without the signing key).
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use chrono::Utc;
 use clap::{Args, Subcommand};
-use locket_grants::derived::{self, ScopeWarning};
-use locket_grants::receipt::{self, Collection, Receipt, ReceiptEvent, ReceiptSigner};
-use locket_grants::store::{self, RequestRecord};
-use locket_grants::{dp, erasure, ledger};
-use locket_vault::{Store, Vault};
-use rusqlite::TransactionBehavior;
+use locket_app::grants::Review;
+use locket_app::privacy::GrantConsent;
+use locket_app::Session;
+use locket_grants::store::RequestRecord;
 use serde_json::json;
 
 use super::output::{cell, table};
 use super::requests::when;
-use super::{exit, CliError, CliResult, Ctx};
+use super::{CliResult, Ctx};
 
-/// Issue the consent receipts that are due (see `locket_grants::receipt::issue_due_receipts`), committed
-/// at once. Returns them.
-pub fn catch_up_receipts(vault: &Vault, store: &mut Store) -> CliResult<Vec<Receipt>> {
-    let signer = ReceiptSigner::for_vault(vault).map_err(|e| CliError::from_code(e.code(), e.to_string()))?;
-    let now = Utc::now();
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let template = receipt::context_now(&tx, ReceiptEvent::Expiry, now, Collection::Cli);
-    let issued = receipt::issue_due_receipts(&tx, &signer, &template, now, None)
-        .map_err(|e| CliError::from_code(e.code(), e.to_string()))?;
-    tx.commit()?;
-    Ok(issued)
-}
-
-/// The over-asking check of one request, for `locket requests show`.
-#[derive(Debug, Clone)]
-pub struct Review {
-    /// Warnings (over-asking, sensitive data for marketing).
-    pub warnings: Vec<ScopeWarning>,
-    /// Requested scope → the minimized answer `grant approve --minimize` grants instead.
-    pub plan: BTreeMap<String, String>,
-}
-
-impl Review {
-    /// The warnings as lines appended to the request card (empty when there are none).
-    pub fn text(&self, rec: &RequestRecord) -> String {
-        if self.warnings.is_empty() {
-            return String::new();
-        }
-        let mut out = vec![String::new(), "  Privacy check:".to_owned()];
-        for w in &self.warnings {
-            out.push(format!("    ⚠ {}", w.message));
-            if let Some(s) = &w.suggestion {
-                out.push(format!("      instead: {} — {}", s.scope, s.explanation));
-            }
-        }
-        if !self.plan.is_empty() {
-            let pairs: Vec<String> = self.plan.iter().map(|(raw, m)| format!("{m} for {raw}")).collect();
-            out.push(format!(
-                "  Grant the minimized answers instead ({}) with: locket grant approve {} --minimize --out FILE",
-                pairs.join(", "),
-                rec.id
-            ));
-        }
-        format!("\n{}", out.join("\n"))
+/// The over-asking check's lines appended to the request card (empty when there are no warnings).
+pub fn review_text(review: &Review, rec: &RequestRecord) -> String {
+    if review.warnings.is_empty() {
+        return String::new();
     }
-}
-
-/// Run the over-asking check on a stored request.
-pub fn review(conn: &rusqlite::Connection, rec: &RequestRecord) -> Review {
-    Review {
-        warnings: derived::review_request(conn, &rec.request),
-        plan: derived::minimization_plan(conn, &rec.request, None),
+    let mut out = vec![String::new(), "  Privacy check:".to_owned()];
+    for w in &review.warnings {
+        out.push(format!("    ⚠ {}", w.message));
+        if let Some(s) = &w.suggestion {
+            out.push(format!("      instead: {} — {}", s.scope, s.explanation));
+        }
     }
+    if !review.plan.is_empty() {
+        let pairs: Vec<String> = review.plan.iter().map(|(raw, m)| format!("{m} for {raw}")).collect();
+        out.push(format!(
+            "  Grant the minimized answers instead ({}) with: locket grant approve {} --minimize --out FILE",
+            pairs.join(", "),
+            rec.id
+        ));
+    }
+    format!("\n{}", out.join("\n"))
 }
 
-fn err(code: &str, message: impl Into<String>) -> CliError {
-    CliError::from_code(code, message)
-}
-
-/// Retailer ids the vault knows (from its grants), sorted.
-fn known_retailers(conn: &rusqlite::Connection) -> CliResult<BTreeSet<String>> {
-    let mut stmt = conn.prepare("SELECT DISTINCT retailer_id FROM grants")?;
-    let ids = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<Result<BTreeSet<_>, _>>()?;
-    Ok(ids)
+/// Issues the consent receipts that fell due, warning (not failing) when they cannot be issued now.
+fn catch_up(ctx: &Ctx, session: &Session) {
+    if let Err(e) = session.catch_up_receipts() {
+        ctx.out
+            .warn(&format!("could not issue the consent receipts due: {}", e.message));
+    }
 }
 
 /// `locket ledger [FIELD]`
@@ -104,28 +60,8 @@ pub struct LedgerArgs {
 
 /// Runs `locket ledger`.
 pub fn ledger_cmd(ctx: &mut Ctx, args: LedgerArgs) -> CliResult {
-    let vault = ctx.open_vault()?;
-    let store = vault.connect()?;
-    let conn = store.conn();
-    let lerr = |e: ledger::LedgerError| err(e.code(), e.to_string());
-    let mut holdings = match (&args.field, &args.retailer) {
-        (Some(f), _) => {
-            locket_vault::profile::field_def(conn, f)
-                .map_err(|e| CliError::new(exit::NOT_FOUND, "unknown_field", e.to_string()))?;
-            ledger::holders_of(conn, f).map_err(lerr)?
-        }
-        (None, Some(r)) => ledger::held_by(conn, r).map_err(lerr)?,
-        (None, None) => {
-            let mut all = Vec::new();
-            for r in known_retailers(conn)? {
-                all.extend(ledger::held_by(conn, &r).map_err(lerr)?);
-            }
-            all
-        }
-    };
-    if let Some(r) = &args.retailer {
-        holdings.retain(|h| &h.retailer_id == r);
-    }
+    let session = ctx.open_session()?;
+    let holdings = session.ledger(args.field.as_deref(), args.retailer.as_deref())?;
     ctx.out.result(&holdings, || {
         if holdings.is_empty() {
             return match &args.field {
@@ -194,28 +130,10 @@ pub enum ErasureCmd {
 
 /// Runs `locket erasure …`.
 pub fn erasure_cmd(ctx: &mut Ctx, cmd: ErasureCmd) -> CliResult {
-    let vault = ctx.open_vault()?;
-    let mut store = vault.connect()?;
-    let perr = |e: erasure::PrivacyError| err(e.code(), e.to_string());
+    let session = ctx.open_session()?;
     match cmd {
         ErasureCmd::Request { target, note } => {
-            let (retailer, grant) = match store::get_grant(store.conn(), &target) {
-                Ok(g) => (g.retailer_id, Some(g.id)),
-                Err(_) if known_retailers(store.conn())?.contains(&target) => (target.clone(), None),
-                Err(_) => {
-                    return Err(CliError::new(
-                        exit::NOT_FOUND,
-                        "retailer_not_found",
-                        format!("{target:?} is neither a grant id nor a shop you granted anything; `locket grant list` shows both"),
-                    ))
-                }
-            };
-            let tx = store
-                .conn_mut()
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let r = erasure::request_erasure(&tx, &retailer, grant.as_deref(), note.as_deref(), Utc::now())
-                .map_err(perr)?;
-            tx.commit()?;
+            let r = session.request_erasure_of(&target, note)?;
             ctx.out.result(&r, || {
                 format!(
                     "Asked {} to erase what it received{}. It sees the request on its next GET /v1/grant \
@@ -229,7 +147,7 @@ pub fn erasure_cmd(ctx: &mut Ctx, cmd: ErasureCmd) -> CliResult {
             });
         }
         ErasureCmd::List { retailer } => {
-            let list = erasure::list(store.conn(), retailer.as_deref()).map_err(perr)?;
+            let list = session.erasure_records(retailer.as_deref())?;
             ctx.out.result(&list, || {
                 if list.is_empty() {
                     return "No erasure requests. Ask with `locket erasure request RETAILER|GRANT`.".into();
@@ -269,16 +187,10 @@ pub enum AliasCmd {
 
 /// Runs `locket alias …`.
 pub fn alias_cmd(ctx: &mut Ctx, cmd: AliasCmd) -> CliResult {
-    let vault = ctx.open_vault()?;
-    let mut store = vault.connect()?;
-    let perr = |e: erasure::PrivacyError| err(e.code(), e.to_string());
+    let session = ctx.open_session()?;
     match cmd {
         AliasCmd::Set { retailer, address } => {
-            let tx = store
-                .conn_mut()
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let a = erasure::set_alias(&tx, &retailer, &address, Utc::now()).map_err(perr)?;
-            tx.commit()?;
+            let a = session.set_email_alias(retailer, address)?;
             ctx.out.result(&a, || {
                 format!(
                     "{} now gets {} when granted email_alias; if mail to it comes from elsewhere, {} leaked it.",
@@ -287,7 +199,7 @@ pub fn alias_cmd(ctx: &mut Ctx, cmd: AliasCmd) -> CliResult {
             });
         }
         AliasCmd::List => {
-            let list = erasure::list_aliases(store.conn()).map_err(perr)?;
+            let list = session.email_aliases()?;
             ctx.out.result(&list, || {
                 if list.is_empty() {
                     return "No aliases. Set one with `locket alias set RETAILER ADDRESS`.".into();
@@ -326,16 +238,10 @@ pub enum PrivacyCmd {
 
 /// Runs `locket privacy …`.
 pub fn privacy_cmd(ctx: &mut Ctx, cmd: PrivacyCmd) -> CliResult {
-    let vault = ctx.open_vault()?;
-    let mut store = vault.connect()?;
-    let derr = |e: dp::DpError| err(e.code(), e.to_string());
+    let session = ctx.open_session()?;
     let PrivacyCmd::Budget { set, total } = cmd;
     if let (Some(retailer), Some(total)) = (set, total) {
-        let tx = store
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let b = dp::set_budget(&tx, &retailer, total, Utc::now()).map_err(derr)?;
-        tx.commit()?;
+        let b = session.set_privacy_budget(retailer, total)?;
         ctx.out.result(&b, || {
             format!(
                 "{}: budget ε {:.2}, spent {:.2}, left {:.2}.",
@@ -344,14 +250,7 @@ pub fn privacy_cmd(ctx: &mut Ctx, cmd: PrivacyCmd) -> CliResult {
         });
         return Ok(());
     }
-    let conn = store.conn();
-    let mut ids = known_retailers(conn)?;
-    ids.extend(dp::budgets(conn).map_err(derr)?.into_iter().map(|b| b.retailer_id));
-    let list = ids
-        .iter()
-        .map(|id| dp::budget(conn, id))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(derr)?;
+    let list = session.privacy_budgets()?;
     ctx.out.result(&list, || {
         if list.is_empty() {
             return "No shops yet.".into();
@@ -375,16 +274,11 @@ pub fn privacy_cmd(ctx: &mut Ctx, cmd: PrivacyCmd) -> CliResult {
 
 /// `locket receipts list [--retailer R] [--grant G]`.
 pub fn receipts_list(ctx: &mut Ctx, retailer: Option<String>, grant: Option<String>) -> CliResult {
-    let vault = ctx.open_vault()?;
-    let mut store = vault.connect()?;
-    catch_up_receipts(&vault, &mut store)?;
-    let rerr = |e: receipt::ReceiptError| err(e.code(), e.to_string());
+    let session = ctx.open_session()?;
+    catch_up(ctx, &session);
     let list = match grant {
-        Some(g) => {
-            let g = store::get_grant(store.conn(), &g)?;
-            receipt::for_grant(store.conn(), &g.id).map_err(rerr)?
-        }
-        None => receipt::list_receipts(store.conn(), retailer.as_deref(), None).map_err(rerr)?,
+        Some(g) => session.grant_receipts(&g)?,
+        None => session.receipts(retailer.as_deref(), None)?,
     };
     ctx.out.result(&list, || {
         if list.is_empty() {
@@ -415,74 +309,40 @@ pub fn receipts_list(ctx: &mut Ctx, retailer: Option<String>, grant: Option<Stri
 /// `locket receipts show ID`: the signed receipt as JSON (with or without `--json`), checked against the
 /// vault's key first.
 pub fn receipts_show(ctx: &mut Ctx, id: &str) -> CliResult {
-    let vault = ctx.open_vault()?;
-    let mut store = vault.connect()?;
-    catch_up_receipts(&vault, &mut store)?;
-    let rerr = |e: receipt::ReceiptError| err(e.code(), e.to_string());
-    let r = receipt::get_receipt(store.conn(), id).map_err(rerr)?.ok_or_else(|| {
-        CliError::new(
-            exit::NOT_FOUND,
-            "receipt_not_found",
-            format!("no consent receipt with id {id:?}; `locket receipts list` shows them"),
-        )
-    })?;
-    let signer = ReceiptSigner::for_vault(&vault).map_err(rerr)?;
-    receipt::verify_receipt(&r.to_json_pretty(), &signer.issuer().public_key).map_err(rerr)?;
+    let session = ctx.open_session()?;
+    catch_up(ctx, &session);
+    let r = session.verified_receipt(id)?;
     ctx.out.result(&json!(r), || r.to_json_pretty());
     Ok(())
 }
 
-/// What `locket grant show` adds about a grant's consent record: its receipts, whether the shop holds
+/// Lines `locket grant show` appends about a grant's consent record: its receipts, whether the shop holds
 /// outdated data, and erasure.
-#[derive(Debug, Clone)]
-pub struct GrantPrivacy {
-    /// The grant's receipts, oldest first.
-    pub receipts: Vec<Receipt>,
-    /// When data disclosed under the grant first changed after the version the shop holds.
-    pub data_changed_since: Option<String>,
-    /// Erasure requested / acknowledged.
-    pub erasure: erasure::ErasureStatus,
-}
-
-impl GrantPrivacy {
-    /// Lines appended to the grant card.
-    pub fn text(&self) -> String {
-        let mut out = vec![String::new(), "  Receipts:".to_owned()];
-        if self.receipts.is_empty() {
-            out.push("    none (granted before consent receipts)".to_owned());
-        }
-        for r in &self.receipts {
-            out.push(format!(
-                "    {} v{} {} at {}",
-                r.receipt_id,
-                r.version,
-                r.event.as_str(),
-                r.event_at
-            ));
-        }
-        if let Some(t) = &self.data_changed_since {
-            out.push(format!("  Outdated:  the shop holds data you changed on {t}"));
-        }
-        if let Some(r) = &self.erasure.erasure_requested_at {
-            out.push(format!(
-                "  Erasure:   requested {r}; {}",
-                self.erasure
-                    .erasure_acknowledged_at
-                    .as_ref()
-                    .map_or("not acknowledged yet".to_owned(), |a| format!("acknowledged {a}"))
-            ));
-        }
-        out.join("\n")
+pub fn consent_text(c: &GrantConsent) -> String {
+    let mut out = vec![String::new(), "  Receipts:".to_owned()];
+    if c.receipts.is_empty() {
+        out.push("    none (granted before consent receipts)".to_owned());
     }
-}
-
-/// The consent record of one grant (see [`GrantPrivacy`]).
-pub fn grant_privacy(conn: &rusqlite::Connection, grant_id: &str) -> CliResult<GrantPrivacy> {
-    Ok(GrantPrivacy {
-        receipts: receipt::for_grant(conn, grant_id).map_err(|e| err(e.code(), e.to_string()))?,
-        data_changed_since: ledger::data_changed_since(conn, grant_id)
-            .map_err(|e| err(e.code(), e.to_string()))?
-            .map(locket_grants::token::rfc3339),
-        erasure: erasure::status_for_grant(conn, grant_id).map_err(|e| err(e.code(), e.to_string()))?,
-    })
+    for r in &c.receipts {
+        out.push(format!(
+            "    {} v{} {} at {}",
+            r.receipt_id,
+            r.version,
+            r.event.as_str(),
+            r.event_at
+        ));
+    }
+    if let Some(t) = &c.data_changed_since {
+        out.push(format!("  Outdated:  the shop holds data you changed on {t}"));
+    }
+    if let Some(r) = &c.erasure.erasure_requested_at {
+        out.push(format!(
+            "  Erasure:   requested {r}; {}",
+            c.erasure
+                .erasure_acknowledged_at
+                .as_ref()
+                .map_or("not acknowledged yet".to_owned(), |a| format!("acknowledged {a}"))
+        ));
+    }
+    out.join("\n")
 }

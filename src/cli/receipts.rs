@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use chrono::{SecondsFormat, Utc};
 use clap::Subcommand;
-use locket_grants::receipt::{self, ReceiptError};
 use serde_json::json;
 
 use super::output::write_private_file;
@@ -44,10 +43,6 @@ pub enum ReceiptsCmd {
     },
 }
 
-fn receipt_err(e: ReceiptError) -> CliError {
-    CliError::from_code(e.code(), e.to_string())
-}
-
 /// Runs `locket receipts …`.
 pub fn run(ctx: &mut Ctx, cmd: ReceiptsCmd) -> CliResult {
     let (out, retailer, force) = match cmd {
@@ -62,15 +57,14 @@ pub fn run(ctx: &mut Ctx, cmd: ReceiptsCmd) -> CliResult {
             format!("{} already exists; pass --force to replace it", out.display()),
         ));
     }
-    let vault = ctx.open_vault()?;
-    let mut store = vault.connect()?;
+    let session = ctx.open_session()?;
     // Expiry receipts that fell due belong in the export.
-    super::privacy::catch_up_receipts(&vault, &mut store)?;
-    let receipts = receipt::list_receipts(store.conn(), retailer.as_deref(), None).map_err(receipt_err)?;
+    session.catch_up_receipts()?;
+    let receipts = session.receipts(retailer.as_deref(), None)?;
     let doc = json!({
         "format": RECEIPTS_EXPORT_FORMAT,
         "exported_at": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-        "vault_id": vault.id(),
+        "vault_id": session.vault().id(),
         "receipts": receipts,
     });
     let mut bytes = serde_json::to_vec_pretty(&doc)

@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
 use locket_grants::request::MAX_REQUEST_BYTES;
-use locket_grants::store::{self, RequestRecord, RequestSource, RequestStatus};
-use locket_grants::{GrantError, VaultCatalog};
-use rusqlite::TransactionBehavior;
+use locket_grants::store::{RequestRecord, RequestSource, RequestStatus};
+use locket_grants::GrantError;
 
 use super::output::{cell, table};
 use super::{exit, CliError, CliResult, Ctx};
@@ -45,42 +44,9 @@ pub enum StatusFilter {
     Denied,
 }
 
-/// Exit code for a grants error code.
-pub fn exit_for(code: &str) -> u8 {
-    match code {
-        "request_not_found" | "grant_not_found" | "file_not_found" => exit::NOT_FOUND,
-        "request_too_large" | "request_malformed" | "vault_record_corrupt" => exit::DAMAGED,
-        "request_invalid"
-        | "scope_not_requested"
-        | "nothing_granted"
-        | "scope_unknown"
-        | "expiry_too_long"
-        | "max_uses_invalid"
-        | "duration_syntax"
-        | "duration_calendar_unit"
-        | "duration_zero"
-        | "duration_too_long"
-        | "minimization_invalid"
-        | "scope_not_in_grant" => exit::INVALID,
-        "request_duplicate"
-        | "request_already_decided"
-        | "file_exists"
-        | "requests_pending_limit"
-        | "grant_not_active" => exit::CONFLICT,
-        "id_ambiguous" => exit::USAGE,
-        other => CliError::exit_for_code(other),
-    }
-}
-
 impl From<GrantError> for CliError {
     fn from(e: GrantError) -> Self {
-        CliError::new(exit_for(e.code()), e.code(), e.to_string())
-    }
-}
-
-impl From<rusqlite::Error> for CliError {
-    fn from(e: rusqlite::Error) -> Self {
-        CliError::from_code("database_error", format!("vault database error: {e}"))
+        CliError::from_code(e.code(), e.to_string())
     }
 }
 
@@ -90,8 +56,7 @@ pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The request as a card for people.
-pub fn describe(rec: &RequestRecord, catalog: &VaultCatalog<'_>) -> String {
-    use locket_grants::ScopeResolver;
+pub fn describe(rec: &RequestRecord, catalog: &dyn locket_grants::ScopeResolver) -> String {
     let r = &rec.request;
     let mut out = vec![
         format!("Request {} — {}", rec.id, rec.status.as_str()),
@@ -183,8 +148,7 @@ pub fn describe(rec: &RequestRecord, catalog: &VaultCatalog<'_>) -> String {
 
 /// Runs a `requests` subcommand.
 pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
-    let vault = ctx.open_vault()?;
-    let mut store = vault.connect()?;
+    let session = ctx.open_session()?;
     match cmd {
         RequestsCmd::Import { file } => {
             let meta = std::fs::metadata(&file).map_err(|e| {
@@ -208,21 +172,11 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                     format!("cannot read {}: {e}", file.display()),
                 )
             })?;
-            let tx = store
-                .conn_mut()
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let rec = store::import_request(
-                &tx,
-                &bytes,
-                &RequestSource::File {
-                    path: file.display().to_string(),
-                },
-                chrono::Utc::now(),
-                None,
-            )?;
-            tx.commit()?;
-            let conn = store.conn();
-            ctx.out.result(&rec, || describe(&rec, &VaultCatalog::new(conn)));
+            let source = RequestSource::File {
+                path: file.display().to_string(),
+            };
+            let rec = session.import_request_record(bytes, source)?;
+            ctx.out.result(&rec, || describe(&rec, &session));
         }
         RequestsCmd::List { status } => {
             let filter = match status {
@@ -231,7 +185,7 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                 StatusFilter::Approved => Some(RequestStatus::Approved),
                 StatusFilter::Denied => Some(RequestStatus::Denied),
             };
-            let list = store::list_requests(store.conn(), filter)?;
+            let list = session.request_records(filter)?;
             ctx.out.result(&list, || {
                 if list.is_empty() {
                     return "No requests. Import one with `locket requests import FILE`; shops can also send them \
@@ -262,10 +216,9 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
             });
         }
         RequestsCmd::Show { id } => {
-            let rec = store::get_request(store.conn(), &id)?;
-            let conn = store.conn();
+            let rec = session.request_record(&id)?;
             // The over-asking check: warnings and the minimized answers `grant approve --minimize` grants.
-            let review = super::privacy::review(conn, &rec);
+            let review = session.review(&rec)?;
             let mut doc = serde_json::to_value(&rec)
                 .map_err(|e| CliError::new(exit::ERROR, "io_error", format!("cannot render JSON: {e}")))?;
             if let Some(obj) = doc.as_object_mut() {
@@ -273,7 +226,11 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                 obj.insert("suggested_minimization".into(), serde_json::json!(review.plan));
             }
             ctx.out.result(&doc, || {
-                format!("{}{}", describe(&rec, &VaultCatalog::new(conn)), review.text(&rec))
+                format!(
+                    "{}{}",
+                    describe(&rec, &session),
+                    super::privacy::review_text(&review, &rec)
+                )
             });
         }
     }

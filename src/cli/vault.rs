@@ -193,9 +193,12 @@ pub fn passphrase(ctx: &mut Ctx, cmd: PassphraseCmd) -> CliResult {
         PassphraseCmd::Change => {
             let dir = ctx.require_vault()?;
             let vault = ctx.unlock_with_passphrase(&dir)?;
+            let session = ctx.session_on(vault, "passphrase")?;
             let new = ctx.secrets.new_passphrase("New passphrase: ", "new passphrase")?;
             let params = params_for_new_passphrase(ctx, &dir);
-            spin("Re-wrapping the key", || vault.change_passphrase(&new, params))?;
+            spin("Re-wrapping the key", || {
+                session.vault().change_passphrase(&new, params)
+            })?;
             ctx.out
                 .result(&json!({ "changed": true }), || "Passphrase changed.".into());
             Ok(())
@@ -208,11 +211,15 @@ pub fn recover(ctx: &mut Ctx) -> CliResult {
     let dir = ctx.require_vault()?;
     let typed = ctx.secrets.ask("Recovery key: ", "recovery key")?;
     let key = RecoveryKey::parse(&typed)?;
-    let result = spin("Checking the recovery key", || Vault::unlock_with_recovery(&dir, &key));
-    let vault = ctx.record_unlock_attempt(&dir, "recovery", result)?;
+    // The key is checked before the new passphrase is asked for; a wrong key is recorded like any failed unlock.
+    let vault = spin("Checking the recovery key", || Vault::unlock_with_recovery(&dir, &key))
+        .map_err(|e| locket_app::failed_unlock(&dir, e, "recovery"))?;
+    let session = ctx.session_on(vault, "recovery")?;
     let new = ctx.secrets.new_passphrase("New passphrase: ", "new passphrase")?;
     let params = params_for_new_passphrase(ctx, &dir);
-    spin("Setting the new passphrase", || vault.change_passphrase(&new, params))?;
+    spin("Setting the new passphrase", || {
+        session.vault().change_passphrase(&new, params)
+    })?;
     ctx.out.result(&json!({ "recovered": true }), || {
         "New passphrase set. Your recovery key still works; keep it safe.".into()
     });

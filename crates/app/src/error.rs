@@ -51,14 +51,23 @@ impl ErrorKind {
             | "grants_section_malformed"
             | "backup_damaged"
             | "audit_chain_broken" => ErrorKind::Damaged,
-            "vault_exists" | "import_target_not_empty" | "file_exists" | "vault_in_use" | "request_not_pending"
-            | "request_already_decided" | "grant_already_revoked" | "grant_revoked" | "alias_taken" => {
-                ErrorKind::Conflict
-            }
+            "vault_exists"
+            | "import_target_not_empty"
+            | "file_exists"
+            | "vault_in_use"
+            | "request_not_pending"
+            | "request_already_decided"
+            | "grant_already_revoked"
+            | "grant_revoked"
+            | "alias_taken" => ErrorKind::Conflict,
             "scope_not_granted" | "grant_uses_exhausted" | "token_expired" | "token_invalid_signature" => {
                 ErrorKind::Forbidden
             }
-            "disk_full" | "vault_read_only" | "io_error" | "storage_error" | "keychain_unavailable"
+            "disk_full"
+            | "vault_read_only"
+            | "io_error"
+            | "storage_error"
+            | "keychain_unavailable"
             | "keychain_not_enabled" => ErrorKind::Storage,
             "internal" | "signing_key_unusable" | "token_signing_failed" => ErrorKind::Internal,
             _ => ErrorKind::Invalid,

@@ -59,7 +59,11 @@ mod tests {
         write_private(&p, b"second").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"second");
         assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
     }
 
     #[test]
@@ -68,6 +72,9 @@ mod tests {
         let p = dir.path().join("big.json");
         std::fs::write(&p, vec![b' '; locket_grants::request::MAX_REQUEST_BYTES + 1]).unwrap();
         assert_eq!(read_request_file(&p).unwrap_err().code, "request_too_large");
-        assert_eq!(read_request_file(&dir.path().join("none")).unwrap_err().code, "io_error");
+        assert_eq!(
+            read_request_file(&dir.path().join("none")).unwrap_err().code,
+            "io_error"
+        );
     }
 }

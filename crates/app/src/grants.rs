@@ -300,7 +300,6 @@ fn retailer_index(requests: &[RequestRecord]) -> HashMap<String, RetailerDto> {
     m
 }
 
-
 /// Every retailer Locket knows: those that sent a request (their newest request's details) and those holding a
 /// grant (a grant made before its request was kept, or imported, still names its retailer).
 fn directory(requests: &[RequestRecord], grants: &[GrantRecord]) -> HashMap<String, RetailerDto> {
@@ -468,7 +467,10 @@ impl Session {
     fn directory(&self) -> AppResult<HashMap<String, RetailerDto>> {
         let store = self.store()?;
         let conn = store.conn();
-        Ok(directory(&store::list_requests(conn, None)?, &store::list_grants(conn)?))
+        Ok(directory(
+            &store::list_requests(conn, None)?,
+            &store::list_grants(conn)?,
+        ))
     }
 
     /// The retailer directory: everyone who asked or holds a grant, with live grants, pending requests and last
@@ -584,6 +586,156 @@ impl Session {
         if let Ok(mut cache) = self.names.lock() {
             cache.clear();
         }
+    }
+}
+
+/// Scopes resolve against the vault's catalog (built-in fields, groups, the owner's custom fields, derived
+/// answers), for front ends that label requested scopes themselves.
+impl ScopeResolver for Session {
+    fn resolve(&self, scope: &str) -> Option<locket_grants::ResolvedScope> {
+        let store = self.store().ok()?;
+        VaultCatalog::new(store.conn()).resolve(scope)
+    }
+}
+
+/// What approving a request produced, for front ends that show the core records (the CLI).
+pub use locket_grants::store::{Issued, Revoked};
+
+/// The over-asking check of one stored request: its warnings, and the minimized answer each over-asked scope can
+/// get instead (what `minimize` grants).
+#[derive(Debug, Clone)]
+pub struct Review {
+    /// Over-asking and sensitive-for-marketing warnings.
+    pub warnings: Vec<derived::ScopeWarning>,
+    /// Requested scope → the minimized answer granted instead when minimizing.
+    pub plan: BTreeMap<String, String>,
+}
+
+impl Session {
+    /// A stored request (by id or unique prefix) as the core keeps it.
+    pub fn request_record(&self, id: &str) -> AppResult<RequestRecord> {
+        Ok(store::get_request(self.store()?.conn(), id)?)
+    }
+
+    /// Stored requests, newest first, optionally only those with one status.
+    pub fn request_records(&self, status: Option<store::RequestStatus>) -> AppResult<Vec<RequestRecord>> {
+        Ok(store::list_requests(self.store()?.conn(), status)?)
+    }
+
+    /// Imports a retailer's request as pending and returns the stored record.
+    pub fn import_request_record(&self, bytes: Vec<u8>, source: RequestSource) -> AppResult<RequestRecord> {
+        let record = self.write(move |tx| store::import_request(tx, &bytes, &source, Utc::now(), None))?;
+        self.forget_names();
+        Ok(record)
+    }
+
+    /// The over-asking check of a stored request.
+    pub fn review(&self, rec: &RequestRecord) -> AppResult<Review> {
+        let store = self.store()?;
+        Ok(Review {
+            warnings: derived::review_request(store.conn(), &rec.request),
+            plan: derived::minimization_plan(store.conn(), &rec.request, None),
+        })
+    }
+
+    /// The minimized answers approving `request_id` with `minimize` would grant (empty: nothing to minimize).
+    pub fn minimization_plan(&self, request_id: &str, only: Option<&[String]>) -> AppResult<BTreeMap<String, String>> {
+        let store = self.store()?;
+        let record = store::get_request(store.conn(), request_id)?;
+        Ok(derived::minimization_plan(store.conn(), &record.request, only))
+    }
+
+    /// Approves a request with the owner's options (all or part of it, optionally the minimized answers) and
+    /// hands the grant file to `deliver` **before** the decision commits: if `deliver` fails, nothing is
+    /// recorded; if the commit fails after it, the caller learns it from the error and discards what it wrote.
+    pub fn approve_with<F>(
+        &self,
+        request_id: &str,
+        options: ApproveOptions,
+        minimize: bool,
+        endpoint_url: Option<String>,
+        deliver: F,
+    ) -> AppResult<Issued>
+    where
+        F: FnOnce(&str) -> AppResult<()> + Send + 'static,
+    {
+        let signer = self.token_signer()?;
+        let endpoint = match endpoint_url {
+            Some(u) => u,
+            None => store::endpoint_url(self.store()?.conn())?,
+        };
+        let minimized = if minimize {
+            self.minimization_plan(request_id, options.only.as_deref())?
+        } else {
+            BTreeMap::new()
+        };
+        let request_id = request_id.to_owned();
+        let collection = self.collection();
+        self.write(move |tx| -> AppResult<Issued> {
+            let issued = store::approve_via(
+                tx,
+                &signer,
+                &request_id,
+                &options,
+                &minimized,
+                collection,
+                &endpoint,
+                Utc::now(),
+            )?;
+            deliver(&issued.file.to_json_pretty())?;
+            Ok(issued)
+        })
+    }
+
+    /// Denies a pending request with an optional note kept with the decision (recorded and logged).
+    pub fn deny_request(&self, request_id: String, note: Option<String>) -> AppResult<store::Decision> {
+        self.write(move |tx| store::deny(tx, &request_id, note.as_deref(), Utc::now()))
+    }
+
+    /// Revokes one grant (by id or unique prefix); committed before this returns, so its next use is refused.
+    /// Returns whether it was already revoked, and the consent receipt issued.
+    pub fn revoke_grant(
+        &self,
+        grant_id: String,
+        reason: Option<String>,
+    ) -> AppResult<(Revoked, Option<locket_grants::receipt::Receipt>)> {
+        let signer = self.token_signer()?;
+        let collection = self.collection();
+        self.write(move |tx| store::revoke_via(tx, &signer, &grant_id, reason.as_deref(), collection, Utc::now()))
+    }
+
+    /// Withdraws some scopes of a grant and keeps the rest; returns the grant and the consent receipt issued.
+    pub fn narrow_grant(
+        &self,
+        grant_id: String,
+        withdraw: Vec<String>,
+    ) -> AppResult<(GrantRecord, locket_grants::receipt::Receipt)> {
+        let signer = self.token_signer()?;
+        let collection = self.collection();
+        self.write(move |tx| store::narrow(tx, &signer, &grant_id, &withdraw, collection, Utc::now()))
+    }
+
+    /// A grant (by id or unique prefix) as the core keeps it.
+    pub fn grant_record(&self, id: &str) -> AppResult<GrantRecord> {
+        Ok(store::get_grant(self.store()?.conn(), id)?)
+    }
+
+    /// Every grant as the core keeps it.
+    pub fn grant_records(&self) -> AppResult<Vec<GrantRecord>> {
+        Ok(store::list_grants(self.store()?.conn())?)
+    }
+
+    /// The ids of every retailer Locket knows: those that sent a request and those holding a grant (one
+    /// definition for every front end), sorted.
+    pub fn known_retailers(&self) -> AppResult<std::collections::BTreeSet<String>> {
+        let store = self.store()?;
+        let conn = store.conn();
+        let mut ids: std::collections::BTreeSet<String> = store::list_requests(conn, None)?
+            .into_iter()
+            .map(|r| r.request.retailer.id)
+            .collect();
+        ids.extend(store::list_grants(conn)?.into_iter().map(|g| g.retailer_id));
+        Ok(ids)
     }
 }
 

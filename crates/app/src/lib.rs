@@ -31,5 +31,5 @@ pub mod privacy;
 mod session;
 
 pub use error::{AppError, AppResult, ErrorKind};
-pub use locket::{blocking, AppEvent, LockReason, Locket, Options, Unlock};
+pub use locket::{blocking, failed_unlock, unlock_vault, AppEvent, LockReason, Locket, Options, Unlock};
 pub use session::Session;

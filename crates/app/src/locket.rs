@@ -94,7 +94,8 @@ pub enum Unlock {
 }
 
 impl Unlock {
-    fn method(&self) -> &'static str {
+    /// How the audit log names this way of unlocking (`passphrase`, `keychain`, `recovery`, `backup`).
+    pub fn method(&self) -> &'static str {
         match self {
             Unlock::Passphrase(_) => "passphrase",
             Unlock::Keychain => "keychain",
@@ -118,6 +119,17 @@ pub struct Options {
 }
 
 impl Options {
+    /// The `locket` command's options: decisions are `cli`; it never serves (that is `locket serve`) and has no
+    /// idle timer (each command unlocks, works and exits).
+    pub fn cli() -> Options {
+        Options {
+            collection: Collection::Cli,
+            listen_override: None,
+            idle_override: None,
+            serve: false,
+        }
+    }
+
     /// The desktop app's options: decisions are `desktop`, `LOCKET_LISTEN` overrides the address.
     pub fn desktop() -> Options {
         Options {
@@ -160,6 +172,41 @@ where
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| AppError::internal(format!("a background task failed: {e}")))?
+}
+
+/// Unlocks the vault in `dir` on the calling thread (Argon2 takes a moment: async callers use [`blocking`]). A
+/// wrong secret is recorded next to the vault (time and reason only) and carried into the log at the next
+/// unlock; nothing in the vault is touched by a failed attempt. A recovery unlock sets the new passphrase, which
+/// must satisfy [`crate::passphrase::check_new`].
+pub fn unlock_vault(dir: &Path, how: &Unlock) -> AppResult<Vault> {
+    if let Unlock::Recovery { new_passphrase, .. } = how {
+        crate::passphrase::check_new(new_passphrase)?;
+    }
+    let result = match how {
+        Unlock::Passphrase(p) => Vault::unlock(dir, p),
+        Unlock::Keychain => Vault::unlock_with_keychain(dir),
+        Unlock::Recovery { key, new_passphrase } => Vault::unlock_with_recovery(dir, key)
+            .and_then(|v| v.change_passphrase(new_passphrase, KdfParams::from_env()).map(|()| v)),
+        Unlock::NewestBackup(p) => {
+            let newest = backup::list(dir)?.into_iter().next().ok_or_else(|| {
+                AppError::new(
+                    "no_backup",
+                    "There is no backup of this vault to restore. Restore from an export file instead.",
+                )
+            })?;
+            Vault::recover_from_backup(dir, p, &newest.id)
+        }
+    };
+    result.map_err(|e| failed_unlock(dir, e, how.method()))
+}
+
+/// A failed unlock of the vault in `dir` by `method`: recorded next to the vault when it was an attempt (a wrong
+/// secret; time and reason only) so the next unlock carries it into the log; returned as the use case's error.
+pub fn failed_unlock(dir: &Path, e: locket_vault::VaultError, method: &str) -> AppError {
+    if let Err(log) = locket_audit::pending::record_failure_code(dir, e.code(), Some(method)) {
+        tracing::warn!(error = %log, "failed unlock not recorded");
+    }
+    AppError::from(e)
 }
 
 impl Locket {
@@ -249,35 +296,9 @@ impl Locket {
     /// Unlocks the vault and opens a session. A wrong secret is recorded next to the vault (time and reason
     /// only) and carried into the log at the next unlock; nothing in the vault is touched by a failed attempt.
     pub async fn unlock(&self, how: Unlock) -> AppResult<SessionInfo> {
-        if let Unlock::Recovery { new_passphrase, .. } = &how {
-            crate::passphrase::check_new(new_passphrase)?;
-        }
         let dir = self.inner.dir.clone();
         let method = how.method();
-        let vault = blocking(move || {
-            let result = match &how {
-                Unlock::Passphrase(p) => Vault::unlock(&dir, p),
-                Unlock::Keychain => Vault::unlock_with_keychain(&dir),
-                Unlock::Recovery { key, new_passphrase } => Vault::unlock_with_recovery(&dir, key)
-                    .and_then(|v| v.change_passphrase(new_passphrase, KdfParams::from_env()).map(|()| v)),
-                Unlock::NewestBackup(p) => {
-                    let newest = backup::list(&dir)?.into_iter().next().ok_or_else(|| {
-                        AppError::new(
-                            "no_backup",
-                            "There is no backup of this vault to restore. Restore from an export file instead.",
-                        )
-                    })?;
-                    Vault::recover_from_backup(&dir, p, &newest.id)
-                }
-            };
-            result.map_err(|e| {
-                if let Err(log) = locket_audit::pending::record_failure_code(&dir, e.code(), Some(method)) {
-                    tracing::warn!(error = %log, "failed unlock not recorded");
-                }
-                AppError::from(e)
-            })
-        })
-        .await?;
+        let vault = blocking(move || unlock_vault(&dir, &how)).await?;
         self.open(vault, method).await
     }
 
@@ -501,9 +522,13 @@ impl Locket {
                                     .is_some_and(|s| Weak::ptr_eq(&Arc::downgrade(&s), &ours));
                                 if still_ours {
                                     tracing::info!("locking after {} s without activity", limit.as_secs());
-                                    if let Err(e) = locket.lock(LockReason::Idle).await {
-                                        tracing::warn!(code = %e.code, "auto-lock failed");
-                                    }
+                                    // On a task of its own: locking aborts this timer task, which must not
+                                    // cancel the lock halfway (before the keys are dropped and it is announced).
+                                    tokio::spawn(async move {
+                                        if let Err(e) = locket.lock(LockReason::Idle).await {
+                                            tracing::warn!(code = %e.code, "auto-lock failed");
+                                        }
+                                    });
                                 }
                                 break;
                             }

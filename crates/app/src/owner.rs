@@ -79,8 +79,8 @@ impl Session {
     pub fn set_value(&self, key: String, input: String) -> AppResult<ProfileValue> {
         let k = key.clone();
         self.write(move |tx| profile::set_from_input(tx, &k, &input))?;
-        let current = profile::get(self.store()?.conn(), &key)?
-            .ok_or_else(|| AppError::internal("the value vanished"))?;
+        let current =
+            profile::get(self.store()?.conn(), &key)?.ok_or_else(|| AppError::internal("the value vanished"))?;
         Ok(ProfileValue::from_current(&current))
     }
 
@@ -99,8 +99,12 @@ impl Session {
     pub fn add_custom_field(&self, field: CustomFieldInput) -> AppResult<CatalogField> {
         let field_type = FieldType::from_name(&field.field_type)
             .ok_or_else(|| AppError::new("validation_failed", format!("unknown field type {}", field.field_type)))?;
-        let sensitivity = Sensitivity::from_name(&field.sensitivity)
-            .ok_or_else(|| AppError::new("validation_failed", format!("unknown sensitivity {}", field.sensitivity)))?;
+        let sensitivity = Sensitivity::from_name(&field.sensitivity).ok_or_else(|| {
+            AppError::new(
+                "validation_failed",
+                format!("unknown sensitivity {}", field.sensitivity),
+            )
+        })?;
         let new = NewCustomField {
             key: field.key,
             label: field.label,

@@ -139,7 +139,6 @@ fn asks_for_analytics(conn: &Connection, retailer_id: &str) -> AppResult<bool> {
     }))
 }
 
-
 impl Session {
     /// Issues the consent receipts that fell due while locked (expiries, revocations made without the key).
     /// Returns how many were issued.
@@ -259,5 +258,124 @@ impl Session {
                 holding_dto(conn, h, name)
             })
             .collect())
+    }
+}
+
+/// The consent record of one grant: its receipts, whether the shop holds data the owner changed since, and
+/// erasure.
+#[derive(Debug, Clone)]
+pub struct GrantConsent {
+    /// The grant's receipts, oldest first.
+    pub receipts: Vec<Receipt>,
+    /// When data disclosed under the grant first changed after the version the shop holds (RFC 3339).
+    pub data_changed_since: Option<String>,
+    /// Erasure requested / acknowledged.
+    pub erasure: erasure::ErasureStatus,
+}
+
+impl Session {
+    /// Who holds what: holders of one field (`field`), everything one retailer received (`retailer`), or
+    /// everything every known retailer received. An unknown field is `unknown_field`.
+    pub fn ledger(&self, field: Option<&str>, retailer: Option<&str>) -> AppResult<Vec<ledger::Holding>> {
+        let mut holdings = match (field, retailer) {
+            (Some(f), _) => {
+                let guard = self.store()?;
+                locket_vault::profile::field_def(guard.conn(), f)?;
+                ledger::holders_of(guard.conn(), f)?
+            }
+            (None, Some(r)) => ledger::held_by(self.store()?.conn(), r)?,
+            (None, None) => {
+                let ids = self.known_retailers()?;
+                let guard = self.store()?;
+                let mut all = Vec::new();
+                for r in ids {
+                    all.extend(ledger::held_by(guard.conn(), &r)?);
+                }
+                all
+            }
+        };
+        if let Some(r) = retailer {
+            holdings.retain(|h| h.retailer_id == r);
+        }
+        Ok(holdings)
+    }
+
+    /// Asks a shop to erase what it received: `target` is a grant id (or unique prefix: only what that grant
+    /// disclosed) or a known retailer id (everything). Anything else is `retailer_not_found`.
+    pub fn request_erasure_of(&self, target: &str, note: Option<String>) -> AppResult<erasure::ErasureRequest> {
+        let (retailer, grant) = match self.grant_record(target) {
+            Ok(g) => (g.retailer_id, Some(g.id)),
+            Err(_) if self.known_retailers()?.contains(target) => (target.to_owned(), None),
+            Err(_) => {
+                return Err(AppError::new(
+                    "retailer_not_found",
+                    format!("{target:?} is neither a grant id nor a shop Locket knows; the grant list shows both"),
+                ))
+            }
+        };
+        self.write(move |tx| erasure::request_erasure(tx, &retailer, grant.as_deref(), note.as_deref(), Utc::now()))
+    }
+
+    /// Erasure requests as the core keeps them (one retailer's or all), newest first.
+    pub fn erasure_records(&self, retailer_id: Option<&str>) -> AppResult<Vec<erasure::ErasureRequest>> {
+        Ok(erasure::list(self.store()?.conn(), retailer_id)?)
+    }
+
+    /// Sets (or replaces) a shop's email alias; returns it as stored.
+    pub fn set_email_alias(&self, retailer_id: String, address: String) -> AppResult<erasure::EmailAlias> {
+        self.write(move |tx| erasure::set_alias(tx, &retailer_id, &address, Utc::now()))
+    }
+
+    /// Every email alias and the shop it went to.
+    pub fn email_aliases(&self) -> AppResult<Vec<erasure::EmailAlias>> {
+        Ok(erasure::list_aliases(self.store()?.conn())?)
+    }
+
+    /// Sets a shop's total privacy budget ε (0 stops noised answers for it).
+    pub fn set_privacy_budget(&self, retailer_id: String, total: f64) -> AppResult<dp::Budget> {
+        self.write(move |tx| dp::set_budget(tx, &retailer_id, total, Utc::now()))
+    }
+
+    /// The privacy budget of every known shop and of every shop with a budget set.
+    pub fn privacy_budgets(&self) -> AppResult<Vec<dp::Budget>> {
+        let mut ids = self.known_retailers()?;
+        let guard = self.store()?;
+        let conn = guard.conn();
+        ids.extend(dp::budgets(conn)?.into_iter().map(|b| b.retailer_id));
+        Ok(ids
+            .iter()
+            .map(|id| dp::budget(conn, id))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// One grant's receipts, oldest first.
+    pub fn grant_receipts(&self, grant_id: &str) -> AppResult<Vec<Receipt>> {
+        let g = self.grant_record(grant_id)?;
+        Ok(receipt::for_grant(self.store()?.conn(), &g.id)?)
+    }
+
+    /// One consent receipt, checked against this vault's receipt key before it is returned
+    /// (`receipt_not_found` when there is none with that id).
+    pub fn verified_receipt(&self, id: &str) -> AppResult<Receipt> {
+        let r = receipt::get_receipt(self.store()?.conn(), id)?.ok_or_else(|| {
+            AppError::new(
+                "receipt_not_found",
+                format!("no consent receipt with id {id:?}; the receipt list shows them"),
+            )
+        })?;
+        let signer = self.receipt_signer()?;
+        receipt::verify_receipt(&r.to_json_pretty(), &signer.issuer().public_key)?;
+        Ok(r)
+    }
+
+    /// The consent record of one grant (see [`GrantConsent`]).
+    pub fn grant_consent(&self, grant_id: &str) -> AppResult<GrantConsent> {
+        let guard = self.store()?;
+        let conn = guard.conn();
+        Ok(GrantConsent {
+            receipts: receipt::for_grant(conn, grant_id)?,
+            data_changed_since: ledger::data_changed_since(conn, grant_id)?.map(locket_grants::token::rfc3339),
+            erasure: erasure::status_for_grant(conn, grant_id)?,
+        })
     }
 }

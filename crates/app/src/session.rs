@@ -81,6 +81,22 @@ impl Session {
         })
     }
 
+    /// A session for a one-shot front end (the `locket` command): no server, no idle timer, no automatic backups.
+    /// Failed unlocks waiting next to the vault are carried into the log with this unlock (`method`); without
+    /// any, nothing is logged (each command unlocks once; the desktop logs every unlock). Returns the session and
+    /// how many failed unlocks were carried over, to show the owner — or why they could not be (the session
+    /// opens anyway: the failures stay next to the vault for the next unlock).
+    pub fn open_once(vault: Vault, method: &str, options: Options) -> AppResult<(Session, AppResult<usize>)> {
+        let carried = if locket_audit::pending::path(vault.dir()).exists() {
+            locket_audit::pending::record_unlock(&vault, method).map_err(AppError::from)
+        } else {
+            Ok(0)
+        };
+        let store = vault.connect()?;
+        let settings = Settings::load(store.conn())?;
+        Ok((Session::new(vault, store, &settings, options)?, carried))
+    }
+
     /// The unlocked vault.
     pub fn vault(&self) -> &Vault {
         &self.vault
@@ -140,8 +156,7 @@ impl Session {
         after.endpoint.port = addr.port();
         after.validate()?;
         after.save(store.conn())?;
-        self.auto_lock_minutes
-            .store(after.auto_lock_minutes, Ordering::Relaxed);
+        self.auto_lock_minutes.store(after.auto_lock_minutes, Ordering::Relaxed);
         Ok((before, after))
     }
 

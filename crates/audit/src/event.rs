@@ -25,6 +25,14 @@ pub enum EventKind {
     UnlockFailed,
     /// A profile field was changed by the owner.
     ProfileChanged,
+    /// The owner withdrew some scopes of a grant and kept the rest.
+    GrantNarrowed,
+    /// The owner asked a retailer to erase what it received.
+    ErasureRequested,
+    /// A retailer confirmed it erased what it received.
+    ErasureAcknowledged,
+    /// The log of another vault (an export) was imported into this one.
+    Imported,
     /// Any other kind (written by a newer version).
     Other(String),
 }
@@ -43,6 +51,10 @@ impl EventKind {
             EventKind::Unlock => "unlock",
             EventKind::UnlockFailed => "unlock_failed",
             EventKind::ProfileChanged => "profile_changed",
+            EventKind::GrantNarrowed => "grant_narrowed",
+            EventKind::ErasureRequested => "erasure_requested",
+            EventKind::ErasureAcknowledged => "erasure_acknowledged",
+            EventKind::Imported => "imported",
             EventKind::Other(s) => s,
         }
     }
@@ -60,12 +72,16 @@ impl EventKind {
             "unlock" => EventKind::Unlock,
             "unlock_failed" => EventKind::UnlockFailed,
             "profile_changed" => EventKind::ProfileChanged,
+            "grant_narrowed" => EventKind::GrantNarrowed,
+            "erasure_requested" => EventKind::ErasureRequested,
+            "erasure_acknowledged" => EventKind::ErasureAcknowledged,
+            "imported" => EventKind::Imported,
             other => EventKind::Other(other.to_string()),
         }
     }
 
     /// All kinds this version writes.
-    pub const KNOWN: [&'static str; 10] = [
+    pub const KNOWN: [&'static str; 14] = [
         "redemption",
         "introspection",
         "refusal",
@@ -76,6 +92,10 @@ impl EventKind {
         "unlock",
         "unlock_failed",
         "profile_changed",
+        "grant_narrowed",
+        "erasure_requested",
+        "erasure_acknowledged",
+        "imported",
     ];
 }
 

@@ -558,7 +558,7 @@ pub fn import_section(conn: &Connection, doc: &SectionDoc) -> Res<LogImport> {
         }
     }
     let heads_json = serde_json::to_value(&doc.signed_heads).map_err(|e| malformed(format!("signed heads: {e}")))?;
-    let mut ev = NewEvent::new(EventKind::Other(IMPORTED_KIND.to_owned()), Outcome::Ok)
+    let mut ev = NewEvent::new(EventKind::Imported, Outcome::Ok)
         .detail("mode", serde_json::to_value(mode).unwrap_or(Value::Null))
         .detail("events", doc.events.len() as u64)
         .detail("source_vault_id", doc.source_vault_id.clone())
@@ -600,7 +600,7 @@ pub fn verify_imported(conn: &Connection) -> Res<Vec<ImportedCheck>> {
     let page = crate::query(
         conn,
         &Filter {
-            kind: Some(EventKind::Other(IMPORTED_KIND.to_owned())),
+            kind: Some(EventKind::Imported),
             ..Filter::default()
         },
         None,

@@ -276,6 +276,80 @@ fn refused(
     )
 }
 
+/// Why the step of a token-bearing call failed: a refusal the retailer is told about (logged as a refusal of the
+/// call, with its grant and retailer), or a fault that rolls the transaction back.
+pub(crate) enum Failed {
+    Refused(locket_grants::RedeemError),
+    Abort(Abort),
+}
+
+impl From<locket_grants::RedeemError> for Failed {
+    fn from(e: locket_grants::RedeemError) -> Failed {
+        match e {
+            locket_grants::RedeemError::Internal(why) => Failed::Abort(Abort(why)),
+            other => Failed::Refused(other),
+        }
+    }
+}
+
+impl From<Abort> for Failed {
+    fn from(a: Abort) -> Failed {
+        Failed::Abort(a)
+    }
+}
+
+impl From<locket_audit::AuditError> for Failed {
+    fn from(e: locket_audit::AuditError) -> Failed {
+        Failed::Abort(e.into())
+    }
+}
+
+/// A step's reply and the events it recorded.
+type Step<R> = Result<(R, Vec<Event>), Failed>;
+
+/// The one audited call every token-bearing route makes: the token's signature is checked first (a failure is
+/// logged as a refusal of `action`); then `step` runs on the writer inside one transaction and records its own
+/// events; a refusal it returns is logged in the same transaction. The reply leaves only after the commit, so
+/// every call of these routes is in the log. `repeatable`: the step only touches the transaction, so the writer
+/// may re-run it after a rollback (see [`write_repeatable`]).
+async fn audited<R, F>(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    token: &str,
+    action: &'static str,
+    repeatable: bool,
+    step: F,
+) -> Result<R, ApiError>
+where
+    R: Send + 'static,
+    F: Fn(&Transaction<'_>, &Unlocked, &locket_grants::VerifiedToken, &Call) -> Step<R> + Send + 'static,
+{
+    let v = verified(endpoint, unlocked, call, token, action).await?;
+    let call = call.clone();
+    let job = move |tx: &Transaction<'_>, u: &Unlocked| match step(tx, u, &v, &call) {
+        Ok((reply, events)) => Ok(Done {
+            reply: Ok(reply),
+            events,
+            notice: None,
+        }),
+        Err(Failed::Abort(a)) => Err(a),
+        Err(Failed::Refused(err)) => {
+            let e = record(tx, u, &refused(&call, &err, &v, action))?;
+            Ok(Done {
+                reply: Err(ApiError::from(&err)),
+                events: vec![e],
+                notice: None,
+            })
+        }
+    };
+    if repeatable {
+        write_repeatable(endpoint, unlocked, job).await
+    } else {
+        write(endpoint, unlocked, job).await
+    }
+}
+
 /// `GET /v1/data`: all redemption checks, the use count and the audit event in one transaction; the reply
 /// leaves only after it committed.
 pub(crate) async fn redeem(
@@ -284,42 +358,33 @@ pub(crate) async fn redeem(
     call: &Call,
     token: String,
 ) -> Result<DataReply, ApiError> {
-    let v = verified(endpoint, unlocked, call, &token, "redemption").await?;
-    let call = call.clone();
-    write_repeatable(endpoint, unlocked, move |tx, u| {
-        // Time is taken inside the transaction: the checks see the moment the grant state is read.
-        let now = chrono::Utc::now();
-        match locket_grants::redeem::redeem_verified(tx, &v, now) {
-            Ok(r) => {
-                let ev = call.stamp(
-                    NewEvent::new(EventKind::Redemption, Outcome::Ok)
-                        .grant(r.grant_id.clone())
-                        .retailer(r.retailer_id.clone())
-                        .fields(r.disclosed_fields())
-                        .detail("uses", r.uses),
-                );
-                let e = record(tx, u, &ev)?;
-                Ok(Done {
-                    reply: Ok(DataReply {
-                        format: "locket.data/v1",
-                        redemption: r,
-                        disclosed_at: now_rfc3339(),
-                    }),
-                    events: vec![e],
-                    notice: None,
-                })
-            }
-            Err(locket_grants::RedeemError::Internal(why)) => Err(Abort(why)),
-            Err(err) => {
-                let e = record(tx, u, &refused(&call, &err, &v, "redemption"))?;
-                Ok(Done {
-                    reply: Err(ApiError::from(&err)),
-                    events: vec![e],
-                    notice: None,
-                })
-            }
-        }
-    })
+    audited(
+        endpoint,
+        unlocked,
+        call,
+        &token,
+        "redemption",
+        true,
+        |tx, u, v, call| {
+            // Time is taken inside the transaction: the checks see the moment the grant state is read.
+            let now = chrono::Utc::now();
+            let r = locket_grants::redeem::redeem_verified(tx, v, now)?;
+            let ev = call.stamp(
+                NewEvent::new(EventKind::Redemption, Outcome::Ok)
+                    .grant(r.grant_id.clone())
+                    .retailer(r.retailer_id.clone())
+                    .fields(r.disclosed_fields())
+                    .detail("uses", r.uses),
+            );
+            let e = record(tx, u, &ev)?;
+            let reply = DataReply {
+                format: "locket.data/v1",
+                redemption: r,
+                disclosed_at: now_rfc3339(),
+            };
+            Ok((reply, vec![e]))
+        },
+    )
     .await
 }
 
@@ -331,37 +396,26 @@ pub(crate) async fn introspect(
     call: &Call,
     token: String,
 ) -> Result<locket_grants::Introspection, ApiError> {
-    let v = verified(endpoint, unlocked, call, &token, "introspection").await?;
-    let call = call.clone();
-    write(endpoint, unlocked, move |tx, u| {
-        match catch_up_receipts(tx, u, &v.claims.jti)
-            .and_then(|()| locket_grants::redeem::introspect(tx, &v, chrono::Utc::now()))
-        {
-            Ok(i) => {
-                let ev = call.stamp(
-                    NewEvent::new(EventKind::Introspection, Outcome::Ok)
-                        .grant(i.grant_id.clone())
-                        .retailer(i.retailer_id.clone())
-                        .detail("status", i.status.as_str()),
-                );
-                let e = record(tx, u, &ev)?;
-                Ok(Done {
-                    reply: Ok(i),
-                    events: vec![e],
-                    notice: None,
-                })
-            }
-            Err(locket_grants::RedeemError::Internal(why)) => Err(Abort(why)),
-            Err(err) => {
-                let e = record(tx, u, &refused(&call, &err, &v, "introspection"))?;
-                Ok(Done {
-                    reply: Err(ApiError::from(&err)),
-                    events: vec![e],
-                    notice: None,
-                })
-            }
-        }
-    })
+    audited(
+        endpoint,
+        unlocked,
+        call,
+        &token,
+        "introspection",
+        false,
+        |tx, u, v, call| {
+            catch_up_receipts(tx, u, &v.claims.jti)?;
+            let i = locket_grants::redeem::introspect(tx, v, chrono::Utc::now())?;
+            let ev = call.stamp(
+                NewEvent::new(EventKind::Introspection, Outcome::Ok)
+                    .grant(i.grant_id.clone())
+                    .retailer(i.retailer_id.clone())
+                    .detail("status", i.status.as_str()),
+            );
+            let e = record(tx, u, &ev)?;
+            Ok((i, vec![e]))
+        },
+    )
     .await
 }
 
@@ -372,43 +426,32 @@ pub(crate) async fn revoke(
     call: &Call,
     token: String,
 ) -> Result<RevokeReply, ApiError> {
-    let v = verified(endpoint, unlocked, call, &token, "revocation").await?;
-    let call = call.clone();
-    write(
+    audited(
         endpoint,
         unlocked,
-        move |tx, u| match locket_grants::redeem::retailer_revoke(tx, &v, chrono::Utc::now()) {
-            Ok(r) => {
-                let mut events = Vec::new();
-                if !r.already_revoked {
-                    let ev = call.stamp(
-                        NewEvent::new(EventKind::GrantRevoked, Outcome::Ok)
-                            .grant(r.grant_id.clone())
-                            .retailer(r.retailer_id.clone())
-                            .detail("by", "retailer"),
-                    );
-                    events.push(record(tx, u, &ev)?);
-                    // The consent ends here: its `revoke` receipt (method `retailer`), in the same commit.
-                    catch_up_receipts(tx, u, &r.grant_id).map_err(|e| Abort(e.to_string()))?;
-                }
-                Ok(Done {
-                    reply: Ok(RevokeReply {
-                        revoked: true,
-                        revocation: r,
-                    }),
-                    events,
-                    notice: None,
-                })
+        call,
+        &token,
+        "revocation",
+        false,
+        |tx, u, v, call| {
+            let r = locket_grants::redeem::retailer_revoke(tx, v, chrono::Utc::now())?;
+            let mut events = Vec::new();
+            if !r.already_revoked {
+                let ev = call.stamp(
+                    NewEvent::new(EventKind::GrantRevoked, Outcome::Ok)
+                        .grant(r.grant_id.clone())
+                        .retailer(r.retailer_id.clone())
+                        .detail("by", "retailer"),
+                );
+                events.push(record(tx, u, &ev)?);
+                // The consent ends here: its `revoke` receipt (method `retailer`), in the same commit.
+                catch_up_receipts(tx, u, &r.grant_id).map_err(|e| Abort(e.to_string()))?;
             }
-            Err(locket_grants::RedeemError::Internal(why)) => Err(Abort(why)),
-            Err(err) => {
-                let e = record(tx, u, &refused(&call, &err, &v, "revocation"))?;
-                Ok(Done {
-                    reply: Err(ApiError::from(&err)),
-                    events: vec![e],
-                    notice: None,
-                })
-            }
+            let reply = RevokeReply {
+                revoked: true,
+                revocation: r,
+            };
+            Ok((reply, events))
         },
     )
     .await
@@ -441,38 +484,22 @@ pub(crate) async fn receipts(
     call: &Call,
     token: String,
 ) -> Result<ReceiptsReply, ApiError> {
-    let v = verified(endpoint, unlocked, call, &token, "receipts").await?;
-    let call = call.clone();
-    write(endpoint, unlocked, move |tx, u| {
-        match catch_up_receipts(tx, u, &v.claims.jti).and_then(|()| locket_grants::redeem::receipts(tx, &v)) {
-            Ok(list) => {
-                let ev = call.stamp(
-                    NewEvent::new(EventKind::Introspection, Outcome::Ok)
-                        .grant(v.claims.jti.clone())
-                        .retailer(v.claims.aud.clone())
-                        .detail("receipts", list.len()),
-                );
-                let e = record(tx, u, &ev)?;
-                Ok(Done {
-                    reply: Ok(ReceiptsReply {
-                        format: "locket.consent-receipts/v1",
-                        grant_id: v.claims.jti.clone(),
-                        receipts: list,
-                    }),
-                    events: vec![e],
-                    notice: None,
-                })
-            }
-            Err(locket_grants::RedeemError::Internal(why)) => Err(Abort(why)),
-            Err(err) => {
-                let e = record(tx, u, &refused(&call, &err, &v, "receipts"))?;
-                Ok(Done {
-                    reply: Err(ApiError::from(&err)),
-                    events: vec![e],
-                    notice: None,
-                })
-            }
-        }
+    audited(endpoint, unlocked, call, &token, "receipts", false, |tx, u, v, call| {
+        catch_up_receipts(tx, u, &v.claims.jti)?;
+        let list = locket_grants::redeem::receipts(tx, v)?;
+        let ev = call.stamp(
+            NewEvent::new(EventKind::Introspection, Outcome::Ok)
+                .grant(v.claims.jti.clone())
+                .retailer(v.claims.aud.clone())
+                .detail("receipts", list.len()),
+        );
+        let e = record(tx, u, &ev)?;
+        let reply = ReceiptsReply {
+            format: "locket.consent-receipts/v1",
+            grant_id: v.claims.jti.clone(),
+            receipts: list,
+        };
+        Ok((reply, vec![e]))
     })
     .await
 }
@@ -485,56 +512,40 @@ pub(crate) async fn erasure_ack(
     call: &Call,
     token: String,
 ) -> Result<locket_grants::redeem::ErasureAck, ApiError> {
-    let v = verified(endpoint, unlocked, call, &token, "erasure_ack").await?;
-    let call = call.clone();
-    write(endpoint, unlocked, move |tx, u| {
-        let now = chrono::Utc::now();
-        match locket_grants::redeem::acknowledge_erasure(tx, &v, now) {
-            Ok(ack) => {
-                // The grants crate logged the acknowledgement if it changed anything; a call that found
-                // nothing open is logged here, so every call of the route is in the log.
-                let kind = EventKind::Other("erasure_acknowledged".to_owned());
-                let events = if ack.acknowledged > 0 {
-                    let logged = locket_audit::query(
-                        tx,
-                        &locket_audit::Filter {
-                            kind: Some(kind),
-                            ..Default::default()
-                        },
-                        None,
-                        1,
-                    )?
-                    .events;
-                    if logged.first().is_some_and(|e| e.seq % 64 == 0) {
-                        locket_audit::maybe_sign_head(tx, u.vault.signing_seed().expose())?;
-                    }
-                    logged
-                } else {
-                    let ev = call.stamp(
-                        NewEvent::new(kind, Outcome::Ok)
-                            .grant(ack.grant_id.clone())
-                            .retailer(ack.retailer_id.clone())
-                            .detail("requests", 0u64),
-                    );
-                    vec![record(tx, u, &ev)?]
+    audited(
+        endpoint,
+        unlocked,
+        call,
+        &token,
+        "erasure_ack",
+        false,
+        |tx, u, v, call| {
+            let ack = locket_grants::redeem::acknowledge_erasure(tx, v, chrono::Utc::now())?;
+            // The grants crate logged the acknowledgement if it changed anything; a call that found nothing open is
+            // logged here, so every call of the route is in the log.
+            let kind = EventKind::ErasureAcknowledged;
+            let events = if ack.acknowledged > 0 {
+                let filter = locket_audit::Filter {
+                    kind: Some(kind),
+                    ..Default::default()
                 };
-                Ok(Done {
-                    reply: Ok(ack),
-                    events,
-                    notice: None,
-                })
-            }
-            Err(locket_grants::RedeemError::Internal(why)) => Err(Abort(why)),
-            Err(err) => {
-                let e = record(tx, u, &refused(&call, &err, &v, "erasure_ack"))?;
-                Ok(Done {
-                    reply: Err(ApiError::from(&err)),
-                    events: vec![e],
-                    notice: None,
-                })
-            }
-        }
-    })
+                let logged = locket_audit::query(tx, &filter, None, 1)?.events;
+                if logged.first().is_some_and(|e| e.seq % 64 == 0) {
+                    locket_audit::maybe_sign_head(tx, u.vault.signing_seed().expose())?;
+                }
+                logged
+            } else {
+                let ev = call.stamp(
+                    NewEvent::new(kind, Outcome::Ok)
+                        .grant(ack.grant_id.clone())
+                        .retailer(ack.retailer_id.clone())
+                        .detail("requests", 0u64),
+                );
+                vec![record(tx, u, &ev)?]
+            };
+            Ok((ack, events))
+        },
+    )
     .await
 }
 

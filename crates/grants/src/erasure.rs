@@ -134,7 +134,7 @@ pub fn request_erasure(
         "INSERT INTO erasure_requests (id, retailer_id, grant_id, requested_at, note) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, retailer_id, grant_id, ts(now), note],
     )?;
-    let mut event = NewEvent::new(EventKind::Other("erasure_requested".to_owned()), Outcome::Ok)
+    let mut event = NewEvent::new(EventKind::ErasureRequested, Outcome::Ok)
         .retailer(retailer_id)
         .detail("erasure_id", id.clone())
         .at(now);
@@ -228,7 +228,7 @@ pub fn acknowledge(
     if changed > 0 {
         log(
             tx,
-            NewEvent::new(EventKind::Other("erasure_acknowledged".to_owned()), Outcome::Ok)
+            NewEvent::new(EventKind::ErasureAcknowledged, Outcome::Ok)
                 .retailer(retailer)
                 .grant(grant_id)
                 .detail("requests", changed as u64)

@@ -1114,7 +1114,7 @@ pub fn narrow(
     tx.execute("UPDATE grants SET scopes = ?2 WHERE id = ?1", params![grant.id, json])?;
     audit(
         tx,
-        NewEvent::new(EventKind::Other("grant_narrowed".to_owned()), Outcome::Ok)
+        NewEvent::new(EventKind::GrantNarrowed, Outcome::Ok)
             .retailer(grant.retailer_id.clone())
             .grant(grant.id.clone())
             .request(grant.request_id.clone())
