@@ -3,57 +3,14 @@
 //! `locket audit [--retailer R] [--grant G] [--field F] [--outcome O] [--kind K] [--since T] [--until T]
 //! [--limit N] [--before SEQ] [--json]` lists events newest first; `locket audit verify` walks the hash chain;
 //! `locket audit timeline` prints events per day.
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, Utc};
 use clap::{Args, Subcommand};
-use locket_audit::{Cursor, Event, EventKind, Filter, Outcome};
+use locket_audit::{Cursor, Event};
 use serde_json::json;
 
+use super::audit_filter::FilterArgs;
 use super::output::table;
 use super::{exit, CliError, CliResult, Ctx};
-
-/// Filters and paging for `locket audit`.
-/// The event filters shared by `locket audit` and `locket audit export`.
-#[derive(Debug, Args)]
-pub struct FilterArgs {
-    /// Only events about this retailer id (e.g. shop.example).
-    #[arg(long, value_name = "RETAILER")]
-    retailer: Option<String>,
-    /// Only events about this grant id.
-    #[arg(long, value_name = "GRANT")]
-    grant: Option<String>,
-    /// Only events that disclosed this field (e.g. contact.email).
-    #[arg(long, value_name = "FIELD")]
-    field: Option<String>,
-    /// Only events with this outcome.
-    #[arg(long, value_name = "OUTCOME", value_parser = ["ok", "refused", "error"])]
-    outcome: Option<String>,
-    /// Only events of this kind (redemption, introspection, refusal, request_received, grant_issued,
-    /// grant_denied, grant_revoked, unlock, unlock_failed, imported, ...).
-    #[arg(long, value_name = "KIND")]
-    kind: Option<String>,
-    /// Only events at or after this time: RFC 3339, a date (YYYY-MM-DD, UTC) or an age such as 7d, 12h, 30m.
-    #[arg(long, value_name = "TIME")]
-    since: Option<String>,
-    /// Only events before this time (same forms as --since).
-    #[arg(long, value_name = "TIME")]
-    until: Option<String>,
-}
-
-impl FilterArgs {
-    /// The query filter these options describe (times relative to now).
-    pub fn into_filter(self) -> CliResult<Filter> {
-        let now = Utc::now();
-        Ok(Filter {
-            retailer: self.retailer,
-            grant: self.grant,
-            field: self.field,
-            outcome: self.outcome.as_deref().and_then(Outcome::parse),
-            kind: self.kind.as_deref().map(EventKind::parse),
-            since: self.since.as_deref().map(|t| parse_time(t, now)).transpose()?,
-            until: self.until.as_deref().map(|t| parse_time(t, now)).transpose()?,
-        })
-    }
-}
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -83,36 +40,6 @@ pub enum AuditCmd {
     },
     /// Write the access log (with the same filters) to a CSV or JSON file for the owner.
     Export(Box<super::audit_export::AuditExportArgs>),
-}
-
-/// Parses `--since`/`--until`.
-pub fn parse_time(text: &str, now: DateTime<Utc>) -> CliResult<DateTime<Utc>> {
-    let t = text.trim();
-    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
-        return Ok(dt.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        if let Some(dt) = d.and_hms_opt(0, 0, 0) {
-            return Ok(dt.and_utc());
-        }
-    }
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    if let Ok(n) = num.parse::<i64>() {
-        let d = match unit {
-            "d" => Some(Duration::days(n)),
-            "h" => Some(Duration::hours(n)),
-            "m" => Some(Duration::minutes(n)),
-            "w" => Some(Duration::weeks(n)),
-            _ => None,
-        };
-        if let Some(d) = d {
-            return Ok(now - d);
-        }
-    }
-    Err(CliError::usage(format!(
-        "{text:?} is not a time: use RFC 3339 (2026-11-24T15:00:00Z), a date (2026-11-24) or an age (7d, 12h, 30m)"
-    )))
 }
 
 fn audit_err(e: locket_audit::AuditError) -> CliError {
@@ -251,25 +178,4 @@ fn timeline(ctx: &mut Ctx, days: i64) -> CliResult {
         table(&["DAY (UTC)", "EVENTS", "REDEMPTIONS", "REFUSED"], &rows)
     });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_parse() {
-        let now: DateTime<Utc> = "2026-11-24T15:00:00Z".parse().unwrap();
-        assert_eq!(parse_time("7d", now).unwrap(), now - Duration::days(7));
-        assert_eq!(parse_time("12h", now).unwrap(), now - Duration::hours(12));
-        assert_eq!(
-            parse_time("2026-11-01", now).unwrap(),
-            "2026-11-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
-        );
-        assert_eq!(
-            parse_time("2026-11-01T10:00:00+01:00", now).unwrap(),
-            "2026-11-01T09:00:00Z".parse::<DateTime<Utc>>().unwrap()
-        );
-        assert!(parse_time("yesterday", now).is_err());
-    }
 }

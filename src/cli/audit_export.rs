@@ -31,7 +31,7 @@ pub struct AuditExportArgs {
     #[arg(long)]
     force: bool,
     #[command(flatten)]
-    filter: super::audit::FilterArgs,
+    filter: super::audit_filter::FilterArgs,
 }
 
 fn log_err(e: LogExportError) -> CliError {

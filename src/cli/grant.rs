@@ -10,8 +10,7 @@ use locket_grants::duration::parse_owner_duration;
 use locket_grants::store::{ApproveOptions, GrantRecord};
 use serde_json::json;
 
-use super::output::{cell, table};
-use super::requests::when;
+use super::output::{cell, table, when};
 use super::{exit, CliError, CliResult, Ctx};
 
 /// `locket grant …`

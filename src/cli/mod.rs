@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod audit_export;
+pub mod audit_filter;
 pub mod backup;
 pub mod grant;
 pub mod output;

@@ -143,3 +143,8 @@ pub fn write_private_file(path: &std::path::Path, bytes: &[u8], force: bool) -> 
     }
     Ok(())
 }
+
+/// "2026-11-24 15:00 UTC"
+pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

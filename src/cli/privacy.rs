@@ -12,8 +12,7 @@ use locket_app::Session;
 use locket_grants::store::RequestRecord;
 use serde_json::json;
 
-use super::output::{cell, table};
-use super::requests::when;
+use super::output::{cell, table, when};
 use super::{CliResult, Ctx};
 
 /// The over-asking check's lines appended to the request card (empty when there are no warnings).

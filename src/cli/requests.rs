@@ -7,7 +7,7 @@ use locket_grants::request::MAX_REQUEST_BYTES;
 use locket_grants::store::{RequestRecord, RequestSource, RequestStatus};
 use locket_grants::GrantError;
 
-use super::output::{cell, table};
+use super::output::{cell, table, when};
 use super::{exit, CliError, CliResult, Ctx};
 
 /// `locket requests …`
@@ -48,11 +48,6 @@ impl From<GrantError> for CliError {
     fn from(e: GrantError) -> Self {
         CliError::from_code(e.code(), e.to_string())
     }
-}
-
-/// "2026-11-24 15:00 UTC"
-pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// The request as a card for people.

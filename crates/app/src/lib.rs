@@ -24,6 +24,7 @@ pub mod files;
 pub mod grants;
 pub mod links;
 mod locket;
+mod options;
 pub mod owner;
 pub mod passphrase;
 #[allow(missing_docs)]

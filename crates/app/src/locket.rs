@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use locket_grants::receipt::Collection;
 use locket_vault::backup::{self, AutoBackup, BackupPolicy};
 use locket_vault::settings::Settings;
 use locket_vault::{KdfParams, Passphrase, RecoveryKey, Vault};
@@ -18,6 +17,7 @@ use tokio::sync::broadcast;
 
 use crate::dto::{AppStatus, EndpointStatus, SessionInfo};
 use crate::error::{AppError, AppResult};
+pub use crate::options::Options;
 use crate::session::{lock, Session};
 
 /// How often the automatic backup checks the vault, and how long it waits after a change.
@@ -101,42 +101,6 @@ impl Unlock {
             Unlock::Keychain => "keychain",
             Unlock::Recovery { .. } => "recovery",
             Unlock::NewestBackup(_) => "backup",
-        }
-    }
-}
-
-/// Settings of the application object that front ends choose (not stored in the vault).
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// How decisions taken through this front end are described in consent receipts.
-    pub collection: Collection,
-    /// Listen here instead of the vault's endpoint setting (tests; `LOCKET_LISTEN`).
-    pub listen_override: Option<SocketAddr>,
-    /// Lock after this much inactivity instead of the vault's auto-lock setting (tests).
-    pub idle_override: Option<Duration>,
-    /// Start the endpoint server when a session opens (if the vault's settings have sharing on).
-    pub serve: bool,
-}
-
-impl Options {
-    /// The `locket` command's options: decisions are `cli`; it never serves (that is `locket serve`) and has no
-    /// idle timer (each command unlocks, works and exits).
-    pub fn cli() -> Options {
-        Options {
-            collection: Collection::Cli,
-            listen_override: None,
-            idle_override: None,
-            serve: false,
-        }
-    }
-
-    /// The desktop app's options: decisions are `desktop`, `LOCKET_LISTEN` overrides the address.
-    pub fn desktop() -> Options {
-        Options {
-            collection: Collection::Desktop,
-            listen_override: std::env::var("LOCKET_LISTEN").ok().and_then(|s| s.parse().ok()),
-            idle_override: None,
-            serve: true,
         }
     }
 }

@@ -21,7 +21,7 @@ use locket_vault::{Store, Vault};
 
 use crate::dto::EndpointStatus;
 use crate::error::{AppError, AppResult};
-use crate::locket::Options;
+use crate::options::Options;
 
 /// Locks a std mutex, turning poisoning into an error instead of a panic.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> AppResult<MutexGuard<'_, T>> {
