@@ -130,7 +130,7 @@ fn privacy_commands_end_to_end() {
         &v.dir,
         &["--json", "alias", "set", "other.example", "shop@alias.example"],
     );
-    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert_eq!(r.code, Some(7), "{}", r.stderr); // a conflict
     assert!(r.stderr.contains("alias_in_use"), "{}", r.stderr);
     assert_eq!(
         run_pw(&v.dir, &["--json", "alias", "list"])

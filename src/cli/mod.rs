@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use locket_app::{AppError, Options, Session, Unlock};
+use locket_app::{AppError, ErrorKind, Options, Session, Unlock};
 use locket_vault::export::{ExportError, ExportSection};
 use locket_vault::{KdfParams, Passphrase, Vault, VaultError};
 use zeroize::Zeroizing;
@@ -97,52 +97,23 @@ impl CliError {
         Self::new(exit::USAGE, "usage", message)
     }
 
-    /// Maps a core error code to an exit code; shared by every area's `From` impl.
+    /// The exit status of an error code: the application layer's kind of the code (one table for the whole
+    /// product, `locket_app::ErrorKind::of_code`) mapped once here, plus the few statuses only a command line has
+    /// (usage, a declined confirmation, the OS keychain).
     pub fn exit_for_code(code: &str) -> u8 {
         match code {
-            "wrong_passphrase" | "wrong_recovery_key" | "wrong_export_passphrase" | "export_passphrase_required" => {
-                exit::WRONG_SECRET
-            }
-            "vault_damaged"
-            | "vault_too_new"
-            | "export_malformed"
-            | "export_unsupported"
-            | "export_unknown_section"
-            | "audit_section_not_intact"
-            | "audit_section_malformed"
-            | "grants_section_malformed"
-            | "request_too_large"
-            | "request_malformed"
-            | "vault_record_corrupt" => exit::DAMAGED,
-            "vault_not_found" | "unknown_field" | "field_not_set" | "file_not_found" | "not_found"
-            | "retailer_not_found" | "receipt_not_found" | "request_not_found" | "grant_not_found" => exit::NOT_FOUND,
-            "validation_failed"
-            | "passphrase_empty"
-            | "passphrase_too_short"
-            | "request_invalid"
-            | "scope_not_requested"
-            | "nothing_granted"
-            | "scope_unknown"
-            | "expiry_too_long"
-            | "max_uses_invalid"
-            | "duration_syntax"
-            | "duration_calendar_unit"
-            | "duration_zero"
-            | "duration_too_long"
-            | "minimization_invalid"
-            | "scope_not_in_grant" => exit::INVALID,
-            "vault_exists"
-            | "import_target_not_empty"
-            | "file_exists"
-            | "vault_in_use"
-            | "request_duplicate"
-            | "request_already_decided"
-            | "requests_pending_limit"
-            | "grant_not_active" => exit::CONFLICT,
-            "keychain_unavailable" | "keychain_not_enabled" => exit::KEYCHAIN,
-            "cancelled" => exit::CANCELLED,
-            "disk_full" | "vault_read_only" | "file_write_failed" => exit::CANNOT_WRITE,
-            "usage" | "id_ambiguous" => exit::USAGE,
+            "usage" | "id_ambiguous" => return exit::USAGE,
+            "cancelled" => return exit::CANCELLED,
+            "keychain_unavailable" | "keychain_not_enabled" => return exit::KEYCHAIN,
+            _ => {}
+        }
+        match ErrorKind::of_code(code) {
+            ErrorKind::Unauthenticated => exit::WRONG_SECRET,
+            ErrorKind::Damaged => exit::DAMAGED,
+            ErrorKind::NotFound => exit::NOT_FOUND,
+            ErrorKind::Invalid => exit::INVALID,
+            ErrorKind::Conflict => exit::CONFLICT,
+            ErrorKind::Storage => exit::CANNOT_WRITE,
             _ => exit::ERROR,
         }
     }

@@ -20,7 +20,7 @@ pub enum ErrorKind {
     Forbidden,
     /// Locket is locked; unlock first.
     Locked,
-    /// Stored data is damaged or not Locket's.
+    /// Stored data or a given file is damaged or not Locket's (a vault, an export, a request that is not one).
     Damaged,
     /// The disk or the OS refused (disk full, read-only, keychain unavailable, I/O).
     Storage,
@@ -29,49 +29,135 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The kind of a stable error code. One table for the whole product: codes not named here are
-    /// [`ErrorKind::Invalid`] when they name a refused input and [`ErrorKind::Internal`] otherwise.
+    /// The kind of a stable error code. One table for the whole product, naming every code docs/errors.md lists
+    /// (a test keeps the two in step); a code it does not know is [`ErrorKind::Internal`].
     pub fn of_code(code: &str) -> ErrorKind {
-        match code {
-            "vault_not_found" | "unknown_field" | "field_not_set" | "file_not_found" | "not_found"
-            | "request_not_found" | "grant_not_found" | "unknown_grant" | "unknown_retailer" | "backup_not_found"
-            | "no_backup" | "receipt_not_found" => ErrorKind::NotFound,
-            "wrong_passphrase" | "wrong_recovery_key" | "wrong_export_passphrase" | "export_passphrase_required" => {
-                ErrorKind::Unauthenticated
+        Self::known(code).unwrap_or(ErrorKind::Internal)
+    }
+
+    /// The kind of a code this table names, or `None`.
+    pub fn known(code: &str) -> Option<ErrorKind> {
+        Some(match code {
+            "vault_not_found"
+            | "unknown_field"
+            | "field_not_set"
+            | "file_not_found"
+            | "not_found"
+            | "request_not_found"
+            | "grant_not_found"
+            | "unknown_retailer"
+            | "no_backup"
+            | "receipt_not_found"
+            | "retailer_not_found"
+            | "grant_file_unavailable" => ErrorKind::NotFound,
+            "wrong_passphrase"
+            | "wrong_recovery_key"
+            | "wrong_export_passphrase"
+            | "export_passphrase_required"
+            | "authorization_missing"
+            | "token_malformed"
+            | "token_invalid_signature"
+            | "token_unknown_key"
+            | "token_expired"
+            | "token_not_yet_valid"
+            | "grant_unknown" => ErrorKind::Unauthenticated,
+            "grant_revoked" | "grant_uses_exhausted" | "grant_wrong_retailer" | "privacy_budget_exhausted" => {
+                ErrorKind::Forbidden
             }
             "vault_locked" => ErrorKind::Locked,
             "vault_damaged"
             | "vault_too_new"
-            | "vault_rolled_back"
+            | "vault_record_corrupt"
             | "export_malformed"
             | "export_unsupported"
             | "export_unknown_section"
+            | "export_section_failed"
             | "audit_section_not_intact"
             | "audit_section_malformed"
             | "grants_section_malformed"
-            | "backup_damaged"
-            | "audit_chain_broken" => ErrorKind::Damaged,
+            | "audit_chain_broken"
+            | "audit_bad_row"
+            | "request_malformed"
+            | "request_too_large"
+            | "audit_not_migrated"
+            | "receipt_invalid_signature"
+            | "receipt_malformed"
+            | "grant_file_invalid"
+            | "grant_file_token_invalid"
+            | "signing_key_invalid"
+            | "receipt_key_invalid" => ErrorKind::Damaged,
             "vault_exists"
             | "import_target_not_empty"
             | "file_exists"
             | "vault_in_use"
-            | "request_not_pending"
             | "request_already_decided"
-            | "grant_already_revoked"
-            | "grant_revoked"
-            | "alias_taken" => ErrorKind::Conflict,
-            "scope_not_granted" | "grant_uses_exhausted" | "token_expired" | "token_invalid_signature" => {
-                ErrorKind::Forbidden
-            }
+            | "request_duplicate"
+            | "requests_pending_limit"
+            | "grant_not_active"
+            | "alias_in_use"
+            | "scope_unsatisfiable"
+            | "rate_limited" => ErrorKind::Conflict,
             "disk_full"
             | "vault_read_only"
             | "io_error"
             | "storage_error"
+            | "storage_failed"
+            | "database_error"
+            | "vault_error"
+            | "audit_database"
+            | "audit_pending_file"
+            | "audit_vault_unavailable"
             | "keychain_unavailable"
-            | "keychain_not_enabled" => ErrorKind::Storage,
-            "internal" | "signing_key_unusable" | "token_signing_failed" => ErrorKind::Internal,
-            _ => ErrorKind::Invalid,
-        }
+            | "keychain_not_enabled"
+            | "file_write_failed"
+            | "endpoint_bind_failed"
+            | "endpoint_unreachable"
+            | "endpoint_vault_unusable" => ErrorKind::Storage,
+            "internal"
+            | "internal_error"
+            | "runtime"
+            | "random_failed"
+            | "signing_key_unusable"
+            | "token_signing_failed"
+            | "receipt_signing_failed"
+            | "audit_bad_signing_key"
+            | "audit_failed"
+            | "endpoint_failed"
+            | "unexpected_response" => ErrorKind::Internal,
+            "usage"
+            | "cancelled"
+            | "validation_failed"
+            | "passphrase_empty"
+            | "passphrase_too_short"
+            | "confirmation_mismatch"
+            | "invalid_address"
+            | "invalid_time"
+            | "invalid_argument"
+            | "nothing_selected"
+            | "deep_link_invalid"
+            | "id_ambiguous"
+            | "request_invalid"
+            | "scope_not_requested"
+            | "scope_unknown"
+            | "scope_not_in_grant"
+            | "scope_argument_invalid"
+            | "nothing_granted"
+            | "expiry_too_long"
+            | "max_uses_invalid"
+            | "minimization_invalid"
+            | "duration_syntax"
+            | "duration_calendar_unit"
+            | "duration_zero"
+            | "duration_too_long"
+            | "epsilon_invalid"
+            | "privacy_budget_invalid"
+            | "alias_invalid"
+            | "audit_bad_query"
+            | "grant_file_too_large"
+            | "method_not_allowed"
+            | "unsupported_media_type" => ErrorKind::Invalid,
+            _ => return None,
+        })
     }
 }
 
@@ -165,5 +251,18 @@ mod tests {
         assert_eq!(ErrorKind::of_code("vault_damaged"), ErrorKind::Damaged);
         assert_eq!(ErrorKind::of_code("disk_full"), ErrorKind::Storage);
         assert_eq!(ErrorKind::of_code("confirmation_mismatch"), ErrorKind::Invalid);
+        assert_eq!(ErrorKind::of_code("a_code_nobody_defined"), ErrorKind::Internal);
+    }
+
+    #[test]
+    fn every_documented_code_has_a_kind() {
+        let doc = include_str!("../../../docs/errors.md");
+        let missing: Vec<&str> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once('`').map(|(code, _)| code))
+            .filter(|code| ErrorKind::known(code).is_none())
+            .collect();
+        assert!(missing.is_empty(), "codes without a kind: {missing:?}");
     }
 }
