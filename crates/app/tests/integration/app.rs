@@ -12,9 +12,17 @@ use locket_vault::Passphrase;
 
 const PASSPHRASE: &str = "violet harbour quilt 37 lantern";
 
+/// `locket-app` derives keys with `KdfParams::from_env()`, so the cheap test profile can only be chosen through
+/// `LOCKET_KDF_PROFILE`. It is set once per process (never changed or removed afterwards), before the first
+/// vault of any test is made; `std::env` reads and writes share one lock, and nothing else in this binary
+/// reads or writes the environment, so tests running in parallel threads all see the same value.
+fn fast_kdf() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("LOCKET_KDF_PROFILE", "test"));
+}
+
 fn options(idle: Option<Duration>) -> Options {
-    // Every test sets the same value (fast key derivation), so parallel tests agree.
-    std::env::set_var("LOCKET_KDF_PROFILE", "test");
+    fast_kdf();
     Options {
         collection: Collection::Desktop,
         listen_override: Some("127.0.0.1:0".parse().unwrap()),
@@ -23,13 +31,9 @@ fn options(idle: Option<Duration>) -> Options {
     }
 }
 
-/// The golden sample request, made fresh (new nonce, created now).
+/// The sample request (the shared fixture), made fresh (new nonce, created now).
 fn sample_request() -> Vec<u8> {
-    let mut v: serde_json::Value =
-        serde_json::from_str(include_str!("../../../tests/golden/grant-request.v1.json")).unwrap();
-    v["created_at"] = serde_json::json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    v["nonce"] = serde_json::json!(uuid::Uuid::new_v4().simple().to_string());
-    serde_json::to_vec(&v).unwrap()
+    crate::kit::Request::new().bytes()
 }
 
 /// A vault with an email, a grant for it, and the grant's token; the session's server address.
@@ -39,7 +43,12 @@ async fn unlocked_with_grant(locket: &Locket) -> (String, SocketAddr) {
     let url = s.server_url().await;
     let token = locket_app::blocking(move || {
         s.set_value("contact.email".into(), "ada@example.com".into())?;
-        let req = s.import_request(sample_request(), RequestSource::File { path: "request.json".into() })?;
+        let req = s.import_request(
+            sample_request(),
+            RequestSource::File {
+                path: "request.json".into(),
+            },
+        )?;
         let issued = s.approve(
             ApproveInput {
                 request_id: req.id,
@@ -87,7 +96,10 @@ async fn idle_auto_lock_needs_no_front_end_and_stops_serving() {
     // Nothing reports activity from here on: the timer in Rust must lock on its own.
     let started = Instant::now();
     while locket.is_unlocked() {
-        assert!(started.elapsed() < Duration::from_secs(60), "still unlocked after 60 s idle");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "still unlocked after 60 s idle"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let reason = loop {
@@ -106,7 +118,10 @@ async fn idle_auto_lock_needs_no_front_end_and_stops_serving() {
     assert_eq!(body["code"], "vault_locked", "{status} {body}");
     server.shutdown().await.unwrap();
     // ... and the session's own server is gone.
-    assert!(fetch(addr, &token).await.is_err(), "the endpoint still answers after the auto-lock");
+    assert!(
+        fetch(addr, &token).await.is_err(),
+        "the endpoint still answers after the auto-lock"
+    );
 
     // Unlocking again works and the grant is served again.
     let info = locket
@@ -139,7 +154,10 @@ async fn one_passphrase_rule_and_failed_unlocks_reach_the_log() {
     let locket = Locket::new(dir.path().join("vault"), options(None));
     let short = locket.create(Passphrase::new("short".into()), false).await.unwrap_err();
     assert_eq!(short.code, "passphrase_too_short");
-    assert!(!dir.path().join("vault").exists(), "a refused passphrase must not leave a vault behind");
+    assert!(
+        !dir.path().join("vault").exists(),
+        "a refused passphrase must not leave a vault behind"
+    );
     locket.create(Passphrase::new(PASSPHRASE.into()), false).await.unwrap();
     locket.lock(LockReason::Button).await.unwrap();
 
@@ -192,7 +210,9 @@ async fn retailer_page_and_chart_come_from_the_log() {
 
     // Revoke-all cuts the retailer off at once.
     let s = locket.session().unwrap();
-    let n = locket_app::blocking(move || s.revoke_all("shop.example")).await.unwrap();
+    let n = locket_app::blocking(move || s.revoke_all("shop.example"))
+        .await
+        .unwrap();
     assert_eq!(n, 1);
     let (status, body) = fetch(addr, &token).await.unwrap();
     assert_eq!(body["code"], "grant_revoked", "{status} {body}");

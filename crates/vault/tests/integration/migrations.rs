@@ -89,7 +89,7 @@ fn check_golden_profile(version: i64) {
 }
 
 /// Writes `tests/golden/vault-v{LOCKET_GOLDEN_VERSION}` — run by hand when a new schema version ships:
-/// `LOCKET_GOLDEN_VERSION=N cargo test -p locket-vault --test migrations -- --ignored make_golden`.
+/// `LOCKET_GOLDEN_VERSION=N cargo test -p locket-vault --test integration -- --ignored migrations::make_golden`.
 #[test]
 #[ignore]
 fn make_golden() {

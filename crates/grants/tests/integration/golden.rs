@@ -170,7 +170,7 @@ fn grant_file_and_claims_are_pinned() {
     check_golden("grant.v1.json", &file.to_json_pretty());
 
     let claims_value: serde_json::Value = serde_json::from_str(&claims_json).unwrap();
-    let errors: Vec<String> = validator(include_str!("../../../docs/schemas/token-claims.v1.schema.json"))
+    let errors: Vec<String> = validator(include_str!("../../../../docs/schemas/token-claims.v1.schema.json"))
         .iter_errors(&claims_value)
         .map(|e| e.to_string())
         .collect();

@@ -1,11 +1,10 @@
 //! Revocation is immediate even while a retailer hammers the endpoint: every request sent after the owner's
 //! revocation returned is refused, and the log and the use count agree with what the retailer received.
-mod endpoint_support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use endpoint_support::Fixture;
+use crate::endpoint_support::Fixture;
 use locket_audit::{EventKind, Filter};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

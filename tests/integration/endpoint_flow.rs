@@ -1,7 +1,6 @@
 //! The whole retailer flow over real loopback HTTP against a real vault.
-mod endpoint_support;
 
-use endpoint_support::{request_doc, unique_nonce, Fixture};
+use crate::endpoint_support::{request_doc, unique_nonce, Fixture};
 use locket_audit::{EventKind, Filter, Outcome};
 use locket_endpoint::Notice;
 use locket_grants::ApproveOptions;

@@ -1,12 +1,10 @@
 //! The `locket` binary against real vault directories: init, status, wrong passphrase, damaged files,
 //! passphrase change (with crashes), recovery, keychain, export → wipe → import, no plaintext on disk.
 
-mod common;
-
 use std::fs;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn init_status_and_refusing_a_second_init() {
@@ -543,7 +541,7 @@ echo $? > '{out}/after-off.code'
 #[test]
 fn exports_match_the_documented_schema() {
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../docs/schemas/export.v1.schema.json")).unwrap();
+        serde_json::from_str(include_str!("../../docs/schemas/export.v1.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let v = TestVault::new();
     v.set("contact.email", "alex@example.com");

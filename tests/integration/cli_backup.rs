@@ -1,8 +1,7 @@
 //! `locket backup now|list|verify|restore` against real vault directories, and the startup check that offers
 //! the newest backup when the vault is damaged.
-mod common;
 
-use common::*;
+use crate::common::*;
 
 fn backup_ids(v: &TestVault) -> Vec<String> {
     let r = run(&v.dir, &["--json", "backup", "list"], "");

@@ -23,22 +23,11 @@ fn new_vault() -> (tempfile::TempDir, Vault, Store) {
 }
 
 fn request_doc(retailer: &str, nonce: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "format": "locket.grant-request/v1",
-        "retailer": {
-            "id": retailer,
-            "name": "Example Shop",
-            "origin": format!("https://{retailer}"),
-            "contact": format!("privacy@{retailer}"),
-            "privacy_policy": format!("https://{retailer}/privacy")
-        },
-        "scopes": [{"scope": "contact.email", "purpose": "order_fulfilment", "required": true}],
-        "requested_duration": "P30D",
-        "retention": {"max_duration": "P90D", "statement": "Deleted 90 days after the order ships."},
-        "nonce": nonce,
-        "created_at": "2026-01-01T00:00:00Z"
-    }))
-    .unwrap()
+    crate::kit::Request::fixture()
+        .retailer(retailer)
+        .retention("P90D", "Deleted 90 days after the order ships.")
+        .nonce(nonce)
+        .bytes()
 }
 
 fn import_request(store: &mut Store, retailer: &str, nonce: &str) -> String {

@@ -2,9 +2,8 @@
 //! library against a real endpoint on loopback serving the same vault: the over-asking warning and
 //! `grant approve --minimize`, consent receipts (in the grant file, narrowing, revoke; list/show/export, and
 //! the shop verifying them), the ledger after an edit, erasure request → acknowledgement, aliases, budgets.
-mod common;
 
-use common::{run_pw, s, Server, TestVault};
+use crate::common::{run_pw, s, Server, TestVault};
 use locket_grants::Purpose;
 use locket_retailer::{load_grant, verify_receipts, Client, RequestBuilder};
 use serde_json::json;

@@ -1,28 +1,13 @@
 //! Minimized (derived) and noised scopes over real loopback HTTP against a real vault: every derived scope,
 //! the birthday-today, leap-day and missing-field edge cases, the access log recording the source versions,
 //! and the differential-privacy budget running out (`privacy_budget_exhausted`).
-mod endpoint_support;
 
+use crate::endpoint_support::Fixture;
 use chrono::{Datelike, NaiveDate, Utc};
-use endpoint_support::{unique_nonce, Fixture};
 use serde_json::{json, Value};
 
 fn doc(scopes: Value) -> Value {
-    json!({
-        "format": "locket.grant-request/v1",
-        "retailer": {
-            "id": "shop.example",
-            "name": "Example Shop",
-            "origin": "https://shop.example",
-            "contact": "privacy@shop.example",
-            "privacy_policy": "https://shop.example/privacy"
-        },
-        "scopes": scopes,
-        "requested_duration": "P30D",
-        "retention": {"max_duration": "P90D", "statement": "We delete your data 90 days after delivery."},
-        "nonce": unique_nonce(),
-        "created_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    })
+    crate::kit::Request::new().scopes(scopes).json()
 }
 
 fn set(fx: &Fixture, key: &str, value: Value) {

@@ -175,39 +175,9 @@ impl Fixture {
     }
 }
 
-pub fn unique_nonce() -> String {
-    format!("nonce-{}", uuid_like())
-}
+pub use crate::kit::unique_nonce;
 
-fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:x}{:08x}",
-        Utc::now().timestamp_nanos_opt().unwrap_or(0),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A valid `locket.grant-request/v1` document asking for `scopes`.
+/// A valid `locket.grant-request/v1` document (the fixture) asking for `scopes`, none required.
 pub fn request_doc(nonce: &str, scopes: &[&str]) -> Value {
-    let scopes: Vec<Value> = scopes
-        .iter()
-        .map(|s| json!({"scope": s, "purpose": "order_fulfilment", "required": false}))
-        .collect();
-    json!({
-        "format": "locket.grant-request/v1",
-        "retailer": {
-            "id": "shop.example",
-            "name": "Example Shop",
-            "origin": "https://shop.example",
-            "contact": "privacy@shop.example",
-            "privacy_policy": "https://shop.example/privacy"
-        },
-        "scopes": scopes,
-        "requested_duration": "P30D",
-        "retention": {"max_duration": "P90D", "statement": "We delete your data 90 days after delivery."},
-        "nonce": nonce,
-        "created_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    })
+    crate::kit::Request::new().nonce(nonce).scope_keys(scopes).json()
 }

@@ -1,10 +1,9 @@
 //! Property: whatever subset of the requested scopes the owner approves, a redemption over HTTP never returns a
 //! field outside the granted scopes, and the access log records exactly the fields returned.
-mod endpoint_support;
 
 use std::collections::BTreeSet;
 
-use endpoint_support::{request_doc, unique_nonce, Fixture};
+use crate::endpoint_support::{request_doc, unique_nonce, Fixture};
 use locket_grants::ApproveOptions;
 use proptest::prelude::*;
 

@@ -1,8 +1,6 @@
 //! `locket profile`, `locket fields` and `locket settings` against real vaults.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[test]

@@ -3,10 +3,10 @@
 //! key at hand) and expiry yield chained receipts at `GET /v1/grant/receipts`; `data_changed_since` after the
 //! owner edits a disclosed field; the erasure flow end to end (request → `erasure_requested_at` →
 //! `POST /v1/grant/erasure-ack` → the owner sees the acknowledgement), every step in the access log.
-mod endpoint_support;
+use crate::endpoint_support;
 
+use crate::endpoint_support::Fixture;
 use chrono::Utc;
-use endpoint_support::Fixture;
 use locket_grants::receipt::{verify_receipt, Collection};
 use locket_grants::{erasure, ledger, TokenSigner};
 use serde_json::{json, Value};

@@ -1,10 +1,9 @@
 //! The attack suite: every hostile call is refused with the documented code and recorded in the access log
 //! (except flood refusals beyond the first per rate window, which are counted, not logged one by one).
-mod endpoint_support;
 
+use crate::endpoint_support::{new_vault, request_doc, unique_nonce, Fixture};
 use base64::Engine as _;
 use chrono::{Duration, Utc};
-use endpoint_support::{new_vault, request_doc, unique_nonce, Fixture};
 use locket_audit::EventKind;
 use locket_endpoint::EndpointConfig;
 use locket_grants::token::{peek_claims, rfc3339};

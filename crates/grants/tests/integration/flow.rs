@@ -47,22 +47,11 @@ fn now() -> DateTime<Utc> {
 }
 
 fn request(nonce: &str, scopes: Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "format": "locket.grant-request/v1",
-        "retailer": {
-            "id": "shop.example",
-            "name": "Example Shop",
-            "origin": "https://shop.example",
-            "contact": "privacy@shop.example",
-            "privacy_policy": "https://shop.example/privacy"
-        },
-        "scopes": scopes,
-        "requested_duration": "P30D",
-        "retention": {"max_duration": "until_grant_ends", "statement": "Deleted when the grant ends."},
-        "nonce": nonce,
-        "created_at": "2026-01-01T00:00:00Z"
-    }))
-    .unwrap()
+    crate::kit::Request::fixture()
+        .scopes(scopes)
+        .retention("until_grant_ends", "Deleted when the grant ends.")
+        .nonce(nonce)
+        .bytes()
 }
 
 fn default_scopes() -> Value {

@@ -40,7 +40,7 @@ fn spawn_child(dir: &Path, crash_at: Option<&str>) -> Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([
         "--exact",
-        "crash_child_rotate_passphrase",
+        "crash_keyslots::crash_child_rotate_passphrase",
         "--nocapture",
         "--test-threads=1",
     ])

@@ -1,10 +1,9 @@
 //! `locket serve` as a real process: listens on loopback, answers, records the unlock, stops on SIGTERM.
-mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use common::{locket_cmd, run_pw, TestVault, PASS};
+use crate::common::{locket_cmd, run_pw, TestVault, PASS};
 
 #[test]
 fn serve_runs_until_terminated() {

@@ -1,12 +1,11 @@
 //! The server against its OpenAPI document: every documented route exists and every route is documented;
 //! replies seen for each route (successes and refusals) have a documented status, match the documented schema,
 //! and carry an error code listed for that status. Also keeps docs/openapi.yaml in step with docs/openapi.json.
-mod endpoint_support;
 
 use std::collections::BTreeSet;
 
+use crate::endpoint_support::{request_doc, unique_nonce, Fixture};
 use chrono::{Duration, Utc};
-use endpoint_support::{request_doc, unique_nonce, Fixture};
 use locket_endpoint::{EndpointConfig, ROUTES};
 use locket_grants::token::{peek_claims, rfc3339};
 use locket_grants::TokenSigner;
@@ -82,7 +81,7 @@ fn emit(v: &Value, indent: usize, out: &mut String) {
 fn yaml_of(spec: &Value) -> String {
     let mut out = String::from(
         "# Locket endpoint, OpenAPI 3.1. GENERATED from docs/openapi.json (the source): edit the JSON, then run\n\
-         # `LOCKET_BLESS=1 cargo test --test endpoint_openapi` to refresh this file. A test keeps them identical.\n",
+         # `LOCKET_BLESS=1 cargo test --test integration endpoint_openapi::` to refresh this file. A test keeps them identical.\n",
     );
     emit(spec, 0, &mut out);
     out
@@ -100,7 +99,7 @@ fn the_yaml_document_matches_the_json_source() {
     let have = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         have == want,
-        "docs/openapi.yaml is out of date: run LOCKET_BLESS=1 cargo test --test endpoint_openapi"
+        "docs/openapi.yaml is out of date: run LOCKET_BLESS=1 cargo test --test integration endpoint_openapi::"
     );
 }
 

@@ -1,7 +1,6 @@
 //! `locket audit` and `locket audit verify` driving the real binary.
-mod common;
 
-use common::{run_pw, TestVault, PASS};
+use crate::common::{run_pw, TestVault, PASS};
 use locket_audit::{append, DisclosedField, EventKind, NewEvent, Outcome};
 use locket_vault::{Passphrase, Vault};
 

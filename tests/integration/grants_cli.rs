@@ -1,10 +1,9 @@
 //! The owner's grant commands through the real `locket` binary, and the retailer client library against a real
 //! endpoint over loopback HTTP serving the same vault.
-mod common;
 
 use std::path::Path;
 
-use common::{run_pw, s, Server, TestVault};
+use crate::common::{run_pw, s, Server, TestVault};
 use locket_grants::Purpose;
 use locket_retailer::{Client, RequestBuilder, RetailerError};
 use serde_json::Value;

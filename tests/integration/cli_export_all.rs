@@ -2,13 +2,12 @@
 //! approved, denied) with the owner's decisions, grants (as history: live ones become "moved"), the privacy
 //! tables, and the full access log (redemptions over real HTTP included) with its hashes; `locket audit verify`
 //! passes afterwards, and the owner's CSV/JSON exports of the log and the receipts export are complete.
-mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::common::{run, run_pw, s, Server, TestVault, PASS};
 use chrono::Utc;
-use common::{run, run_pw, s, Server, TestVault, PASS};
 use locket_grants::Purpose;
 use locket_retailer::{Client, RequestBuilder};
 use locket_vault::{Passphrase, Vault};
@@ -257,7 +256,7 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
     let export = tmp.join("all.json");
     run_pw(&v.dir, &["export", "--out", s(&export)]).ok();
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
-    let schema: Value = serde_json::from_str(include_str!("../docs/schemas/export.v1.schema.json")).unwrap();
+    let schema: Value = serde_json::from_str(include_str!("../../docs/schemas/export.v1.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&doc)

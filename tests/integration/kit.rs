@@ -1,0 +1,144 @@
+//! The shared test kit: the sample grant request (`tests/fixtures/grant-request.json`, written out once), a
+//! vault in a temp dir, and an approved grant. The root integration binary has it as `mod kit`; crates' test
+//! binaries and `tests/crash.rs` include this file with `#[path]`, so it uses only what they all depend on:
+//! locket-vault, locket-grants, serde_json, chrono and tempfile.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use locket_grants::store::{self, ApproveOptions, Issued, RequestSource};
+use locket_grants::TokenSigner;
+use locket_vault::{KdfParams, Passphrase, Vault};
+use serde_json::{json, Value};
+
+/// The sample `locket.grant-request/v1` document, as a retailer would send it.
+pub const GRANT_REQUEST: &str = include_str!("../fixtures/grant-request.json");
+
+/// The passphrase of [`vault`]s.
+pub const PASSPHRASE: &str = "correct horse battery";
+
+/// A nonce no other call in this process returns.
+pub fn unique_nonce() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "nonce-{:x}{:08x}",
+        Utc::now().timestamp_nanos_opt().unwrap_or(0),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A grant request made from the fixture, changed only where a test says so.
+#[derive(Clone, Debug)]
+pub struct Request(pub Value);
+
+impl Default for Request {
+    fn default() -> Self {
+        Request::new()
+    }
+}
+
+impl Request {
+    /// The fixture with a fresh nonce, created now.
+    pub fn new() -> Request {
+        Request::fixture().nonce(&unique_nonce()).created_at(Utc::now())
+    }
+
+    /// The fixture exactly as written (fixed nonce and creation time).
+    pub fn fixture() -> Request {
+        Request(serde_json::from_str(GRANT_REQUEST).expect("tests/fixtures/grant-request.json is JSON"))
+    }
+
+    /// Another retailer: its id, and origin, contact and privacy policy under that domain.
+    pub fn retailer(mut self, id: &str) -> Request {
+        self.0["retailer"]["id"] = json!(id);
+        self.0["retailer"]["origin"] = json!(format!("https://{id}"));
+        self.0["retailer"]["contact"] = json!(format!("privacy@{id}"));
+        self.0["retailer"]["privacy_policy"] = json!(format!("https://{id}/privacy"));
+        self
+    }
+
+    /// The retailer's display name.
+    pub fn retailer_name(mut self, name: &str) -> Request {
+        self.0["retailer"]["name"] = json!(name);
+        self
+    }
+
+    /// The `scopes` array as given.
+    pub fn scopes(mut self, scopes: Value) -> Request {
+        self.0["scopes"] = scopes;
+        self
+    }
+
+    /// Asks for each scope key for `order_fulfilment`, none required.
+    pub fn scope_keys(self, keys: &[&str]) -> Request {
+        let scopes = keys
+            .iter()
+            .map(|s| json!({"scope": s, "purpose": "order_fulfilment", "required": false}))
+            .collect();
+        self.scopes(Value::Array(scopes))
+    }
+
+    /// The retention promise.
+    pub fn retention(mut self, max_duration: &str, statement: &str) -> Request {
+        self.0["retention"] = json!({"max_duration": max_duration, "statement": statement});
+        self
+    }
+
+    /// The nonce.
+    pub fn nonce(mut self, nonce: &str) -> Request {
+        self.0["nonce"] = json!(nonce);
+        self
+    }
+
+    /// The creation time (whole seconds, UTC).
+    pub fn created_at(mut self, at: DateTime<Utc>) -> Request {
+        self.0["created_at"] = json!(at.to_rfc3339_opts(SecondsFormat::Secs, true));
+        self
+    }
+
+    /// The document.
+    pub fn json(self) -> Value {
+        self.0
+    }
+
+    /// The document's bytes, as a retailer sends them.
+    pub fn bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.0).unwrap()
+    }
+}
+
+/// A new vault (cheap key derivation, [`PASSPHRASE`]) in `<tmp>/vault`.
+pub fn vault() -> (tempfile::TempDir, Vault) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (vault, _) = Vault::create(&tmp.path().join("vault"), &passphrase(), KdfParams::for_tests()).unwrap();
+    (tmp, vault)
+}
+
+/// [`PASSPHRASE`] as a [`Passphrase`].
+pub fn passphrase() -> Passphrase {
+    Passphrase::new(PASSPHRASE.into())
+}
+
+/// Imports `request` as the owner does from a file and returns the stored request's id.
+pub fn import(vault: &Vault, request: &Request) -> String {
+    let mut store = vault.connect().unwrap();
+    let tx = store.conn_mut().transaction().unwrap();
+    let source = RequestSource::File {
+        path: "request.json".into(),
+    };
+    let record = store::import_request(&tx, &request.bytes(), &source, Utc::now(), None).unwrap();
+    tx.commit().unwrap();
+    record.id
+}
+
+/// Imports `request` and approves all it asks for, as `locket grant approve` does.
+pub fn approved_grant(vault: &Vault, request: &Request, endpoint: &str) -> Issued {
+    let id = import(vault, request);
+    let signer = TokenSigner::for_vault(vault).unwrap();
+    let mut store = vault.connect().unwrap();
+    let tx = store.conn_mut().transaction().unwrap();
+    let issued = store::approve(&tx, &signer, &id, &ApproveOptions::default(), endpoint, Utc::now()).unwrap();
+    tx.commit().unwrap();
+    issued
+}
