@@ -1,9 +1,12 @@
 //! The shared test kit: the sample grant request (`tests/fixtures/grant-request.json`, written out once), a
 //! vault in a temp dir, and an approved grant. The root integration binary has it as `mod kit`; crates' test
 //! binaries and `tests/crash.rs` include this file with `#[path]`, so it uses only what they all depend on:
-//! locket-vault, locket-grants, serde_json, chrono and tempfile.
+//! locket-vault, locket-grants, serde_json, chrono and tempfile. It also reads the must-refuse vectors
+//! (`tests/vectors/<format>/`) and the documented error codes (`docs/errors.md`).
 #![allow(dead_code)]
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -141,4 +144,78 @@ pub fn approved_grant(vault: &Vault, request: &Request, endpoint: &str) -> Issue
     let issued = store::approve(&tx, &signer, &id, &ApproveOptions::default(), endpoint, Utc::now()).unwrap();
     tx.commit().unwrap();
     issued
+}
+
+/// The repository root (the folder holding `tests/vectors`), found from the package being tested.
+pub fn repo_root() -> PathBuf {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("tests/vectors").is_dir() {
+        assert!(dir.pop(), "no tests/vectors above {}", env!("CARGO_MANIFEST_DIR"));
+    }
+    dir
+}
+
+/// One must-refuse input: `tests/vectors/<format>/fail_<what>.<ext>` and the code it must be refused with.
+#[derive(Debug, Clone)]
+pub struct Vector {
+    /// The file name (`fail_….json`).
+    pub name: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// The expected error code, from the folder's `expected.json`.
+    pub code: String,
+}
+
+impl Vector {
+    /// The bytes as text (every text vector is UTF-8).
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.bytes).unwrap_or_else(|_| panic!("{} is not UTF-8", self.name))
+    }
+}
+
+/// Every vector of one format. Fails unless `expected.json` names exactly the `fail_*` files in the folder,
+/// so a vector can be neither forgotten nor listed without its file.
+pub fn vectors(format: &str) -> Vec<Vector> {
+    let dir = repo_root().join("tests/vectors").join(format);
+    let expected: BTreeMap<String, String> =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let files: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("fail_"))
+        .collect();
+    assert_eq!(
+        files,
+        expected.keys().cloned().collect::<BTreeSet<_>>(),
+        "{}: expected.json and the fail_* files differ",
+        dir.display()
+    );
+    let all: Vec<Vector> = expected
+        .into_iter()
+        .map(|(name, code)| Vector {
+            bytes: std::fs::read(dir.join(&name)).unwrap(),
+            name,
+            code,
+        })
+        .collect();
+    assert!(all.len() >= 5, "{format}: too few vectors");
+    let documented = documented_codes();
+    for v in &all {
+        assert!(
+            documented.contains(&v.code),
+            "{}: `{}` is not in docs/errors.md",
+            v.name,
+            v.code
+        );
+    }
+    all
+}
+
+/// Every error code listed in `docs/errors.md` (first column of its tables).
+pub fn documented_codes() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(repo_root().join("docs/errors.md")).unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`').map(|(code, _)| code.to_owned()))
+        .collect()
 }

@@ -25,6 +25,8 @@ mod endpoint_flow;
 mod endpoint_openapi;
 mod endpoint_revocation;
 mod endpoint_scope_property;
+mod fuzz;
 mod grants_cli;
 mod privacy_endpoint;
 mod privacy_receipts_http;
+mod vectors;

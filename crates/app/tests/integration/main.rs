@@ -4,3 +4,4 @@
 mod kit;
 
 mod app;
+mod links;
