@@ -102,12 +102,17 @@ async fn idle_auto_lock_needs_no_front_end_and_stops_serving() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let reason = loop {
-        match events.recv().await.unwrap() {
-            AppEvent::Locked(r) => break r,
-            _ => continue,
+    // Bounded, so a lock that never announces itself fails this test instead of hanging the suite.
+    let reason = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match events.recv().await.unwrap() {
+                AppEvent::Locked(r) => break r,
+                _ => continue,
+            }
         }
-    };
+    })
+    .await
+    .expect("the vault locked after idling, but no AppEvent::Locked was sent within 30 s");
     assert_eq!(reason, LockReason::Idle);
     assert_eq!(locket.session().unwrap_err().code, "vault_locked");
 
