@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use locket_audit::{Event, Filter};
 use locket_endpoint::{Endpoint, EndpointConfig, ServerHandle};
-use locket_grants::{ApproveOptions, GrantFile, RequestSource, TokenSigner};
+use locket_grants::{ApproveOptions, GrantFile};
 use locket_vault::{KdfParams, Passphrase, Vault};
 use serde_json::{json, Value};
 
@@ -69,25 +69,12 @@ impl Fixture {
 
     /// Imports `doc` as the owner would from a file.
     pub fn import(&self, doc: &Value) -> String {
-        let mut store = self.conn();
-        let tx = store.conn_mut().transaction().unwrap();
-        let source = RequestSource::File {
-            path: "req.json".into(),
-        };
-        let rec =
-            locket_grants::store::import_request(&tx, doc.to_string().as_bytes(), &source, Utc::now(), None).unwrap();
-        tx.commit().unwrap();
-        rec.id
+        crate::kit::import(&self.vault, &crate::kit::Request(doc.clone()))
     }
 
     /// Approves request `id` with `options`, as `locket grant approve` does.
     pub fn approve(&self, id: &str, options: ApproveOptions) -> GrantFile {
-        let signer = TokenSigner::for_vault(&self.vault).unwrap();
-        let mut store = self.conn();
-        let tx = store.conn_mut().transaction().unwrap();
-        let issued = locket_grants::store::approve(&tx, &signer, id, &options, &self.url, Utc::now()).unwrap();
-        tx.commit().unwrap();
-        issued.file
+        crate::kit::approve(&self.vault, id, &options, &self.url).file
     }
 
     /// A grant for `scopes` (all requested), with optional use cap.

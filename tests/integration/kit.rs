@@ -135,15 +135,20 @@ pub fn import(vault: &Vault, request: &Request) -> String {
     record.id
 }
 
-/// Imports `request` and approves all it asks for, as `locket grant approve` does.
-pub fn approved_grant(vault: &Vault, request: &Request, endpoint: &str) -> Issued {
-    let id = import(vault, request);
+/// Approves request `request_id` with `options`, as `locket grant approve` does.
+pub fn approve(vault: &Vault, request_id: &str, options: &ApproveOptions, endpoint: &str) -> Issued {
     let signer = TokenSigner::for_vault(vault).unwrap();
     let mut store = vault.connect().unwrap();
     let tx = store.conn_mut().transaction().unwrap();
-    let issued = store::approve(&tx, &signer, &id, &ApproveOptions::default(), endpoint, Utc::now()).unwrap();
+    let issued = store::approve(&tx, &signer, request_id, options, endpoint, Utc::now()).unwrap();
     tx.commit().unwrap();
     issued
+}
+
+/// Imports `request` and approves all it asks for.
+pub fn approved_grant(vault: &Vault, request: &Request, endpoint: &str) -> Issued {
+    let id = import(vault, request);
+    approve(vault, &id, &ApproveOptions::default(), endpoint)
 }
 
 /// The repository root (the folder holding `tests/vectors`), found from the package being tested.

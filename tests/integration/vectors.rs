@@ -196,7 +196,8 @@ fn keyslots_vectors_are_refused_and_the_vault_is_untouched() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_header_vectors_are_refused_and_nothing_is_disclosed() {
     let fx = Fixture::start().await;
-    let grant = fx.grant(&["contact.email"], None);
+    let request = kit::Request::new().scope_keys(&["contact.email"]);
+    let grant = kit::approved_grant(&fx.vault, &request, &fx.url).file;
     let events_before = fx.event_count();
     let mut refused = 0;
     for v in vectors("authorization") {
