@@ -6,6 +6,10 @@
 //!
 //! `cargo test --test crash` runs the short form (12 kills); `cargo test --test crash -- --long` runs 120.
 //! `--kills N` sets the number. The child is this same binary started with `--child DIR`.
+//!
+//! Kept a test binary of its own, not a module of `tests/integration`: it has its own `main` (harness = false,
+//! for `--long` and `--kills N`), and the process it SIGKILLs is this binary re-run as `--child DIR`, which
+//! must run the write load alone — not a test harness that would start the other tests beside it.
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -19,6 +23,9 @@ use locket_endpoint::{Endpoint, EndpointConfig};
 use locket_grants::{ApproveOptions, GrantFile, RequestSource, TokenSigner};
 use locket_vault::{KdfParams, Passphrase, Vault};
 use serde_json::{json, Value};
+
+#[path = "integration/kit.rs"]
+mod kit;
 
 const PASS: &str = "crash-test-passphrase";
 
@@ -63,21 +70,16 @@ fn pass() -> Passphrase {
 }
 
 fn request_doc(nonce: &str) -> Value {
-    json!({
-        "format": "locket.grant-request/v1",
-        "retailer": {
-            "id": "crash.example", "name": "Crash Test Shop", "origin": "https://crash.example",
-            "contact": "privacy@crash.example", "privacy_policy": "https://crash.example/privacy"
-        },
-        "scopes": [
+    kit::Request::new()
+        .retailer("crash.example")
+        .retailer_name("Crash Test Shop")
+        .scopes(json!([
             {"scope": "contact.email", "purpose": "order_fulfilment", "required": true},
             {"scope": "identity.given_name", "purpose": "order_fulfilment", "required": false}
-        ],
-        "requested_duration": "P30D",
-        "retention": {"max_duration": "P90D", "statement": "Deleted 90 days after delivery."},
-        "nonce": nonce,
-        "created_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    })
+        ]))
+        .retention("P90D", "Deleted 90 days after delivery.")
+        .nonce(nonce)
+        .json()
 }
 
 struct Acks(Mutex<fs::File>);

@@ -1,0 +1,230 @@
+//! The application layer driven as a front end drives it, with real vaults on disk and the real endpoint on
+//! loopback. The idle auto-lock is proven with **no front end at all** (nothing reports activity, as with a
+//! frozen web view): the vault locks, the endpoint refuses with `vault_locked`, and every key is dropped.
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use locket_app::grants::ApproveInput;
+use locket_app::{AppEvent, LockReason, Locket, Options, Unlock};
+use locket_grants::receipt::Collection;
+use locket_grants::store::RequestSource;
+use locket_vault::Passphrase;
+
+const PASSPHRASE: &str = "violet harbour quilt 37 lantern";
+
+/// `locket-app` derives keys with `KdfParams::from_env()`, so the cheap test profile can only be chosen through
+/// `LOCKET_KDF_PROFILE`. It is set once per process (never changed or removed afterwards), before the first
+/// vault of any test is made; `std::env` reads and writes share one lock, and nothing else in this binary
+/// reads or writes the environment, so tests running in parallel threads all see the same value.
+fn fast_kdf() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("LOCKET_KDF_PROFILE", "test"));
+}
+
+fn options(idle: Option<Duration>) -> Options {
+    fast_kdf();
+    Options {
+        collection: Collection::Desktop,
+        listen_override: Some("127.0.0.1:0".parse().unwrap()),
+        idle_override: idle,
+        serve: true,
+    }
+}
+
+/// The sample request (the shared fixture), made fresh (new nonce, created now).
+fn sample_request() -> Vec<u8> {
+    crate::kit::Request::new().bytes()
+}
+
+/// A vault with an email, a grant for it, and the grant's token; the session's server address.
+async fn unlocked_with_grant(locket: &Locket) -> (String, SocketAddr) {
+    locket.create(Passphrase::new(PASSPHRASE.into()), false).await.unwrap();
+    let s = locket.session().unwrap();
+    let url = s.server_url().await;
+    let token = locket_app::blocking(move || {
+        s.set_value("contact.email".into(), "ada@example.com".into())?;
+        let req = s.import_request(
+            sample_request(),
+            RequestSource::File {
+                path: "request.json".into(),
+            },
+        )?;
+        let issued = s.approve(
+            ApproveInput {
+                request_id: req.id,
+                scopes: vec!["contact.email".into()],
+                expires_in_seconds: Some(3600),
+                max_uses: None,
+                minimize: false,
+            },
+            url,
+        )?;
+        let file: serde_json::Value = serde_json::from_str(&issued.grant_file).unwrap();
+        Ok(file["token"].as_str().unwrap().to_owned())
+    })
+    .await
+    .unwrap();
+    let addr = locket.info().await.unwrap().endpoint.address.unwrap().parse().unwrap();
+    (token, addr)
+}
+
+async fn fetch(addr: SocketAddr, token: &str) -> Result<(u16, serde_json::Value), reqwest::Error> {
+    let token = token.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let r = reqwest::blocking::Client::new()
+            .get(format!("http://{addr}/v1/data"))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(10))
+            .send()?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().unwrap_or(serde_json::Value::Null)))
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_auto_lock_needs_no_front_end_and_stops_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let locket = Locket::new(dir.path().join("vault"), options(Some(Duration::from_secs(3))));
+    let mut events = locket.subscribe();
+    let (token, addr) = unlocked_with_grant(&locket).await;
+    let endpoint = locket.session().unwrap().endpoint().clone();
+    let (status, body) = fetch(addr, &token).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    // Nothing reports activity from here on: the timer in Rust must lock on its own.
+    let started = Instant::now();
+    while locket.is_unlocked() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "still unlocked after 60 s idle"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Bounded, so a lock that never announces itself fails this test instead of hanging the suite.
+    let reason = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match events.recv().await.unwrap() {
+                AppEvent::Locked(r) => break r,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the vault locked after idling, but no AppEvent::Locked was sent within 30 s");
+    assert_eq!(reason, LockReason::Idle);
+    assert_eq!(locket.session().unwrap_err().code, "vault_locked");
+
+    // The endpoint object no longer holds the vault: served anywhere, it refuses with vault_locked ...
+    let listener = locket_endpoint::bind("127.0.0.1:0").await.unwrap();
+    let server = locket_endpoint::spawn(listener, endpoint).unwrap();
+    let (status, body) = fetch(server.addr(), &token).await.unwrap();
+    assert_eq!(body["code"], "vault_locked", "{status} {body}");
+    server.shutdown().await.unwrap();
+    // ... and the session's own server is gone.
+    assert!(
+        fetch(addr, &token).await.is_err(),
+        "the endpoint still answers after the auto-lock"
+    );
+
+    // Unlocking again works and the grant is served again.
+    let info = locket
+        .unlock(Unlock::Passphrase(Passphrase::new(PASSPHRASE.into())))
+        .await
+        .unwrap();
+    let addr: SocketAddr = info.endpoint.address.unwrap().parse().unwrap();
+    assert_eq!(fetch(addr, &token).await.unwrap().0, 200);
+    locket.lock(LockReason::Button).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_keeps_the_session_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let locket = Locket::new(dir.path().join("vault"), options(Some(Duration::from_secs(2))));
+    locket.create(Passphrase::new(PASSPHRASE.into()), false).await.unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        locket.touch();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(locket.is_unlocked(), "locked although the owner kept using it");
+    locket.lock(LockReason::Button).await.unwrap();
+    assert!(!locket.is_unlocked());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_passphrase_rule_and_failed_unlocks_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let locket = Locket::new(dir.path().join("vault"), options(None));
+    let short = locket.create(Passphrase::new("short".into()), false).await.unwrap_err();
+    assert_eq!(short.code, "passphrase_too_short");
+    assert!(
+        !dir.path().join("vault").exists(),
+        "a refused passphrase must not leave a vault behind"
+    );
+    locket.create(Passphrase::new(PASSPHRASE.into()), false).await.unwrap();
+    locket.lock(LockReason::Button).await.unwrap();
+
+    let wrong = locket
+        .unlock(Unlock::Passphrase(Passphrase::new("not the passphrase".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code, "wrong_passphrase");
+    assert_eq!(wrong.kind, locket_app::ErrorKind::Unauthenticated);
+    locket
+        .unlock(Unlock::Passphrase(Passphrase::new(PASSPHRASE.into())))
+        .await
+        .unwrap();
+    let s = locket.session().unwrap();
+    let page = locket_app::blocking(move || s.activity(&Default::default(), None, 50))
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = page.events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"unlock_failed"), "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "unlock").count(), 2, "{kinds:?}");
+    locket.lock(LockReason::Button).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retailer_page_and_chart_come_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let locket = Locket::new(dir.path().join("vault"), options(None));
+    let (token, addr) = unlocked_with_grant(&locket).await;
+    for _ in 0..3 {
+        assert_eq!(fetch(addr, &token).await.unwrap().0, 200);
+    }
+    let s = locket.session().unwrap();
+    let (detail, chart, everyone, all) = locket_app::blocking(move || {
+        Ok((
+            s.retailer("shop.example")?,
+            s.activity_chart(7, Some("shop.example"))?,
+            s.activity_chart(7, None)?,
+            s.retailers()?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(detail.grants.len(), 1);
+    assert_eq!(detail.disclosures.len(), 3);
+    assert!(detail.disclosures.iter().all(|d| d.field == "contact.email"));
+    assert_eq!(chart.iter().map(|d| d.allowed).sum::<u64>(), 3);
+    assert_eq!(everyone.iter().map(|d| d.allowed).sum::<u64>(), 3);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].active_grants, 1);
+
+    // Revoke-all cuts the retailer off at once.
+    let s = locket.session().unwrap();
+    let n = locket_app::blocking(move || s.revoke_all("shop.example"))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let (status, body) = fetch(addr, &token).await.unwrap();
+    assert_eq!(body["code"], "grant_revoked", "{status} {body}");
+    let s = locket.session().unwrap();
+    let chart = locket_app::blocking(move || s.activity_chart(7, Some("shop.example")))
+        .await
+        .unwrap();
+    assert_eq!(chart.iter().map(|d| d.refused).sum::<u64>(), 1);
+    locket.lock(LockReason::Button).await.unwrap();
+}

@@ -1,0 +1,3 @@
+//! locket-retailer integration tests, one binary (see the root `tests/integration/main.rs`).
+
+mod cli;

@@ -1,0 +1,32 @@
+//! The root package's integration tests, linked into one binary (as ripgrep does): linking SQLCipher and the
+//! whole workspace once instead of once per file is what makes `cargo test` fast to rebuild.
+//!
+//! Each module is one area; run one with a filter, e.g. `cargo test --test integration cli_vault::`.
+//! Tests share this process, so none may change process-global state (environment, current directory):
+//! every child `locket` process gets its environment explicitly (`common::locket_cmd`).
+//!
+//! `tests/crash.rs` stays a binary of its own: it has its own `main` (`-- --long`, `--kills N`) and re-runs
+//! itself as the child that is SIGKILLed, which must not be a test harness running other tests.
+
+mod common;
+mod endpoint_support;
+mod kit;
+
+mod audit_cli;
+mod cli_backup;
+mod cli_export_all;
+mod cli_privacy;
+mod cli_profile;
+mod cli_vault;
+mod endpoint_attacks;
+mod endpoint_cli;
+mod endpoint_errors;
+mod endpoint_flow;
+mod endpoint_openapi;
+mod endpoint_revocation;
+mod endpoint_scope_property;
+mod fuzz;
+mod grants_cli;
+mod privacy_endpoint;
+mod privacy_receipts_http;
+mod vectors;
