@@ -188,7 +188,8 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             } else {
                 BTreeMap::new()
             };
-            let signer = TokenSigner::for_vault(&vault).map_err(|e| CliError::from_code("token_signing_failed", e))?;
+            let signer = TokenSigner::for_vault(&vault)
+                .map_err(|e| CliError::from_code("token_signing_failed", e.to_string()))?;
             let endpoint = match endpoint {
                 Some(e) => e,
                 None => store::endpoint_url(store.conn())?,
@@ -270,7 +271,8 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             let tx = store
                 .conn_mut()
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let signer = TokenSigner::for_vault(&vault).map_err(|e| CliError::from_code("token_signing_failed", e))?;
+            let signer = TokenSigner::for_vault(&vault)
+                .map_err(|e| CliError::from_code("token_signing_failed", e.to_string()))?;
             let (revoked, receipt) =
                 store::revoke_via(&tx, &signer, &id, reason.as_deref(), Collection::Cli, Utc::now())?;
             // Committed (WAL, synchronous=FULL) before we report: the next redemption is refused.
@@ -294,7 +296,8 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             );
         }
         GrantCmd::Narrow { id, withdraw } => {
-            let signer = TokenSigner::for_vault(&vault).map_err(|e| CliError::from_code("token_signing_failed", e))?;
+            let signer = TokenSigner::for_vault(&vault)
+                .map_err(|e| CliError::from_code("token_signing_failed", e.to_string()))?;
             let tx = store
                 .conn_mut()
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -765,7 +765,7 @@ pub fn approve_via(
         max_uses: options.max_uses,
         endpoint: endpoint.to_owned(),
     };
-    let (claims, file) = grantfile::build(signer, &spec).map_err(GrantError::Signing)?;
+    let (claims, file) = grantfile::build(signer, &spec).map_err(|e| GrantError::Signing(e.to_string()))?;
     let subject = claims.sub.clone();
 
     let decision = Decision {
@@ -846,8 +846,7 @@ fn receipt_signer(signer: &TokenSigner) -> Result<ReceiptSigner, GrantError> {
 
 fn receipt_error(e: receipt::ReceiptError) -> GrantError {
     match e {
-        receipt::ReceiptError::Grant(g) => g,
-        receipt::ReceiptError::Database(d) => GrantError::Database(d),
+        storage @ receipt::ReceiptError::Storage { .. } => GrantError::Receipt(storage),
         other => GrantError::Signing(format!("consent receipt: {other}")),
     }
 }
