@@ -24,6 +24,7 @@ mod error;
 pub mod export;
 pub mod ledger;
 pub mod receipt;
+pub mod records;
 pub mod redeem;
 pub mod review;
 pub mod scope;

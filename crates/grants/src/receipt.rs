@@ -3,7 +3,7 @@
 //! stores them (table `consent_receipts`, chained per grant) and issues the ones that are due.
 
 use crate::error::GrantError;
-use crate::store::{self, GrantRecord, RevokedBy};
+use crate::records::{self, GrantRecord, RevokedBy};
 use chrono::{DateTime, Utc};
 use locket_wire::catalog::Sensitivity;
 pub use locket_wire::receipt::*;
@@ -295,8 +295,8 @@ pub fn issue_for_grant(
     grant_id: &str,
     ctx: &ReceiptContext,
 ) -> Result<Receipt, ReceiptError> {
-    let grant = store::get_grant(tx, grant_id)?;
-    let request = store::get_request(tx, &grant.request_id)?.request;
+    let grant = records::get_grant(tx, grant_id)?;
+    let request = records::get_request(tx, &grant.request_id)?.request;
     issue_receipt(tx, signer, &grant, &request, ctx)
 }
 
@@ -338,8 +338,8 @@ fn due_expiries(
         if !chain_is_ours(tx, signer, &id)? {
             continue;
         }
-        let grant = store::get_grant(tx, &id)?;
-        let request = store::get_request(tx, &grant.request_id)?.request;
+        let grant = records::get_grant(tx, &id)?;
+        let request = records::get_request(tx, &grant.request_id)?.request;
         let ctx = ReceiptContext {
             event: ReceiptEvent::Expiry,
             event_at: grant.expires_at,
@@ -371,7 +371,7 @@ pub fn issue_revoke(
     grant_id: &str,
     template: &ReceiptContext,
 ) -> Result<Option<Receipt>, ReceiptError> {
-    let grant = store::get_grant(tx, grant_id)?;
+    let grant = records::get_grant(tx, grant_id)?;
     let Some(revoked_at) = grant.revoked_at else {
         return Ok(None);
     };
@@ -382,7 +382,7 @@ pub fn issue_revoke(
             return Ok(None);
         }
     }
-    let request = store::get_request(tx, &grant.request_id)?.request;
+    let request = records::get_request(tx, &grant.request_id)?.request;
     let method = match grant.revoked_by {
         Some(RevokedBy::Retailer) => Collection::Retailer.as_str().to_owned(),
         _ => template.collection_method.clone(),
