@@ -26,7 +26,7 @@
 //! Noise comes from the operating system's CSPRNG (`ring::rand::SystemRandom`). Laplace outputs are rounded
 //! to two decimals; this is the textbook mechanism, not a floating-point-hardened ("snapping") one, which is
 //! adequate for the small, bounded fields of the catalog.
-//!
+
 use crate::catalog::{self, FieldDef, FieldType};
 use crate::derived::DerivedError;
 use crate::purpose::Purpose;
