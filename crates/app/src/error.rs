@@ -85,7 +85,8 @@ impl ErrorKind {
             | "grant_file_invalid"
             | "grant_file_token_invalid"
             | "signing_key_invalid"
-            | "receipt_key_invalid" => ErrorKind::Damaged,
+            | "receipt_key_invalid"
+            | "token_key_invalid" => ErrorKind::Damaged,
             "vault_exists"
             | "import_target_not_empty"
             | "file_exists"

@@ -129,7 +129,7 @@ impl Session {
 
     /// The signer of this vault's grant tokens.
     pub(crate) fn token_signer(&self) -> AppResult<TokenSigner> {
-        TokenSigner::for_vault(&self.vault).map_err(|e| AppError::new("signing_key_unusable", e))
+        TokenSigner::for_vault(&self.vault).map_err(|e| AppError::new("signing_key_unusable", e.to_string()))
     }
 
     /// The signer of this vault's consent receipts.

@@ -29,7 +29,7 @@ impl std::fmt::Debug for Unlocked {
 impl Unlocked {
     pub(crate) fn new(vault: Vault) -> Result<Unlocked, EndpointError> {
         let writer = vault.writer().map_err(|e| EndpointError::Vault(e.to_string()))?;
-        let signer = TokenSigner::for_vault(&vault).map_err(EndpointError::Vault)?;
+        let signer = TokenSigner::for_vault(&vault).map_err(|e| EndpointError::Vault(e.to_string()))?;
         let verifier = signer.verifier();
         Ok(Unlocked {
             vault,
@@ -248,6 +248,7 @@ async fn verified(
     match unlocked.verifier.verify_signature(token) {
         Ok(v) => Ok(v),
         Err(e) => {
+            let e = locket_grants::RedeemError::from(e);
             let mut ev = NewEvent::refusal(e.code(), action);
             // What the token claims is untrusted (the signature did not verify) but helps the owner see
             // which grant someone tried to forge or replay from elsewhere.

@@ -1,78 +1,10 @@
 //! Errors of the grant manager. Every variant has a stable snake_case [`code`](GrantError::code) used on
-//! the wire and in the docs.
+//! the wire and in the docs. The request format's errors ([`RequestError`], [`Problem`]) live in
+//! `locket_wire::error` and are re-exported here.
 
-use serde::Serialize;
-
-/// One problem found in a grant request: where (JSON pointer into the document), which rule, and what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// JSON pointer to the offending value; `""` is the whole document.
-    pub path: String,
-    /// The schema keyword (`required`, `enum`, `pattern`, …) or semantic rule (`unique_scope`,
-    /// `known_scope`, `duration`, `not_in_future`) that failed.
-    pub rule: String,
-    /// What is wrong, in words.
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let path = if self.path.is_empty() { "/" } else { &self.path };
-        write!(f, "at {path}: {} ({})", self.message, self.rule)
-    }
-}
-
-fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ")
-}
-
-/// A grant request could not be accepted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RequestError {
-    /// Over the size cap.
-    #[error("the request is {size} bytes; requests may be at most {max} bytes")]
-    TooLarge {
-        /// Size received (or a lower bound when the body was cut off).
-        size: usize,
-        /// The cap.
-        max: usize,
-    },
-    /// Not JSON at all.
-    #[error("the request is not valid JSON: {0}")]
-    Malformed(String),
-    /// JSON that breaks the schema or a semantic rule.
-    #[error("the request is not a valid locket.grant-request/v1 document: {}", list(.0))]
-    Invalid(Vec<Problem>),
-}
-
-impl RequestError {
-    /// Stable snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            RequestError::TooLarge { .. } => "request_too_large",
-            RequestError::Malformed(_) => "request_malformed",
-            RequestError::Invalid(_) => "request_invalid",
-        }
-    }
-
-    /// HTTP status for the endpoint.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            RequestError::TooLarge { .. } => 413,
-            RequestError::Malformed(_) => 400,
-            RequestError::Invalid(_) => 422,
-        }
-    }
-
-    /// The individual problems (empty unless [`RequestError::Invalid`]).
-    pub fn problems(&self) -> &[Problem] {
-        match self {
-            RequestError::Invalid(p) => p,
-            _ => &[],
-        }
-    }
-}
+pub use locket_wire::error::{Problem, RequestError};
+use locket_wire::receipt::ReceiptError;
+use locket_wire::token::TokenError;
 
 /// An owner-side operation on requests and grants failed.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +100,9 @@ pub enum GrantError {
     /// A token could not be produced.
     #[error("could not sign the grant token: {0}")]
     Signing(String),
+    /// A consent receipt could not be made, stored or verified.
+    #[error(transparent)]
+    Receipt(#[from] ReceiptError),
     /// Stored data is not what this version of Locket wrote.
     #[error("the vault holds a grant or request record this version cannot read ({0}); the vault may be damaged")]
     Corrupt(String),
@@ -196,6 +131,7 @@ impl GrantError {
             GrantError::GrantNotActive { .. } => "grant_not_active",
             GrantError::ScopeNotInGrant { .. } => "scope_not_in_grant",
             GrantError::Signing(_) => "token_signing_failed",
+            GrantError::Receipt(e) => e.code(),
             GrantError::Corrupt(_) => "vault_record_corrupt",
             GrantError::Database(_) => "database_error",
         }
@@ -218,7 +154,7 @@ impl GrantError {
             | GrantError::InvalidMaxUses
             | GrantError::ScopeNotInGrant { .. } => 400,
             GrantError::GrantNotActive { .. } => 409,
-            GrantError::Signing(_) | GrantError::Corrupt(_) | GrantError::Database(_) => 500,
+            GrantError::Signing(_) | GrantError::Receipt(_) | GrantError::Corrupt(_) | GrantError::Database(_) => 500,
         }
     }
 }
@@ -308,5 +244,18 @@ impl RedeemError {
 impl From<rusqlite::Error> for RedeemError {
     fn from(e: rusqlite::Error) -> Self {
         RedeemError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<TokenError> for RedeemError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Malformed(why) => RedeemError::Malformed(why),
+            TokenError::InvalidSignature => RedeemError::InvalidSignature,
+            TokenError::UnknownKey => RedeemError::UnknownKey,
+            TokenError::NotYetValid(at) => RedeemError::NotYetValid(at),
+            TokenError::Expired(at) => RedeemError::Expired(at),
+            other => RedeemError::Internal(other.to_string()),
+        }
     }
 }

@@ -3,6 +3,9 @@
 //! cap uses, deny, revoke) stored in the vault, PASETO v4.public grant tokens with PASERK keys, the grant
 //! file (`locket.grant/v1`) and the ordered redemption checks the HTTP endpoint runs.
 //!
+//! The formats themselves (request, purposes, durations, scopes, tokens, grant file, receipt format) live in
+//! `locket-wire`, which has no storage; they are re-exported here at their old paths.
+//!
 //! Start at [`request::parse_request`] for untrusted input, [`store`] for decisions, [`token`] for tokens
 //! and [`redeem`] for what the endpoint calls inside its write transaction.
 //!
@@ -12,27 +15,26 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub use locket_wire::{duration, grantfile, purpose, request, token};
+
 pub mod derived;
 pub mod dp;
-pub mod duration;
 pub mod erasure;
 mod error;
 pub mod export;
-pub mod grantfile;
 pub mod ledger;
-pub mod purpose;
 pub mod receipt;
+pub mod records;
 pub mod redeem;
-pub mod request;
+pub mod review;
 pub mod scope;
 pub mod store;
-pub mod token;
 
 pub use error::{GrantError, Problem, RedeemError, RequestError};
 pub use grantfile::{GrantFile, GrantFileError, GrantFileScope, GrantRetailer};
 pub use purpose::Purpose;
 pub use redeem::{Introspection, Redemption, Refusal};
 pub use request::{GrantRequest, RequestedScope, Retailer, Retention};
-pub use scope::{FieldRef, ResolvedScope, ScopeKind, ScopeResolver, StaticCatalog, VaultCatalog};
+pub use scope::{FieldRef, ResolvedScope, Scope, ScopeKind, ScopeResolver, StaticCatalog, VaultCatalog};
 pub use store::{ApproveOptions, Decision, GrantRecord, GrantStatus, RequestRecord, RequestSource, RequestStatus};
-pub use token::{TokenClaims, TokenSigner, TokenVerifier, VerifiedToken};
+pub use token::{TokenClaims, TokenError, TokenSigner, TokenVerifier, VerifiedToken};

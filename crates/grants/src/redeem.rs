@@ -27,11 +27,13 @@
 
 use crate::error::RedeemError;
 use crate::purpose::Purpose;
-use crate::scope::ScopeKind;
 use crate::store::{self, GrantRecord, GrantStatus, RevokedBy};
 use crate::token::{rfc3339, TokenVerifier, VerifiedToken};
 use chrono::{DateTime, Utc};
 use locket_vault::profile;
+use locket_wire::derived::{Computed, DerivedError, DerivedScope, SourceVersion};
+use locket_wire::noised::NoisedScope;
+use locket_wire::scope::Scope;
 use rusqlite::{params, Connection, Transaction};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -70,7 +72,7 @@ pub struct Redemption {
     pub uses_left: Option<u32>,
     /// The field versions derived and noised answers were computed from (logged, not sent).
     #[serde(skip)]
-    pub derived_sources: Vec<crate::derived::SourceVersion>,
+    pub derived_sources: Vec<SourceVersion>,
 }
 
 impl Redemption {
@@ -111,7 +113,7 @@ pub fn redeem(
     now: DateTime<Utc>,
 ) -> Result<Redemption, Refusal> {
     let verified = verifier.verify(token, now).map_err(|error| Refusal {
-        error,
+        error: error.into(),
         grant_id: None,
         retailer_id: None,
     })?;
@@ -157,7 +159,7 @@ pub fn redeem_verified(
         noised,
     } = disclose(tx, &grant, &token.claims.scope, now)?;
     if !noised.is_empty() {
-        let scopes: Vec<String> = noised.iter().map(|(_, s)| s.clone()).collect();
+        let scopes: Vec<String> = noised.iter().map(|(_, n)| n.scope()).collect();
         let answers = crate::dp::answer_all(
             tx,
             &scopes,
@@ -172,9 +174,9 @@ pub fn redeem_verified(
             other => RedeemError::Internal(other.to_string()),
         })?;
         // Insert each answer where its scope stands in the grant, last first so positions stay valid.
-        for ((at, _), answer) in noised.iter().zip(answers).rev() {
+        for ((at, scope), answer) in noised.iter().zip(answers).rev() {
             sources.extend(answer.source.clone());
-            let label = crate::derived::label(&answer.scope).unwrap_or_default();
+            let label = scope.label();
             fields.insert(
                 *at,
                 DisclosedValue {
@@ -216,23 +218,20 @@ pub fn redeem_verified(
 struct Disclosure {
     fields: Vec<DisclosedValue>,
     empty: Vec<String>,
-    sources: Vec<crate::derived::SourceVersion>,
-    noised: Vec<(usize, String)>,
+    sources: Vec<SourceVersion>,
+    noised: Vec<(usize, NoisedScope)>,
 }
 
 /// A derived scope's answer, or `None` when an optional one cannot be answered now.
 fn disclose_derived(
     conn: &Connection,
+    derived: &DerivedScope,
     granted: &store::GrantedScope,
     retailer_id: &str,
     now: DateTime<Utc>,
-) -> Result<Option<crate::derived::Computed>, RedeemError> {
-    use crate::derived::{self, DerivedError, ParsedScope};
+) -> Result<Option<Computed>, RedeemError> {
     let unsatisfiable = || RedeemError::ScopeUnsatisfiable(granted.scope.clone());
-    let Ok(ParsedScope::Derived(d)) = derived::parse_scope(&granted.scope) else {
-        return Err(unsatisfiable());
-    };
-    match derived::compute_for_retailer(conn, &d.scope(), now.date_naive(), retailer_id) {
+    match crate::derived::compute_parsed_for_retailer(conn, derived, now.date_naive(), retailer_id) {
         Ok(c) => Ok(Some(c)),
         Err(DerivedError::Unsatisfiable { .. }) if !granted.required => Ok(None),
         Err(_) => Err(unsatisfiable()),
@@ -254,30 +253,34 @@ fn disclose(
     let mut seen: HashSet<String> = HashSet::new();
     for granted in grant.scopes.iter().filter(|g| token_scopes.contains(&g.scope)) {
         let unsatisfiable = || RedeemError::ScopeUnsatisfiable(granted.scope.clone());
-        if granted.kind == ScopeKind::Derived {
-            if granted.scope.starts_with(crate::dp::NOISED_PREFIX) {
-                noised.push((out.len(), granted.scope.clone()));
+        // Parsed once; a stored kind that disagrees with the scope string is a record we cannot trust.
+        let scope = Scope::parse(&granted.scope).map_err(|_| unsatisfiable())?;
+        if scope.kind() != granted.kind {
+            return Err(unsatisfiable());
+        }
+        let defs = match scope {
+            Scope::Noised(n) => {
+                noised.push((out.len(), n));
                 continue;
             }
-            match disclose_derived(conn, granted, &grant.retailer_id, now)? {
-                Some(c) => {
-                    sources.extend(c.sources);
-                    out.push(DisclosedValue {
-                        key: granted.scope.clone(),
-                        label: granted.label.clone(),
-                        version: 0,
-                        value: c.value,
-                        scope: granted.scope.clone(),
-                    });
+            Scope::Derived(d) => {
+                match disclose_derived(conn, &d, granted, &grant.retailer_id, now)? {
+                    Some(c) => {
+                        sources.extend(c.sources);
+                        out.push(DisclosedValue {
+                            key: granted.scope.clone(),
+                            label: granted.label.clone(),
+                            version: 0,
+                            value: c.value,
+                            scope: granted.scope.clone(),
+                        });
+                    }
+                    None => empty.push(granted.scope.clone()),
                 }
-                None => empty.push(granted.scope.clone()),
+                continue;
             }
-            continue;
-        }
-        let defs = match granted.kind {
-            ScopeKind::Group => profile::resolve(conn, &granted.scope).map_err(|_| unsatisfiable())?,
-            ScopeKind::Field => vec![profile::field_def(conn, &granted.scope).map_err(|_| unsatisfiable())?],
-            ScopeKind::Derived => return Err(unsatisfiable()), // handled above
+            Scope::Group(group) => profile::resolve(conn, &group).map_err(|_| unsatisfiable())?,
+            Scope::Field(key) => vec![profile::field_def(conn, &key).map_err(|_| unsatisfiable())?],
         };
         let keys: Vec<&str> = defs.iter().map(|d| d.key.as_str()).collect();
         let values = profile::current_values(conn, &keys).map_err(|_| unsatisfiable())?;

@@ -21,13 +21,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use locket_grants::grantfile::{GrantFile, GrantFileError, GRANT_FORMAT};
-use locket_grants::receipt::{verify_receipt, Receipt, ReceiptError};
-use locket_grants::request::{parse_request, GrantRequest, RequestedScope, Retailer, Retention, REQUEST_FORMAT};
-use locket_grants::{Purpose, RequestError, TokenVerifier, VerifiedToken};
+use locket_wire::grantfile::{GrantFile, GrantFileError, GRANT_FORMAT};
+use locket_wire::receipt::{verify_receipt, Receipt, ReceiptError};
+use locket_wire::request::{parse_request, GrantRequest, RequestedScope, Retailer, Retention, REQUEST_FORMAT};
+use locket_wire::{Purpose, RequestError, TokenVerifier, VerifiedToken};
 use serde::{Deserialize, Serialize};
 
-pub use locket_grants::grantfile;
+pub use locket_wire::grantfile;
 
 /// Something went wrong on the retailer's side of the exchange.
 #[derive(Debug, thiserror::Error)]
@@ -139,7 +139,8 @@ pub fn load_grant(path: &Path) -> Result<GrantFile, RetailerError> {
 /// issuer, and that the claims agree with the file). Does not check the time window or revocation — only
 /// the owner's Locket knows about revocation; use [`Client::introspect`].
 pub fn verify_offline(grant: &GrantFile) -> Result<VerifiedToken, RetailerError> {
-    let verifier = TokenVerifier::from_paserk(&grant.public_key, &grant.issuer).map_err(RetailerError::TokenInvalid)?;
+    let verifier = TokenVerifier::from_paserk(&grant.public_key, &grant.issuer)
+        .map_err(|e| RetailerError::TokenInvalid(e.to_string()))?;
     let v = verifier
         .verify_signature(&grant.token)
         .map_err(|e| RetailerError::TokenInvalid(e.to_string()))?;
@@ -509,7 +510,7 @@ impl RequestBuilder {
         };
         // Validate exactly as the owner's Locket will.
         let json = serde_json::to_vec(&request).map_err(|e| RetailerError::Invalid(e.to_string()))?;
-        locket_grants::request::parse_request_at(&json, created_at)?;
+        locket_wire::request::parse_request_at(&json, created_at)?;
         Ok(request)
     }
 }
@@ -538,7 +539,7 @@ pub fn parse_scope_arg(arg: &str) -> Result<(String, Purpose, Option<String>), R
     };
     let purpose: Purpose = purpose
         .parse()
-        .map_err(|e: locket_grants::purpose::UnknownPurpose| RetailerError::Invalid(format!("{arg:?}: {e}")))?;
+        .map_err(|e: locket_wire::purpose::UnknownPurpose| RetailerError::Invalid(format!("{arg:?}: {e}")))?;
     Ok((scope.to_owned(), purpose, text.filter(|t| !t.is_empty())))
 }
 
@@ -562,7 +563,7 @@ mod tests {
         .unwrap();
         assert_eq!(req.scopes.len(), 2);
         assert_eq!(req.nonce.len(), 32);
-        let again = locket_grants::request::parse_request(req.to_json_pretty().as_bytes()).unwrap();
+        let again = locket_wire::request::parse_request(req.to_json_pretty().as_bytes()).unwrap();
         assert_eq!(again, req);
     }
 

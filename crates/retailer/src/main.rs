@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use locket_grants::grantfile::GrantFile;
 use locket_retailer::{
     load_grant, parse_scope_arg, verify_offline, verify_receipts, Client, RequestBuilder, RetailerError,
 };
+use locket_wire::grantfile::GrantFile;
 
 /// Talk to a Locket owner's vault as a shop: ask for data, receive exactly what was granted.
 #[derive(Debug, Parser)]
@@ -193,7 +193,7 @@ fn describe(grant: &GrantFile) -> String {
     lines.join("\n")
 }
 
-fn receipt_line(r: &locket_grants::receipt::Receipt) -> String {
+fn receipt_line(r: &locket_wire::receipt::Receipt) -> String {
     format!(
         "{} v{} {} at {} — {}{}",
         r.receipt_id,

@@ -7,7 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod backup;
-pub mod catalog;
+pub use locket_wire::catalog;
 mod error;
 pub mod export;
 mod keychain;

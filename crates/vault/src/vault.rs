@@ -548,3 +548,16 @@ fn create_private_dir(dir: &Path) -> Result<(), VaultError> {
     }
     Ok(())
 }
+
+/// The signers of tokens and consent receipts (`locket_wire`) take their key material from an unlocked vault.
+impl locket_wire::token::SigningKeys for Vault {
+    fn signing_seed_bytes(&self) -> &[u8; 32] {
+        self.signing_seed().expose()
+    }
+    fn pseudonym_key_bytes(&self) -> &[u8; 32] {
+        self.pseudonym_key()
+    }
+    fn issuer_id(&self) -> &str {
+        self.id()
+    }
+}

@@ -57,7 +57,7 @@ fn request_new_writes_a_valid_request() {
     assert!(o.status.success(), "{stderr}");
     assert!(stdout.contains("Wrote"), "{stdout}");
     let bytes = std::fs::read(&out).unwrap();
-    let req = locket_grants::request::parse_request(&bytes).unwrap();
+    let req = locket_wire::request::parse_request(&bytes).unwrap();
     assert_eq!(req.scopes.len(), 2);
     assert!(req.scopes[0].required && !req.scopes[1].required);
     assert_eq!(req.scopes[1].purpose_text.as_deref(), Some("fit advice"));

@@ -24,7 +24,7 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 600;
 
 /// The published JSON Schema, as text.
-pub const REQUEST_SCHEMA: &str = include_str!("../../../docs/schemas/grant-request.v1.schema.json");
+pub use crate::schemas::REQUEST_SCHEMA;
 
 /// Most problems reported for one document.
 const MAX_PROBLEMS: usize = 20;
@@ -208,7 +208,7 @@ pub fn parse_request_at(bytes: &[u8], now: DateTime<Utc>) -> Result<GrantRequest
 }
 
 /// Check every requested scope against the vault's catalog (rule `known_scope`), and that noised scopes are
-/// asked for analytics only (rule `derived_purpose`, see [`crate::derived::purpose_problem`]).
+/// asked for analytics only (rule `derived_purpose`, see [`crate::scope::purpose_problem`]).
 pub fn check_scopes(request: &GrantRequest, resolver: &dyn ScopeResolver) -> Result<(), RequestError> {
     let mut problems: Vec<Problem> = request
         .scopes
@@ -227,7 +227,7 @@ pub fn check_scopes(request: &GrantRequest, resolver: &dyn ScopeResolver) -> Res
         })
         .collect();
     for (i, s) in request.scopes.iter().enumerate() {
-        if let Some(message) = crate::derived::purpose_problem(&s.scope, s.purpose) {
+        if let Some(message) = crate::scope::purpose_problem(&s.scope, s.purpose) {
             problems.push(problem(format!("/scopes/{i}/purpose"), "derived_purpose", message));
         }
     }

@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn schema_enum_matches_the_rust_enum() {
-        let schema: serde_json::Value = serde_json::from_str(crate::request::REQUEST_SCHEMA).unwrap();
+        let schema: serde_json::Value = serde_json::from_str(crate::schemas::REQUEST_SCHEMA).unwrap();
         let listed: Vec<&str> = schema["properties"]["scopes"]["items"]["properties"]["purpose"]["enum"]
             .as_array()
             .unwrap()

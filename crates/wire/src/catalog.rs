@@ -2,7 +2,7 @@
 //!
 //! A field is addressed by a dotted key such as `contact.email`; the part before the dot is its **group**
 //! (`contact`), and a retailer may ask for a whole group at once. Owners can add their own fields under the
-//! `custom` group (see [`crate::profile::add_custom_field`]); those are described by the same [`FieldDef`] type.
+//! `custom` group (see `locket_vault::profile::add_custom_field`); those are described by the same [`FieldDef`] type.
 //!
 //! Values are [`serde_json::Value`]s whose shape is fixed per [`FieldType`]:
 //!

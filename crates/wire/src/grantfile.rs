@@ -13,7 +13,7 @@ pub const GRANT_FORMAT: &str = "locket.grant/v1";
 pub const MAX_GRANT_FILE_BYTES: usize = 256 * 1024;
 
 /// The published JSON Schema of the grant file, as text.
-pub const GRANT_SCHEMA: &str = include_str!("../../../docs/schemas/grant.v1.schema.json");
+pub use crate::schemas::GRANT_SCHEMA;
 
 /// The retailer a grant was issued to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,7 +128,7 @@ impl GrantFile {
                 "the token's grant id, audience or issuer differ from the file's".to_owned(),
             ));
         }
-        let kid = crate::token::key_id_of(&file.public_key).map_err(GrantFileError::Invalid)?;
+        let kid = crate::token::key_id_of(&file.public_key).map_err(|e| GrantFileError::Invalid(e.to_string()))?;
         if kid != file.key_id {
             return Err(GrantFileError::Invalid("key_id is not the id of public_key".to_owned()));
         }
@@ -172,13 +172,13 @@ pub struct GrantSpec {
     pub endpoint: String,
 }
 
-/// Make the token claims, sign them, and assemble the grant file (without its receipt: [`crate::store::approve`]
+/// Make the token claims, sign them, and assemble the grant file (without its receipt: `locket_grants::store::approve`
 /// adds the receipt once the grant is stored). Deterministic for a given signer and
 /// spec (Ed25519 signatures are), which the golden tests rely on.
 pub fn build(
     signer: &crate::token::TokenSigner,
     spec: &GrantSpec,
-) -> Result<(crate::token::TokenClaims, GrantFile), String> {
+) -> Result<(crate::token::TokenClaims, GrantFile), crate::token::TokenError> {
     use crate::token::rfc3339;
     let subject = signer.subject_for(&spec.retailer.id);
     let claims = crate::token::TokenClaims {

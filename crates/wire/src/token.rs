@@ -4,7 +4,6 @@
 //! PASERK id of that key. The claims ([`TokenClaims`]) say who may redeem what until when — never any
 //! profile data. Any conforming PASETO v4 implementation can verify a token given the PASERK public key.
 
-use crate::error::RedeemError;
 use crate::purpose::Purpose;
 use chrono::{DateTime, SecondsFormat, Utc};
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey};
@@ -23,6 +22,77 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// How many verified tokens a [`TokenVerifier`] remembers.
 pub const VERIFIED_CACHE_CAPACITY: usize = 4096;
+
+/// A token or key could not be made, read or verified. Variants are in the order a redemption checks them;
+/// [`code`](TokenError::code) is the stable wire code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Missing, oversized or unparsable token.
+    #[error("the token is malformed: {0}")]
+    Malformed(String),
+    /// Signature does not verify.
+    #[error("the token's signature does not verify; it was altered or not issued by this vault")]
+    InvalidSignature,
+    /// Signed with a key this verifier does not have.
+    #[error("the token was issued by a different Locket vault (unknown key id); use the grant file this vault issued")]
+    UnknownKey,
+    /// Before `nbf`.
+    #[error("the token is not valid before {0}")]
+    NotYetValid(String),
+    /// At or after `exp`.
+    #[error("the grant expired at {0}; ask the owner for a new grant")]
+    Expired(String),
+    /// A key (PASERK text, raw public key or signing seed) is not a usable Ed25519 key.
+    #[error("{0}")]
+    InvalidKey(String),
+    /// Signing failed.
+    #[error("{0}")]
+    Signing(String),
+}
+
+impl TokenError {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenError::Malformed(_) => "token_malformed",
+            TokenError::InvalidSignature => "token_invalid_signature",
+            TokenError::UnknownKey => "token_unknown_key",
+            TokenError::NotYetValid(_) => "token_not_yet_valid",
+            TokenError::Expired(_) => "token_expired",
+            TokenError::InvalidKey(_) => "token_key_invalid",
+            TokenError::Signing(_) => "token_signing_failed",
+        }
+    }
+}
+
+fn bad_key(what: &str) -> TokenError {
+    TokenError::InvalidKey(what.to_owned())
+}
+
+/// The signing material of an unlocked vault, as [`TokenSigner::for_vault`] and
+/// [`ReceiptSigner::for_vault`](crate::receipt::ReceiptSigner::for_vault) need it. Implemented by
+/// `locket_vault::Vault`; this crate never stores or derives keys itself.
+pub trait SigningKeys {
+    /// The 32-byte Ed25519 seed of the vault's signing key.
+    fn signing_seed_bytes(&self) -> &[u8; 32];
+    /// The 32-byte pseudonym key (pairwise subject ids).
+    fn pseudonym_key_bytes(&self) -> &[u8; 32];
+    /// The vault's public id (the `iss` claim).
+    fn issuer_id(&self) -> &str;
+}
+
+impl<T: SigningKeys + ?Sized> SigningKeys for std::sync::Arc<T> {
+    fn signing_seed_bytes(&self) -> &[u8; 32] {
+        (**self).signing_seed_bytes()
+    }
+    fn pseudonym_key_bytes(&self) -> &[u8; 32] {
+        (**self).pseudonym_key_bytes()
+    }
+    fn issuer_id(&self) -> &str {
+        (**self).issuer_id()
+    }
+}
 
 /// Format a timestamp the way tokens and grant files carry it: RFC 3339, UTC, whole seconds.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
@@ -61,18 +131,17 @@ struct Footer {
     kid: String,
 }
 
-fn paserk_public(pk: &AsymmetricPublicKey<V4>) -> Result<String, String> {
+fn paserk_public(pk: &AsymmetricPublicKey<V4>) -> Result<String, TokenError> {
     let mut s = String::new();
-    pk.fmt(&mut s)
-        .map_err(|_| "could not format the public key".to_owned())?;
+    pk.fmt(&mut s).map_err(|_| bad_key("could not format the public key"))?;
     Ok(s)
 }
 
-fn paserk_pid(pk: &AsymmetricPublicKey<V4>) -> Result<String, String> {
+fn paserk_pid(pk: &AsymmetricPublicKey<V4>) -> Result<String, TokenError> {
     let mut s = String::new();
     Id::from(pk)
         .fmt(&mut s)
-        .map_err(|_| "could not format the key id".to_owned())?;
+        .map_err(|_| bad_key("could not format the key id"))?;
     Ok(s)
 }
 
@@ -107,17 +176,22 @@ impl fmt::Debug for TokenSigner {
 
 impl TokenSigner {
     /// The signer of an unlocked vault: its signing seed, pseudonym key and id (the `iss` claim).
-    pub fn for_vault(vault: &locket_vault::Vault) -> Result<Self, String> {
-        Self::from_seed(vault.signing_seed().expose(), vault.pseudonym_key(), vault.id())
+    pub fn for_vault(vault: &(impl SigningKeys + ?Sized)) -> Result<Self, TokenError> {
+        Self::from_seed(
+            vault.signing_seed_bytes(),
+            vault.pseudonym_key_bytes(),
+            vault.issuer_id(),
+        )
     }
 
     /// Build from a 32-byte Ed25519 seed, the 32-byte pseudonym key (for pairwise subject ids) and the
     /// vault's public id (the `iss` claim).
-    pub fn from_seed(seed: &[u8; 32], pseudonym_key: &[u8; 32], issuer: &str) -> Result<Self, String> {
+    pub fn from_seed(seed: &[u8; 32], pseudonym_key: &[u8; 32], issuer: &str) -> Result<Self, TokenError> {
         let (secret, public) = secret_from_seed(seed)?;
         let public_paserk = paserk_public(&public)?;
         let kid = paserk_pid(&public)?;
-        let footer = serde_json::to_vec(&Footer { kid: kid.clone() }).map_err(|e| e.to_string())?;
+        let footer =
+            serde_json::to_vec(&Footer { kid: kid.clone() }).map_err(|e| TokenError::Signing(e.to_string()))?;
         Ok(Self {
             secret,
             public,
@@ -164,10 +238,10 @@ impl TokenSigner {
     }
 
     /// Sign `claims` into a `v4.public.…` token with the `kid` footer.
-    pub fn sign(&self, claims: &TokenClaims) -> Result<String, String> {
-        let body = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
+    pub fn sign(&self, claims: &TokenClaims) -> Result<String, TokenError> {
+        let body = serde_json::to_vec(claims).map_err(|e| TokenError::Signing(e.to_string()))?;
         PublicToken::sign(&self.secret, &body, Some(&self.footer), None)
-            .map_err(|e| format!("PASETO signing failed: {e}"))
+            .map_err(|e| TokenError::Signing(format!("PASETO signing failed: {e}")))
     }
 }
 
@@ -186,12 +260,12 @@ pub struct VerifiedToken {
 
 impl VerifiedToken {
     /// Check the token's validity window at `now` (`token_not_yet_valid`, `token_expired`).
-    pub fn check_time(&self, now: DateTime<Utc>) -> Result<(), RedeemError> {
+    pub fn check_time(&self, now: DateTime<Utc>) -> Result<(), TokenError> {
         if now < self.not_before {
-            return Err(RedeemError::NotYetValid(self.claims.nbf.clone()));
+            return Err(TokenError::NotYetValid(self.claims.nbf.clone()));
         }
         if now >= self.expires_at {
-            return Err(RedeemError::Expired(self.claims.exp.clone()));
+            return Err(TokenError::Expired(self.claims.exp.clone()));
         }
         Ok(())
     }
@@ -200,7 +274,7 @@ impl VerifiedToken {
 /// Verifies tokens issued by one vault. Keeps the parsed public key ready and remembers tokens it has
 /// already verified (by their exact bytes), so a repeated token costs a hash lookup instead of an Ed25519
 /// verification. Only the signature and claims parsing are cached: time, revocation and use counts are
-/// checked on every call by the caller ([`crate::redeem`]).
+/// checked on every call by the caller (`locket_grants::redeem`).
 pub struct TokenVerifier {
     public: AsymmetricPublicKey<V4>,
     issuer: String,
@@ -255,9 +329,9 @@ impl TokenVerifier {
     }
 
     /// Build from a PASERK `k4.public.…` key and the expected issuer.
-    pub fn from_paserk(public_paserk: &str, issuer: &str) -> Result<Self, String> {
+    pub fn from_paserk(public_paserk: &str, issuer: &str) -> Result<Self, TokenError> {
         let public =
-            AsymmetricPublicKey::<V4>::try_from(public_paserk).map_err(|_| "not a PASERK k4.public key".to_owned())?;
+            AsymmetricPublicKey::<V4>::try_from(public_paserk).map_err(|_| bad_key("not a PASERK k4.public key"))?;
         let kid = paserk_pid(&public)?;
         Ok(Self::from_parts(public, issuer.to_owned(), kid))
     }
@@ -268,9 +342,9 @@ impl TokenVerifier {
     }
 
     /// Verify signature, key and claims shape (checks 1–2 of redemption), without the time checks.
-    pub fn verify_signature(&self, token: &str) -> Result<Arc<VerifiedToken>, RedeemError> {
+    pub fn verify_signature(&self, token: &str) -> Result<Arc<VerifiedToken>, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
-            return Err(RedeemError::Malformed(format!(
+            return Err(TokenError::Malformed(format!(
                 "the token is {} bytes; at most {MAX_TOKEN_BYTES} are accepted",
                 token.len()
             )));
@@ -291,34 +365,34 @@ impl TokenVerifier {
 
     /// Verify a token completely at `now`: checks 1–4 of redemption (malformed, signature/key, not yet
     /// valid, expired).
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Arc<VerifiedToken>, RedeemError> {
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Arc<VerifiedToken>, TokenError> {
         let verified = self.verify_signature(token)?;
         verified.check_time(now)?;
         Ok(verified)
     }
 
-    fn verify_uncached(&self, token: &str) -> Result<VerifiedToken, RedeemError> {
+    fn verify_uncached(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         if !token.starts_with(PublicToken::HEADER) {
-            return Err(RedeemError::Malformed("not a PASETO v4.public token".to_owned()));
+            return Err(TokenError::Malformed("not a PASETO v4.public token".to_owned()));
         }
         let untrusted = UntrustedToken::<Public, V4>::try_from(token)
-            .map_err(|_| RedeemError::Malformed("the token's encoding is invalid".to_owned()))?;
+            .map_err(|_| TokenError::Malformed("the token's encoding is invalid".to_owned()))?;
         let footer: Footer = serde_json::from_slice(untrusted.untrusted_footer())
-            .map_err(|_| RedeemError::Malformed("the token's footer is not a {\"kid\"} object".to_owned()))?;
+            .map_err(|_| TokenError::Malformed("the token's footer is not a {\"kid\"} object".to_owned()))?;
         if footer.kid != self.kid {
-            return Err(RedeemError::UnknownKey);
+            return Err(TokenError::UnknownKey);
         }
         let trusted =
-            PublicToken::verify(&self.public, &untrusted, None, None).map_err(|_| RedeemError::InvalidSignature)?;
+            PublicToken::verify(&self.public, &untrusted, None, None).map_err(|_| TokenError::InvalidSignature)?;
         let claims: TokenClaims = serde_json::from_str(trusted.payload())
-            .map_err(|e| RedeemError::Malformed(format!("the token's claims are not Locket claims: {e}")))?;
+            .map_err(|e| TokenError::Malformed(format!("the token's claims are not Locket claims: {e}")))?;
         if claims.iss != self.issuer {
-            return Err(RedeemError::UnknownKey);
+            return Err(TokenError::UnknownKey);
         }
         let time = |s: &str, name: &str| {
             DateTime::parse_from_rfc3339(s)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| RedeemError::Malformed(format!("the {name} claim is not an RFC 3339 time")))
+                .map_err(|_| TokenError::Malformed(format!("the {name} claim is not an RFC 3339 time")))
         };
         Ok(VerifiedToken {
             issued_at: time(&claims.iat, "iat")?,
@@ -331,60 +405,60 @@ impl TokenVerifier {
 
 /// Read a token's claims without verifying anything (for showing a grant file to its holder). The result
 /// is untrusted.
-pub fn peek_claims(token: &str) -> Result<TokenClaims, RedeemError> {
+pub fn peek_claims(token: &str) -> Result<TokenClaims, TokenError> {
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(RedeemError::Malformed("the token is too long".to_owned()));
+        return Err(TokenError::Malformed("the token is too long".to_owned()));
     }
     let untrusted = UntrustedToken::<Public, V4>::try_from(token)
-        .map_err(|_| RedeemError::Malformed("not a PASETO v4.public token".to_owned()))?;
+        .map_err(|_| TokenError::Malformed("not a PASETO v4.public token".to_owned()))?;
     serde_json::from_slice(untrusted.untrusted_payload())
-        .map_err(|e| RedeemError::Malformed(format!("the token's claims are not Locket claims: {e}")))
+        .map_err(|e| TokenError::Malformed(format!("the token's claims are not Locket claims: {e}")))
 }
 
-fn secret_from_seed(seed: &[u8; 32]) -> Result<(AsymmetricSecretKey<V4>, AsymmetricPublicKey<V4>), String> {
+fn secret_from_seed(seed: &[u8; 32]) -> Result<(AsymmetricSecretKey<V4>, AsymmetricPublicKey<V4>), TokenError> {
     let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed)
-        .map_err(|_| "the signing seed is not a valid Ed25519 seed".to_owned())?;
+        .map_err(|_| bad_key("the signing seed is not a valid Ed25519 seed"))?;
     let pk_bytes = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
     let mut sk_bytes = Zeroizing::new(Vec::with_capacity(64));
     sk_bytes.extend_from_slice(seed);
     sk_bytes.extend_from_slice(&pk_bytes);
-    let secret = AsymmetricSecretKey::<V4>::from(&sk_bytes).map_err(|_| "the signing key was refused".to_owned())?;
-    let public = AsymmetricPublicKey::<V4>::from(&pk_bytes).map_err(|_| "the public key was refused".to_owned())?;
+    let secret = AsymmetricSecretKey::<V4>::from(&sk_bytes).map_err(|_| bad_key("the signing key was refused"))?;
+    let public = AsymmetricPublicKey::<V4>::from(&pk_bytes).map_err(|_| bad_key("the public key was refused"))?;
     Ok((secret, public))
 }
 
 /// Sign an arbitrary payload as a `v4.public` token with the key from `seed` (the primitive under
 /// [`TokenSigner::sign`]; exposed for the PASETO test vectors).
-pub fn sign_raw(seed: &[u8; 32], payload: &[u8], footer: &[u8], implicit: &[u8]) -> Result<String, String> {
+pub fn sign_raw(seed: &[u8; 32], payload: &[u8], footer: &[u8], implicit: &[u8]) -> Result<String, TokenError> {
     let (secret, _) = secret_from_seed(seed)?;
     let footer = (!footer.is_empty()).then_some(footer);
     let implicit = (!implicit.is_empty()).then_some(implicit);
-    PublicToken::sign(&secret, payload, footer, implicit).map_err(|e| format!("PASETO signing failed: {e}"))
+    PublicToken::sign(&secret, payload, footer, implicit)
+        .map_err(|e| TokenError::Signing(format!("PASETO signing failed: {e}")))
 }
 
 /// Verify a `v4.public` token against a raw 32-byte Ed25519 public key and implicit assertion, returning
 /// (payload, footer). The primitive under [`TokenVerifier`]; exposed for the PASETO test vectors.
-pub fn verify_raw(public_key: &[u8], token: &str, implicit: &[u8]) -> Result<(Vec<u8>, Vec<u8>), RedeemError> {
+pub fn verify_raw(public_key: &[u8], token: &str, implicit: &[u8]) -> Result<(Vec<u8>, Vec<u8>), TokenError> {
     let public = AsymmetricPublicKey::<V4>::from(public_key)
-        .map_err(|_| RedeemError::Malformed("not an Ed25519 public key".to_owned()))?;
+        .map_err(|_| TokenError::Malformed("not an Ed25519 public key".to_owned()))?;
     let untrusted = UntrustedToken::<Public, V4>::try_from(token)
-        .map_err(|_| RedeemError::Malformed("not a PASETO v4.public token".to_owned()))?;
+        .map_err(|_| TokenError::Malformed("not a PASETO v4.public token".to_owned()))?;
     let implicit = (!implicit.is_empty()).then_some(implicit);
-    let trusted =
-        PublicToken::verify(&public, &untrusted, None, implicit).map_err(|_| RedeemError::InvalidSignature)?;
+    let trusted = PublicToken::verify(&public, &untrusted, None, implicit).map_err(|_| TokenError::InvalidSignature)?;
     Ok((trusted.payload().as_bytes().to_vec(), trusted.footer().to_vec()))
 }
 
 /// The PASERK `k4.public.…` form of a raw 32-byte Ed25519 public key.
-pub fn paserk_of_public_key(public_key: &[u8]) -> Result<String, String> {
-    let public = AsymmetricPublicKey::<V4>::from(public_key).map_err(|_| "not an Ed25519 public key".to_owned())?;
+pub fn paserk_of_public_key(public_key: &[u8]) -> Result<String, TokenError> {
+    let public = AsymmetricPublicKey::<V4>::from(public_key).map_err(|_| bad_key("not an Ed25519 public key"))?;
     paserk_public(&public)
 }
 
 /// The key id (`k4.pid.…`) of a PASERK `k4.public.…` key.
-pub fn key_id_of(public_paserk: &str) -> Result<String, String> {
+pub fn key_id_of(public_paserk: &str) -> Result<String, TokenError> {
     let public =
-        AsymmetricPublicKey::<V4>::try_from(public_paserk).map_err(|_| "not a PASERK k4.public key".to_owned())?;
+        AsymmetricPublicKey::<V4>::try_from(public_paserk).map_err(|_| bad_key("not a PASERK k4.public key"))?;
     paserk_pid(&public)
 }
 
@@ -524,5 +598,13 @@ mod tests {
         let dbg = format!("{signer:?}");
         assert!(dbg.contains("[redacted]"));
         assert!(!dbg.contains("0707"));
+    }
+
+    #[test]
+    fn key_errors_have_their_own_code() {
+        let e = TokenVerifier::from_paserk("k4.public.nope", "i").unwrap_err();
+        assert_eq!(e.code(), "token_key_invalid");
+        assert_eq!(e.to_string(), "not a PASERK k4.public key");
+        assert_eq!(key_id_of("nope").unwrap_err().code(), "token_key_invalid");
     }
 }

@@ -1,0 +1,75 @@
+//! Errors of the request format: a grant request that cannot be accepted, and the problems found in it.
+//! Every variant has a stable snake_case [`code`](RequestError::code) used on the wire and in the docs.
+
+use serde::Serialize;
+
+/// One problem found in a grant request: where (JSON pointer into the document), which rule, and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// JSON pointer to the offending value; `""` is the whole document.
+    pub path: String,
+    /// The schema keyword (`required`, `enum`, `pattern`, …) or semantic rule (`unique_scope`,
+    /// `known_scope`, `duration`, `not_in_future`) that failed.
+    pub rule: String,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = if self.path.is_empty() { "/" } else { &self.path };
+        write!(f, "at {path}: {} ({})", self.message, self.rule)
+    }
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// A grant request could not be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// Over the size cap.
+    #[error("the request is {size} bytes; requests may be at most {max} bytes")]
+    TooLarge {
+        /// Size received (or a lower bound when the body was cut off).
+        size: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// Not JSON at all.
+    #[error("the request is not valid JSON: {0}")]
+    Malformed(String),
+    /// JSON that breaks the schema or a semantic rule.
+    #[error("the request is not a valid locket.grant-request/v1 document: {}", list(.0))]
+    Invalid(Vec<Problem>),
+}
+
+impl RequestError {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::TooLarge { .. } => "request_too_large",
+            RequestError::Malformed(_) => "request_malformed",
+            RequestError::Invalid(_) => "request_invalid",
+        }
+    }
+
+    /// HTTP status for the endpoint.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            RequestError::TooLarge { .. } => 413,
+            RequestError::Malformed(_) => 400,
+            RequestError::Invalid(_) => 422,
+        }
+    }
+
+    /// The individual problems (empty unless [`RequestError::Invalid`]).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            RequestError::Invalid(p) => p,
+            _ => &[],
+        }
+    }
+}
