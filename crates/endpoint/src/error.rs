@@ -1,5 +1,6 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use locket_wire::ErrorKind;
 use serde::Serialize;
 
 /// A refusal as it goes on the wire: `{"code": "...", "message": "..."}` with an HTTP status. The codes are
@@ -21,7 +22,38 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
+/// The HTTP status of an error code — this transport's one table: the code's [`ErrorKind`] (the product's
+/// taxonomy, `locket_wire::ErrorKind::of_code`) decides, except where HTTP has a more exact status (a body too
+/// large, the wrong media type or method, a schema refusal, rate limits, a storage failure worth retrying).
+pub fn http_status(code: &str) -> u16 {
+    match code {
+        "request_too_large" => return 413,
+        "unsupported_media_type" => return 415,
+        "method_not_allowed" => return 405,
+        "request_invalid" | "scope_unknown" | "scope_argument_invalid" => return 422,
+        "rate_limited" | "requests_pending_limit" => return 429,
+        "storage_failed" => return 503,
+        // Refused input, not a conflict with the retailer's state or damaged data on the owner's side.
+        "request_malformed" | "request_already_decided" => return 400,
+        _ => {}
+    }
+    match ErrorKind::of_code(code) {
+        ErrorKind::NotFound => 404,
+        ErrorKind::Invalid => 400,
+        ErrorKind::Conflict => 409,
+        ErrorKind::Unauthenticated => 401,
+        ErrorKind::Forbidden => 403,
+        ErrorKind::Locked => 503,
+        _ => 500,
+    }
+}
+
 impl ApiError {
+    /// A refusal with `code` and `message`; its status comes from [`http_status`].
+    pub fn coded(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(http_status(code), code, message)
+    }
+
     /// A refusal with `status`, `code` and `message`.
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
@@ -36,13 +68,12 @@ impl ApiError {
     /// `vault_locked`: nothing can be answered while the owner's vault is locked.
     pub fn locked() -> ApiError {
         let e = locket_grants::RedeemError::VaultLocked;
-        ApiError::new(e.http_status(), e.code(), e.to_string())
+        ApiError::coded(e.code(), e.to_string())
     }
 
     /// `storage_failed`: the access log could not be written, so nothing is disclosed.
     pub fn storage(detail: impl std::fmt::Display) -> ApiError {
-        ApiError::new(
-            503,
+        ApiError::coded(
             "storage_failed",
             format!("the owner's Locket could not record this access durably, so it was not answered ({detail}); try again later"),
         )
@@ -50,8 +81,7 @@ impl ApiError {
 
     /// `internal_error`.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
-        ApiError::new(
-            500,
+        ApiError::coded(
             "internal_error",
             format!("internal error in the owner's Locket: {detail}"),
         )
@@ -60,13 +90,13 @@ impl ApiError {
 
 impl From<&locket_grants::RedeemError> for ApiError {
     fn from(e: &locket_grants::RedeemError) -> ApiError {
-        ApiError::new(e.http_status(), e.code(), e.to_string())
+        ApiError::coded(e.code(), e.to_string())
     }
 }
 
 impl From<&locket_grants::GrantError> for ApiError {
     fn from(e: &locket_grants::GrantError) -> ApiError {
-        let mut api = ApiError::new(e.http_status(), e.code(), e.to_string());
+        let mut api = ApiError::coded(e.code(), e.to_string());
         if let locket_grants::GrantError::Request(r) = e {
             api.problems = r.problems().to_vec();
         }
@@ -76,7 +106,7 @@ impl From<&locket_grants::GrantError> for ApiError {
 
 impl From<&locket_grants::RequestError> for ApiError {
     fn from(e: &locket_grants::RequestError) -> ApiError {
-        let mut api = ApiError::new(e.http_status(), e.code(), e.to_string());
+        let mut api = ApiError::coded(e.code(), e.to_string());
         api.problems = e.problems().to_vec();
         api
     }
@@ -101,5 +131,34 @@ impl IntoResponse for ApiError {
             }
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_http_status_comes_from_the_one_table() {
+        let doc = include_str!("../../../docs/errors.md");
+        let mut checked = 0;
+        for line in doc.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (Some(code), Some(status)) = (cells.get(1), cells.get(2)) else {
+                continue;
+            };
+            let (Some(code), Ok(status)) = (
+                code.strip_prefix('`').and_then(|c| c.strip_suffix('`')),
+                status.parse::<u16>(),
+            ) else {
+                continue;
+            };
+            assert_eq!(http_status(code), status, "{code}: docs/errors.md says {status}");
+            checked += 1;
+        }
+        assert!(
+            checked > 40,
+            "only {checked} codes with an HTTP status found in docs/errors.md"
+        );
     }
 }

@@ -37,7 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot, Semaphore};
 
 pub use backend::Unlocked;
-pub use error::ApiError;
+pub use error::{http_status, ApiError};
 
 /// The default address `locket serve` listens on (loopback only).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7419";

@@ -69,16 +69,14 @@ async fn no_store(req: Request, next: Next) -> Response {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(
-        404,
+    ApiError::coded(
         "not_found",
         "no such route; see GET /v1/health and the OpenAPI document",
     )
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        405,
+    ApiError::coded(
         "method_not_allowed",
         "this route does not accept that method; see the OpenAPI document",
     )
@@ -103,8 +101,7 @@ fn bearer(headers: &HeaderMap) -> Result<String, (ApiError, &'static str)> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(v) = values.next() else {
         return Err((
-            ApiError::new(
-                401,
+            ApiError::coded(
                 "authorization_missing",
                 "send the grant token as `Authorization: Bearer <token>` (the token is in the grant file)",
             ),
@@ -113,8 +110,7 @@ fn bearer(headers: &HeaderMap) -> Result<String, (ApiError, &'static str)> {
     };
     let malformed = |why: &str| {
         (
-            ApiError::new(
-                400,
+            ApiError::coded(
                 "token_malformed",
                 format!("the Authorization header is malformed: {why}"),
             ),
@@ -250,8 +246,7 @@ async fn submit_request(
         retry_after,
     } = decision
     {
-        let mut err = ApiError::new(
-            429,
+        let mut err = ApiError::coded(
             "rate_limited",
             format!("too many grant requests from {key}; wait {retry_after} s before sending another"),
         );
@@ -309,8 +304,7 @@ async fn submit_request(
     if !content_json {
         let ev = backend::request_refused(&call, "unsupported_media_type", body.len());
         backend::log_refusal(&endpoint, &unlocked, &call, ev).await?;
-        return Err(ApiError::new(
-            415,
+        return Err(ApiError::coded(
             "unsupported_media_type",
             "send the grant request as `Content-Type: application/json`",
         ));

@@ -83,16 +83,6 @@ impl DpError {
             DpError::Database(_) => "database_error",
         }
     }
-
-    /// HTTP status when this reaches the endpoint.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            DpError::BudgetExhausted { .. } => 403,
-            DpError::InvalidEpsilon(_) | DpError::InvalidBudget(_) => 400,
-            DpError::Scope(_) => 409,
-            DpError::Random | DpError::Database(_) => 500,
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------------

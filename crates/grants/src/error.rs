@@ -136,31 +136,10 @@ impl GrantError {
             GrantError::Database(_) => "database_error",
         }
     }
-
-    /// HTTP status when this reaches the endpoint (`POST /v1/requests`).
-    pub fn http_status(&self) -> u16 {
-        match self {
-            GrantError::Request(e) => e.http_status(),
-            GrantError::DuplicateRequest { .. } => 409,
-            GrantError::TooManyPending { .. } => 429,
-            GrantError::RequestNotFound(_) | GrantError::GrantNotFound(_) => 404,
-            GrantError::UnknownScope(_) => 422,
-            GrantError::AmbiguousId(_)
-            | GrantError::AlreadyDecided { .. }
-            | GrantError::ScopeNotRequested { .. }
-            | GrantError::MinimizationRefused { .. }
-            | GrantError::NothingGranted
-            | GrantError::ExpiryTooLong { .. }
-            | GrantError::InvalidMaxUses
-            | GrantError::ScopeNotInGrant { .. } => 400,
-            GrantError::GrantNotActive { .. } => 409,
-            GrantError::Signing(_) | GrantError::Receipt(_) | GrantError::Corrupt(_) | GrantError::Database(_) => 500,
-        }
-    }
 }
 
 /// Why a redemption, introspection or retailer revocation was refused. The variants are in the order the
-/// checks run; [`code`](RedeemError::code) and [`http_status`](RedeemError::http_status) are the wire form.
+/// checks run; [`code`](RedeemError::code) is the wire form (the endpoint maps it to an HTTP status).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RedeemError {
@@ -219,24 +198,6 @@ impl RedeemError {
             RedeemError::ScopeUnsatisfiable(_) => "scope_unsatisfiable",
             RedeemError::PrivacyBudgetExhausted(_) => "privacy_budget_exhausted",
             RedeemError::Internal(_) => "internal_error",
-        }
-    }
-
-    /// HTTP status: 400 malformed; 401 for tokens that do not authenticate (signature, key, time, unknown
-    /// grant); 403 for grants that exist but no longer allow access (revoked, uses or privacy budget spent);
-    /// 503 locked; 409 unsatisfiable; 500.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            RedeemError::Malformed(_) => 400,
-            RedeemError::InvalidSignature
-            | RedeemError::UnknownKey
-            | RedeemError::NotYetValid(_)
-            | RedeemError::Expired(_)
-            | RedeemError::GrantUnknown => 401,
-            RedeemError::Revoked(_) | RedeemError::UsesExhausted(_) | RedeemError::PrivacyBudgetExhausted(_) => 403,
-            RedeemError::VaultLocked => 503,
-            RedeemError::ScopeUnsatisfiable(_) => 409,
-            RedeemError::Internal(_) => 500,
         }
     }
 }

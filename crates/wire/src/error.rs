@@ -56,15 +56,6 @@ impl RequestError {
         }
     }
 
-    /// HTTP status for the endpoint.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            RequestError::TooLarge { .. } => 413,
-            RequestError::Malformed(_) => 400,
-            RequestError::Invalid(_) => 422,
-        }
-    }
-
     /// The individual problems (empty unless [`RequestError::Invalid`]).
     pub fn problems(&self) -> &[Problem] {
         match self {

@@ -22,6 +22,7 @@ pub mod derived;
 pub mod duration;
 pub mod error;
 pub mod grantfile;
+pub mod kind;
 pub mod noised;
 pub mod purpose;
 pub mod receipt;
@@ -33,6 +34,7 @@ pub mod value;
 
 pub use error::{Problem, RequestError};
 pub use grantfile::{GrantFile, GrantFileError, GrantFileScope, GrantRetailer};
+pub use kind::ErrorKind;
 pub use purpose::Purpose;
 pub use request::{GrantRequest, RequestedScope, Retailer, Retention};
 pub use scope::{FieldRef, ResolvedScope, Scope, ScopeKind, ScopeResolver, StaticCatalog};

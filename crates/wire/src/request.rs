@@ -305,7 +305,6 @@ mod tests {
         let big = vec![b' '; MAX_REQUEST_BYTES + 1];
         let err = parse_request_at(&big, now()).unwrap_err();
         assert_eq!(err.code(), "request_too_large");
-        assert_eq!(err.http_status(), 413);
     }
 
     #[test]

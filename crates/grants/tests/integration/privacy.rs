@@ -219,7 +219,10 @@ fn budget_is_charged_per_answer_and_exhaustion_refuses() {
     let err = dp::answer_in_vault(&tx, "noised:interests.topics", "shop.example", "gr_x", 1.0, now, &rng).unwrap_err();
     drop(tx);
     assert_eq!(err.code(), "privacy_budget_exhausted");
-    assert_eq!(err.http_status(), 403);
+    assert_eq!(
+        locket_wire::ErrorKind::of_code(err.code()),
+        locket_wire::ErrorKind::Forbidden
+    );
     assert!(err.to_string().contains("2 of 2.5"), "{err}");
     // A smaller answer still fits.
     {
@@ -1073,7 +1076,10 @@ fn derived_and_noised_scopes_are_validated_granted_and_redeemed() {
     assert!(redeem_once(&mut f).is_ok());
     let refused = redeem_once(&mut f).unwrap_err();
     assert_eq!(refused.error.code(), "privacy_budget_exhausted");
-    assert_eq!(refused.error.http_status(), 403);
+    assert_eq!(
+        locket_wire::ErrorKind::of_code(refused.error.code()),
+        locket_wire::ErrorKind::Forbidden
+    );
     let b = dp::budget(f.store.conn(), "shop.example").unwrap();
     assert_eq!((b.spent, b.answers), (2.0, 2));
     let uses: u32 = f
