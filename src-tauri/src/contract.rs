@@ -129,3 +129,23 @@ fn every_command_is_declared_registered_permitted_documented_typed_and_wrapped()
     );
     assert!(declared.contains("session_activity"));
 }
+
+#[test]
+fn a_difference_is_named_with_its_place() {
+    let declared: BTreeSet<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+    let mut problems = Vec::new();
+    compare(
+        "the handlers",
+        &declared,
+        &["b".into(), "c".into(), "c".into()],
+        &mut problems,
+    );
+    assert_eq!(
+        problems,
+        [
+            "a: missing from the handlers",
+            "c: in the handlers but not in src-tauri/build.rs COMMANDS",
+            "the handlers lists a command twice",
+        ]
+    );
+}
