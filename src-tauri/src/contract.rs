@@ -47,6 +47,41 @@ fn capability_commands() -> Vec<String> {
         .collect()
 }
 
+#[test]
+fn the_generated_types_are_the_command_functions_types() {
+    struct Nothing;
+    impl ts_rs::TypeVisitor for Nothing {
+        fn visit<T: ts_rs::TS + 'static + ?Sized>(&mut self) {}
+    }
+    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let functions = command_signatures();
+    let mut problems = Vec::new();
+    for c in dto_gen::commands(&mut Nothing, &ts_rs::Config::new()) {
+        let Some((args, result)) = functions.get(c.name) else {
+            problems.push(format!("{}: no #[tauri::command] function of that name", c.name));
+            continue;
+        };
+        let table: Vec<(String, String)> = c.rust_args.iter().map(|(a, t)| ((*a).to_owned(), squash(t))).collect();
+        if &table != args {
+            problems.push(format!(
+                "{}: dto_gen says {table:?}, the function takes {args:?}",
+                c.name
+            ));
+        }
+        if squash(c.rust_result) != *result {
+            problems.push(format!(
+                "{}: dto_gen says it returns {}, the function returns {result}",
+                c.name, c.rust_result
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "src-tauri/src/dto_gen.rs commands disagree with the functions:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
 fn generated_commands() -> Vec<String> {
     let cfg = ts_rs::Config::new();
     struct Nothing;
@@ -57,6 +92,72 @@ fn generated_commands() -> Vec<String> {
         .into_iter()
         .map(|c| c.name.to_owned())
         .collect()
+}
+
+/// The `#[tauri::command]` functions of the shell: name → (arguments the web view passes, result type), with
+/// whitespace removed, the shell's own arguments (`AppHandle`, `State`) left out and `IpcResult<T>` read as `T`.
+fn command_signatures() -> std::collections::BTreeMap<String, (Vec<(String, String)>, String)> {
+    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let mut out = std::collections::BTreeMap::new();
+    for file in ["commands", "grants", "privacy", "backups"] {
+        let text = read(&format!("src-tauri/src/{file}.rs"));
+        for part in text.split("#[tauri::command]").skip(1) {
+            let Some(sig) = part.split_once("pub async fn ").map(|(_, rest)| rest) else {
+                continue;
+            };
+            let sig = &sig[..sig.find('{').unwrap_or(sig.len())];
+            let (name, rest) = sig.split_once('(').expect("a parameter list");
+            let mut depth = 0i32;
+            let close = rest
+                .char_indices()
+                .find(|&(_, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' if depth == 0 => return true,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    false
+                })
+                .map(|(i, _)| i)
+                .expect("the parameter list ends");
+            let (params, result) = (&rest[..close], &rest[close + 1..]);
+            let mut args = Vec::new();
+            let (mut depth, mut start) = (0i32, 0usize);
+            let bytes: Vec<char> = params.chars().collect();
+            let mut pieces = Vec::new();
+            for (i, c) in bytes.iter().enumerate() {
+                match c {
+                    '<' | '(' => depth += 1,
+                    '>' | ')' => depth -= 1,
+                    ',' if depth == 0 => {
+                        pieces.push(bytes[start..i].iter().collect::<String>());
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            pieces.push(bytes[start..].iter().collect::<String>());
+            for piece in pieces {
+                let Some((arg, ty)) = piece.split_once(':') else {
+                    continue;
+                };
+                let ty = squash(ty);
+                if ty.starts_with("State<") || ty == "AppHandle" {
+                    continue;
+                }
+                args.push((arg.trim().to_owned(), ty));
+            }
+            let result = squash(result.trim().trim_start_matches("->"));
+            let result = result
+                .strip_prefix("IpcResult<")
+                .and_then(|r| r.strip_suffix('>'))
+                .unwrap_or(&result)
+                .to_owned();
+            out.insert(name.trim().to_owned(), (args, result));
+        }
+    }
+    out
 }
 
 /// Differences between the declared list and another place's: what it lacks, what it has extra, duplicates.

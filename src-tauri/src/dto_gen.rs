@@ -17,7 +17,6 @@ use locket_app::backups::{BackupDto, BackupVerifyDto};
 use locket_app::dto::*;
 use locket_app::grants::{ApproveInput, GrantDto, IssuedDto, RequestDto, RetailerDetail, RetailerSummary};
 use locket_app::privacy::{ErasureDto, HoldingDto, RetailerPrivacy};
-use locket_app::LockReason;
 use locket_audit::EventKind;
 use locket_grants::Purpose;
 use locket_vault::catalog::{FieldType, Sensitivity};
@@ -71,6 +70,10 @@ pub struct Command {
     pub name: &'static str,
     args: Vec<(&'static str, String)>,
     result: String,
+    /// The arguments and result as written in Rust, for the contract test to compare with the function.
+    pub rust_args: Vec<(&'static str, &'static str)>,
+    /// The result type as written in Rust (`IpcResult<T>` → `T`).
+    pub rust_result: &'static str,
 }
 
 fn ts_of<T: TS + 'static + ?Sized>(cfg: &Config) -> String {
@@ -90,13 +93,16 @@ macro_rules! commands {
                 name: stringify!($name),
                 args: vec![$( (stringify!($arg), ts_of::<$ty>($cfg)) ),*],
                 result: ts_of::<$res>($cfg),
+                rust_args: vec![$( (stringify!($arg), stringify!($ty)) ),*],
+                rust_result: stringify!($res),
             }
         }),*]
     };
 }
 
 /// Every command the web view may call, with the argument names and types of its `#[tauri::command]` function
-/// (the shell's own arguments — `AppHandle`, `State` — left out) and its result (`IpcResult<T>` → `T`).
+/// (the shell's own arguments — `AppHandle`, `State` — left out) and its result (`IpcResult<T>` → `T`), written
+/// exactly as in the function (the contract test compares them).
 pub fn commands(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<Command> {
     commands! { decls, cfg;
         app_status() -> AppStatus;
@@ -104,15 +110,15 @@ pub fn commands(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<Command> {
         vault_unlock(passphrase: String) -> SessionInfo;
         vault_unlock_keychain() -> SessionInfo;
         vault_recover(recovery_key: String, new_passphrase: String) -> SessionInfo;
-        vault_lock(reason: LockReason) -> ();
+        vault_lock(reason: String) -> ();
         session_activity() -> ();
         session_info() -> SessionInfo;
         passphrase_change(current: String, next: String) -> ();
         recovery_reset(passphrase: String) -> NewRecoveryKey;
         keychain_set(enabled: bool) -> AppSettings;
         settings_update(settings: AppSettings) -> SessionInfo;
-        vault_export(path: String, passphrase: Option<String>) -> ExportResult;
-        vault_import(path: String, passphrase: Option<String>) -> ImportResult;
+        vault_export(path: PathBuf, passphrase: Option<String>) -> ExportResult;
+        vault_import(path: PathBuf, passphrase: Option<String>) -> ImportResult;
         vault_wipe(confirmation: String) -> ();
         catalog() -> Vec<CatalogField>;
         profile_list() -> Vec<ProfileValue>;
@@ -124,17 +130,17 @@ pub fn commands(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<Command> {
         audit_timeline(days: u32, retailer_id: Option<String>) -> Vec<TimelineDay>;
         audit_verify() -> ChainStatus;
         requests_list() -> Vec<RequestDto>;
-        request_import(path: String) -> RequestDto;
+        request_import(path: PathBuf) -> RequestDto;
         request_approve(input: ApproveInput) -> IssuedDto;
         request_deny(request_id: String) -> ();
-        grant_file_save(grant_id: String, path: String) -> ();
+        grant_file_save(grant_id: String, path: PathBuf) -> ();
         grants_list() -> Vec<GrantDto>;
         grant_revoke(grant_id: String) -> GrantDto;
         retailer_revoke_all(retailer_id: String) -> usize;
         retailers_list() -> Vec<RetailerSummary>;
         retailer_detail(retailer_id: String) -> RetailerDetail;
         retailer_privacy(retailer_id: String) -> RetailerPrivacy;
-        receipts_export(retailer_id: String, path: String) -> usize;
+        receipts_export(retailer_id: String, path: PathBuf) -> usize;
         erasure_request(retailer_id: String, note: Option<String>) -> ErasureDto;
         alias_set(retailer_id: String, alias: String) -> String;
         field_holders(key: String) -> Vec<HoldingDto>;

@@ -483,7 +483,7 @@ export type Commands = {
   vault_unlock: { args: { passphrase: string }; result: SessionInfo };
   vault_unlock_keychain: { args: Record<never, never>; result: SessionInfo };
   vault_recover: { args: { recoveryKey: string; newPassphrase: string }; result: SessionInfo };
-  vault_lock: { args: { reason: LockReason }; result: void };
+  vault_lock: { args: { reason: string }; result: void };
   session_activity: { args: Record<never, never>; result: void };
   session_info: { args: Record<never, never>; result: SessionInfo };
   passphrase_change: { args: { current: string; next: string }; result: void };
