@@ -3,7 +3,7 @@
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::error::IpcError;
-use crate::session::{EV_DEEP_LINK_ERROR, EV_FOCUS_REQUEST};
+use crate::session::{FocusRequest, EV_DEEP_LINK_ERROR, EV_FOCUS_REQUEST};
 use crate::state::AppState;
 
 /// The `RequestSource::File` path recorded for requests that came in through a `locket://` link.
@@ -31,7 +31,7 @@ pub fn handle(app: &AppHandle, url: &str) {
         let state = app.state::<AppState>();
         match crate::grants::import(&app, &state, bytes, DEEP_LINK_SOURCE.to_owned()).await {
             Ok(req) => {
-                let _ = app.emit(EV_FOCUS_REQUEST, serde_json::json!({ "requestId": req.id }));
+                let _ = app.emit(EV_FOCUS_REQUEST, FocusRequest { request_id: req.id });
             }
             Err(e) => {
                 let _ = app.emit(EV_DEEP_LINK_ERROR, e);

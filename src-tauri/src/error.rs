@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// An error as the web view sees it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct IpcError {
     /// Stable snake_case code (see docs/ipc.md).
     pub code: String,

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use locket_app::dto::{AuditEvent, SessionInfo};
-use locket_app::{AppEvent, AppResult, Session};
+use locket_app::{AppEvent, AppResult, LockReason, Session};
 use locket_endpoint::Notice;
+use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
@@ -26,6 +27,21 @@ pub const EV_PROGRESS: &str = "locket://progress";
 /// The endpoint server started, stopped or failed.
 pub const EV_ENDPOINT: &str = "locket://endpoint";
 
+/// `locket://locked` payload.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct Locked {
+    /// Why the session closed.
+    pub reason: LockReason,
+}
+
+/// `locket://focus-request` payload.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FocusRequest {
+    /// The request whose card to show.
+    pub request_id: String,
+}
+
 /// Runs blocking application work off the async runtime's worker threads.
 pub async fn blocking<T, F>(f: F) -> IpcResult<T>
 where
@@ -45,7 +61,7 @@ pub fn spawn_app_events(app: &AppHandle) {
             match rx.recv().await {
                 Ok(AppEvent::Locked(reason)) => {
                     crate::tray::set_unlocked(&app, false);
-                    let _ = app.emit(EV_LOCKED, serde_json::json!({ "reason": reason.as_str() }));
+                    let _ = app.emit(EV_LOCKED, Locked { reason });
                 }
                 Ok(AppEvent::Endpoint(status)) => {
                     let _ = app.emit(EV_ENDPOINT, status);
@@ -131,7 +147,7 @@ async fn forward(app: &AppHandle, session: Arc<Session>, notice: Notice) {
                 let _ = app.emit(EV_REQUEST, req);
             }
             crate::focus_main(app);
-            let _ = app.emit(EV_FOCUS_REQUEST, serde_json::json!({ "requestId": request_id }));
+            let _ = app.emit(EV_FOCUS_REQUEST, FocusRequest { request_id });
         }
         _ => {}
     }

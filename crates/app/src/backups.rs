@@ -3,13 +3,15 @@
 //! they live on [`crate::Locket`].
 use locket_vault::backup::{self, BackupPolicy};
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::error::AppResult;
 use crate::session::Session;
 
 /// One backup as front ends list it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Backup")]
 pub struct BackupDto {
     /// Its id (a timestamp-like name).
     pub id: String,
@@ -33,8 +35,9 @@ impl From<backup::BackupInfo> for BackupDto {
 }
 
 /// The result of checking one backup.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "BackupCheck")]
 pub struct BackupVerifyDto {
     /// The backup checked.
     pub id: String,

@@ -8,9 +8,10 @@ use locket_vault::profile::{CurrentValue, HistoryEntry};
 use locket_vault::settings::Settings;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 /// `app_status`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     pub version: String,
@@ -21,7 +22,7 @@ pub struct AppStatus {
 }
 
 /// The embedded endpoint's state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointStatus {
     pub running: bool,
@@ -30,7 +31,7 @@ pub struct EndpointStatus {
 }
 
 /// The settings the UI edits.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppSettings {
     pub auto_lock_minutes: u32,
@@ -51,7 +52,7 @@ impl AppSettings {
 }
 
 /// Returned by every command that opens a session.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     pub vault_id: String,
@@ -61,7 +62,7 @@ pub struct SessionInfo {
 }
 
 /// `vault_create`: the recovery key crosses IPC exactly once, outward, to be shown to the owner.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Created {
     pub recovery_key: String,
@@ -69,29 +70,31 @@ pub struct Created {
 }
 
 /// `recovery_reset`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct NewRecoveryKey {
     pub recovery_key: String,
 }
 
 /// An option of an enum field.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct FieldOption {
     pub value: String,
     pub label: String,
 }
 
 /// A catalog or custom field.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CatalogField {
     pub key: String,
     pub label: String,
     pub group: String,
     pub group_label: String,
+    #[ts(type = "FieldType")]
     pub field_type: &'static str,
     pub options: Vec<FieldOption>,
+    #[ts(type = "Sensitivity")]
     pub sensitivity: &'static str,
     pub hint: String,
     pub example: String,
@@ -126,7 +129,7 @@ impl From<&FieldDef> for CatalogField {
 }
 
 /// A value as the owner edits it: `value` is text that `parse_input` accepts back unchanged.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileValue {
     pub key: String,
@@ -180,7 +183,7 @@ impl ProfileValue {
 }
 
 /// One version of a value.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ValueVersion {
     pub version_id: u32,
@@ -199,25 +202,28 @@ impl From<&HistoryEntry> for ValueVersion {
 }
 
 /// `custom_field_add` input.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomFieldInput {
     pub key: String,
     pub label: String,
+    #[ts(type = "FieldType")]
     pub field_type: String,
     #[serde(default)]
     pub options: Vec<String>,
+    #[ts(type = "Sensitivity")]
     pub sensitivity: String,
 }
 
 /// An audit event for the Activity table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     pub seq: u64,
     pub at: String,
     pub kind: String,
     /// `allowed` (data or grant status given out), `refused`, or `info` (everything else).
+    #[ts(type = r#""allowed" | "refused" | "info""#)]
     pub outcome: &'static str,
     pub retailer_id: Option<String>,
     pub retailer_name: Option<String>,
@@ -262,19 +268,21 @@ impl AuditEvent {
 }
 
 /// `audit_query` filter.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields = nullable)]
 pub struct AuditFilter {
     pub retailer_id: Option<String>,
     pub field: Option<String>,
     /// `allowed` or `refused`; anything else means any outcome.
+    #[ts(type = r#""allowed" | "refused" | null"#, optional)]
     pub outcome: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
 }
 
 /// One page of events, newest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPage {
     pub events: Vec<AuditEvent>,
@@ -285,7 +293,7 @@ pub struct AuditPage {
 }
 
 /// One day of the Activity chart.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineDay {
     pub day: String,
@@ -294,7 +302,7 @@ pub struct TimelineDay {
 }
 
 /// `audit_verify`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ChainStatus {
     pub ok: bool,
@@ -304,7 +312,7 @@ pub struct ChainStatus {
 }
 
 /// `vault_export`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportResult {
     pub fields: usize,
@@ -312,16 +320,17 @@ pub struct ExportResult {
 }
 
 /// `vault_import`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportResult {
     pub fields: usize,
 }
 
 /// `locket://progress` payload.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
+    #[ts(type = r#""export" | "import""#)]
     pub op: &'static str,
     pub done: u32,
     pub total: u32,

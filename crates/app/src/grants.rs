@@ -14,6 +14,7 @@ use locket_vault::catalog::Sensitivity;
 use locket_vault::profile;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::{AppError, AppResult};
 use crate::session::{lock, Session};
@@ -21,8 +22,9 @@ use crate::session::{lock, Session};
 // ---------- DTOs ----------
 
 /// A retailer as the UI shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Retailer")]
 pub struct RetailerDto {
     pub id: String,
     pub name: String,
@@ -32,21 +34,25 @@ pub struct RetailerDto {
 }
 
 /// One requested scope, with the words the owner needs to decide.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "RequestedScope")]
 pub struct RequestedScopeDto {
     pub scope: String,
     pub label: String,
+    #[ts(type = "Purpose")]
     pub purpose: String,
     pub purpose_label: String,
     pub purpose_text: Option<String>,
     pub required: bool,
+    #[ts(type = "Sensitivity")]
     pub sensitivity: &'static str,
 }
 
 /// A stored request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "GrantRequest")]
 pub struct RequestDto {
     pub id: String,
     pub retailer: RetailerDto,
@@ -55,7 +61,9 @@ pub struct RequestDto {
     pub retention_text: String,
     pub retention_seconds: Option<i64>,
     pub received_at: String,
+    #[ts(type = r#""file" | "http" | "deep_link""#)]
     pub via: String,
+    #[ts(type = r#""pending" | "approved" | "denied""#)]
     pub status: &'static str,
     /// The privacy check: over-asking and sensitive-for-marketing warnings, in plain words.
     pub warnings: Vec<PrivacyWarningDto>,
@@ -64,12 +72,15 @@ pub struct RequestDto {
 }
 
 /// One warning of the privacy check on a request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "PrivacyWarning")]
 pub struct PrivacyWarningDto {
     /// `over_asking` or `sensitive_for_marketing`.
+    #[ts(type = r#""over_asking" | "sensitive_for_marketing""#)]
     pub code: String,
     pub scope: String,
+    #[ts(type = "Purpose")]
     pub purpose: String,
     pub message: String,
     /// The minimized answer offered instead.
@@ -77,8 +88,9 @@ pub struct PrivacyWarningDto {
 }
 
 /// A minimized answer offered in place of a requested field.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Suggestion")]
 pub struct SuggestionDto {
     pub scope: String,
     pub label: String,
@@ -86,17 +98,20 @@ pub struct SuggestionDto {
 }
 
 /// One granted scope.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "GrantScope")]
 pub struct GrantScopeDto {
     pub scope: String,
     pub label: String,
+    #[ts(type = "Purpose")]
     pub purpose: String,
 }
 
 /// A stored grant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Grant")]
 pub struct GrantDto {
     pub id: String,
     pub request_id: Option<String>,
@@ -108,11 +123,12 @@ pub struct GrantDto {
     pub uses: u32,
     pub last_access: Option<String>,
     pub revoked_at: Option<String>,
+    #[ts(type = r#""active" | "expired" | "revoked" | "exhausted""#)]
     pub status: &'static str,
 }
 
 /// `request_approve` input.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ApproveInput {
     pub request_id: String,
@@ -122,12 +138,14 @@ pub struct ApproveInput {
     pub max_uses: Option<u32>,
     /// Share the minimized answers (the request's `minimized` plan) instead of the raw fields they replace.
     #[serde(default)]
+    #[ts(as = "Option<_>", optional)]
     pub minimize: bool,
 }
 
 /// `request_approve` result: the grant and its file (the file holds a token, no profile data).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "IssuedGrant")]
 pub struct IssuedDto {
     pub grant: GrantDto,
     pub grant_file: String,
@@ -135,7 +153,7 @@ pub struct IssuedDto {
 }
 
 /// A retailer in the list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RetailerSummary {
     pub retailer: RetailerDto,
@@ -145,7 +163,7 @@ pub struct RetailerSummary {
 }
 
 /// One field a retailer received.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Disclosure {
     pub at: String,
@@ -155,7 +173,7 @@ pub struct Disclosure {
 }
 
 /// Everything about one retailer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RetailerDetail {
     pub retailer: RetailerDto,

@@ -29,7 +29,7 @@ const AUTO_BACKUP_DEBOUNCE: Duration = Duration::from_secs(60);
 const IDLE_TICK: Duration = Duration::from_secs(5);
 
 /// Why Locket locked (the `reason` of the `locked` event, docs/ipc.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LockReason {
     /// The owner pressed Lock.

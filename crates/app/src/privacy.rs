@@ -9,13 +9,15 @@ use locket_grants::store;
 use locket_grants::{dp, erasure, ledger, Purpose};
 use rusqlite::Connection;
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::error::{AppError, AppResult};
 use crate::session::Session;
 
 /// What a retailer holds of one field.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Holding")]
 pub struct HoldingDto {
     pub field: String,
     pub label: String,
@@ -31,11 +33,13 @@ pub struct HoldingDto {
 }
 
 /// One consent receipt, summarised.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "ConsentReceipt")]
 pub struct ReceiptDto {
     pub receipt_id: String,
     pub version: u32,
+    #[ts(type = r#""grant" | "narrowing" | "revoke" | "expiry""#)]
     pub event: String,
     pub event_at: String,
     pub collection_method: String,
@@ -45,8 +49,9 @@ pub struct ReceiptDto {
 }
 
 /// A retailer's privacy budget for noised analytics answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "PrivacyBudget")]
 pub struct BudgetDto {
     pub total: f64,
     pub spent: f64,
@@ -55,8 +60,9 @@ pub struct BudgetDto {
 }
 
 /// An erasure request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "ErasureRequest")]
 pub struct ErasureDto {
     pub id: String,
     pub grant_id: Option<String>,
@@ -66,7 +72,7 @@ pub struct ErasureDto {
 }
 
 /// Everything privacy-related about one retailer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RetailerPrivacy {
     pub holdings: Vec<HoldingDto>,

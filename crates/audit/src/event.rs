@@ -59,6 +59,27 @@ impl EventKind {
         }
     }
 
+    /// What the owner reads for this kind ("Data shared"); front ends take their words from here.
+    pub fn label(&self) -> &'static str {
+        match self {
+            EventKind::Redemption => "Data shared",
+            EventKind::Introspection => "Grant checked",
+            EventKind::Refusal => "Access refused",
+            EventKind::RequestReceived => "Request received",
+            EventKind::GrantIssued => "Grant approved",
+            EventKind::GrantDenied => "Request denied",
+            EventKind::GrantRevoked => "Grant revoked",
+            EventKind::Unlock => "Vault unlocked",
+            EventKind::UnlockFailed => "Failed unlock",
+            EventKind::ProfileChanged => "Profile changed",
+            EventKind::GrantNarrowed => "Grant narrowed",
+            EventKind::ErasureRequested => "Erasure requested",
+            EventKind::ErasureAcknowledged => "Erasure confirmed",
+            EventKind::Imported => "Log imported",
+            EventKind::Other(_) => "Other event",
+        }
+    }
+
     /// Parses a stored name (never fails: unknown names become [`EventKind::Other`]).
     pub fn parse(s: &str) -> EventKind {
         match s {

@@ -87,6 +87,24 @@ impl Purpose {
         }
     }
 
+    /// The purpose as the end of a sentence for the owner ("… to process and deliver your orders").
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Purpose::OrderFulfilment => "to process and deliver your orders",
+            Purpose::Delivery => "to deliver your orders",
+            Purpose::AccountManagement => "to set up and run your account",
+            Purpose::PersonalisedRecommendations => "to recommend products that suit you",
+            Purpose::MarketingEmail => "to send you marketing emails",
+            Purpose::MarketingSms => "to send you marketing text messages",
+            Purpose::MarketingPost => "to send you marketing by post",
+            Purpose::Analytics => "for statistics about how customers shop",
+            Purpose::AgeVerification => "to check you are old enough",
+            Purpose::FraudPrevention => "to prevent fraud",
+            Purpose::CustomerSupport => "to help you when you contact support",
+            Purpose::Other => "for another purpose",
+        }
+    }
+
     /// True for purposes that are about selling to or profiling the owner rather than serving an order
     /// (marketing and analytics); interfaces highlight them.
     pub fn is_marketing_or_profiling(self) -> bool {

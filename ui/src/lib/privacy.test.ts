@@ -36,7 +36,7 @@ function request(over: Partial<GrantRequest>): GrantRequest {
 const overAsking = {
   code: "over_asking" as const,
   scope: "identity.date_of_birth",
-  purpose: "age_verification",
+  purpose: "age_verification" as const,
   message: "identity.date_of_birth is asked for age verification, which needs less",
   suggestion: { scope: "age_over:18", label: "Whether you are at least 18", explanation: "The shop learns only yes or no." },
 };
@@ -56,7 +56,7 @@ describe("request privacy check", () => {
     const sensitive = {
       code: "sensitive_for_marketing" as const,
       scope: "health.allergies",
-      purpose: "marketing_email",
+      purpose: "marketing_email" as const,
       message: "",
       suggestion: null,
     };

@@ -1,32 +1,15 @@
-// Codes from the core (purposes, refusal reasons, event kinds) turned into plain words for the owner.
+// Codes from the core (purposes, refusal reasons, event kinds) turned into plain words for the owner. The words
+// for purposes and event kinds are the core's own (`Purpose::phrase`, `EventKind::label`), generated into
+// ../generated/ipc.ts; only codes this version does not know fall back to a humanised form.
+import { EVENT_KINDS, PURPOSES, type ErrorCode, type EventKind, type Purpose } from "../generated/ipc";
 
-const PURPOSES: Record<string, string> = {
-  order_fulfilment: "to process and deliver your orders",
-  order_fulfillment: "to process and deliver your orders",
-  delivery: "to deliver your orders",
-  account: "to set up and run your account",
-  account_management: "to set up and run your account",
-  customer_support: "to help you when you contact support",
-  personalised_recommendations: "to recommend products that suit you",
-  personalized_recommendations: "to recommend products that suit you",
-  personalisation: "to personalise what you see",
-  sizing: "to suggest the right size",
-  size_recommendations: "to suggest the right size",
-  marketing_email: "to send you marketing emails",
-  marketing_sms: "to send you marketing text messages",
-  marketing_post: "to send you marketing by post",
-  marketing_push: "to send you push notifications about offers",
-  marketing: "to send you marketing",
-  analytics: "for statistics about how customers shop",
-  age_verification: "to check you are old enough",
-  fraud_prevention: "to prevent fraud",
-  legal_obligation: "because the law requires it",
-  loyalty_programme: "to run your loyalty programme",
-  loyalty_program: "to run your loyalty programme",
-  birthday_offer: "to send you a birthday offer",
-  research: "for customer research",
-  other: "for another purpose",
-};
+function isPurpose(code: string): code is Purpose {
+  return Object.hasOwn(PURPOSES, code);
+}
+
+function isEventKind(code: string): code is EventKind {
+  return Object.hasOwn(EVENT_KINDS, code);
+}
 
 /** Capitalised "Snake case" from a code, for codes we have no words for. */
 export function humanize(code: string): string {
@@ -36,12 +19,12 @@ export function humanize(code: string): string {
 
 /** "to process and deliver your orders". A retailer's free text, when given, follows after a colon. */
 export function purposeWords(purpose: string, freeText?: string | null): string {
-  const base = PURPOSES[purpose] ?? `for ${humanize(purpose).toLowerCase()}`;
+  const base = isPurpose(purpose) ? PURPOSES[purpose].phrase : `for ${humanize(purpose).toLowerCase()}`;
   const extra = freeText?.trim();
   return extra ? `${base}: “${extra}”` : base;
 }
 
-const REFUSALS: Record<string, string> = {
+const REFUSALS: Partial<Record<ErrorCode, string>> = {
   authorization_missing: "The request carried no access token.",
   token_malformed: "The access token was damaged or not a Locket token.",
   token_invalid_signature: "The access token was forged or altered — its signature did not match.",
@@ -69,32 +52,12 @@ const REFUSALS: Record<string, string> = {
 /** A refusal reason code in plain words. */
 export function refusalWords(code: string | null | undefined): string {
   if (!code) return "Refused.";
-  return REFUSALS[code] ?? `${humanize(code)}.`;
+  return REFUSALS[code as ErrorCode] ?? `${humanize(code)}.`;
 }
 
-const KINDS: Record<string, string> = {
-  redemption: "Data shared",
-  data_access: "Data shared",
-  access: "Data shared",
-  introspection: "Grant checked",
-  refusal: "Access refused",
-  request_received: "Request received",
-  request_refused: "Request refused",
-  grant_issued: "Grant approved",
-  grant_denied: "Request denied",
-  request_denied: "Request denied",
-  grant_revoked: "Grant revoked",
-  grant_returned: "Grant given back by retailer",
-  unlock: "Vault unlocked",
-  unlock_failed: "Failed unlock",
-  failed_unlock: "Failed unlock",
-  lock: "Vault locked",
-  profile_changed: "Profile changed",
-  revocation: "Grant given back by retailer",
-};
-
+/** What the owner reads for an audit event kind (the core's label; unknown kinds are humanised). */
 export function eventKindWords(kind: string): string {
-  return KINDS[kind] ?? humanize(kind);
+  return isEventKind(kind) ? EVENT_KINDS[kind] : humanize(kind);
 }
 
 /** "3 fields" / "Email address" for short lists. */
