@@ -8,11 +8,7 @@
 pub mod backups;
 #[allow(missing_docs)]
 pub mod commands;
-#[cfg(test)]
-mod contract;
 pub mod deeplink;
-#[cfg(test)]
-mod dto_gen;
 pub mod error;
 #[allow(missing_docs)]
 pub mod grants;

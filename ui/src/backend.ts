@@ -1,6 +1,6 @@
 // The only module that talks to Tauri. Every command and event of docs/ipc.md has a typed wrapper here;
 // the rest of the UI imports these functions and types and never sees `@tauri-apps/*`. The types are generated
-// from the Rust ones (./generated/ipc.ts, `LOCKET_BLESS=1 cargo test -p locket-desktop --lib generated`): a
+// from the Rust ones (./generated/ipc.ts, `LOCKET_BLESS=1 cargo test -p locket-desktop --test ipc generated`): a
 // command's arguments and result are checked against its Rust signature through `Commands`.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";

@@ -1,0 +1,6 @@
+//! The desktop's IPC contract, checked against the sources: the TypeScript the UI compiles against is generated
+//! from the Rust types (`dto_gen`; refresh with `LOCKET_BLESS=1 cargo test -p locket-desktop --test ipc
+//! generated`), and the command list agrees across build.rs, the handlers, the capability, docs/ipc.md and
+//! ui/src/backend.ts (`contract`). Kept out of the shell's sources: it is test code, not glue.
+mod contract;
+mod dto_gen;
