@@ -6,8 +6,9 @@ use locket_app::Unlock;
 use locket_vault::Passphrase;
 use tauri::{AppHandle, State};
 
+use crate::error::blocking;
 use crate::error::IpcResult;
-use crate::session::{self, blocking};
+use crate::session;
 use crate::state::AppState;
 
 #[tauri::command]

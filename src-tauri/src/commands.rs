@@ -8,8 +8,10 @@ use locket_app::{LockReason, Unlock};
 use locket_vault::{Passphrase, RecoveryKey};
 use tauri::{AppHandle, Emitter, State};
 
+use crate::error::blocking;
 use crate::error::IpcResult;
-use crate::session::{self, blocking, EV_PROGRESS};
+use crate::events::EV_PROGRESS;
+use crate::session;
 use crate::state::AppState;
 
 // ---------- session ----------

@@ -3,7 +3,7 @@
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::error::IpcError;
-use crate::session::{FocusRequest, EV_DEEP_LINK_ERROR, EV_FOCUS_REQUEST};
+use crate::events::{FocusRequest, EV_DEEP_LINK_ERROR, EV_FOCUS_REQUEST};
 use crate::state::AppState;
 
 /// The `RequestSource::File` path recorded for requests that came in through a `locket://` link.

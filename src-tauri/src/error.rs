@@ -1,5 +1,6 @@
 //! The one error type that crosses IPC: `{ "code": "...", "message": "..." }`, the application's
 //! [`locket_app::AppError`] without its kind. Messages never contain secrets.
+use locket_app::AppResult;
 use serde::Serialize;
 
 /// An error as the web view sees it.
@@ -30,6 +31,15 @@ impl std::error::Error for IpcError {}
 
 /// Result of every command.
 pub type IpcResult<T> = Result<T, IpcError>;
+
+/// Runs blocking application work off the async runtime's worker threads.
+pub async fn blocking<T, F>(f: F) -> IpcResult<T>
+where
+    F: FnOnce() -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    Ok(locket_app::blocking(f).await?)
+}
 
 #[cfg(test)]
 mod tests {

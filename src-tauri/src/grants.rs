@@ -6,8 +6,9 @@ use locket_app::grants::*;
 use locket_grants::store::RequestSource;
 use tauri::{AppHandle, Emitter, State};
 
+use crate::error::blocking;
 use crate::error::IpcResult;
-use crate::session::{blocking, EV_REQUEST};
+use crate::events::EV_REQUEST;
 use crate::state::AppState;
 
 /// Imports request bytes (a file or a deep link) and tells the web view.

@@ -10,6 +10,7 @@ pub mod backups;
 pub mod commands;
 pub mod deeplink;
 pub mod error;
+pub mod events;
 #[allow(missing_docs)]
 pub mod grants;
 pub mod instance;

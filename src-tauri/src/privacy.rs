@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use locket_app::privacy::*;
 use tauri::State;
 
+use crate::error::blocking;
 use crate::error::IpcResult;
-use crate::session::blocking;
 use crate::state::AppState;
 
 #[tauri::command]

@@ -3,53 +3,14 @@
 use std::sync::Arc;
 
 use locket_app::dto::{AuditEvent, SessionInfo};
-use locket_app::{AppEvent, AppResult, LockReason, Session};
+use locket_app::{AppEvent, Session};
 use locket_endpoint::Notice;
-use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
-use crate::error::IpcResult;
+use crate::error::{blocking, IpcResult};
+use crate::events::*;
 use crate::state::AppState;
-
-/// Event names (docs/ipc.md).
-pub const EV_AUDIT: &str = "locket://audit-event";
-/// A request arrived (payload: the request as `requests_list` shows it).
-pub const EV_REQUEST: &str = "locket://request-received";
-/// Locket locked (payload `{ reason }`).
-pub const EV_LOCKED: &str = "locket://locked";
-/// Show this request's card (payload `{ requestId }`).
-pub const EV_FOCUS_REQUEST: &str = "locket://focus-request";
-/// A `locket://` link could not be used (payload: `{ code, message }`).
-pub const EV_DEEP_LINK_ERROR: &str = "locket://deep-link-error";
-/// Progress of an export or import.
-pub const EV_PROGRESS: &str = "locket://progress";
-/// The endpoint server started, stopped or failed.
-pub const EV_ENDPOINT: &str = "locket://endpoint";
-
-/// `locket://locked` payload.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct Locked {
-    /// Why the session closed.
-    pub reason: LockReason,
-}
-
-/// `locket://focus-request` payload.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
-pub struct FocusRequest {
-    /// The request whose card to show.
-    pub request_id: String,
-}
-
-/// Runs blocking application work off the async runtime's worker threads.
-pub async fn blocking<T, F>(f: F) -> IpcResult<T>
-where
-    F: FnOnce() -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    Ok(locket_app::blocking(f).await?)
-}
 
 /// Forwards the application's events (locks — the idle timer's too — and endpoint changes) to the web view and
 /// the tray, for the life of the app.

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import * as backend from "./backend";
-import type { AppStatus, AuditEvent, LocketError, SessionInfo } from "./backend";
+import type { AppStatus, LocketError, SessionInfo } from "./backend";
 import { toLocketError } from "./backend";
 import { ErrorState, Loading } from "./components/ui";
 import { LocketMark } from "./components/LocketMark";
@@ -15,32 +15,10 @@ import { RetailersScreen, RetailerPage } from "./screens/Retailers";
 import { SettingsScreen } from "./screens/Settings";
 import { refusalWords } from "./lib/words";
 import { addToast, toastKey, type ToastItem } from "./lib/toasts";
+import type { Live, Toast, View } from "./lib/navigation";
 
 /** How often, at most, the window tells Locket the owner is using it (the idle timer runs in Rust). */
 const ACTIVITY_REPORT_MS = 15_000;
-
-export type View =
-  | { page: "profile" }
-  | { page: "requests"; focus?: string }
-  | { page: "grants" }
-  | { page: "activity" }
-  | { page: "retailers" }
-  | { page: "retailer"; id: string }
-  | { page: "settings" };
-
-export interface Toast {
-  id: number;
-  kind: "info" | "success" | "warning";
-  text: string;
-}
-
-export interface Live {
-  /** Incremented for every audit event pushed by the shell. */
-  auditTick: number;
-  lastAudit: AuditEvent | null;
-  /** Incremented for every request that arrives (HTTP inbox or deep link). */
-  requestTick: number;
-}
 
 const NAV: { page: View["page"]; label: string; icon: IconName }[] = [
   { page: "profile", label: "Profile", icon: "profile" },

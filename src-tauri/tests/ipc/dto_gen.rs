@@ -23,7 +23,7 @@ use locket_vault::catalog::{FieldType, Sensitivity};
 use ts_rs::{Config, TypeVisitor, TS};
 
 use locket_desktop_lib::error::IpcError;
-use locket_desktop_lib::session::*;
+use locket_desktop_lib::events::*;
 
 /// Where the file goes, relative to the workspace root.
 pub const OUT: &str = "ui/src/generated/ipc.ts";

@@ -4,7 +4,7 @@
 import { useState } from "react";
 import * as backend from "../backend";
 import type { Backup, BackupCheck } from "../backend";
-import type { Toast } from "../App";
+import type { Toast } from "../lib/navigation";
 import { useAction, useLoad } from "../hooks";
 import { formatDateTime } from "../lib/format";
 import { RESTORE_PHRASE, backupReason, sizeWords } from "../lib/privacy";

@@ -3,7 +3,7 @@
 import { useState } from "react";
 import * as backend from "../backend";
 import type { Retailer } from "../backend";
-import type { Toast } from "../App";
+import type { Toast } from "../lib/navigation";
 import { useAction, useLoad } from "../hooks";
 import { formatDate, formatDateTime } from "../lib/format";
 import { budgetFraction, budgetWords, holdingKind, sortHoldings } from "../lib/privacy";

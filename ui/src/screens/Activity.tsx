@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import * as backend from "../backend";
 import { Button, EmptyState, ErrorState, Loading, PageHeader } from "../components/ui";
 import { ActivityTimeline } from "../components/ActivityTimeline";
-import type { Live, View } from "../App";
+import type { Live, View } from "../lib/navigation";
 import { useLoad, useSettled } from "../hooks";
 import { EMPTY_FILTER, isFiltered, toAuditFilter, type ActivityFilterForm } from "../lib/filters";
 import { formatCount, formatDateTime, formatLogTime } from "../lib/format";

@@ -3,7 +3,7 @@ import * as backend from "../backend";
 import type { Grant } from "../backend";
 import { EmptyState, ErrorState, Loading, PageHeader } from "../components/ui";
 import { GrantTable } from "../components/GrantTable";
-import type { Live, Toast, View } from "../App";
+import type { Live, Toast, View } from "../lib/navigation";
 import { useLoad, useNow } from "../hooks";
 import { countByTab, filterGrants, type GrantTab } from "../lib/filters";
 

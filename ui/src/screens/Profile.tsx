@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import * as backend from "../backend";
 import type { CatalogField, FieldType, Holding, ProfileValue, Sensitivity } from "../backend";
 import { Button, EmptyState, ErrorState, ErrorText, Loading, Modal, PageHeader, SensitivityBadge, TextField, Toggle } from "../components/ui";
-import type { Toast, View } from "../App";
+import type { Toast, View } from "../lib/navigation";
 import { useAction, useLoad } from "../hooks";
 import { formatDate, formatDateTime } from "../lib/format";
 import { previousValueSentence } from "../lib/privacy";

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import * as backend from "../backend";
 import type { GrantRequest, IssuedGrant } from "../backend";
 import { Button, EmptyState, ErrorState, ErrorText, Loading, PageHeader, SensitivityBadge, StatusPill } from "../components/ui";
-import type { Live, Toast, View } from "../App";
+import type { Live, Toast, View } from "../lib/navigation";
 import { useAction, useLoad } from "../hooks";
 import { customExpiry, expiryFrom, expiryPresets, parseMaxUses } from "../lib/expiry";
 import { dateInputValue, formatDateTime, formatDuration, relativeTime } from "../lib/format";

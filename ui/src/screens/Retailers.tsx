@@ -3,7 +3,7 @@ import * as backend from "../backend";
 import { Button, ConfirmDialog, EmptyState, ErrorState, Loading, PageHeader, StatusPill } from "../components/ui";
 import { GrantTable } from "../components/GrantTable";
 import { RetailerPrivacy } from "../components/RetailerPrivacy";
-import type { Live, Toast, View } from "../App";
+import type { Live, Toast, View } from "../lib/navigation";
 import { useAction, useLoad, useNow } from "../hooks";
 import { formatDateTime, relativeTime } from "../lib/format";
 import { effectiveStatus } from "../lib/filters";

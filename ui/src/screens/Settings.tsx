@@ -4,7 +4,7 @@ import type { AppSettings, AppStatus, EndpointStatus, Progress, SessionInfo } fr
 import { Button, ErrorText, Modal, PageHeader, TextField, Toggle } from "../components/ui";
 import { StrengthMeter } from "../components/StrengthMeter";
 import { BackupsCard } from "../components/BackupsCard";
-import type { Toast } from "../App";
+import type { Toast } from "../lib/navigation";
 import { useAction } from "../hooks";
 import { formatBytes } from "../lib/format";
 import { MIN_ACCEPTED_SCORE, passphraseStrength } from "../lib/strength";
