@@ -38,6 +38,7 @@ use tokio::sync::{broadcast, oneshot, Semaphore};
 
 pub use backend::Unlocked;
 pub use error::{http_status, ApiError};
+pub use routes::bearer_token;
 
 /// The default address `locket serve` listens on (loopback only).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7419";

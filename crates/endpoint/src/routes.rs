@@ -98,26 +98,31 @@ fn call(route: &'static str, addr: SocketAddr, headers: &HeaderMap) -> Call {
 
 /// Extracts the bearer token, refusing missing, oversized and malformed `Authorization` headers.
 fn bearer(headers: &HeaderMap) -> Result<String, (ApiError, &'static str)> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(v) = values.next() else {
+    let values: Vec<&[u8]> = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    bearer_token(&values).map_err(|(code, message)| (ApiError::coded(code, message), code))
+}
+
+/// The bearer token in the values of a request's `Authorization` header, or the refusal: its code
+/// (`authorization_missing`, `token_malformed`) and what is wrong. The one parser of that header; it never
+/// panics, whatever the bytes.
+pub fn bearer_token(values: &[&[u8]]) -> Result<String, (&'static str, String)> {
+    let Some(v) = values.first() else {
         return Err((
-            ApiError::coded(
-                "authorization_missing",
-                "send the grant token as `Authorization: Bearer <token>` (the token is in the grant file)",
-            ),
             "authorization_missing",
+            "send the grant token as `Authorization: Bearer <token>` (the token is in the grant file)".to_owned(),
         ));
     };
     let malformed = |why: &str| {
         (
-            ApiError::coded(
-                "token_malformed",
-                format!("the Authorization header is malformed: {why}"),
-            ),
             "token_malformed",
+            format!("the Authorization header is malformed: {why}"),
         )
     };
-    if values.next().is_some() {
+    if values.len() > 1 {
         return Err(malformed("it was sent more than once"));
     }
     if v.len() > MAX_AUTHORIZATION_BYTES {
@@ -126,7 +131,11 @@ fn bearer(headers: &HeaderMap) -> Result<String, (ApiError, &'static str)> {
             v.len()
         )));
     }
-    let s = v.to_str().map_err(|_| malformed("it is not plain ASCII"))?;
+    // Visible ASCII (and tab) only, as HTTP header text.
+    if !v.iter().all(|&b| b == b'\t' || (32..127).contains(&b)) {
+        return Err(malformed("it is not plain ASCII"));
+    }
+    let s = std::str::from_utf8(v).map_err(|_| malformed("it is not plain ASCII"))?;
     let (scheme, token) = s
         .split_once(' ')
         .ok_or_else(|| malformed("expected `Bearer <token>`"))?;

@@ -197,7 +197,13 @@ impl SlotFile {
                 VaultError::io(path, e)
             }
         })?;
-        let file: SlotFile = serde_json::from_slice(&bytes)
+        Self::parse(&bytes, path)
+    }
+
+    /// Parses the bytes of a key-slot file read from `path` (named in errors): `vault_damaged` unless it is a
+    /// `keyslots.json` of this format with a valid vault id. Never panics, whatever the bytes.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, VaultError> {
+        let file: SlotFile = serde_json::from_slice(bytes)
             .map_err(|e| VaultError::damaged(path, format!("key-slot file is not valid: {e}")))?;
         if file.format != SLOTS_FORMAT {
             return Err(VaultError::damaged(

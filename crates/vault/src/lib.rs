@@ -26,5 +26,11 @@ pub use store::{Store, SCHEMA_VERSION};
 pub use vault::{Vault, VaultInfo, DB_FILE, SLOTS_FILE};
 pub use writer::{Writer, WriterError};
 
+/// Checks the bytes of a `keyslots.json` the way opening a vault does (`vault_damaged` unless it is a key-slot
+/// file of this format with a valid vault id), without a vault: for fuzzing and diagnostics. Unwraps nothing.
+pub fn check_keyslots(bytes: &[u8]) -> Result<()> {
+    keyslot::SlotFile::parse(bytes, std::path::Path::new(SLOTS_FILE)).map(|_| ())
+}
+
 /// Result alias for vault operations.
 pub type Result<T, E = VaultError> = std::result::Result<T, E>;
