@@ -1,5 +1,5 @@
-//! The shapes that cross IPC (camelCase JSON), mirrored as TypeScript types in ui/src/backend.ts and listed in
-//! docs/ipc.md. Conversions from the core types live here so the commands stay one-liners. Nothing here ever
+//! The shapes that cross IPC (camelCase JSON); their TypeScript types are generated from these (ts-rs, into
+//! ui/src/generated/ipc.ts: every DTO derives `TS`) and they are listed in docs/ipc.md. Conversions from the core types live here so the commands stay one-liners. Nothing here ever
 //! carries a key or a passphrase.
 use std::collections::BTreeMap;
 
