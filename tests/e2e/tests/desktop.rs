@@ -125,7 +125,8 @@ fn onboarding_profile_and_wrong_passphrase() -> Result<()> {
     })
 }
 
-/// With auto-lock at one minute and no input, the app locks itself, says so, and stops sharing.
+/// With auto-lock at one minute and no input, the app locks itself and stops sharing even while the web view is
+/// frozen (its JavaScript spinning, so no activity report and no UI timer can run), then says why once it runs.
 #[test]
 fn auto_lock_after_idle() -> Result<()> {
     // The endpoint address is set in Settings here (not by LOCKET_LISTEN), to exercise that card.
@@ -145,7 +146,31 @@ fn auto_lock_after_idle() -> Result<()> {
             Ok((s.tid("autolock-select")?.prop("value")? == json!("1")).then_some(()))
         })?;
         d.shot("auto-lock-1-minute")?;
-        // Hands off the keyboard and mouse: WebDriver queries below are not input events.
+        // Freeze the web view: its JavaScript thread spins for longer than the idle time, so it can neither
+        // report activity nor act on a timer. The lock is Rust's alone: the endpoint must stop while the page is
+        // still frozen.
+        const FROZEN_MS: u64 = 100_000;
+        d.execute_async(
+            "const ms = arguments[0]; const done = arguments[arguments.length - 1]; \
+             setTimeout(() => { const end = Date.now() + ms; while (Date.now() < end) {} }, 50); \
+             done(true);",
+            vec![json!(FROZEN_MS)],
+        )?;
+        let frozen_at = std::time::Instant::now();
+        while endpoint_answers(port) {
+            ensure!(
+                frozen_at.elapsed() < std::time::Duration::from_millis(FROZEN_MS - 5_000),
+                "the endpoint still answered after {} s with the web view frozen",
+                frozen_at.elapsed().as_secs()
+            );
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        eprintln!(
+            "auto_lock_after_idle: the endpoint stopped {} s into the web view's freeze",
+            frozen_at.elapsed().as_secs()
+        );
+        // Hands off the keyboard and mouse: WebDriver queries below are not input events. Once the page runs
+        // again it shows why it locked.
         let notice = d
             .wait_for_within(&testid("lock-notice"), std::time::Duration::from_secs(150))?
             .text()?;
@@ -154,9 +179,7 @@ fn auto_lock_after_idle() -> Result<()> {
             "lock notice does not give the reason: {notice:?}"
         );
         d.shot("auto-locked")?;
-        d.wait_until("the endpoint to stop after locking", |_| {
-            Ok((!endpoint_answers(port)).then_some(()))
-        })?;
+        ensure!(!endpoint_answers(port), "the endpoint answers again while locked");
         unlock(d, PASSPHRASE)?;
         Ok(())
     })
