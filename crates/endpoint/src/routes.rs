@@ -106,18 +106,23 @@ fn bearer(headers: &HeaderMap) -> Result<String, (ApiError, &'static str)> {
     bearer_token(&values).map_err(|(code, message)| (ApiError::coded(code, message), code))
 }
 
+/// A refusal of the `Authorization` header: its code and what is wrong.
+fn header_refusal(code: &'static str, message: String) -> (&'static str, String) {
+    (code, message)
+}
+
 /// The bearer token in the values of a request's `Authorization` header, or the refusal: its code
 /// (`authorization_missing`, `token_malformed`) and what is wrong. The one parser of that header; it never
 /// panics, whatever the bytes.
 pub fn bearer_token(values: &[&[u8]]) -> Result<String, (&'static str, String)> {
     let Some(v) = values.first() else {
-        return Err((
+        return Err(header_refusal(
             "authorization_missing",
             "send the grant token as `Authorization: Bearer <token>` (the token is in the grant file)".to_owned(),
         ));
     };
     let malformed = |why: &str| {
-        (
+        header_refusal(
             "token_malformed",
             format!("the Authorization header is malformed: {why}"),
         )

@@ -77,7 +77,7 @@ fn the_generated_types_are_the_command_functions_types() {
     }
     assert!(
         problems.is_empty(),
-        "src-tauri/src/dto_gen.rs commands disagree with the functions:\n  {}",
+        "src-tauri/tests/ipc/dto_gen.rs commands disagree with the functions:\n  {}",
         problems.join("\n  ")
     );
 }
@@ -195,7 +195,7 @@ fn every_command_is_declared_registered_permitted_documented_typed_and_wrapped()
         &mut problems,
     );
     compare(
-        "src-tauri/src/dto_gen.rs commands (ui/src/generated/ipc.ts)",
+        "src-tauri/tests/ipc/dto_gen.rs commands (ui/src/generated/ipc.ts)",
         &declared,
         &generated_commands(),
         &mut problems,
