@@ -143,21 +143,10 @@ impl GrantError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RedeemError {
-    /// Missing, oversized or unparsable token or header.
-    #[error("the token is malformed: {0}")]
-    Malformed(String),
-    /// Signature does not verify.
-    #[error("the token's signature does not verify; it was altered or not issued by this vault")]
-    InvalidSignature,
-    /// Signed with a key this vault does not have.
-    #[error("the token was issued by a different Locket vault (unknown key id); use the grant file this vault issued")]
-    UnknownKey,
-    /// Before `nbf`.
-    #[error("the token is not valid before {0}")]
-    NotYetValid(String),
-    /// At or after `exp`.
-    #[error("the grant expired at {0}; ask the owner for a new grant")]
-    Expired(String),
+    /// The token itself was refused (malformed, bad signature, unknown key, not yet valid, expired): the wire
+    /// crate's checks, with their codes and messages.
+    #[error(transparent)]
+    Token(TokenError),
     /// Signed by us, but no such grant (e.g. vault restored from an older backup).
     #[error("this vault has no record of the grant; ask the owner for a new grant")]
     GrantUnknown,
@@ -186,11 +175,7 @@ impl RedeemError {
     /// Stable snake_case code.
     pub fn code(&self) -> &'static str {
         match self {
-            RedeemError::Malformed(_) => "token_malformed",
-            RedeemError::InvalidSignature => "token_invalid_signature",
-            RedeemError::UnknownKey => "token_unknown_key",
-            RedeemError::NotYetValid(_) => "token_not_yet_valid",
-            RedeemError::Expired(_) => "token_expired",
+            RedeemError::Token(e) => e.code(),
             RedeemError::GrantUnknown => "grant_unknown",
             RedeemError::Revoked(_) => "grant_revoked",
             RedeemError::UsesExhausted(_) => "grant_uses_exhausted",
@@ -211,11 +196,11 @@ impl From<rusqlite::Error> for RedeemError {
 impl From<TokenError> for RedeemError {
     fn from(e: TokenError) -> Self {
         match e {
-            TokenError::Malformed(why) => RedeemError::Malformed(why),
-            TokenError::InvalidSignature => RedeemError::InvalidSignature,
-            TokenError::UnknownKey => RedeemError::UnknownKey,
-            TokenError::NotYetValid(at) => RedeemError::NotYetValid(at),
-            TokenError::Expired(at) => RedeemError::Expired(at),
+            e @ (TokenError::Malformed(_)
+            | TokenError::InvalidSignature
+            | TokenError::UnknownKey
+            | TokenError::NotYetValid(_)
+            | TokenError::Expired(_)) => RedeemError::Token(e),
             other => RedeemError::Internal(other.to_string()),
         }
     }
