@@ -10,6 +10,7 @@
 
 mod common;
 mod endpoint_support;
+mod error_codes;
 mod kit;
 
 mod audit_cli;

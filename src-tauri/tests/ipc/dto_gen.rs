@@ -198,80 +198,24 @@ fn union<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     names.into_iter().map(quoted).collect::<Vec<_>>().join(" | ")
 }
 
-/// Error codes the sources define: the literals of every `fn code(&self)` body and of the constructors that
-/// take a code (`AppError::new("…"`, `ApiError::new(STATUS, "…"`, `ApiError::coded("…"`, `header_refusal("…"`, `NewEvent::refusal("…"`), in the core crates,
-/// the application layer and this shell (not the retailer's client, not tests).
+/// Error codes the sources define (the scanner shared with the docs check, `tests/integration/error_codes.rs`)
+/// in the core crates, the application layer and this shell: not the retailer's client, not tests.
 pub fn error_codes() -> std::collections::BTreeSet<String> {
-    fn is_code(s: &str) -> bool {
-        s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    }
-    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                rust_files(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
     let root = root();
     let mut files = Vec::new();
     for entry in std::fs::read_dir(root.join("crates")).expect("crates/").flatten() {
         if entry.file_name() != "retailer" {
-            rust_files(&entry.path().join("src"), &mut files);
+            crate::error_codes::rust_files(&entry.path().join("src"), &mut files);
         }
     }
-    rust_files(&root.join("src-tauri/src"), &mut files);
+    crate::error_codes::rust_files(&root.join("src-tauri/src"), &mut files);
     files.sort();
-
     let mut codes = std::collections::BTreeSet::new();
     for f in files {
         let text = std::fs::read_to_string(&f).expect("readable source");
-        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-        let literals = |s: &str| -> Vec<String> {
-            s.split('"')
-                .skip(1)
-                .step_by(2)
-                .filter(|l| is_code(l))
-                .map(str::to_owned)
-                .collect()
-        };
-        let mut rest = text;
-        while let Some(i) = rest.find("fn code(&self)") {
-            let body = &rest[i..];
-            let end = body
-                .find("\n    }\n")
-                .or_else(|| body.find("\n}\n"))
-                .unwrap_or(body.len());
-            codes.extend(literals(&body[..end]));
-            rest = &body[end..];
-        }
-        for ctor in [
-            "AppError::new(",
-            "ApiError::new(",
-            "ApiError::coded(",
-            "header_refusal(",
-            "NewEvent::refusal(",
-            "IpcError::new(",
-        ] {
-            let mut rest = text;
-            while let Some(i) = rest.find(ctor) {
-                let after = &rest[i + ctor.len()..];
-                // The first argument that is a literal, if no other literal comes before it in the call's head.
-                let head: String = after.chars().take(60).collect();
-                if let Some(q) = head.find('"') {
-                    let lit: String = after[q + 1..].chars().take_while(|c| *c != '"').collect();
-                    if is_code(&lit) && !head[..q].contains(['"', ')']) {
-                        codes.insert(lit);
-                    }
-                }
-                rest = after;
-            }
-        }
+        codes.extend(crate::error_codes::codes_in(
+            text.split("#[cfg(test)]").next().unwrap_or_default(),
+        ));
     }
     codes
 }

@@ -4,3 +4,5 @@
 //! ui/src/backend.ts (`contract`). Kept out of the shell's sources: it is test code, not glue.
 mod contract;
 mod dto_gen;
+#[path = "../../../tests/integration/error_codes.rs"]
+mod error_codes;
