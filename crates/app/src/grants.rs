@@ -370,8 +370,7 @@ impl Session {
 
     /// Imports a retailer's request (a file's bytes or a `locket://` link's payload) as pending.
     pub fn import_request(&self, bytes: Vec<u8>, source: RequestSource) -> AppResult<RequestDto> {
-        let record = self.write(move |tx| store::import_request(tx, &bytes, &source, Utc::now(), None))?;
-        self.forget_names();
+        let record = self.import_request_record(bytes, source)?;
         self.request(&record.id)
     }
 
@@ -384,38 +383,14 @@ impl Session {
                 "Tick at least one field to share, or deny the request.",
             ));
         }
-        let signer = self.token_signer()?;
-        let endpoint = match endpoint_url {
-            Some(u) => u,
-            None => store::endpoint_url(self.store()?.conn())?,
-        };
-        let minimize = if input.minimize {
-            let store = self.store()?;
-            let record = store::get_request(store.conn(), &input.request_id)?;
-            derived::minimization_plan(store.conn(), &record.request, Some(&input.scopes))
-        } else {
-            BTreeMap::new()
-        };
         let options = ApproveOptions {
             only: Some(input.scopes),
             expires_in: input.expires_in_seconds.map(|sec| Duration::seconds(sec.max(60))),
             max_uses: input.max_uses,
             note: None,
         };
-        let request_id = input.request_id;
-        let collection = self.collection();
-        let issued = self.write(move |tx| {
-            store::approve_via(
-                tx,
-                &signer,
-                &request_id,
-                &options,
-                &minimize,
-                collection,
-                &endpoint,
-                Utc::now(),
-            )
-        })?;
+        // The desktop keeps the file in the session until the owner saves or copies it.
+        let issued = self.approve_with(&input.request_id, options, input.minimize, endpoint_url, |_| Ok(()))?;
         let file = issued.file.to_json_pretty();
         lock(&self.issued)?.insert(issued.grant.id.clone(), file.clone());
         let retailers = self.directory()?;
@@ -428,8 +403,7 @@ impl Session {
 
     /// Denies a pending request (recorded and logged).
     pub fn deny(&self, request_id: String) -> AppResult<()> {
-        self.write(move |tx| store::deny(tx, &request_id, None, Utc::now()))?;
-        Ok(())
+        self.deny_request(request_id, None).map(drop)
     }
 
     /// A grant file issued in this session (they are kept only until Locket locks).
@@ -453,11 +427,7 @@ impl Session {
 
     /// Revokes one grant with immediate effect (the next redemption is refused) and issues its receipt.
     pub fn revoke(&self, grant_id: String, note: Option<String>) -> AppResult<GrantDto> {
-        let signer = self.token_signer()?;
-        let collection = self.collection();
-        let revoked = self.write(move |tx| {
-            store::revoke_via(tx, &signer, &grant_id, note.as_deref(), collection, Utc::now()).map(|(r, _)| r)
-        })?;
+        let (revoked, _) = self.revoke_grant(grant_id, note)?;
         let retailers = self.directory()?;
         Ok(grant_dto(&revoked.grant, &retailers))
     }

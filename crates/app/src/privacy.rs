@@ -218,15 +218,24 @@ impl Session {
         note: Option<String>,
     ) -> AppResult<ErasureDto> {
         let note = note.filter(|n| !n.trim().is_empty());
-        let e = self.write(move |tx| {
+        Ok(erasure_dto(self.record_erasure(retailer_id, grant_id, note)?))
+    }
+
+    fn record_erasure(
+        &self,
+        retailer_id: String,
+        grant_id: Option<String>,
+        note: Option<String>,
+    ) -> AppResult<erasure::ErasureRequest> {
+        self.write(move |tx| {
             erasure::request_erasure(tx, &retailer_id, grant_id.as_deref(), note.as_deref(), Utc::now())
-        })?;
-        Ok(erasure_dto(e))
+        })
     }
 
     /// Erasure requests (one retailer's or all), newest first.
     pub fn erasures(&self, retailer_id: Option<&str>) -> AppResult<Vec<ErasureDto>> {
-        Ok(erasure::list(self.store()?.conn(), retailer_id)?
+        Ok(self
+            .erasure_records(retailer_id)?
             .into_iter()
             .map(erasure_dto)
             .collect())
@@ -234,9 +243,7 @@ impl Session {
 
     /// Sets the email alias a retailer receives instead of the owner's address.
     pub fn set_alias(&self, retailer_id: String, alias: String) -> AppResult<String> {
-        Ok(self
-            .write(move |tx| erasure::set_alias(tx, &retailer_id, &alias, Utc::now()))?
-            .alias)
+        Ok(self.set_email_alias(retailer_id, alias)?.alias)
     }
 
     /// The shops that hold an older version of a profile field than the current one (only those that received
@@ -319,7 +326,7 @@ impl Session {
                 ))
             }
         };
-        self.write(move |tx| erasure::request_erasure(tx, &retailer, grant.as_deref(), note.as_deref(), Utc::now()))
+        self.record_erasure(retailer, grant, note)
     }
 
     /// Erasure requests as the core keeps them (one retailer's or all), newest first.
