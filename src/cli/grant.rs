@@ -171,11 +171,12 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                 max_uses,
                 note,
             };
-            if minimize
-                && session
-                    .minimization_plan(&request_id, options.only.as_deref())?
-                    .is_empty()
-            {
+            let minimized = if minimize {
+                session.minimization_plan(&request_id, options.only.as_deref())?
+            } else {
+                Default::default()
+            };
+            if minimize && minimized.is_empty() {
                 ctx.out
                     .warn("--minimize: no requested scope has a minimized answer; granting as asked");
             }
@@ -189,7 +190,7 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                     .and_then(|_| file.sync_all())
                     .map_err(|e| AppError::new("file_write_failed", format!("cannot write {}: {e}", path.display())))
             };
-            let issued = match session.approve_with(&request_id, options, minimize, endpoint, deliver) {
+            let issued = match session.approve_with(&request_id, options, minimized, endpoint, deliver) {
                 Ok(i) => i,
                 Err(e) => {
                     let _ = std::fs::remove_file(&out);

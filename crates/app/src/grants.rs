@@ -390,7 +390,12 @@ impl Session {
             note: None,
         };
         // The desktop keeps the file in the session until the owner saves or copies it.
-        let issued = self.approve_with(&input.request_id, options, input.minimize, endpoint_url, |_| Ok(()))?;
+        let minimized = if input.minimize {
+            self.minimization_plan(&input.request_id, options.only.as_deref())?
+        } else {
+            BTreeMap::new()
+        };
+        let issued = self.approve_with(&input.request_id, options, minimized, endpoint_url, |_| Ok(()))?;
         let file = issued.file.to_json_pretty();
         lock(&self.issued)?.insert(issued.grant.id.clone(), file.clone());
         let retailers = self.directory()?;
@@ -633,14 +638,15 @@ impl Session {
         Ok(derived::minimization_plan(store.conn(), &record.request, only))
     }
 
-    /// Approves a request with the owner's options (all or part of it, optionally the minimized answers) and
+    /// Approves a request with the owner's options (all or part of it; `minimized` maps requested scopes to the
+    /// minimized answers granted instead, see [`Session::minimization_plan`]) and
     /// hands the grant file to `deliver` **before** the decision commits: if `deliver` fails, nothing is
     /// recorded; if the commit fails after it, the caller learns it from the error and discards what it wrote.
     pub fn approve_with<F>(
         &self,
         request_id: &str,
         options: ApproveOptions,
-        minimize: bool,
+        minimized: BTreeMap<String, String>,
         endpoint_url: Option<String>,
         deliver: F,
     ) -> AppResult<Issued>
@@ -651,11 +657,6 @@ impl Session {
         let endpoint = match endpoint_url {
             Some(u) => u,
             None => store::endpoint_url(self.store()?.conn())?,
-        };
-        let minimized = if minimize {
-            self.minimization_plan(request_id, options.only.as_deref())?
-        } else {
-            BTreeMap::new()
         };
         let request_id = request_id.to_owned();
         let collection = self.collection();
