@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "audit_query",
     "audit_timeline",
     "audit_verify",
+    "file_choose",
     "requests_list",
     "request_import",
     "request_approve",

@@ -1,9 +1,8 @@
 //! Tauri commands for backups: list, back up now, verify, restore (typed confirmation; Locket locks and stays
 //! locked), and — from the unlock screen, when the vault is damaged — recover from the newest backup.
 use locket_app::backups::{BackupDto, BackupVerifyDto};
-use locket_app::dto::SessionInfo;
+use locket_app::dto::{SecretText, SessionInfo};
 use locket_app::Unlock;
-use locket_vault::Passphrase;
 use tauri::{AppHandle, State};
 
 use crate::error::blocking;
@@ -38,11 +37,11 @@ pub async fn backup_restore(state: State<'_, AppState>, id: String, confirmation
 pub async fn vault_recover_from_backup(
     app: AppHandle,
     state: State<'_, AppState>,
-    passphrase: String,
+    passphrase: SecretText,
 ) -> IpcResult<SessionInfo> {
     let info = state
         .locket
-        .unlock(Unlock::NewestBackup(Passphrase::new(passphrase)))
+        .unlock(Unlock::NewestBackup(passphrase.into_passphrase()))
         .await?;
     session::opened(&app, info).await
 }

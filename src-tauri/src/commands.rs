@@ -1,16 +1,16 @@
 //! Tauri commands for the vault, session, settings, profile and activity log. Each parses its input, calls the
-//! application layer (`locket_app`) and returns its result; passphrases arrive once, inward, and are wrapped into
-//! zeroizing types at once; no command returns a key.
-use std::path::PathBuf;
-
+//! application layer (`locket_app`) and returns its result. Passphrases and recovery keys arrive as
+//! [`SecretText`] (deserialised straight into a zeroizing buffer, wiped by drop on every path) and the recovery
+//! key leaves as one; no command returns a key, and no command takes a path (files come as tokens: [`crate::files`]).
 use locket_app::dto::*;
 use locket_app::{LockReason, Unlock};
-use locket_vault::{Passphrase, RecoveryKey};
+use locket_vault::RecoveryKey;
 use tauri::{AppHandle, Emitter, State};
 
 use crate::error::blocking;
 use crate::error::IpcResult;
 use crate::events::EV_PROGRESS;
+use crate::files;
 use crate::session;
 use crate::state::AppState;
 
@@ -25,22 +25,26 @@ pub async fn app_status(state: State<'_, AppState>) -> IpcResult<AppStatus> {
 pub async fn vault_create(
     app: AppHandle,
     state: State<'_, AppState>,
-    passphrase: String,
+    passphrase: SecretText,
     remember_on_device: bool,
 ) -> IpcResult<Created> {
     let (recovery_key, info) = state
         .locket
-        .create(Passphrase::new(passphrase), remember_on_device)
+        .create(passphrase.into_passphrase(), remember_on_device)
         .await?;
     let session = session::opened(&app, info).await?;
     Ok(Created { recovery_key, session })
 }
 
 #[tauri::command]
-pub async fn vault_unlock(app: AppHandle, state: State<'_, AppState>, passphrase: String) -> IpcResult<SessionInfo> {
+pub async fn vault_unlock(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    passphrase: SecretText,
+) -> IpcResult<SessionInfo> {
     let info = state
         .locket
-        .unlock(Unlock::Passphrase(Passphrase::new(passphrase)))
+        .unlock(Unlock::Passphrase(passphrase.into_passphrase()))
         .await?;
     session::opened(&app, info).await
 }
@@ -55,15 +59,14 @@ pub async fn vault_unlock_keychain(app: AppHandle, state: State<'_, AppState>) -
 pub async fn vault_recover(
     app: AppHandle,
     state: State<'_, AppState>,
-    recovery_key: String,
-    new_passphrase: String,
+    recovery_key: SecretText,
+    new_passphrase: SecretText,
 ) -> IpcResult<SessionInfo> {
-    let key = RecoveryKey::parse(&recovery_key).map_err(locket_app::AppError::from)?;
-    drop(zeroize::Zeroizing::new(recovery_key));
-    let how = Unlock::Recovery {
-        key,
-        new_passphrase: Passphrase::new(new_passphrase),
-    };
+    // Both are zeroizing from the moment they were deserialised; a wrong key returns early and still wipes them.
+    let new_passphrase = new_passphrase.into_passphrase();
+    let key = RecoveryKey::parse(recovery_key.expose()).map_err(locket_app::AppError::from)?;
+    drop(recovery_key);
+    let how = Unlock::Recovery { key, new_passphrase };
     let info = state.locket.unlock(how).await?;
     session::opened(&app, info).await
 }
@@ -88,16 +91,16 @@ pub async fn session_info(state: State<'_, AppState>) -> IpcResult<SessionInfo> 
 // ---------- settings ----------
 
 #[tauri::command]
-pub async fn passphrase_change(state: State<'_, AppState>, current: String, next: String) -> IpcResult<()> {
+pub async fn passphrase_change(state: State<'_, AppState>, current: SecretText, next: SecretText) -> IpcResult<()> {
     Ok(state
         .locket
-        .change_passphrase(Passphrase::new(current), Passphrase::new(next))
+        .change_passphrase(current.into_passphrase(), next.into_passphrase())
         .await?)
 }
 
 #[tauri::command]
-pub async fn recovery_reset(state: State<'_, AppState>, passphrase: String) -> IpcResult<NewRecoveryKey> {
-    let recovery_key = state.locket.reset_recovery_key(Passphrase::new(passphrase)).await?;
+pub async fn recovery_reset(state: State<'_, AppState>, passphrase: SecretText) -> IpcResult<NewRecoveryKey> {
+    let recovery_key = state.locket.reset_recovery_key(passphrase.into_passphrase()).await?;
     Ok(NewRecoveryKey { recovery_key })
 }
 
@@ -114,7 +117,7 @@ pub async fn settings_update(state: State<'_, AppState>, settings: AppSettings) 
 
 // ---------- export / import / wipe ----------
 
-fn progress(app: AppHandle, op: &'static str) -> impl Fn(u32, u32) + Sync {
+fn progress(app: AppHandle, op: &'static str) -> impl Fn(u32, u32) + Send + Sync + 'static {
     move |done, total| {
         let _ = app.emit(EV_PROGRESS, Progress { op, done, total });
     }
@@ -124,24 +127,20 @@ fn progress(app: AppHandle, op: &'static str) -> impl Fn(u32, u32) + Sync {
 pub async fn vault_export(
     app: AppHandle,
     state: State<'_, AppState>,
-    path: PathBuf,
-    passphrase: Option<String>,
+    token: String,
+    passphrase: Option<SecretText>,
 ) -> IpcResult<ExportResult> {
-    let s = state.session()?;
-    let pass = passphrase.filter(|p| !p.is_empty()).map(Passphrase::new);
-    blocking(move || s.export_all(&path, pass.as_ref(), &progress(app, "export"))).await
+    files::export_to(&state, &token, passphrase, progress(app, "export")).await
 }
 
 #[tauri::command]
 pub async fn vault_import(
     app: AppHandle,
     state: State<'_, AppState>,
-    path: PathBuf,
-    passphrase: Option<String>,
+    token: String,
+    passphrase: Option<SecretText>,
 ) -> IpcResult<ImportResult> {
-    let s = state.session()?;
-    let pass = passphrase.filter(|p| !p.is_empty()).map(Passphrase::new);
-    blocking(move || s.import_all(&path, pass.as_ref(), &progress(app, "import"))).await
+    files::import_from(&state, &token, passphrase, progress(app, "import")).await
 }
 
 #[tauri::command]

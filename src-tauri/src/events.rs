@@ -16,6 +16,8 @@ pub const EV_DEEP_LINK_ERROR: &str = "locket://deep-link-error";
 pub const EV_PROGRESS: &str = "locket://progress";
 /// The endpoint server started, stopped or failed.
 pub const EV_ENDPOINT: &str = "locket://endpoint";
+/// Files were dropped on the window (payload: a `PickedFile` token for each regular file, for `request_import`).
+pub const EV_FILES_DROPPED: &str = "locket://files-dropped";
 
 /// `locket://locked` payload.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]

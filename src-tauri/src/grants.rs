@@ -1,7 +1,5 @@
 //! Tauri commands for requests, grants and retailers: calls into `locket_app` (decisions commit with their audit
 //! events on the vault's writer before the command answers).
-use std::path::PathBuf;
-
 use locket_app::grants::*;
 use locket_grants::store::RequestSource;
 use tauri::{AppHandle, Emitter, State};
@@ -25,12 +23,12 @@ pub async fn requests_list(state: State<'_, AppState>) -> IpcResult<Vec<RequestD
     blocking(move || s.requests()).await
 }
 
+/// Imports the request file the owner chose or dropped (`token`: [`crate::files`]).
 #[tauri::command]
-pub async fn request_import(app: AppHandle, state: State<'_, AppState>, path: PathBuf) -> IpcResult<RequestDto> {
-    state.session()?;
-    let p = path.clone();
-    let bytes = blocking(move || locket_app::files::read_request_file(&p)).await?;
-    import(&app, &state, bytes, path.display().to_string()).await
+pub async fn request_import(app: AppHandle, state: State<'_, AppState>, token: String) -> IpcResult<RequestDto> {
+    let dto = crate::files::import_request(&state, &token).await?;
+    let _ = app.emit(EV_REQUEST, &dto);
+    Ok(dto)
 }
 
 #[tauri::command]
@@ -46,10 +44,10 @@ pub async fn request_deny(state: State<'_, AppState>, request_id: String) -> Ipc
     blocking(move || s.deny(request_id)).await
 }
 
+/// Saves the grant file shown after approval into the file the owner chose (`token`: [`crate::files`]).
 #[tauri::command]
-pub async fn grant_file_save(state: State<'_, AppState>, grant_id: String, path: PathBuf) -> IpcResult<()> {
-    let s = state.session()?;
-    blocking(move || locket_app::files::write_private(&path, s.issued_file(&grant_id)?.as_bytes())).await
+pub async fn grant_file_save(state: State<'_, AppState>, grant_id: String, token: String) -> IpcResult<()> {
+    crate::files::save_grant_file(&state, grant_id, &token).await
 }
 
 #[tauri::command]

@@ -11,9 +11,11 @@ pub mod commands;
 pub mod deeplink;
 pub mod error;
 pub mod events;
+pub mod files;
 #[allow(missing_docs)]
 pub mod grants;
 pub mod instance;
+pub mod notices;
 #[allow(missing_docs)]
 pub mod privacy;
 #[allow(missing_docs)]
@@ -24,8 +26,9 @@ pub mod tray;
 use tauri::{AppHandle, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
 
-/// Brings the main window to the front (un-minimised, shown, focused).
-pub fn focus_main(app: &AppHandle) {
+/// Brings the main window to the front (un-minimised, shown, focused). Only for the owner's own actions: callers
+/// go through [`notices::bring_forward`], which refuses requests and links.
+fn focus_main(app: &AppHandle) {
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.unminimize();
         let _ = w.show();
@@ -44,6 +47,14 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .try_init();
 
+    if locket_vault::KdfParams::test_profile_requested() {
+        let words = if cfg!(debug_assertions) {
+            "cheap Argon2 parameters for every new passphrase slot and export: AUTOMATED TESTS ONLY"
+        } else {
+            "refused by this release build: creating a vault or setting a passphrase will fail until it is unset"
+        };
+        eprintln!("\n!!!!!!!! LOCKET_KDF_PROFILE=test: {words} !!!!!!!!\n");
+    }
     let context = tauri::generate_context!();
     // A previous instance that is still exiting owns the single-instance name but no longer answers:
     // wait for it to let go instead of refusing to start (quit-and-reopen).
@@ -56,8 +67,13 @@ pub fn run() {
     if guarded {
         // First: a second launch hands its arguments (and any locket:// link) to this one and exits.
         builder = builder.plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
-            focus_main(app);
-            for link in links_in(&argv) {
+            // Launching Locket again shows the window; a launch that only carries a link (any web page can
+            // open one) does not.
+            let mut links = links_in(&argv).peekable();
+            if links.peek().is_none() {
+                notices::bring_forward(app, notices::Input::Relaunch);
+            }
+            for link in links {
                 deeplink::handle(app, link);
             }
         }));
@@ -68,10 +84,20 @@ pub fn run() {
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
         .manage(state::AppState::from_env())
+        .on_window_event(|window, event| {
+            // Dropped files reach Rust from the windowing system, not from the web view: only these paths (and
+            // the ones chosen in dialogs Rust opened) get a token.
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                if window.label() == "main" {
+                    files::dropped(window.app_handle(), paths);
+                }
+            }
+        })
         .setup(|app| {
             let handle = app.handle().clone();
             tray::build(&handle);
             session::spawn_app_events(&handle);
+            notices::spawn(&handle);
             let h2 = handle.clone();
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {
@@ -109,6 +135,7 @@ pub fn run() {
             commands::audit_query,
             commands::audit_timeline,
             commands::audit_verify,
+            files::file_choose,
             grants::requests_list,
             grants::request_import,
             grants::request_approve,

@@ -1,6 +1,4 @@
 //! Tauri commands for the owner's privacy views: calls into `locket_app`'s privacy use cases.
-use std::path::PathBuf;
-
 use locket_app::privacy::*;
 use tauri::State;
 
@@ -14,10 +12,10 @@ pub async fn retailer_privacy(state: State<'_, AppState>, retailer_id: String) -
     blocking(move || s.retailer_privacy(&retailer_id)).await
 }
 
+/// Writes a retailer's consent receipts into the file the owner chose (`token`: [`crate::files`]).
 #[tauri::command]
-pub async fn receipts_export(state: State<'_, AppState>, retailer_id: String, path: PathBuf) -> IpcResult<usize> {
-    let s = state.session()?;
-    blocking(move || s.export_receipts(&retailer_id, &path)).await
+pub async fn receipts_export(state: State<'_, AppState>, retailer_id: String, token: String) -> IpcResult<usize> {
+    crate::files::export_receipts(&state, retailer_id, &token).await
 }
 
 #[tauri::command]

@@ -1,15 +1,16 @@
 //! What the desktop adds around a session: Tauri events for the application's lock and endpoint events and for
-//! the endpoint's live notices (new requests, refusals), desktop notifications, and the tray's lock item.
+//! the endpoint's live notices (new requests, refusals), desktop notifications (coalesced: [`crate::notices`]), and
+//! the tray's lock item.
 use std::sync::Arc;
 
 use locket_app::dto::{AuditEvent, SessionInfo};
 use locket_app::{AppEvent, Session};
 use locket_endpoint::Notice;
 use tauri::{AppHandle, Emitter, Manager};
-use tauri_plugin_notification::NotificationExt;
 
 use crate::error::{blocking, IpcResult};
 use crate::events::*;
+use crate::notices::{Input, Kind};
 use crate::state::AppState;
 
 /// Forwards the application's events (locks — the idle timer's too — and endpoint changes) to the web view and
@@ -79,35 +80,33 @@ async fn forward(app: &AppHandle, session: Arc<Session>, notice: Notice) {
                 .ok()
                 .flatten();
             let dto = AuditEvent::from_event(&event, name);
-            if dto.outcome == "refused" && dto.retailer_id.is_some() {
-                let who = dto
-                    .retailer_name
-                    .clone()
-                    .or(dto.retailer_id.clone())
-                    .unwrap_or_default();
-                notify(
-                    app,
-                    "Access refused",
-                    &format!("{who}: {}", refusal_sentence(dto.reason.as_deref())),
+            if let (true, Some(id)) = (dto.outcome == "refused", dto.retailer_id.as_deref()) {
+                let who = dto.retailer_name.as_deref().unwrap_or(id);
+                app.state::<AppState>().notices.record(
+                    Kind::Refusal,
+                    id,
+                    who,
+                    &refusal_sentence(dto.reason.as_deref()),
                 );
             }
             let _ = app.emit(EV_AUDIT, dto);
         }
         Notice::RequestReceived {
             request_id,
+            retailer_id,
             retailer_name,
             ..
         } => {
-            notify(
-                app,
-                "New request",
-                &format!("{retailer_name} asks for some of your details."),
-            );
+            app.state::<AppState>()
+                .notices
+                .record(Kind::Request, &retailer_id, &retailer_name, "");
             let id = request_id.clone();
             if let Ok(req) = blocking(move || session.request(&id)).await {
                 let _ = app.emit(EV_REQUEST, req);
             }
-            crate::focus_main(app);
+            // Anyone on the machine can send a request: the window is not brought forward (no focus stealing);
+            // the web view shows the card if it is open.
+            crate::notices::bring_forward(app, Input::HttpRequest);
             let _ = app.emit(EV_FOCUS_REQUEST, FocusRequest { request_id });
         }
         _ => {}
@@ -124,12 +123,5 @@ fn refusal_sentence(code: Option<&str>) -> String {
         Some("vault_locked") => "Locket was locked".into(),
         Some(other) => other.replace('_', " "),
         None => "refused".into(),
-    }
-}
-
-/// A desktop notification; failures (no notification daemon) are only logged.
-pub fn notify(app: &AppHandle, title: &str, body: &str) {
-    if let Err(e) = app.notification().builder().title(title).body(body).show() {
-        tracing::debug!(error = %e, "notification not shown");
     }
 }

@@ -1,5 +1,6 @@
 //! What the shell holds between commands: the application object (which vault; while unlocked, the session and
-//! every key — none of it ever crosses to the web view) and a `locket://` link that arrived while locked.
+//! every key — none of it ever crosses to the web view), a `locket://` link that arrived while locked, the files
+//! the owner chose (by token) and the notifications waiting to be shown.
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -7,6 +8,8 @@ use locket_app::{Locket, Options, Session};
 use locket_vault::Vault;
 
 use crate::error::IpcResult;
+use crate::files::FileTokens;
+use crate::notices::Notices;
 
 /// Managed Tauri state.
 pub struct AppState {
@@ -14,6 +17,10 @@ pub struct AppState {
     pub locket: Locket,
     /// A `locket://` link that arrived while locked; handled right after the next unlock.
     pub pending_link: Mutex<Option<String>>,
+    /// The files the owner chose in dialogs Rust opened (or dropped on the window), by token.
+    pub files: FileTokens,
+    /// Desktop notifications, coalesced per retailer and minute.
+    pub notices: Notices,
 }
 
 impl AppState {
@@ -23,9 +30,16 @@ impl AppState {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(Vault::default_dir);
+        AppState::new(Locket::new(dir, Options::desktop()))
+    }
+
+    /// The state around `locket`.
+    pub fn new(locket: Locket) -> AppState {
         AppState {
-            locket: Locket::new(dir, Options::desktop()),
+            locket,
             pending_link: Mutex::new(None),
+            files: FileTokens::default(),
+            notices: Notices::default(),
         }
     }
 

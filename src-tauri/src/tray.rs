@@ -23,7 +23,7 @@ pub fn build(app: &AppHandle) {
         }
         builder
             .on_menu_event(|app, event| match event.id.as_ref() {
-                "open" => crate::focus_main(app),
+                "open" => crate::notices::bring_forward(app, crate::notices::Input::TrayOpen),
                 "lock" => {
                     let app = app.clone();
                     tauri::async_runtime::spawn(async move {

@@ -388,13 +388,14 @@ fn with_backup_hint(dir: &std::path::Path, e: AppError) -> CliError {
 }
 
 /// The Argon2 parameters for a new passphrase slot or encrypted export: the default, or cheap test parameters
-/// when `LOCKET_KDF_PROFILE=test` (with a warning).
-pub fn kdf_params_from_env(out: &Output) -> KdfParams {
-    let p = KdfParams::from_env();
+/// when `LOCKET_KDF_PROFILE=test` in a debug build (with a warning); a release build refuses the test profile
+/// (`kdf_test_profile_refused`).
+pub fn kdf_params_from_env(out: &Output) -> CliResult<KdfParams> {
+    let p = KdfParams::from_env().map_err(|e| CliError::from_code(e.code(), e.to_string()))?;
     if p != KdfParams::default() {
         out.warn("LOCKET_KDF_PROFILE=test: using cheap Argon2 parameters; for automated tests only");
     }
-    p
+    Ok(p)
 }
 
 /// Runs `f` with a spinner on standard error when it is a terminal (Argon2, export, import).

@@ -95,7 +95,7 @@ pub fn init(ctx: &mut Ctx, _args: InitArgs) -> CliResult {
 
 fn create_vault(ctx: &mut Ctx, dir: &Path) -> CliResult<(Vault, RecoveryKey)> {
     let pass = ctx.secrets.new_passphrase("New passphrase: ", "passphrase")?;
-    let params = kdf_params_from_env(&ctx.out);
+    let params = kdf_params_from_env(&ctx.out)?;
     Ok(spin("Creating the vault", || Vault::create(dir, &pass, params))?)
 }
 
@@ -177,14 +177,14 @@ pub fn status(ctx: &mut Ctx) -> CliResult {
 }
 
 /// The KDF parameters to keep for a new passphrase: the current slot's, unless the test profile is asked for.
-fn params_for_new_passphrase(ctx: &Ctx, dir: &Path) -> KdfParams {
+fn params_for_new_passphrase(ctx: &Ctx, dir: &Path) -> CliResult<KdfParams> {
     if std::env::var("LOCKET_KDF_PROFILE").is_ok() {
         return kdf_params_from_env(&ctx.out);
     }
-    Vault::inspect(dir)
+    Ok(Vault::inspect(dir)
         .ok()
         .and_then(|i| i.passphrase_kdf)
-        .unwrap_or_default()
+        .unwrap_or_default())
 }
 
 /// `locket passphrase change`: stdin lines = current passphrase, new passphrase.
@@ -195,7 +195,7 @@ pub fn passphrase(ctx: &mut Ctx, cmd: PassphraseCmd) -> CliResult {
             let vault = ctx.unlock_with_passphrase(&dir)?;
             let session = ctx.session_on(vault, "passphrase")?;
             let new = ctx.secrets.new_passphrase("New passphrase: ", "new passphrase")?;
-            let params = params_for_new_passphrase(ctx, &dir);
+            let params = params_for_new_passphrase(ctx, &dir)?;
             spin("Re-wrapping the key", || {
                 session.vault().change_passphrase(&new, params)
             })?;
@@ -216,7 +216,7 @@ pub fn recover(ctx: &mut Ctx) -> CliResult {
         .map_err(|e| locket_app::failed_unlock(&dir, e, "recovery"))?;
     let session = ctx.session_on(vault, "recovery")?;
     let new = ctx.secrets.new_passphrase("New passphrase: ", "new passphrase")?;
-    let params = params_for_new_passphrase(ctx, &dir);
+    let params = params_for_new_passphrase(ctx, &dir)?;
     spin("Setting the new passphrase", || {
         session.vault().change_passphrase(&new, params)
     })?;
@@ -264,7 +264,7 @@ pub fn export_cmd(ctx: &mut Ctx, args: ExportArgs) -> CliResult {
     let doc = spin("Exporting", || export::export(store.conn(), &refs))?;
     let bytes: zeroize::Zeroizing<Vec<u8>> = match &export_pass {
         Some(p) => {
-            let params = kdf_params_from_env(&ctx.out);
+            let params = kdf_params_from_env(&ctx.out)?;
             zeroize::Zeroizing::new(spin("Encrypting", || export::encrypt(&doc, p, params))?)
         }
         None => export::to_json(&doc)?,

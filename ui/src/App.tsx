@@ -156,12 +156,12 @@ function Shell(props: {
   useEffect(() => {
     const un = backend.onFileDrop({
       over: setDragging,
-      drop: (paths) => {
+      drop: (files) => {
         setView({ page: "requests" });
         void (async () => {
-          for (const p of paths) {
+          for (const f of files) {
             try {
-              const r = await backend.importRequestFile(p);
+              const r = await backend.importRequestFile(f);
               toast("success", `Request from ${r.retailer.name} imported`);
               setView({ page: "requests", focus: r.id });
             } catch (e) {

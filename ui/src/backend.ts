@@ -5,7 +5,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import { writeText } from "@tauri-apps/plugin-clipboard-manager";
 import { EVENTS } from "./generated/ipc";
 import type {
@@ -15,9 +14,11 @@ import type {
   EndpointStatus,
   EventName,
   EventPayloads,
+  FilePurpose,
   Grant,
   GrantRequest,
   LockReason,
+  PickedFile,
   Progress,
 } from "./generated/ipc";
 
@@ -86,8 +87,10 @@ export const resetRecoveryKey = (passphrase: string) => call("recovery_reset", {
 export const setKeychain = (enabled: boolean) => call("keychain_set", { enabled });
 export const updateSettings = (settings: Commands["settings_update"]["args"]["settings"]) =>
   call("settings_update", { settings });
-export const exportVault = (path: string, passphrase: string | null) => call("vault_export", { path, passphrase });
-export const importVault = (path: string, passphrase: string | null) => call("vault_import", { path, passphrase });
+export const exportVault = (file: PickedFile, passphrase: string | null) =>
+  call("vault_export", { token: file.token, passphrase });
+export const importVault = (file: PickedFile, passphrase: string | null) =>
+  call("vault_import", { token: file.token, passphrase });
 export const wipeVault = (confirmation: string) => call("vault_wipe", { confirmation });
 
 // ---------- profile ----------
@@ -102,10 +105,11 @@ export const addCustomField = (field: Args<"custom_field_add">["field"]) => call
 // ---------- requests and grants ----------
 
 export const requests = () => call("requests_list");
-export const importRequestFile = (path: string) => call("request_import", { path });
+export const importRequestFile = (file: PickedFile) => call("request_import", { token: file.token });
 export const approveRequest = (input: Args<"request_approve">["input"]) => call("request_approve", { input });
 export const denyRequest = (requestId: string) => call("request_deny", { requestId });
-export const saveGrantFile = (grantId: string, path: string) => call("grant_file_save", { grantId, path });
+export const saveGrantFile = (grantId: string, file: PickedFile) =>
+  call("grant_file_save", { grantId, token: file.token });
 export const grants = () => call("grants_list");
 export const revokeGrant = (grantId: string) => call("grant_revoke", { grantId });
 export const revokeAllForRetailer = (retailerId: string) => call("retailer_revoke_all", { retailerId });
@@ -115,7 +119,8 @@ export const retailerDetail = (retailerId: string) => call("retailer_detail", { 
 // ---------- privacy ----------
 
 export const retailerPrivacy = (retailerId: string) => call("retailer_privacy", { retailerId });
-export const exportReceipts = (retailerId: string, path: string) => call("receipts_export", { retailerId, path });
+export const exportReceipts = (retailerId: string, file: PickedFile) =>
+  call("receipts_export", { retailerId, token: file.token });
 export const requestErasure = (retailerId: string, note: string | null) =>
   call("erasure_request", { retailerId, note });
 export const setAlias = (retailerId: string, alias: string) => call("alias_set", { retailerId, alias });
@@ -152,43 +157,41 @@ export const onDeepLinkError = (h: (err: LocketError) => void) =>
 export const onProgress = (h: (p: Progress) => void) => on(EVENTS.PROGRESS, h);
 export const onEndpointStatus = (h: (s: EndpointStatus) => void) => on(EVENTS.ENDPOINT, h);
 
-/** Files dropped on the window (Tauri gives real paths). Returns an unsubscribe function. */
+/**
+ * Files dropped on the window. The hover state comes from the web view's drag events; the files themselves come
+ * from Rust, which receives the drop from the windowing system and sends a request-import token for each file
+ * (the web view never names a path). Returns an unsubscribe function.
+ */
 export async function onFileDrop(handlers: {
   over: (hovering: boolean) => void;
-  drop: (paths: string[]) => void;
+  drop: (files: PickedFile[]) => void;
 }): Promise<UnlistenFn> {
-  return getCurrentWebview().onDragDropEvent((e) => {
+  const hover = getCurrentWebview().onDragDropEvent((e) => {
     const p = e.payload;
     if (p.type === "enter" || p.type === "over") handlers.over(true);
-    else if (p.type === "leave") handlers.over(false);
-    else if (p.type === "drop") {
-      handlers.over(false);
-      handlers.drop(p.paths);
-    }
+    else handlers.over(false);
   });
+  const dropped = on(EVENTS.FILES_DROPPED, handlers.drop);
+  const [a, b] = await Promise.all([hover, dropped]);
+  return () => {
+    a();
+    b();
+  };
 }
 
-// ---------- dialogs and clipboard ----------
+// ---------- file dialogs (opened by Rust) and clipboard ----------
 
-export async function pickRequestFile(): Promise<string | null> {
-  const p = await openDialog({
-    title: "Import a request",
-    multiple: false,
-    directory: false,
-    filters: [{ name: "Locket request", extensions: ["json"] }],
-  });
-  return typeof p === "string" ? p : null;
-}
+/**
+ * Asks Rust to open the native dialog for `purpose`; resolves to a single-use token for the file the owner chose
+ * (with its name, to show) or null when they cancelled. The commands that read or write files take only these.
+ */
+export const chooseFile = (purpose: FilePurpose, suggestedName: string | null = null) =>
+  call("file_choose", { purpose, suggestedName });
 
-export async function pickImportFile(): Promise<string | null> {
-  const p = await openDialog({ title: "Import a Locket export", multiple: false, directory: false });
-  return typeof p === "string" ? p : null;
-}
-
-export async function pickSavePath(title: string, defaultPath: string): Promise<string | null> {
-  const p = await saveDialog({ title, defaultPath, filters: [{ name: "JSON", extensions: ["json"] }] });
-  return p ?? null;
-}
+export const pickRequestFile = () => chooseFile("request_file");
+export const pickImportFile = () => chooseFile("vault_import");
+export const pickSavePath = (purpose: "grant_file" | "vault_export" | "receipts", suggestedName: string) =>
+  chooseFile(purpose, suggestedName);
 
 export async function copyText(text: string): Promise<void> {
   try {

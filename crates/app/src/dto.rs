@@ -1,6 +1,6 @@
 //! The shapes that cross IPC (camelCase JSON); their TypeScript types are generated from these (ts-rs, into
 //! ui/src/generated/ipc.ts: every DTO derives `TS`) and they are listed in docs/ipc.md. Conversions from the core types live here so the commands stay one-liners. Nothing here ever
-//! carries a key or a passphrase.
+//! carries a key; a passphrase or recovery key crosses only as a [`SecretText`].
 use std::collections::BTreeMap;
 
 use locket_vault::catalog::{self, FieldDef};
@@ -61,11 +61,65 @@ pub struct SessionInfo {
     pub settings: AppSettings,
 }
 
+/// A secret that crosses IPC as text: a passphrase or recovery key the owner typed (inward), or a new recovery key
+/// shown once (outward). Rust holds it only in a zeroizing buffer: an argument is deserialised straight into one
+/// and handed on by moving that buffer ([`SecretText::into_passphrase`]), a result is wiped when it is dropped
+/// right after being serialised, and every path — errors and early returns included — wipes it by drop, never by
+/// a manual call. `Debug` shows `[redacted]`. In TypeScript it is a plain `string`.
+#[derive(Clone, TS)]
+#[ts(type = "string")]
+pub struct SecretText(zeroize::Zeroizing<String>);
+
+impl SecretText {
+    /// Wraps a secret (moved in: no copy is left behind by this call).
+    pub fn new(s: String) -> SecretText {
+        SecretText(zeroize::Zeroizing::new(s))
+    }
+
+    /// Takes over a zeroizing buffer.
+    pub fn from_zeroizing(s: zeroize::Zeroizing<String>) -> SecretText {
+        SecretText(s)
+    }
+
+    /// The text, for parsing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The core's zeroizing passphrase, holding this very buffer (moved, not copied).
+    pub fn into_passphrase(mut self) -> locket_vault::Passphrase {
+        locket_vault::Passphrase::new(std::mem::take(&mut *self.0))
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText([redacted])")
+    }
+}
+
+impl Serialize for SecretText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(SecretText::new)
+    }
+}
+
 /// `vault_create`: the recovery key crosses IPC exactly once, outward, to be shown to the owner.
 #[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Created {
-    pub recovery_key: String,
+    pub recovery_key: SecretText,
     pub session: SessionInfo,
 }
 
@@ -73,7 +127,7 @@ pub struct Created {
 #[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct NewRecoveryKey {
-    pub recovery_key: String,
+    pub recovery_key: SecretText,
 }
 
 /// An option of an enum field.
@@ -352,6 +406,46 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{}: {text:?}: {e}", def.key));
             assert_eq!(again, value, "{}", def.key);
         }
+    }
+
+    #[test]
+    fn secrets_cross_as_strings_are_never_shown_and_move_without_a_copy() {
+        let inbound: SecretText = serde_json::from_value(json!("correct horse battery staple")).unwrap();
+        assert_eq!(format!("{inbound:?}"), "SecretText([redacted])");
+        let buffer = inbound.expose().as_ptr();
+        let pass = inbound.into_passphrase();
+        assert_eq!(
+            pass.expose().as_ptr(),
+            buffer,
+            "the passphrase holds the deserialised buffer itself, not a copy"
+        );
+        assert_eq!(pass.expose(), "correct horse battery staple");
+        let shown = Created {
+            recovery_key: SecretText::new("AAAAA-BBBBB".into()),
+            session: SessionInfo {
+                vault_id: "v".into(),
+                key_id: "k".into(),
+                endpoint: EndpointStatus {
+                    running: false,
+                    address: None,
+                    error: None,
+                },
+                settings: AppSettings {
+                    auto_lock_minutes: 5,
+                    endpoint_enabled: false,
+                    endpoint_address: "127.0.0.1:7419".into(),
+                    keychain_enabled: false,
+                },
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&shown).unwrap()["recoveryKey"],
+            json!("AAAAA-BBBBB")
+        );
+        assert!(
+            !format!("{shown:?}").contains("AAAAA"),
+            "Debug never shows the recovery key"
+        );
     }
 
     #[test]

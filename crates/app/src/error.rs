@@ -57,6 +57,7 @@ macro_rules! from_coded {
 
 from_coded!(
     locket_vault::VaultError,
+    locket_vault::KdfProfileRefused,
     locket_vault::catalog::ValidationError,
     locket_vault::export::ExportError,
     locket_audit::AuditError,

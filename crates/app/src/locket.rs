@@ -15,7 +15,7 @@ use locket_vault::{KdfParams, Passphrase, RecoveryKey, Vault};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::dto::{AppStatus, EndpointStatus, SessionInfo};
+use crate::dto::{AppStatus, EndpointStatus, SecretText, SessionInfo};
 use crate::error::{AppError, AppResult};
 pub use crate::options::Options;
 use crate::session::{lock, Session};
@@ -143,14 +143,19 @@ where
 /// unlock; nothing in the vault is touched by a failed attempt. A recovery unlock sets the new passphrase, which
 /// must satisfy [`crate::passphrase::check_new`].
 pub fn unlock_vault(dir: &Path, how: &Unlock) -> AppResult<Vault> {
-    if let Unlock::Recovery { new_passphrase, .. } = how {
-        crate::passphrase::check_new(new_passphrase)?;
-    }
+    // A new passphrase (recovery sets one) and its KDF parameters are checked before any attempt is made.
+    let new_params = match how {
+        Unlock::Recovery { new_passphrase, .. } => {
+            crate::passphrase::check_new(new_passphrase)?;
+            KdfParams::from_env()?
+        }
+        _ => KdfParams::default(),
+    };
     let result = match how {
         Unlock::Passphrase(p) => Vault::unlock(dir, p),
         Unlock::Keychain => Vault::unlock_with_keychain(dir),
         Unlock::Recovery { key, new_passphrase } => Vault::unlock_with_recovery(dir, key)
-            .and_then(|v| v.change_passphrase(new_passphrase, KdfParams::from_env()).map(|()| v)),
+            .and_then(|v| v.change_passphrase(new_passphrase, new_params).map(|()| v)),
         Unlock::NewestBackup(p) => {
             let newest = backup::list(dir)?.into_iter().next().ok_or_else(|| {
                 AppError::new(
@@ -234,14 +239,18 @@ impl Locket {
     }
 
     /// Makes a new vault and opens a session on it. Returns the recovery key (shown once) and the session.
-    pub async fn create(&self, passphrase: Passphrase, remember_on_device: bool) -> AppResult<(String, SessionInfo)> {
+    pub async fn create(
+        &self,
+        passphrase: Passphrase,
+        remember_on_device: bool,
+    ) -> AppResult<(SecretText, SessionInfo)> {
         crate::passphrase::check_new(&passphrase)?;
         let dir = self.inner.dir.clone();
         let (vault, recovery) = blocking(move || {
             if let Some(parent) = dir.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| AppError::io("create", parent, &e))?;
             }
-            let (vault, recovery) = Vault::create(&dir, &passphrase, KdfParams::from_env())?;
+            let (vault, recovery) = Vault::create(&dir, &passphrase, KdfParams::from_env()?)?;
             if remember_on_device {
                 // The vault exists either way; a keychain failure is shown in Settings, not fatal here.
                 if let Err(e) = vault.set_keychain(true) {
@@ -251,7 +260,7 @@ impl Locket {
             Ok((vault, recovery))
         })
         .await?;
-        let recovery_key = recovery.display_groups().to_string();
+        let recovery_key = SecretText::from_zeroizing(recovery.display_groups());
         drop(recovery);
         let info = self.open(vault, "create").await?;
         Ok((recovery_key, info))
@@ -443,7 +452,7 @@ impl Locket {
         let dir = self.inner.dir.clone();
         blocking(move || {
             drop(Vault::unlock(&dir, &current)?);
-            s.vault().change_passphrase(&next, KdfParams::from_env())?;
+            s.vault().change_passphrase(&next, KdfParams::from_env()?)?;
             Ok(())
         })
         .await
@@ -451,13 +460,13 @@ impl Locket {
 
     /// Makes a new recovery key (the old one stops working) after proving the passphrase; returns it for
     /// showing once.
-    pub async fn reset_recovery_key(&self, passphrase: Passphrase) -> AppResult<String> {
+    pub async fn reset_recovery_key(&self, passphrase: Passphrase) -> AppResult<SecretText> {
         let s = self.session()?;
         let dir = self.inner.dir.clone();
         blocking(move || {
             drop(Vault::unlock(&dir, &passphrase)?);
             let key = s.vault().reset_recovery_key()?;
-            Ok(key.display_groups().to_string())
+            Ok(SecretText::from_zeroizing(key.display_groups()))
         })
         .await
     }

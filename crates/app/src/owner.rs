@@ -190,20 +190,24 @@ impl Session {
     }
 
     /// Writes everything (profile, history, settings, requests, grants, the log) to `path`, encrypted with
-    /// `passphrase` when given; an owner-only file.
+    /// `passphrase` when given (which must satisfy [`crate::passphrase::check_new`]); an owner-only file.
     pub fn export_all(
         &self,
         path: &Path,
         passphrase: Option<&Passphrase>,
         progress: OnProgress<'_>,
     ) -> AppResult<ExportResult> {
+        // The export passphrase protects the whole profile: the same rule as the vault's.
+        if let Some(p) = passphrase {
+            crate::passphrase::check_new(p)?;
+        }
         progress(0, 3);
         let sections = export_sections();
         let refs: Vec<&dyn ExportSection> = sections.iter().map(|s| s.as_ref()).collect();
         let doc = export::export(self.store()?.conn(), &refs)?;
         progress(1, 3);
         let bytes = match passphrase {
-            Some(p) => zeroize::Zeroizing::new(export::encrypt(&doc, p, KdfParams::from_env())?),
+            Some(p) => zeroize::Zeroizing::new(export::encrypt(&doc, p, KdfParams::from_env()?)?),
             None => export::to_json(&doc)?,
         };
         progress(2, 3);

@@ -57,12 +57,34 @@ impl KdfParams {
         }
     }
 
-    /// `KdfParams::for_tests()` when the environment says `LOCKET_KDF_PROFILE=test`, else the default.
-    pub fn from_env() -> Self {
-        match std::env::var("LOCKET_KDF_PROFILE").as_deref() {
-            Ok("test") => Self::for_tests(),
-            _ => Self::default(),
+    /// The parameters for a new passphrase slot or encrypted export: the default, or [`KdfParams::for_tests`] when
+    /// the environment says `LOCKET_KDF_PROFILE=test` **and** this is a debug build (the test suites'), with a
+    /// warning logged each time. A release build refuses the test profile ([`KdfProfileRefused`]) instead of
+    /// making weak key slots for whoever could set an environment variable.
+    pub fn from_env() -> Result<Self, KdfProfileRefused> {
+        Self::for_profile(
+            std::env::var("LOCKET_KDF_PROFILE").ok().as_deref(),
+            cfg!(debug_assertions),
+        )
+    }
+
+    /// [`KdfParams::from_env`] for the profile `profile` names, in a debug build or not.
+    pub fn for_profile(profile: Option<&str>, debug_build: bool) -> Result<Self, KdfProfileRefused> {
+        match profile {
+            Some("test") if debug_build => {
+                tracing::warn!(
+                    "LOCKET_KDF_PROFILE=test: cheap Argon2 parameters for a new key slot; for automated tests only"
+                );
+                Ok(Self::for_tests())
+            }
+            Some("test") => Err(KdfProfileRefused),
+            _ => Ok(Self::default()),
         }
+    }
+
+    /// Whether the environment asks for the test profile (front ends print a warning or a refusal at start).
+    pub fn test_profile_requested() -> bool {
+        std::env::var("LOCKET_KDF_PROFILE").as_deref() == Ok("test")
     }
 
     fn validate(&self, path: &Path) -> Result<(), VaultError> {
@@ -74,6 +96,18 @@ impl KdfParams {
             return Err(VaultError::damaged(path, "key slot has out-of-range KDF parameters"));
         }
         Ok(())
+    }
+}
+
+/// `LOCKET_KDF_PROFILE=test` in a release build: refused, so no weak key slot is ever made outside the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("LOCKET_KDF_PROFILE=test asks for cheap Argon2 parameters, which only test builds accept; unset it")]
+pub struct KdfProfileRefused;
+
+impl KdfProfileRefused {
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        "kdf_test_profile_refused"
     }
 }
 

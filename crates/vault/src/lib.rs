@@ -20,7 +20,7 @@ mod vault;
 mod writer;
 
 pub use error::VaultError;
-pub use keyslot::KdfParams;
+pub use keyslot::{KdfParams, KdfProfileRefused};
 pub use secret::{DataKey, Passphrase, RecoveryKey, SigningSeed};
 pub use store::{Store, SCHEMA_VERSION};
 pub use vault::{Vault, VaultInfo, DB_FILE, SLOTS_FILE};

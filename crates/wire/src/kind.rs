@@ -136,6 +136,8 @@ impl ErrorKind {
             | "invalid_argument"
             | "nothing_selected"
             | "deep_link_invalid"
+            | "file_token_invalid"
+            | "kdf_test_profile_refused"
             | "id_ambiguous"
             | "request_invalid"
             | "scope_not_requested"

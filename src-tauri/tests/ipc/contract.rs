@@ -99,7 +99,7 @@ fn generated_commands() -> Vec<String> {
 fn command_signatures() -> std::collections::BTreeMap<String, (Vec<(String, String)>, String)> {
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     let mut out = std::collections::BTreeMap::new();
-    for file in ["commands", "grants", "privacy", "backups"] {
+    for file in ["commands", "grants", "privacy", "backups", "files"] {
         let text = read(&format!("src-tauri/src/{file}.rs"));
         for part in text.split("#[tauri::command]").skip(1) {
             let Some(sig) = part.split_once("pub async fn ").map(|(_, rest)| rest) else {
@@ -214,7 +214,7 @@ fn every_command_is_declared_registered_permitted_documented_typed_and_wrapped()
         }
     }
     // The events too: each name the shell emits is documented.
-    for line in read("src-tauri/src/session.rs").lines() {
+    for line in read("src-tauri/src/events.rs").lines() {
         if line.trim().starts_with("pub const EV_") {
             if let Some(name) = line.split('"').nth(1) {
                 if !docs.contains(&format!("| `{name}` |")) {
@@ -229,6 +229,43 @@ fn every_command_is_declared_registered_permitted_documented_typed_and_wrapped()
         problems.join("\n  ")
     );
     assert!(declared.contains("session_activity"));
+}
+
+/// The web view never names a file and never opens a dialog itself: no command takes a path (files come as
+/// tokens Rust minted when its own dialog returned, `crate::files`), the capability grants no dialog permission
+/// and the UI does not import the dialog plugin. Secrets typed by the owner arrive as `SecretText` (zeroizing from
+/// deserialisation on), never as a plain `String`.
+#[test]
+fn no_command_takes_a_path_or_a_plain_secret_and_the_web_view_opens_no_dialog() {
+    let secrets = ["passphrase", "current", "next", "recovery_key", "new_passphrase"];
+    let mut problems = Vec::new();
+    for (name, (args, _)) in command_signatures() {
+        for (arg, ty) in args {
+            if ty.contains("PathBuf") || ty.contains("Path") || arg == "path" || arg.ends_with("_path") {
+                problems.push(format!("{name}: takes a path ({arg}: {ty}); take a file token instead"));
+            }
+            if secrets.contains(&arg.as_str()) && ty != "SecretText" && ty != "Option<SecretText>" {
+                problems.push(format!("{name}: the secret {arg} arrives as {ty}, not SecretText"));
+            }
+        }
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&read("src-tauri/capabilities/default.json")).expect("default.json is JSON");
+    for p in json["permissions"].as_array().expect("a permissions array") {
+        let p = p.as_str().unwrap_or_default();
+        if p.starts_with("dialog:") || p.starts_with("fs:") {
+            problems.push(format!("the web view's capability grants {p}"));
+        }
+    }
+    let backend = read("ui/src/backend.ts");
+    if backend.contains("@tauri-apps/plugin-dialog") || backend.contains("@tauri-apps/plugin-fs") {
+        problems.push("ui/src/backend.ts imports a dialog or file-system plugin".into());
+    }
+    assert!(
+        problems.is_empty(),
+        "the web view can name files:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@ use ts_rs::{Config, TypeVisitor, TS};
 
 use locket_desktop_lib::error::IpcError;
 use locket_desktop_lib::events::*;
+use locket_desktop_lib::files::{FilePurpose, PickedFile};
 
 /// Where the file goes, relative to the workspace root.
 pub const OUT: &str = "ui/src/generated/ipc.ts";
@@ -106,19 +107,19 @@ macro_rules! commands {
 pub fn commands(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<Command> {
     commands! { decls, cfg;
         app_status() -> AppStatus;
-        vault_create(passphrase: String, remember_on_device: bool) -> Created;
-        vault_unlock(passphrase: String) -> SessionInfo;
+        vault_create(passphrase: SecretText, remember_on_device: bool) -> Created;
+        vault_unlock(passphrase: SecretText) -> SessionInfo;
         vault_unlock_keychain() -> SessionInfo;
-        vault_recover(recovery_key: String, new_passphrase: String) -> SessionInfo;
+        vault_recover(recovery_key: SecretText, new_passphrase: SecretText) -> SessionInfo;
         vault_lock(reason: String) -> ();
         session_activity() -> ();
         session_info() -> SessionInfo;
-        passphrase_change(current: String, next: String) -> ();
-        recovery_reset(passphrase: String) -> NewRecoveryKey;
+        passphrase_change(current: SecretText, next: SecretText) -> ();
+        recovery_reset(passphrase: SecretText) -> NewRecoveryKey;
         keychain_set(enabled: bool) -> AppSettings;
         settings_update(settings: AppSettings) -> SessionInfo;
-        vault_export(path: PathBuf, passphrase: Option<String>) -> ExportResult;
-        vault_import(path: PathBuf, passphrase: Option<String>) -> ImportResult;
+        vault_export(token: String, passphrase: Option<SecretText>) -> ExportResult;
+        vault_import(token: String, passphrase: Option<SecretText>) -> ImportResult;
         vault_wipe(confirmation: String) -> ();
         catalog() -> Vec<CatalogField>;
         profile_list() -> Vec<ProfileValue>;
@@ -129,18 +130,19 @@ pub fn commands(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<Command> {
         audit_query(filter: AuditFilter, cursor: Option<u64>, limit: usize) -> AuditPage;
         audit_timeline(days: u32, retailer_id: Option<String>) -> Vec<TimelineDay>;
         audit_verify() -> ChainStatus;
+        file_choose(purpose: FilePurpose, suggested_name: Option<String>) -> Option<PickedFile>;
         requests_list() -> Vec<RequestDto>;
-        request_import(path: PathBuf) -> RequestDto;
+        request_import(token: String) -> RequestDto;
         request_approve(input: ApproveInput) -> IssuedDto;
         request_deny(request_id: String) -> ();
-        grant_file_save(grant_id: String, path: PathBuf) -> ();
+        grant_file_save(grant_id: String, token: String) -> ();
         grants_list() -> Vec<GrantDto>;
         grant_revoke(grant_id: String) -> GrantDto;
         retailer_revoke_all(retailer_id: String) -> usize;
         retailers_list() -> Vec<RetailerSummary>;
         retailer_detail(retailer_id: String) -> RetailerDetail;
         retailer_privacy(retailer_id: String) -> RetailerPrivacy;
-        receipts_export(retailer_id: String, path: PathBuf) -> usize;
+        receipts_export(retailer_id: String, token: String) -> usize;
         erasure_request(retailer_id: String, note: Option<String>) -> ErasureDto;
         alias_set(retailer_id: String, alias: String) -> String;
         field_holders(key: String) -> Vec<HoldingDto>;
@@ -148,7 +150,7 @@ pub fn commands(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<Command> {
         backup_now() -> BackupDto;
         backup_verify(id: String) -> BackupVerifyDto;
         backup_restore(id: String, confirmation: String) -> ();
-        vault_recover_from_backup(passphrase: String) -> SessionInfo;
+        vault_recover_from_backup(passphrase: SecretText) -> SessionInfo;
     }
 }
 
@@ -171,6 +173,7 @@ pub fn events(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<(&'static str, 
         EV_DEEP_LINK_ERROR => IpcError,
         EV_PROGRESS => Progress,
         EV_ENDPOINT => EndpointStatus,
+        EV_FILES_DROPPED => Vec<PickedFile>,
     }
 }
 
@@ -356,7 +359,7 @@ mod tests {
 
     #[test]
     fn every_event_constant_is_generated() {
-        let source = std::fs::read_to_string(root().join("src-tauri/src/session.rs")).expect("session.rs");
+        let source = std::fs::read_to_string(root().join("src-tauri/src/events.rs")).expect("events.rs");
         let cfg = config();
         let mut decls = Decls {
             cfg: &cfg,

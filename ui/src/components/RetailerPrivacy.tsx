@@ -171,10 +171,10 @@ export function RetailerPrivacy(props: { retailer: Retailer; grantScopes: string
             onClick={() =>
               void act.run(async () => {
                 const slug = retailer.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
-                const path = await backend.pickSavePath("Export consent receipts", `locket-receipts-${slug}.json`);
-                if (!path) return;
-                const n = await backend.exportReceipts(retailer.id, path);
-                props.toast("success", `Saved ${n} receipt${n === 1 ? "" : "s"} to ${path}`);
+                const file = await backend.pickSavePath("receipts", `locket-receipts-${slug}.json`);
+                if (!file) return;
+                const n = await backend.exportReceipts(retailer.id, file);
+                props.toast("success", `Saved ${n} receipt${n === 1 ? "" : "s"} to ${file.name}`);
               })
             }
           >

@@ -80,6 +80,7 @@ export const ERROR_CODES = [
   "export_unknown_section",
   "export_unsupported",
   "field_not_set",
+  "file_token_invalid",
   "grant_file_invalid",
   "grant_file_too_large",
   "grant_file_unavailable",
@@ -97,6 +98,7 @@ export const ERROR_CODES = [
   "invalid_address",
   "invalid_time",
   "io_error",
+  "kdf_test_profile_refused",
   "keychain_not_enabled",
   "keychain_unavailable",
   "max_uses_invalid",
@@ -281,7 +283,7 @@ export type ConsentReceipt = { receiptId: string, version: number, event: "grant
 /**
  * `vault_create`: the recovery key crosses IPC exactly once, outward, to be shown to the owner.
  */
-export type Created = { recoveryKey: string, session: SessionInfo, };
+export type Created = { recoveryKey: SecretText, session: SessionInfo, };
 
 /**
  * `custom_field_add` input.
@@ -312,6 +314,12 @@ export type ExportResult = { fields: number, bytes: number, };
  * An option of an enum field.
  */
 export type FieldOption = { value: string, label: string, };
+
+/**
+ * What the owner chooses a file for: which dialog Rust opens (title, open or save, filter) and the one command
+ * that may use the choice.
+ */
+export type FilePurpose = "request_file" | "vault_import" | "grant_file" | "vault_export" | "receipts";
 
 /**
  * `locket://focus-request` payload.
@@ -402,7 +410,20 @@ reason: LockReason, };
 /**
  * `recovery_reset`.
  */
-export type NewRecoveryKey = { recoveryKey: string, };
+export type NewRecoveryKey = { recoveryKey: SecretText, };
+
+/**
+ * A file the owner chose: the token a command takes, and the file's name to show.
+ */
+export type PickedFile = { 
+/**
+ * Opaque, single-use, expires after ten minutes.
+ */
+token: string, 
+/**
+ * The file's name (no folder), for the owner to see.
+ */
+name: string, };
 
 /**
  * A retailer's privacy budget for noised analytics answers.
@@ -462,6 +483,15 @@ budget: PrivacyBudget | null, erasures: Array<ErasureRequest>, alias: string | n
 export type RetailerSummary = { retailer: Retailer, activeGrants: number, pendingRequests: number, lastAccess: string | null, };
 
 /**
+ * A secret that crosses IPC as text: a passphrase or recovery key the owner typed (inward), or a new recovery key
+ * shown once (outward). Rust holds it only in a zeroizing buffer: an argument is deserialised straight into one
+ * and handed on by moving that buffer ([`SecretText::into_passphrase`]), a result is wiped when it is dropped
+ * right after being serialised, and every path — errors and early returns included — wipes it by drop, never by
+ * a manual call. `Debug` shows `[redacted]`. In TypeScript it is a plain `string`.
+ */
+export type SecretText = string;
+
+/**
  * Returned by every command that opens a session.
  */
 export type SessionInfo = { vaultId: string, keyId: string, endpoint: EndpointStatus, settings: AppSettings, };
@@ -486,19 +516,19 @@ export type ValueVersion = { versionId: number, value: string | null, createdAt:
 /** Every command: its arguments (camelCase, as `invoke` takes them) and its result. */
 export type Commands = {
   app_status: { args: Record<never, never>; result: AppStatus };
-  vault_create: { args: { passphrase: string; rememberOnDevice: boolean }; result: Created };
-  vault_unlock: { args: { passphrase: string }; result: SessionInfo };
+  vault_create: { args: { passphrase: SecretText; rememberOnDevice: boolean }; result: Created };
+  vault_unlock: { args: { passphrase: SecretText }; result: SessionInfo };
   vault_unlock_keychain: { args: Record<never, never>; result: SessionInfo };
-  vault_recover: { args: { recoveryKey: string; newPassphrase: string }; result: SessionInfo };
+  vault_recover: { args: { recoveryKey: SecretText; newPassphrase: SecretText }; result: SessionInfo };
   vault_lock: { args: { reason: string }; result: void };
   session_activity: { args: Record<never, never>; result: void };
   session_info: { args: Record<never, never>; result: SessionInfo };
-  passphrase_change: { args: { current: string; next: string }; result: void };
-  recovery_reset: { args: { passphrase: string }; result: NewRecoveryKey };
+  passphrase_change: { args: { current: SecretText; next: SecretText }; result: void };
+  recovery_reset: { args: { passphrase: SecretText }; result: NewRecoveryKey };
   keychain_set: { args: { enabled: boolean }; result: AppSettings };
   settings_update: { args: { settings: AppSettings }; result: SessionInfo };
-  vault_export: { args: { path: string; passphrase: string | null }; result: ExportResult };
-  vault_import: { args: { path: string; passphrase: string | null }; result: ImportResult };
+  vault_export: { args: { token: string; passphrase: SecretText | null }; result: ExportResult };
+  vault_import: { args: { token: string; passphrase: SecretText | null }; result: ImportResult };
   vault_wipe: { args: { confirmation: string }; result: void };
   catalog: { args: Record<never, never>; result: Array<CatalogField> };
   profile_list: { args: Record<never, never>; result: Array<ProfileValue> };
@@ -509,18 +539,19 @@ export type Commands = {
   audit_query: { args: { filter: AuditFilter; cursor: number | null; limit: number }; result: AuditPage };
   audit_timeline: { args: { days: number; retailerId: string | null }; result: Array<TimelineDay> };
   audit_verify: { args: Record<never, never>; result: ChainStatus };
+  file_choose: { args: { purpose: FilePurpose; suggestedName: string | null }; result: PickedFile | null };
   requests_list: { args: Record<never, never>; result: Array<GrantRequest> };
-  request_import: { args: { path: string }; result: GrantRequest };
+  request_import: { args: { token: string }; result: GrantRequest };
   request_approve: { args: { input: ApproveInput }; result: IssuedGrant };
   request_deny: { args: { requestId: string }; result: void };
-  grant_file_save: { args: { grantId: string; path: string }; result: void };
+  grant_file_save: { args: { grantId: string; token: string }; result: void };
   grants_list: { args: Record<never, never>; result: Array<Grant> };
   grant_revoke: { args: { grantId: string }; result: Grant };
   retailer_revoke_all: { args: { retailerId: string }; result: number };
   retailers_list: { args: Record<never, never>; result: Array<RetailerSummary> };
   retailer_detail: { args: { retailerId: string }; result: RetailerDetail };
   retailer_privacy: { args: { retailerId: string }; result: RetailerPrivacy };
-  receipts_export: { args: { retailerId: string; path: string }; result: number };
+  receipts_export: { args: { retailerId: string; token: string }; result: number };
   erasure_request: { args: { retailerId: string; note: string | null }; result: ErasureRequest };
   alias_set: { args: { retailerId: string; alias: string }; result: string };
   field_holders: { args: { key: string }; result: Array<Holding> };
@@ -528,7 +559,7 @@ export type Commands = {
   backup_now: { args: Record<never, never>; result: Backup };
   backup_verify: { args: { id: string }; result: BackupCheck };
   backup_restore: { args: { id: string; confirmation: string }; result: void };
-  vault_recover_from_backup: { args: { passphrase: string }; result: SessionInfo };
+  vault_recover_from_backup: { args: { passphrase: SecretText }; result: SessionInfo };
 };
 
 export type CommandName = keyof Commands;
@@ -544,6 +575,7 @@ export const EVENTS = {
   DEEP_LINK_ERROR: "locket://deep-link-error",
   PROGRESS: "locket://progress",
   ENDPOINT: "locket://endpoint",
+  FILES_DROPPED: "locket://files-dropped",
 } as const;
 
 /** Each event's payload. */
@@ -555,6 +587,7 @@ export type EventPayloads = {
   "locket://deep-link-error": IpcError;
   "locket://progress": Progress;
   "locket://endpoint": EndpointStatus;
+  "locket://files-dropped": Array<PickedFile>;
 };
 
 export type EventName = keyof EventPayloads;

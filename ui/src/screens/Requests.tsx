@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import * as backend from "../backend";
-import type { GrantRequest, IssuedGrant } from "../backend";
+import type { GrantRequest, IssuedGrant, PickedFile } from "../backend";
 import { Button, EmptyState, ErrorState, ErrorText, Loading, PageHeader, SensitivityBadge, StatusPill } from "../components/ui";
 import type { Live, Toast, View } from "../lib/navigation";
 import { useAction, useLoad } from "../hooks";
@@ -20,10 +20,10 @@ export function RequestsScreen(props: { live: Live; focus: string | null; toast:
 
   useEffect(() => setHighlight(focus), [focus]);
 
-  const importPaths = (paths: string[]) => {
+  const importFiles = (files: PickedFile[]) => {
     void imp.run(async () => {
       let last: GrantRequest | null = null;
-      for (const p of paths) last = await backend.importRequestFile(p);
+      for (const f of files) last = await backend.importRequestFile(f);
       if (last) {
         toast("success", `Request from ${last.retailer.name} imported`);
         setHighlight(last.id);
@@ -47,8 +47,8 @@ export function RequestsScreen(props: { live: Live; focus: string | null; toast:
             testid="request-import"
             onClick={() =>
               void imp.run(async () => {
-                const p = await backend.pickRequestFile();
-                if (p) importPaths([p]);
+                const f = await backend.pickRequestFile();
+                if (f) importFiles([f]);
               })
             }
           >
@@ -209,10 +209,10 @@ function RequestCard(props: {
               testid="grant-save"
               onClick={() =>
                 void act.run(async () => {
-                  const p = await backend.pickSavePath("Save grant file", g.suggestedFileName);
-                  if (!p) return;
-                  await backend.saveGrantFile(g.grant.id, p);
-                  setSavedTo(p);
+                  const f = await backend.pickSavePath("grant_file", g.suggestedFileName);
+                  if (!f) return;
+                  await backend.saveGrantFile(g.grant.id, f);
+                  setSavedTo(f.name);
                 })
               }
             >

@@ -272,10 +272,10 @@ function DataCard({ toast }: { toast: ToastFn }) {
           testid="export-button"
           onClick={() =>
             void act.run(async () => {
-              const p = await backend.pickSavePath("Export Locket data", "locket-export.json");
-              if (!p) return;
+              const f = await backend.pickSavePath("vault_export", "locket-export.json");
+              if (!f) return;
               setProgress({ op: "export", done: 0, total: 1 });
-              const r = await backend.exportVault(p, encrypt ? exportPass : null);
+              const r = await backend.exportVault(f, encrypt ? exportPass : null);
               toast("success", `Exported ${r.fields} values (${formatBytes(r.bytes)})`);
               setExportPass("");
             })
@@ -289,10 +289,10 @@ function DataCard({ toast }: { toast: ToastFn }) {
           testid="import-button"
           onClick={() =>
             void act.run(async () => {
-              const p = await backend.pickImportFile();
-              if (!p) return;
+              const f = await backend.pickImportFile();
+              if (!f) return;
               setProgress({ op: "import", done: 0, total: 1 });
-              const r = await backend.importVault(p, importPass || null);
+              const r = await backend.importVault(f, importPass || null);
               toast("success", `Imported ${r.fields} values`);
               setImportPass("");
             })

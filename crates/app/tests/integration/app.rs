@@ -228,3 +228,61 @@ async fn retailer_page_and_chart_come_from_the_log() {
     assert_eq!(chart.iter().map(|d| d.refused).sum::<u64>(), 1);
     locket.lock(LockReason::Button).await.unwrap();
 }
+
+/// The weak test KDF profile is honoured only by debug builds (the test suites'); a release build refuses it
+/// with a named code instead of silently making weak key slots and exports.
+#[test]
+fn the_weak_test_kdf_profile_is_refused_by_release_builds() {
+    use locket_vault::KdfParams;
+    assert_eq!(KdfParams::for_profile(Some("test"), true), Ok(KdfParams::for_tests()));
+    let refused = KdfParams::for_profile(Some("test"), false).unwrap_err();
+    assert_eq!(refused.code(), "kdf_test_profile_refused");
+    let e = locket_app::AppError::from(refused);
+    assert_eq!(e.kind, locket_app::ErrorKind::Invalid);
+    for build in [true, false] {
+        assert_eq!(KdfParams::for_profile(None, build), Ok(KdfParams::default()));
+        assert_eq!(KdfParams::for_profile(Some("fast"), build), Ok(KdfParams::default()));
+    }
+    assert_eq!(
+        KdfParams::from_env().is_ok(),
+        cfg!(debug_assertions) || !KdfParams::test_profile_requested(),
+        "this build applies the rule to its own environment"
+    );
+}
+
+/// Every desktop use case that sets a passphrase applies the one rule (create, change, recover-and-set, an
+/// encrypted export), and a refused one changes nothing: the old passphrase still opens the vault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_new_passphrase_obeys_the_one_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let locket = Locket::new(dir.path().join("vault"), options(None));
+    let (recovery, _) = locket.create(Passphrase::new(PASSPHRASE.into()), false).await.unwrap();
+    let changed = locket
+        .change_passphrase(Passphrase::new(PASSPHRASE.into()), Passphrase::new("short".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(changed.code, "passphrase_too_short");
+    let s = locket.session().unwrap();
+    let out = dir.path().join("export.json");
+    let o2 = out.clone();
+    let export = locket_app::blocking(move || s.export_all(&o2, Some(&Passphrase::new("1234567".into())), &|_, _| {}))
+        .await
+        .unwrap_err();
+    assert_eq!(export.code, "passphrase_too_short");
+    assert!(!out.exists(), "a refused export passphrase writes nothing");
+    locket.lock(LockReason::Button).await.unwrap();
+    let key = locket_vault::RecoveryKey::parse(recovery.expose()).unwrap();
+    let recovered = locket
+        .unlock(Unlock::Recovery {
+            key,
+            new_passphrase: Passphrase::new("   ".into()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(recovered.code, "passphrase_empty");
+    locket
+        .unlock(Unlock::Passphrase(Passphrase::new(PASSPHRASE.into())))
+        .await
+        .expect("the old passphrase still opens the vault");
+    locket.lock(LockReason::Button).await.unwrap();
+}
