@@ -33,7 +33,10 @@ pub async fn vault_create(
         .create(Passphrase::new(passphrase), remember_on_device)
         .await?;
     let session = session::opened(&app, info).await?;
-    Ok(Created { recovery_key, session })
+    Ok(Created {
+        recovery_key: recovery_key.to_string(),
+        session,
+    })
 }
 
 #[tauri::command]
@@ -89,16 +92,25 @@ pub async fn session_info(state: State<'_, AppState>) -> IpcResult<SessionInfo> 
 
 #[tauri::command]
 pub async fn passphrase_change(state: State<'_, AppState>, current: String, next: String) -> IpcResult<()> {
-    Ok(state
+    // A vault whose recovery slot predates re-keying gets a new recovery key here (`Some`); showing it is the
+    // desktop's part (docs/ipc.md), until then it is logged as a warning, never the key itself.
+    if state
         .locket
         .change_passphrase(Passphrase::new(current), Passphrase::new(next))
-        .await?)
+        .await?
+        .is_some()
+    {
+        tracing::warn!("the passphrase change replaced a recovery key made before re-keying existed");
+    }
+    Ok(())
 }
 
 #[tauri::command]
 pub async fn recovery_reset(state: State<'_, AppState>, passphrase: String) -> IpcResult<NewRecoveryKey> {
     let recovery_key = state.locket.reset_recovery_key(Passphrase::new(passphrase)).await?;
-    Ok(NewRecoveryKey { recovery_key })
+    Ok(NewRecoveryKey {
+        recovery_key: recovery_key.to_string(),
+    })
 }
 
 #[tauri::command]
