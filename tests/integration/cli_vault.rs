@@ -731,7 +731,7 @@ fn old_passphrase_with_old_key_slots_reads_nothing_after_a_change() {
     let r = run(
         &v.dir,
         &["--passphrase-stdin", "profile", "get", "contact.email"],
-        &format!("third passphrase 99\n"),
+        "third passphrase 99\n",
     );
     assert_eq!(r.ok().trim(), "after.change@example.org");
 }
@@ -758,9 +758,9 @@ fn every_vault_file_is_owner_only() {
     }
     let v = TestVault::new();
     v.set("contact.email", "a@example.org");
+    run_pw(&v.dir, &["backup", "now"]).ok();
     run(&v.dir, &["--passphrase-stdin", "profile", "list"], "wrong passphrase\n").code(3);
     assert!(v.dir.join("audit-pending.jsonl").exists());
-    run_pw(&v.dir, &["backup", "now"]).ok();
     let mut bad = Vec::new();
     walk(&v.dir, &mut bad);
     assert!(bad.is_empty(), "not owner-only: {bad:?}");
