@@ -151,6 +151,7 @@ export const ERROR_CODES = [
   "vault_in_use",
   "vault_locked",
   "vault_not_found",
+  "vault_not_owned",
   "vault_read_only",
   "vault_record_corrupt",
   "vault_too_new",
