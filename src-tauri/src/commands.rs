@@ -91,11 +91,17 @@ pub async fn session_info(state: State<'_, AppState>) -> IpcResult<SessionInfo> 
 // ---------- settings ----------
 
 #[tauri::command]
-pub async fn passphrase_change(state: State<'_, AppState>, current: SecretText, next: SecretText) -> IpcResult<()> {
-    Ok(state
+pub async fn passphrase_change(
+    state: State<'_, AppState>,
+    current: SecretText,
+    next: SecretText,
+) -> IpcResult<PassphraseChanged> {
+    // A vault whose recovery slot predates re-keying gets a new recovery key here: the web view shows it once.
+    let new_recovery_key = state
         .locket
         .change_passphrase(current.into_passphrase(), next.into_passphrase())
-        .await?)
+        .await?;
+    Ok(PassphraseChanged { new_recovery_key })
 }
 
 #[tauri::command]

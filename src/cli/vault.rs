@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use locket_vault::export::{self, ExportSection};
-use locket_vault::{profile, settings, KdfParams, Passphrase, RecoveryKey, Vault, VaultError};
+use locket_vault::{
+    profile, settings, KdfParams, KeyChange, Passphrase, RecoveryChange, RecoveryKey, Vault, VaultError,
+};
 use serde_json::json;
 
 use super::{exit, kdf_params_from_env, spin, CliError, CliResult, Ctx};
@@ -193,14 +195,37 @@ pub fn passphrase(ctx: &mut Ctx, cmd: PassphraseCmd) -> CliResult {
         PassphraseCmd::Change => {
             let dir = ctx.require_vault()?;
             let vault = ctx.unlock_with_passphrase(&dir)?;
-            let session = ctx.session_on(vault, "passphrase")?;
+            let vault = ctx.session_on(vault, "passphrase")?.into_vault();
             let new = ctx.secrets.new_passphrase("New passphrase: ", "new passphrase")?;
             let params = params_for_new_passphrase(ctx, &dir)?;
-            spin("Re-wrapping the key", || {
-                session.vault().change_passphrase(&new, params)
+            // A new data key: the old passphrase opens nothing afterwards, not even an old backup's key slots.
+            let done = spin("Re-keying the vault and its backups", || {
+                vault.change_passphrase(&new, params)
             })?;
-            ctx.out
-                .result(&json!({ "changed": true }), || "Passphrase changed.".into());
+            let new_key = done.new_recovery_key.as_ref().map(|k| k.display_groups());
+            ctx.out.result(
+                &json!({
+                    "changed": true,
+                    "rekeyed": true,
+                    "copies_reencrypted": done.copies_reencrypted,
+                    "new_recovery_key": new_key.as_ref().map(|k| k.as_str()),
+                }),
+                || {
+                    let mut s = format!(
+                        "Passphrase changed. The vault has a new key: the old passphrase no longer opens it or \
+                         any of its {} backup(s).",
+                        done.copies_reencrypted
+                    );
+                    if let Some(k) = &new_key {
+                        s.push_str(&format!(
+                            "\nYour old recovery key could not be carried over to the new key. Your NEW recovery \
+                             key (shown once, write it down):\n\n    {}\n",
+                            k.as_str()
+                        ));
+                    }
+                    s
+                },
+            );
             Ok(())
         }
     }
@@ -214,14 +239,20 @@ pub fn recover(ctx: &mut Ctx) -> CliResult {
     // The key is checked before the new passphrase is asked for; a wrong key is recorded like any failed unlock.
     let vault = spin("Checking the recovery key", || Vault::unlock_with_recovery(&dir, &key))
         .map_err(|e| locket_app::failed_unlock(&dir, e, "recovery"))?;
-    let session = ctx.session_on(vault, "recovery")?;
+    let vault = ctx.session_on(vault, "recovery")?.into_vault();
     let new = ctx.secrets.new_passphrase("New passphrase: ", "new passphrase")?;
     let params = params_for_new_passphrase(ctx, &dir)?;
-    spin("Setting the new passphrase", || {
-        session.vault().change_passphrase(&new, params)
+    spin("Setting the new passphrase and re-keying the vault", || {
+        vault.rekey(KeyChange {
+            passphrase: &new,
+            kdf: params,
+            recovery: RecoveryChange::Same(&key),
+        })
     })?;
-    ctx.out.result(&json!({ "recovered": true }), || {
-        "New passphrase set. Your recovery key still works; keep it safe.".into()
+    ctx.out.result(&json!({ "recovered": true, "rekeyed": true }), || {
+        "New passphrase set; the vault has a new key, so the forgotten passphrase no longer opens it or its \
+         backups. Your recovery key still works; keep it safe."
+            .into()
     });
     Ok(())
 }

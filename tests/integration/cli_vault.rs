@@ -646,3 +646,153 @@ fn import_into_an_existing_empty_vault() {
     let r = run_pw(&dst.dir, &["--json", "profile", "get", "interests.topics"]);
     assert_eq!(r.json()["value"], serde_json::json!(["books", "music"]));
 }
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &dest);
+        } else {
+            fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+/// Someone with a copy of the vault folder taken after a passphrase change, the key slots of before it (an old
+/// backup's copy, or the file out of an older copy of the folder) and the old passphrase reads nothing written
+/// after the change: the change gave the vault a new data key and re-encrypted its backups.
+#[test]
+fn old_passphrase_with_old_key_slots_reads_nothing_after_a_change() {
+    let v = TestVault::new();
+    v.set("contact.email", "before@example.org");
+    run_pw(&v.dir, &["backup", "now"]).ok();
+    let old_slots = fs::read(v.dir.join("keyslots.json")).unwrap();
+    let new = "a brand new passphrase 77";
+    let doc = run(
+        &v.dir,
+        &["--passphrase-stdin", "--json", "passphrase", "change"],
+        &format!("{PASS}\n{new}\n"),
+    )
+    .json();
+    assert_eq!(doc["rekeyed"], true);
+    assert_eq!(doc["copies_reencrypted"], 1);
+    assert!(doc["new_recovery_key"].is_null(), "the recovery key is carried over");
+    run(
+        &v.dir,
+        &[
+            "--passphrase-stdin",
+            "profile",
+            "set",
+            "contact.email",
+            "after.change@example.org",
+        ],
+        &format!("{new}\n"),
+    )
+    .ok();
+
+    let stolen = v.tmp.path().join("stolen");
+    copy_tree(&v.dir, &stolen);
+    let backup = fs::read_dir(stolen.join("backups"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for slots in [old_slots, fs::read(backup.join("keyslots.json")).unwrap()] {
+        fs::write(stolen.join("keyslots.json"), &slots).unwrap();
+        let r = run(
+            &stolen,
+            &["--passphrase-stdin", "profile", "get", "contact.email"],
+            &format!("{PASS}\n"),
+        );
+        assert!(
+            !r.stdout.contains("after.change"),
+            "old passphrase read new data: {}",
+            r.stdout
+        );
+        assert_ne!(r.code, Some(0), "{}", r.stderr);
+    }
+    // The owner's new passphrase and the unchanged recovery key read it.
+    let r = run(
+        &v.dir,
+        &["--passphrase-stdin", "profile", "get", "contact.email"],
+        &format!("{new}\n"),
+    );
+    assert_eq!(r.ok().trim(), "after.change@example.org");
+    let typed = v.recovery_key.to_lowercase();
+    run(
+        &v.dir,
+        &["--passphrase-stdin", "recover"],
+        &format!("{typed}\nthird passphrase 99\n"),
+    )
+    .ok();
+    let r = run(
+        &v.dir,
+        &["--passphrase-stdin", "profile", "get", "contact.email"],
+        "third passphrase 99\n",
+    );
+    assert_eq!(r.ok().trim(), "after.change@example.org");
+}
+
+/// Another local user cannot read the vault's files: every file is 0600 and every folder 0700, whatever the
+/// umask — the database and its -wal/-shm, the key slots, the lock file, the pending failed-unlock file, the
+/// backups.
+#[cfg(unix)]
+#[test]
+fn every_vault_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    fn walk(dir: &std::path::Path, bad: &mut Vec<String>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let mode = fs::symlink_metadata(&p).unwrap().permissions().mode() & 0o777;
+            let want = if p.is_dir() { 0o700 } else { 0o600 };
+            if mode != want {
+                bad.push(format!("{} {mode:o}", p.display()));
+            }
+            if p.is_dir() {
+                walk(&p, bad);
+            }
+        }
+    }
+    let v = TestVault::new();
+    v.set("contact.email", "a@example.org");
+    run_pw(&v.dir, &["backup", "now"]).ok();
+    run(&v.dir, &["--passphrase-stdin", "profile", "list"], "wrong passphrase\n").code(3);
+    assert!(v.dir.join("audit-pending.jsonl").exists());
+    let mut bad = Vec::new();
+    walk(&v.dir, &mut bad);
+    assert!(bad.is_empty(), "not owner-only: {bad:?}");
+    assert_eq!(fs::metadata(&v.dir).unwrap().permissions().mode() & 0o777, 0o700);
+}
+
+/// A vault folder that belongs to another user is refused by name (they could swap its files under us). Needs
+/// root to hand the folder to another uid; skipped otherwise.
+#[cfg(unix)]
+#[test]
+fn a_vault_folder_owned_by_another_user_is_refused() {
+    use std::os::unix::fs::MetadataExt;
+    let v = TestVault::new();
+    let me = fs::metadata(&v.dir).unwrap().uid();
+    if std::os::unix::fs::chown(&v.dir, Some(me + 4242), None).is_err() {
+        eprintln!("skipped: cannot give the folder to another uid without root");
+        return;
+    }
+    let before = snapshot(&v.dir);
+    let doc = run(
+        &v.dir,
+        &["--passphrase-stdin", "--json", "profile", "list"],
+        &format!("{PASS}\n"),
+    );
+    assert_ne!(doc.code, Some(0));
+    assert!(
+        doc.stdout.contains("vault_not_owned") || doc.stderr.contains("vault_not_owned"),
+        "stdout: {} stderr: {}",
+        doc.stdout,
+        doc.stderr
+    );
+    assert!(doc.stderr.contains("belongs to another user") || doc.stdout.contains("belongs to another user"));
+    std::os::unix::fs::chown(&v.dir, Some(me), None).unwrap();
+    assert_eq!(snapshot(&v.dir), before, "nothing was written");
+}

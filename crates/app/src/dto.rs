@@ -130,6 +130,14 @@ pub struct NewRecoveryKey {
     pub recovery_key: SecretText,
 }
 
+/// What a passphrase change reports: the vault was re-keyed; a vault whose recovery slot was made before
+/// re-keying existed also gets a new recovery key, to show once (the old one stops working).
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PassphraseChanged {
+    pub new_recovery_key: Option<SecretText>,
+}
+
 /// An option of an enum field.
 #[derive(Debug, Serialize, TS)]
 pub struct FieldOption {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use locket_vault::backup::{self, AutoBackup, BackupPolicy};
 use locket_vault::settings::Settings;
-use locket_vault::{KdfParams, Passphrase, RecoveryKey, Vault};
+use locket_vault::{KdfParams, KeyChange, Passphrase, RecoveryChange, RecoveryKey, Vault};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -154,8 +154,16 @@ pub fn unlock_vault(dir: &Path, how: &Unlock) -> AppResult<Vault> {
     let result = match how {
         Unlock::Passphrase(p) => Vault::unlock(dir, p),
         Unlock::Keychain => Vault::unlock_with_keychain(dir),
-        Unlock::Recovery { key, new_passphrase } => Vault::unlock_with_recovery(dir, key)
-            .and_then(|v| v.change_passphrase(new_passphrase, new_params).map(|()| v)),
+        // A new passphrase means a new data key: the forgotten passphrase opens nothing any more, not even with
+        // an old copy of the key slots. The recovery key goes on working.
+        Unlock::Recovery { key, new_passphrase } => Vault::unlock_with_recovery(dir, key).and_then(|v| {
+            v.rekey(KeyChange {
+                passphrase: new_passphrase,
+                kdf: new_params,
+                recovery: RecoveryChange::Same(key),
+            })
+            .map(|r| r.vault)
+        }),
         Unlock::NewestBackup(p) => {
             let newest = backup::list(dir)?.into_iter().next().ok_or_else(|| {
                 AppError::new(
@@ -445,30 +453,70 @@ impl Locket {
     }
 
     /// Changes the passphrase after proving the current one (a walk-up attacker at an unlocked screen does not
-    /// know it).
-    pub async fn change_passphrase(&self, current: Passphrase, next: Passphrase) -> AppResult<()> {
+    /// know it). The vault is re-keyed (a new data key; database and backups re-encrypted, see
+    /// [`Vault::rekey`]), so the old passphrase opens nothing afterwards, not even with an old copy of the key
+    /// slots. The session is closed for the re-key (the endpoint pauses) and opened again. Returns a new
+    /// recovery key to show once when the old one could not be carried over (a recovery slot made before
+    /// re-keying existed); the recovery key goes on working otherwise.
+    pub async fn change_passphrase(&self, current: Passphrase, next: Passphrase) -> AppResult<Option<SecretText>> {
         crate::passphrase::check_new(&next)?;
-        let s = self.session()?;
-        let dir = self.inner.dir.clone();
-        blocking(move || {
-            drop(Vault::unlock(&dir, &current)?);
-            s.vault().change_passphrase(&next, KdfParams::from_env()?)?;
-            Ok(())
-        })
-        .await
+        let kdf = KdfParams::from_env()?;
+        let rekeyed = self
+            .rekey_session(current, move |vault| {
+                vault.rekey(KeyChange {
+                    passphrase: &next,
+                    kdf,
+                    recovery: RecoveryChange::Keep,
+                })
+            })
+            .await?;
+        Ok(rekeyed.map(|k| SecretText::from_zeroizing(k.display_groups())))
     }
 
     /// Makes a new recovery key (the old one stops working) after proving the passphrase; returns it for
-    /// showing once.
+    /// showing once. Re-keys the vault like [`Locket::change_passphrase`], so the old recovery key opens
+    /// nothing afterwards, not even with an old copy of the key slots.
     pub async fn reset_recovery_key(&self, passphrase: Passphrase) -> AppResult<SecretText> {
-        let s = self.session()?;
+        let kept = passphrase.clone();
+        let key = self
+            .rekey_session(passphrase, move |vault| {
+                let (vault, rk) = vault.reset_recovery_key(&kept)?;
+                Ok(locket_vault::Rekeyed {
+                    vault,
+                    new_recovery_key: Some(rk),
+                    copies_reencrypted: 0,
+                })
+            })
+            .await?;
+        key.map(|k| SecretText::from_zeroizing(k.display_groups()))
+            .ok_or_else(|| AppError::internal("the re-key made no recovery key"))
+    }
+
+    /// Proves `current`, closes the session (endpoint, backups, timer: nothing of this process may hold the
+    /// vault while its database is re-encrypted), runs `rekey` on the sole handle and opens a session on the
+    /// re-keyed vault. On failure Locket stays locked (the vault is as before; unlock it again).
+    async fn rekey_session<F>(&self, current: Passphrase, rekey: F) -> AppResult<Option<RecoveryKey>>
+    where
+        F: FnOnce(Vault) -> Result<locket_vault::Rekeyed, locket_vault::VaultError> + Send + 'static,
+    {
+        let vault = self.session()?.vault().clone();
         let dir = self.inner.dir.clone();
         blocking(move || {
-            drop(Vault::unlock(&dir, &passphrase)?);
-            let key = s.vault().reset_recovery_key()?;
-            Ok(SecretText::from_zeroizing(key.display_groups()))
+            drop(Vault::unlock(&dir, &current)?);
+            Ok(())
         })
-        .await
+        .await?;
+        self.shutdown().await?;
+        match blocking(move || Ok(rekey(vault)?)).await {
+            Ok(done) => {
+                self.open(done.vault, "rekey").await?;
+                Ok(done.new_recovery_key)
+            }
+            Err(e) => {
+                let _ = self.inner.events.send(AppEvent::Locked(LockReason::Button));
+                Err(e)
+            }
+        }
     }
 
     fn spawn_idle_timer(&self, session: &Arc<Session>) {

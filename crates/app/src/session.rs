@@ -97,6 +97,16 @@ impl Session {
         Ok((Session::new(vault, store, &settings, options)?, carried))
     }
 
+    /// Ends the session and hands back its vault handle (for work that needs the sole handle: a re-key).
+    pub fn into_vault(self) -> Vault {
+        let vault = self.vault.clone();
+        if let Err(e) = self.endpoint.set_vault(None) {
+            tracing::warn!(error = %e, "endpoint still held the vault");
+        }
+        drop(self);
+        vault
+    }
+
     /// The unlocked vault.
     pub fn vault(&self) -> &Vault {
         &self.vault

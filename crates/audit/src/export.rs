@@ -442,6 +442,14 @@ pub fn verify_section(doc: &SectionDoc) -> Res<Vec<Vec<DisclosedField>>> {
         }
     };
     for h in &doc.signed_heads {
+        // A vault signs its heads with its own key only (heads of a log imported earlier travel inside its
+        // `imported` event): a head under another key means the section was re-signed or spliced.
+        if h.public_key != doc.public_key {
+            return Err(not_intact(
+                h.seq,
+                "a signed head is not by the exporting vault's key: the export was re-signed or spliced",
+            ));
+        }
         matches_chain(h)?;
     }
     if let Some(a) = &doc.attestation {
@@ -945,6 +953,42 @@ mod tests {
             import_section(&dst, &no_attest).unwrap_err().code(),
             "audit_section_malformed"
         );
+        assert_eq!(head(&dst).unwrap().seq, 0, "nothing was written");
+    }
+
+    /// The attack of the review: cut the log's tail, keep the old vault's signed heads (they still verify with
+    /// the key stored in them) and re-sign the new head with another key. Every signed head must be by the
+    /// exporting vault's key, so this is refused.
+    #[test]
+    fn a_tail_truncated_export_re_signed_with_another_key_is_refused() {
+        let doc = export_section(&filled()).unwrap();
+        let dst = db(&SEED2, "new-vault");
+        let mut forged = doc.clone();
+        forged.events.pop();
+        let last = forged.events.last().unwrap().clone();
+        forged.head = HeadRef {
+            seq: last.seq,
+            hash: last.hash.clone(),
+        };
+        let kp = keypair(&SEED2).unwrap();
+        let hash = hex32(&last.hash).unwrap();
+        let signed_ms = Utc::now().timestamp_millis();
+        forged.public_key = hex::encode(kp.public_key().as_ref());
+        forged.attestation = Some(HeadSignature {
+            seq: last.seq,
+            hash: last.hash.clone(),
+            signed_ms,
+            public_key: forged.public_key.clone(),
+            signature: hex::encode(kp.sign(&head_message(last.seq, &hash, signed_ms)).as_ref()),
+        });
+        assert_eq!(
+            forged.signed_heads[0].public_key,
+            hex::encode(pk(&SEED)),
+            "the old head is kept"
+        );
+        let e = import_section(&dst, &forged).unwrap_err();
+        assert_eq!(e.code(), "audit_section_not_intact", "{e}");
+        assert!(e.to_string().contains("exporting vault's key"), "{e}");
         assert_eq!(head(&dst).unwrap().seq, 0, "nothing was written");
     }
 

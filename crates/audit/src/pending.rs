@@ -16,6 +16,12 @@
 //!   the commit and removing the file never imports a line twice.
 //! - **Bounded**: at most [`MAX_PENDING_BYTES`]; beyond that further failures are counted by the event
 //!   `detail.overflowed = true` on the last imported line rather than growing the file without limit.
+//! - **Bounded on import too**: the file is unauthenticated (anyone who can write the folder can write it), so
+//!   an import reads at most [`MAX_PENDING_BYTES`] and [`MAX_PENDING_LINES`] lines and says so loudly — one
+//!   `unlock_failed` event with reason `pending_file_truncated` naming how much was left out — rather than
+//!   letting a planted file grow the log or stall the unlock; and it checks the lines already imported with one
+//!   scan of the `unlock_failed` events, not one scan per line (linear in lines + events).
+//! - **Owner-only**: created `0600`, never through a symlink.
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,8 +36,10 @@ use crate::{append, AuditError, Result};
 
 /// File name of the pending-events file inside the vault directory.
 pub const PENDING_FILE: &str = "audit-pending.jsonl";
-/// The file never grows beyond this many bytes.
+/// The file never grows beyond this many bytes, and an import reads no more than this.
 pub const MAX_PENDING_BYTES: u64 = 256 * 1024;
+/// An import moves at most this many lines into the log (a full file written by Locket holds ~2,000).
+pub const MAX_PENDING_LINES: usize = 4096;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Line {
@@ -83,11 +91,15 @@ pub fn record_unlock_failure(vault_dir: &Path, reason: &str, slot: Option<&str>)
     }
     let mut text = serde_json::to_string(&line).map_err(|e| AuditError::BadQuery(e.to_string()))?;
     text.push('\n');
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&p)
-        .map_err(io_err(&p))?;
+    let mut opts = OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let mut f = opts.open(&p).map_err(io_err(&p))?;
     f.write_all(text.as_bytes()).map_err(io_err(&p))?;
     f.sync_data().map_err(io_err(&p))?;
     Ok(!overflow)
@@ -96,22 +108,53 @@ pub fn record_unlock_failure(vault_dir: &Path, reason: &str, slot: Option<&str>)
 /// Moves pending failed-unlock records of `vault_dir` into the chain. Call inside the transaction of the first
 /// write after a successful unlock, then [`clear`] after it commits. Returns how many events were appended.
 pub fn import(conn: &Connection, vault_dir: &Path) -> Result<usize> {
+    use std::io::Read;
     let p = path(vault_dir);
-    let text = match fs::read_to_string(&p) {
-        Ok(t) => t,
+    let file = match fs::File::open(&p) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(io_err(&p)(e)),
     };
+    let total_bytes = file.metadata().map_err(io_err(&p))?.len();
+    let mut bytes = Vec::new();
+    file.take(MAX_PENDING_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(io_err(&p))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let cut_bytes = total_bytes > MAX_PENDING_BYTES;
+    if cut_bytes {
+        // The last line read may be cut in the middle: it is part of what was left out.
+        lines.pop();
+    }
+    let skipped_lines = lines.len().saturating_sub(MAX_PENDING_LINES);
+    lines.truncate(MAX_PENDING_LINES);
+
+    // The ids already in the log (a crash between the commit and removing the file): one scan.
+    let mut seen = std::collections::HashSet::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT detail FROM audit_events WHERE kind = 'unlock_failed' AND detail LIKE '%\"pending_id\"%'",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let detail: Option<String> = row.get(0)?;
+            if let Some(id) = detail
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                .and_then(|v| v.get("pending_id").and_then(|i| i.as_str()).map(str::to_owned))
+            {
+                seen.insert(id);
+            }
+        }
+    }
     let mut appended = 0;
-    let mut exists =
-        conn.prepare_cached("SELECT 1 FROM audit_events WHERE kind = 'unlock_failed' AND detail LIKE ?1 LIMIT 1")?;
-    for raw in text.lines().filter(|l| !l.trim().is_empty()) {
+    for raw in lines {
         let ev = match serde_json::from_str::<Line>(raw) {
             Ok(line) => {
-                if !line.id.chars().all(|c| c.is_ascii_hexdigit()) {
+                if line.id.is_empty() || line.id.len() > 64 || !line.id.chars().all(|c| c.is_ascii_hexdigit()) {
                     continue;
                 }
-                if exists.exists([format!("%\"pending_id\":\"{}\"%", line.id)])? {
+                if !seen.insert(line.id.clone()) {
                     continue;
                 }
                 let at: DateTime<Utc> = ms_to_time(line.ts_ms);
@@ -135,6 +178,24 @@ pub fn import(conn: &Connection, vault_dir: &Path) -> Result<usize> {
                 .detail("recorded", "pending_file"),
         };
         append(conn, &ev)?;
+        appended += 1;
+    }
+    if cut_bytes || skipped_lines > 0 {
+        // Loudly: Locket never writes a file this big, so someone else did.
+        tracing::warn!(
+            total_bytes,
+            skipped_lines,
+            "the pending failed-unlock file was oversized; truncated"
+        );
+        append(
+            conn,
+            &NewEvent::new(EventKind::UnlockFailed, Outcome::Error)
+                .reason("pending_file_truncated")
+                .detail("recorded", "pending_file")
+                .detail("file_bytes", total_bytes)
+                .detail("bytes_read", MAX_PENDING_BYTES.min(total_bytes))
+                .detail("lines_skipped", skipped_lines),
+        )?;
         appended += 1;
     }
     Ok(appended)

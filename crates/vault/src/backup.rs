@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::keyslot::{crash_point, now};
 use crate::store;
 use crate::vault::{DirLock, DB_FILE, SLOTS_FILE};
-use crate::{Store, Vault, VaultError};
+use crate::{fsx, Store, Vault, VaultError};
 
 /// Folder inside the vault directory that holds the backups.
 pub const BACKUP_DIR: &str = "backups";
@@ -127,7 +127,7 @@ impl Vault {
     /// Takes a consistent snapshot now. Runs on its own read connection: in WAL mode it does not block writers.
     pub fn backup_now(&self, reason: &str) -> Result<BackupInfo, VaultError> {
         let root = backups_dir(self.dir());
-        fs::create_dir_all(&root).map_err(|e| VaultError::io(&root, e))?;
+        fsx::private_dir(&root)?;
         let mut id = backup_id(Utc::now());
         while root.join(&id).exists() {
             thread::sleep(Duration::from_millis(2));
@@ -136,8 +136,9 @@ impl Vault {
         let folder = root.join(&id);
         let tmp_folder = root.join(format!(".{id}.partial"));
         let result = (|| {
-            fs::create_dir_all(&tmp_folder).map_err(|e| VaultError::io(&tmp_folder, e))?;
+            fsx::private_dir(&tmp_folder)?;
             let src = self.connect()?;
+            drop(fsx::create_new_private(&tmp_folder.join(DB_FILE))?);
             let mut dst = store::open_keyed(&tmp_folder.join(DB_FILE), self.data_key(), true)?;
             {
                 let b = rusqlite::backup::Backup::new(src.conn(), &mut dst)?;
@@ -149,9 +150,11 @@ impl Vault {
             fs::File::open(tmp_folder.join(DB_FILE))
                 .and_then(|f| f.sync_all())
                 .map_err(|e| VaultError::io(tmp_folder.join(DB_FILE), e))?;
-            // A copy of the key slots as they are now, so the folder is self-contained.
-            let slots = self.dir().join(SLOTS_FILE);
-            fs::copy(&slots, tmp_folder.join(SLOTS_FILE)).map_err(|e| VaultError::io(&slots, e))?;
+            // A copy of the key slots as they are now, so the folder is self-contained. A re-key replaces it
+            // with the slots of the new key (only the current secrets open a backup).
+            let (_, mut slots) = self.read_slots()?;
+            slots.previous = None;
+            fsx::write_private(&tmp_folder.join(SLOTS_FILE), &slots.to_json()?)?;
             let size_bytes = fs::metadata(tmp_folder.join(DB_FILE))
                 .map_err(|e| VaultError::io(&tmp_folder, e))?
                 .len();
@@ -165,10 +168,7 @@ impl Vault {
             };
             let manifest = serde_json::to_vec_pretty(&info).map_err(|e| VaultError::Storage(e.to_string()))?;
             let mpath = tmp_folder.join(MANIFEST);
-            fs::write(&mpath, manifest).map_err(|e| VaultError::io(&mpath, e))?;
-            fs::File::open(&mpath)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| VaultError::io(&mpath, e))?;
+            fsx::write_private(&mpath, &manifest)?;
             fsync_dir(&tmp_folder)?;
             fs::rename(&tmp_folder, &folder).map_err(|e| VaultError::io(&folder, e))?;
             fsync_dir(&root)?;
@@ -307,7 +307,7 @@ fn stage_backup(dir: &Path, id: &str, key: &crate::DataKey) -> Result<PathBuf, V
 /// restored file), then the staged file is renamed over `vault.db`.
 fn swap_in(dir: &Path, staged: &Path) -> Result<(), VaultError> {
     let aside = dir.join(format!("replaced-{}", backup_id(Utc::now())));
-    fs::create_dir_all(&aside).map_err(|e| VaultError::io(&aside, e))?;
+    crate::fsx::private_dir(&aside)?;
     let db = dir.join(DB_FILE);
     if db.exists() {
         fs::hard_link(&db, aside.join(DB_FILE)).map_err(|e| VaultError::io(&aside, e))?;

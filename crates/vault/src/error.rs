@@ -78,6 +78,14 @@ pub enum VaultError {
     /// needs it alone (restore, wipe), or is restoring or wiping it right now.
     #[error("{0}")]
     InUse(String),
+    /// The vault directory belongs to another user of this computer, who could replace its files.
+    #[error("the vault directory {path} belongs to another user (uid {owner}); refusing to use it")]
+    NotOwned {
+        /// The vault directory.
+        path: PathBuf,
+        /// Its owner's uid.
+        owner: u32,
+    },
     /// An unexpected storage error.
     #[error("storage error: {0}")]
     Storage(String),
@@ -102,6 +110,7 @@ impl VaultError {
             VaultError::ReadOnly(_) => "vault_read_only",
             VaultError::Io { .. } => "io_error",
             VaultError::InUse(_) => "vault_in_use",
+            VaultError::NotOwned { .. } => "vault_not_owned",
             VaultError::Storage(_) => "storage_error",
         }
     }

@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use orion::hazardous::ecc::x25519;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::secret::{random_bytes, DataKey};
+use crate::secret::{random_bytes, DataKey, RecoveryKey};
 use crate::VaultError;
 
 /// Format tag of the key-slot file.
@@ -145,9 +146,26 @@ pub(crate) struct Slot {
     pub kind: SlotKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     kdf: Option<Kdf>,
+    /// Recovery slot only: the X25519 public key whose private key is derived (Argon2id) from the recovery key.
+    /// The data key is sealed to it, so a re-key can wrap a new data key for the recovery key without knowing
+    /// it. Absent in recovery slots made before re-keying existed (those are wrapped like the passphrase slot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+    /// Recovery slot only: the ephemeral X25519 public key of this sealing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ephemeral: Option<String>,
     nonce: String,
     wrapped_key: String,
     pub created_at: String,
+}
+
+/// During a re-key that has not finished: the data key before it, wrapped under the new data key, so files not
+/// yet re-encrypted (the database, backups) stay readable by whoever holds the new key — and only by them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PreviousKey {
+    nonce: String,
+    wrapped_key: String,
 }
 
 /// The key-slot file (`keyslots.json`).
@@ -157,10 +175,17 @@ pub(crate) struct SlotFile {
     format: String,
     pub vault_id: String,
     pub slots: Vec<Slot>,
+    /// Present only while a re-key is unfinished (see [`PreviousKey`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousKey>,
 }
 
 fn aad(vault_id: &str, kind: SlotKind) -> Vec<u8> {
     format!("locket-keyslot/v1|{vault_id}|{}", kind.as_str()).into_bytes()
+}
+
+fn previous_aad(vault_id: &str) -> Vec<u8> {
+    format!("locket-keyslot/v1|{vault_id}|previous").into_bytes()
 }
 
 fn derive(secret: &[u8], salt: &[u8], p: KdfParams) -> Result<Zeroizing<[u8; 32]>, VaultError> {
@@ -174,42 +199,90 @@ fn derive(secret: &[u8], salt: &[u8], p: KdfParams) -> Result<Zeroizing<[u8; 32]
     Ok(out)
 }
 
+/// Wraps `data_key` under `wrap_key`. The ring key object (its expanded key schedule, which ring does not wipe)
+/// lives only for this one call.
 fn seal(wrap_key: &[u8; 32], aad: &[u8], data_key: &DataKey) -> Result<(String, String), VaultError> {
-    let key = LessSafeKey::new(
-        UnboundKey::new(&AES_256_GCM, wrap_key).map_err(|_| VaultError::Storage("bad wrapping key".into()))?,
-    );
     let nonce = random_bytes::<NONCE_LEN>()?;
     let mut buf = Zeroizing::new(data_key.0.to_vec());
-    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), &mut *buf)
-        .map_err(|_| VaultError::Storage("encryption failed".into()))?;
+    {
+        let key = LessSafeKey::new(
+            UnboundKey::new(&AES_256_GCM, wrap_key).map_err(|_| VaultError::Storage("bad wrapping key".into()))?,
+        );
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), &mut *buf)
+            .map_err(|_| VaultError::Storage("encryption failed".into()))?;
+    }
     Ok((B64.encode(nonce.as_ref()), B64.encode(&*buf)))
 }
 
-/// Opens a slot; `None` means the wrapping key is wrong (authentication failed).
-fn open(wrap_key: &[u8; 32], aad: &[u8], slot: &Slot, path: &Path) -> Result<Option<DataKey>, VaultError> {
+/// Opens a wrapped key; `None` means the wrapping key is wrong (authentication failed).
+fn open_wrapped(
+    wrap_key: &[u8; 32],
+    aad: &[u8],
+    nonce: &str,
+    wrapped_key: &str,
+    path: &Path,
+) -> Result<Option<DataKey>, VaultError> {
     let nonce: [u8; NONCE_LEN] = B64
-        .decode(&slot.nonce)
+        .decode(nonce)
         .ok()
         .and_then(|n| n.try_into().ok())
         .ok_or_else(|| VaultError::damaged(path, "key slot nonce is malformed"))?;
     let mut buf = Zeroizing::new(
-        B64.decode(&slot.wrapped_key)
+        B64.decode(wrapped_key)
             .map_err(|_| VaultError::damaged(path, "key slot is malformed"))?,
     );
     if buf.len() != 32 + AES_256_GCM.tag_len() {
         return Err(VaultError::damaged(path, "key slot has the wrong length"));
     }
-    let key = LessSafeKey::new(
-        UnboundKey::new(&AES_256_GCM, wrap_key).map_err(|_| VaultError::Storage("bad wrapping key".into()))?,
-    );
-    match key.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf) {
-        Ok(plain) => {
-            let mut dk = Zeroizing::new([0u8; 32]);
-            dk.copy_from_slice(plain);
-            Ok(Some(DataKey(dk)))
+    // The ring key object (its expanded key schedule, which ring does not wipe) lives only in this block.
+    let out = {
+        let key = LessSafeKey::new(
+            UnboundKey::new(&AES_256_GCM, wrap_key).map_err(|_| VaultError::Storage("bad wrapping key".into()))?,
+        );
+        match key.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf) {
+            Ok(plain) => {
+                let mut dk = Zeroizing::new([0u8; 32]);
+                dk.copy_from_slice(plain);
+                Some(DataKey(dk))
+            }
+            Err(_) => None,
         }
-        Err(_) => Ok(None),
-    }
+    };
+    Ok(out)
+}
+
+fn open(wrap_key: &[u8; 32], aad: &[u8], slot: &Slot, path: &Path) -> Result<Option<DataKey>, VaultError> {
+    open_wrapped(wrap_key, aad, &slot.nonce, &slot.wrapped_key, path)
+}
+
+/// The AES key a recovery slot is sealed with: SHA-256 over a label, the X25519 shared secret and both public
+/// keys (ECIES; the public keys bind the key to this sealing).
+fn recovery_wrap_key(shared: &x25519::SharedKey, ephemeral: &[u8], public: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"locket-recovery-seal/v1");
+    ctx.update(shared.unprotected_as_ref());
+    ctx.update(ephemeral);
+    ctx.update(public);
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+fn x25519_err(_: orion::errors::UnknownCryptoError) -> VaultError {
+    VaultError::Storage("X25519 key agreement failed".into())
+}
+
+/// The recovery slot's private key: Argon2id of the recovery key (the private key is never stored).
+fn recovery_private_key(secret: &[u8], salt: &[u8], p: KdfParams) -> Result<x25519::PrivateKey, VaultError> {
+    let seed = derive(secret, salt, p)?;
+    Ok(x25519::PrivateKey::from(*seed))
+}
+
+fn decode32(s: &str, path: &Path, what: &str) -> Result<[u8; 32], VaultError> {
+    B64.decode(s)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| VaultError::damaged(path, format!("key slot {what} is malformed")))
 }
 
 impl SlotFile {
@@ -218,6 +291,7 @@ impl SlotFile {
             format: SLOTS_FORMAT.into(),
             vault_id: vault_id.into(),
             slots: Vec::new(),
+            previous: None,
         }
     }
 
@@ -277,11 +351,85 @@ impl SlotFile {
                 params,
                 salt: B64.encode(salt.as_ref()),
             }),
+            public_key: None,
+            ephemeral: None,
             nonce,
             wrapped_key,
             created_at: now(),
         });
         Ok(())
+    }
+
+    /// Adds (or replaces) the recovery slot: an X25519 key pair derived from the recovery key, the data key
+    /// sealed to its public key.
+    pub fn put_recovery(&mut self, recovery: &RecoveryKey, data_key: &DataKey) -> Result<(), VaultError> {
+        let params = KdfParams::recovery();
+        let salt = random_bytes::<16>()?;
+        let sk = recovery_private_key(recovery.normalized().as_bytes(), salt.as_ref(), params)?;
+        let pk = x25519::PublicKey::try_from(&sk).map_err(x25519_err)?;
+        drop(sk);
+        let kdf = Kdf {
+            alg: "argon2id".into(),
+            params,
+            salt: B64.encode(salt.as_ref()),
+        };
+        self.seal_recovery(kdf, pk.as_ref(), data_key)
+    }
+
+    /// Seals `data_key` to the public key of the recovery slot in `from` (no recovery key needed). `Ok(false)`
+    /// when `from` has no recovery slot of the sealed kind (none, or one made before re-keying existed).
+    pub fn reseal_recovery(&mut self, from: &SlotFile, data_key: &DataKey, path: &Path) -> Result<bool, VaultError> {
+        let Some(slot) = from.slot(SlotKind::Recovery) else {
+            return Ok(false);
+        };
+        let (Some(kdf), Some(pk)) = (slot.kdf.clone(), slot.public_key.as_deref()) else {
+            return Ok(false);
+        };
+        let pk = decode32(pk, path, "public key")?;
+        self.seal_recovery(kdf, &pk, data_key)?;
+        Ok(true)
+    }
+
+    fn seal_recovery(&mut self, kdf: Kdf, public: &[u8], data_key: &DataKey) -> Result<(), VaultError> {
+        let pk = x25519::PublicKey::try_from(public).map_err(x25519_err)?;
+        let esk = x25519::PrivateKey::from(*random_bytes::<32>()?);
+        let epk = x25519::PublicKey::try_from(&esk).map_err(x25519_err)?;
+        let shared = x25519::key_agreement(&esk, &pk).map_err(x25519_err)?;
+        drop(esk);
+        let wrap = recovery_wrap_key(&shared, epk.as_ref(), pk.as_ref());
+        drop(shared);
+        let (nonce, wrapped_key) = seal(&wrap, &aad(&self.vault_id, SlotKind::Recovery), data_key)?;
+        self.put(Slot {
+            kind: SlotKind::Recovery,
+            kdf: Some(kdf),
+            public_key: Some(B64.encode(pk.as_ref())),
+            ephemeral: Some(B64.encode(epk.as_ref())),
+            nonce,
+            wrapped_key,
+            created_at: now(),
+        });
+        Ok(())
+    }
+
+    /// Records `old` (the data key before a re-key) wrapped under `new`, until the re-key has finished.
+    pub fn set_previous(&mut self, old: &DataKey, new: &DataKey) -> Result<(), VaultError> {
+        let (nonce, wrapped_key) = seal(&new.0, &previous_aad(&self.vault_id), old)?;
+        self.previous = Some(PreviousKey { nonce, wrapped_key });
+        Ok(())
+    }
+
+    /// The data key before an unfinished re-key, unwrapped with the current one; `Ok(None)` when there is none.
+    pub fn open_previous(&self, current: &DataKey, path: &Path) -> Result<Option<DataKey>, VaultError> {
+        let Some(p) = &self.previous else { return Ok(None) };
+        open_wrapped(
+            &current.0,
+            &previous_aad(&self.vault_id),
+            &p.nonce,
+            &p.wrapped_key,
+            path,
+        )?
+        .map(Some)
+        .ok_or_else(|| VaultError::damaged(path, "the previous data key does not open with the current one"))
     }
 
     /// Adds (or replaces) a slot wrapped directly under a random 256-bit key (the keychain slot).
@@ -290,6 +438,8 @@ impl SlotFile {
         self.put(Slot {
             kind,
             kdf: None,
+            public_key: None,
+            ephemeral: None,
             nonce,
             wrapped_key,
             created_at: now(),
@@ -322,6 +472,22 @@ impl SlotFile {
         let salt = B64
             .decode(&kdf.salt)
             .map_err(|_| VaultError::damaged(path, "key slot salt is malformed"))?;
+        if let (SlotKind::Recovery, Some(pk)) = (kind, slot.public_key.as_deref()) {
+            let pk = decode32(pk, path, "public key")?;
+            let epk = decode32(slot.ephemeral.as_deref().unwrap_or_default(), path, "ephemeral key")?;
+            let sk = recovery_private_key(secret, &salt, kdf.params)?;
+            let derived = x25519::PublicKey::try_from(&sk).map_err(x25519_err)?;
+            if derived.as_ref() != pk.as_slice() {
+                return Ok(None);
+            }
+            let epk = x25519::PublicKey::from(epk);
+            let Ok(shared) = x25519::key_agreement(&sk, &epk) else {
+                return Err(VaultError::damaged(path, "key slot ephemeral key is invalid"));
+            };
+            drop(sk);
+            let wrap = recovery_wrap_key(&shared, epk.as_ref(), &pk);
+            return open(&wrap, &aad(&self.vault_id, kind), slot, path);
+        }
         let wrap = derive(secret, &salt, kdf.params)?;
         open(&wrap, &aad(&self.vault_id, kind), slot, path)
     }
@@ -337,14 +503,26 @@ impl SlotFile {
         self.slot(kind).and_then(|s| s.kdf.as_ref()).map(|k| k.params)
     }
 
+    /// The file's bytes.
+    pub fn to_json(&self) -> Result<Vec<u8>, VaultError> {
+        serde_json::to_vec_pretty(self).map_err(|e| VaultError::Storage(e.to_string()))
+    }
+
     /// Replaces the slot file atomically: write a temp file, fsync it, rename over, fsync the directory.
     /// A crash at any point leaves either the old or the new file in place.
     pub fn write_atomic(&self, path: &Path) -> Result<(), VaultError> {
         let dir = path.parent().unwrap_or(Path::new("."));
         let tmp: PathBuf = path.with_extension("json.tmp");
-        let json = serde_json::to_vec_pretty(self).map_err(|e| VaultError::Storage(e.to_string()))?;
+        let json = self.to_json()?;
         {
-            let mut f = fs::File::create(&tmp).map_err(|e| VaultError::io(&tmp, e))?;
+            // A temp file left by a crash is ours to replace; whatever it is (even a symlink planted in its
+            // place) it is unlinked, never followed, and the new one is created afresh, owner-only.
+            match fs::remove_file(&tmp) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(VaultError::io(&tmp, e)),
+            }
+            let mut f = crate::fsx::create_new_private(&tmp)?;
             f.write_all(&json).map_err(|e| VaultError::io(&tmp, e))?;
             f.sync_all().map_err(|e| VaultError::io(&tmp, e))?;
         }

@@ -120,9 +120,26 @@ impl DataKey {
     }
     /// `PRAGMA key` statement for this raw key.
     pub(crate) fn pragma(&self) -> Zeroizing<String> {
-        let mut s = Zeroizing::new(String::with_capacity(80));
-        s.push_str("PRAGMA key = \"x'");
-        s.push_str(&hex::encode(self.0.as_ref()));
+        self.statement("key")
+    }
+
+    /// `PRAGMA rekey` statement: re-encrypts the (non-WAL) database of a connection under this key.
+    pub(crate) fn rekey_pragma(&self) -> Zeroizing<String> {
+        self.statement("rekey")
+    }
+
+    /// `PRAGMA <name> = "x'<hex>'"`, with the hex written straight into a buffer that is wiped on drop (no
+    /// intermediate `String` of the key is left on the heap; the capacity is reserved so it never reallocates).
+    fn statement(&self, name: &str) -> Zeroizing<String> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = Zeroizing::new(String::with_capacity(96));
+        s.push_str("PRAGMA ");
+        s.push_str(name);
+        s.push_str(" = \"x'");
+        for b in self.0.iter() {
+            s.push(HEX[usize::from(b >> 4)] as char);
+            s.push(HEX[usize::from(b & 15)] as char);
+        }
         s.push_str("'\"");
         s
     }
@@ -152,6 +169,19 @@ mod tests {
         assert!(!format!("{r:?}").contains(r.normalized()));
         let k = DataKey::generate().unwrap();
         assert_eq!(format!("{k:?}"), "DataKey([redacted])");
+    }
+
+    #[test]
+    fn key_pragmas_carry_the_hex_key_without_reallocating() {
+        let k = DataKey(Zeroizing::new([0xa5; 32]));
+        let p = k.pragma();
+        assert_eq!(*p, format!("PRAGMA key = \"x'{}'\"", "a5".repeat(32)));
+        assert_eq!(
+            p.capacity(),
+            96,
+            "the buffer never grew (a reallocation would leave a copy behind)"
+        );
+        assert!(k.rekey_pragma().starts_with("PRAGMA rekey = \"x'a5a5"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::keyslot::{crash_point, now, KdfParams, SlotFile, SlotKind};
 use crate::secret::{random_bytes, DataKey, Passphrase, RecoveryKey, SigningSeed};
 use crate::store::{self, Store};
-use crate::{keychain, VaultError, Writer};
+use crate::{fsx, keychain, rekey, VaultError, Writer};
 
 /// The SQLCipher database inside a vault directory.
 pub const DB_FILE: &str = "vault.db";
@@ -26,14 +26,8 @@ pub(crate) struct DirLock(fs::File);
 
 impl DirLock {
     fn open(dir: &Path) -> Result<fs::File, VaultError> {
-        let path = dir.join(LOCK_FILE);
-        fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| VaultError::io(&path, e))
+        fsx::check_owner(dir)?;
+        fsx::open_private(&dir.join(LOCK_FILE))
     }
 
     fn busy(dir: &Path, e: fs::TryLockError, exclusive: bool) -> VaultError {
@@ -176,6 +170,8 @@ impl Vault {
         let pseudonym = random_bytes::<32>()?;
         let created_at = now();
         let result = (|| {
+            // Owner-only from the first byte; SQLite gives the -wal and -shm files the database file's mode.
+            drop(fsx::create_new_private(&db_path(dir))?);
             let mut conn = store::open_keyed(&db_path(dir), &data_key, true)?;
             store::configure(&conn)?;
             store::migrate_to(&mut conn, version)?;
@@ -192,12 +188,7 @@ impl Vault {
             let recovery = RecoveryKey::generate()?;
             let mut slots = SlotFile::new(&vault_id);
             slots.put_derived(SlotKind::Passphrase, passphrase.expose().as_bytes(), kdf, &data_key)?;
-            slots.put_derived(
-                SlotKind::Recovery,
-                recovery.normalized().as_bytes(),
-                KdfParams::recovery(),
-                &data_key,
-            )?;
+            slots.put_recovery(&recovery, &data_key)?;
             slots.write_atomic(&slots_path(dir))?;
             Ok::<_, VaultError>(recovery)
         })();
@@ -316,6 +307,18 @@ impl Vault {
         data_key: DataKey,
         lock: Option<DirLock>,
     ) -> Result<Vault, VaultError> {
+        // A re-key cut short by a crash is finished first (or, while another program has the vault open, the
+        // database is opened under whichever key it is still under).
+        let (data_key, lock) = match (slots.previous.is_some(), lock) {
+            (true, None) => match rekey::resume(dir, slots, data_key)? {
+                (key, Some(exclusive)) => {
+                    exclusive.downgrade(dir)?;
+                    (key, Some(exclusive))
+                }
+                (key, None) => (key, None),
+            },
+            (_, lock) => (data_key, lock),
+        };
         let lock = match lock {
             Some(l) => l,
             None => DirLock::shared(dir)?,
@@ -399,41 +402,18 @@ impl Vault {
         Ok(info)
     }
 
-    fn read_slots(&self) -> Result<(PathBuf, SlotFile), VaultError> {
+    /// Whether this is the only handle to the vault in this process (no clone, no writer user elsewhere).
+    pub(crate) fn is_sole_handle(&self) -> bool {
+        Arc::strong_count(&self.inner) == 1
+    }
+
+    pub(crate) fn read_slots(&self) -> Result<(PathBuf, SlotFile), VaultError> {
         let path = slots_path(&self.inner.dir);
         let slots = SlotFile::read(&path)?;
         if slots.vault_id != self.inner.vault_id {
             return Err(VaultError::damaged(&path, "key slots belong to a different vault"));
         }
         Ok((path, slots))
-    }
-
-    /// Re-wraps the data key under a new passphrase (no re-encryption). Atomic: a crash leaves the old or the
-    /// new passphrase working, never neither.
-    pub fn change_passphrase(&self, new: &Passphrase, kdf: KdfParams) -> Result<(), VaultError> {
-        if new.is_empty() {
-            return Err(VaultError::Invalid {
-                key: "passphrase".into(),
-                rule: "must not be empty".into(),
-            });
-        }
-        let (path, mut slots) = self.read_slots()?;
-        slots.put_derived(SlotKind::Passphrase, new.expose().as_bytes(), kdf, &self.inner.data_key)?;
-        slots.write_atomic(&path)
-    }
-
-    /// Replaces the recovery key; the old one stops working. Show the new one to the owner once.
-    pub fn reset_recovery_key(&self) -> Result<RecoveryKey, VaultError> {
-        let (path, mut slots) = self.read_slots()?;
-        let recovery = RecoveryKey::generate()?;
-        slots.put_derived(
-            SlotKind::Recovery,
-            recovery.normalized().as_bytes(),
-            KdfParams::recovery(),
-            &self.inner.data_key,
-        )?;
-        slots.write_atomic(&path)?;
-        Ok(recovery)
     }
 
     /// Turns "unlock on this device" on (a random key in the OS keychain wraps the data key) or off.
@@ -457,8 +437,14 @@ impl Vault {
         Ok(self.read_slots()?.1.has(SlotKind::Keychain))
     }
 
-    /// Crypto-shreds the vault in `dir`: overwrites and deletes the key slots (without them the database is
-    /// noise), removes the keychain entry, then deletes the database files and backups. Needs no key.
+    /// Crypto-shreds the vault in `dir`: overwrites and deletes every key-slot file — `keyslots.json`, a temp
+    /// file left by a crash, and each backup's copy (without them the databases are noise) —, removes the
+    /// keychain entry, then deletes the database files, the backups and the `replaced-*` folders a restore kept.
+    /// Needs no key.
+    ///
+    /// Overwriting is best effort on what storage can promise: on an SSD (wear levelling) or a journaling or
+    /// copy-on-write file system the old blocks may survive elsewhere on the device; the encryption, not the
+    /// overwrite, is what protects the data there (see docs/cli.md).
     pub fn wipe(dir: &Path) -> Result<(), VaultError> {
         let slots_file = slots_path(dir);
         if !slots_file.exists() && !db_path(dir).exists() {
@@ -470,29 +456,63 @@ impl Vault {
             // Best effort: a missing keychain service must not stop the owner from wiping.
             let _ = keychain::delete(&slots.vault_id);
         }
-        if let Ok(meta) = fs::metadata(&slots_file) {
-            let noise = random_noise(meta.len() as usize)?;
-            fs::write(&slots_file, &noise).map_err(|e| VaultError::io(&slots_file, e))?;
-            fs::File::open(&slots_file)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| VaultError::io(&slots_file, e))?;
-            crash_point("wipe-slots-shredded");
-            fs::remove_file(&slots_file).map_err(|e| VaultError::io(&slots_file, e))?;
+        let mut slot_copies = vec![slots_file.clone(), dir.join("keyslots.json.tmp")];
+        let backups = dir.join("backups");
+        if let Ok(entries) = fs::read_dir(&backups) {
+            for e in entries.flatten() {
+                slot_copies.push(e.path().join(SLOTS_FILE));
+            }
         }
-        for f in ["keyslots.json.tmp", DB_FILE, "vault.db-wal", "vault.db-shm", LOCK_FILE] {
+        for (i, f) in slot_copies.iter().enumerate() {
+            shred(f)?;
+            if i == 0 {
+                crash_point("wipe-slots-shredded");
+            }
+        }
+        let mut doomed_dirs = vec![backups];
+        for e in fs::read_dir(dir).map_err(|e| VaultError::io(dir, e))?.flatten() {
+            if e.file_name().to_string_lossy().starts_with("replaced-") {
+                doomed_dirs.push(e.path());
+            }
+        }
+        for f in [
+            DB_FILE,
+            "vault.db-wal",
+            "vault.db-shm",
+            "vault.db.rekey",
+            "vault.db.restoring",
+            "audit-pending.jsonl",
+            LOCK_FILE,
+        ] {
             let p = dir.join(f);
-            if p.exists() {
+            if p.symlink_metadata().is_ok() {
                 fs::remove_file(&p).map_err(|e| VaultError::io(&p, e))?;
             }
         }
-        let backups = dir.join("backups");
-        if backups.exists() {
-            fs::remove_dir_all(&backups).map_err(|e| VaultError::io(&backups, e))?;
+        for d in doomed_dirs {
+            if d.symlink_metadata().is_ok() {
+                fs::remove_dir_all(&d).map_err(|e| VaultError::io(&d, e))?;
+            }
         }
         // Remove the directory only if nothing of the owner's is left in it.
         let _ = fs::remove_dir(dir);
         Ok(())
     }
+}
+
+/// Overwrites a regular file with random bytes of its length, fsyncs, then unlinks it. A symlink is only
+/// unlinked (never written through); a missing file is fine.
+fn shred(path: &Path) -> Result<(), VaultError> {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.file_type().is_file() {
+        let noise = random_noise(meta.len() as usize)?;
+        let mut f = fsx::open_for_overwrite(path)?;
+        std::io::Write::write_all(&mut f, &noise).map_err(|e| VaultError::io(path, e))?;
+        f.sync_all().map_err(|e| VaultError::io(path, e))?;
+    }
+    fs::remove_file(path).map_err(|e| VaultError::io(path, e))
 }
 
 fn random_noise(len: usize) -> Result<Vec<u8>, VaultError> {
@@ -540,13 +560,8 @@ fn read_meta(conn: &rusqlite::Connection, db: &Path) -> Result<Meta, VaultError>
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), VaultError> {
-    fs::create_dir_all(dir).map_err(|e| VaultError::io(dir, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| VaultError::io(dir, e))?;
-    }
-    Ok(())
+    fsx::check_owner(dir)?;
+    fsx::private_dir(dir)
 }
 
 /// The signers of tokens and consent receipts (`locket_wire`) take their key material from an unlocked vault.

@@ -61,7 +61,9 @@ impl ErrorKind {
             | "token_expired"
             | "token_not_yet_valid"
             | "grant_unknown" => ErrorKind::Unauthenticated,
-            "grant_revoked" | "grant_uses_exhausted" | "privacy_budget_exhausted" => ErrorKind::Forbidden,
+            "grant_revoked" | "grant_uses_exhausted" | "privacy_budget_exhausted" | "vault_not_owned" => {
+                ErrorKind::Forbidden
+            }
             "vault_locked" => ErrorKind::Locked,
             "vault_damaged"
             | "vault_too_new"

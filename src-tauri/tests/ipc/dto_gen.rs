@@ -114,7 +114,7 @@ pub fn commands(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<Command> {
         vault_lock(reason: String) -> ();
         session_activity() -> ();
         session_info() -> SessionInfo;
-        passphrase_change(current: SecretText, next: SecretText) -> ();
+        passphrase_change(current: SecretText, next: SecretText) -> PassphraseChanged;
         recovery_reset(passphrase: SecretText) -> NewRecoveryKey;
         keychain_set(enabled: bool) -> AppSettings;
         settings_update(settings: AppSettings) -> SessionInfo;

@@ -153,6 +153,7 @@ export const ERROR_CODES = [
   "vault_in_use",
   "vault_locked",
   "vault_not_found",
+  "vault_not_owned",
   "vault_read_only",
   "vault_record_corrupt",
   "vault_too_new",
@@ -413,6 +414,12 @@ reason: LockReason, };
 export type NewRecoveryKey = { recoveryKey: SecretText, };
 
 /**
+ * What a passphrase change reports: the vault was re-keyed; a vault whose recovery slot was made before
+ * re-keying existed also gets a new recovery key, to show once (the old one stops working).
+ */
+export type PassphraseChanged = { newRecoveryKey: SecretText | null, };
+
+/**
  * A file the owner chose: the token a command takes, and the file's name to show.
  */
 export type PickedFile = { 
@@ -523,7 +530,7 @@ export type Commands = {
   vault_lock: { args: { reason: string }; result: void };
   session_activity: { args: Record<never, never>; result: void };
   session_info: { args: Record<never, never>; result: SessionInfo };
-  passphrase_change: { args: { current: SecretText; next: SecretText }; result: void };
+  passphrase_change: { args: { current: SecretText; next: SecretText }; result: PassphraseChanged };
   recovery_reset: { args: { passphrase: SecretText }; result: NewRecoveryKey };
   keychain_set: { args: { enabled: boolean }; result: AppSettings };
   settings_update: { args: { settings: AppSettings }; result: SessionInfo };

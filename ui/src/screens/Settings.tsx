@@ -46,12 +46,16 @@ function PassphraseCard({ toast }: { toast: ToastFn }) {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [confirm, setConfirm] = useState("");
+  const [newKey, setNewKey] = useState<string | null>(null);
   const act = useAction();
   const ok = current.length > 0 && passphraseStrength(next).score >= MIN_ACCEPTED_SCORE && next === confirm;
   return (
     <section className="card" data-testid="settings-passphrase">
       <h2>Passphrase</h2>
-      <p className="muted small">Changing it re-wraps your vault key; your data is not re-encrypted and nothing is lost.</p>
+      <p className="muted small">
+        Changing it gives your vault a new key: the vault and its backups are re-encrypted, so the old passphrase
+        opens nothing afterwards — not even an old copy of the vault folder's key file. Nothing is lost.
+      </p>
       <TextField label="Current passphrase" type="password" value={current} onChange={setCurrent} testid="pass-current" autoComplete="current-password" />
       <TextField label="New passphrase" type="password" value={next} onChange={setNext} testid="pass-new" autoComplete="new-password" />
       <StrengthMeter passphrase={next} />
@@ -78,17 +82,46 @@ function PassphraseCard({ toast }: { toast: ToastFn }) {
         testid="pass-submit"
         onClick={() =>
           void act.run(async () => {
-            await backend.changePassphrase(current, next);
+            const r = await backend.changePassphrase(current, next);
             setCurrent("");
             setNext("");
             setConfirm("");
-            toast("success", "Passphrase changed");
+            if (r.newRecoveryKey) setNewKey(r.newRecoveryKey);
+            toast("success", "Passphrase changed. The old passphrase no longer opens the vault or its backups.");
           })
         }
       >
         Change passphrase
       </Button>
+      {newKey && <ReplacedRecoveryKey recoveryKey={newKey} onDone={() => setNewKey(null)} />}
     </section>
+  );
+}
+
+/** Shown once after a passphrase change of a vault whose recovery key could not follow the new vault key. */
+function ReplacedRecoveryKey(props: { recoveryKey: string; onDone: () => void }) {
+  const [saved, setSaved] = useState(false);
+  const act = useAction();
+  return (
+    <Modal
+      title="Your new recovery key"
+      onClose={() => undefined}
+      testid="passphrase-new-recovery"
+      footer={<Button kind="primary" disabled={!saved} onClick={props.onDone}>Done</Button>}
+    >
+      <p>
+        Your vault was made before Locket could carry a recovery key over to a new vault key, so your old recovery
+        key no longer works. This is your new one. Write it down or store it in a password manager: it will not be
+        shown again.
+      </p>
+      <div className="recovery-key" tabIndex={0}>{props.recoveryKey}</div>
+      <Button small onClick={() => void act.run(() => backend.copyText(props.recoveryKey))}>Copy to clipboard</Button>
+      <label className="check">
+        <input type="checkbox" checked={saved} onChange={(e) => setSaved(e.target.checked)} />
+        <span>I have saved my new recovery key</span>
+      </label>
+      <ErrorText error={act.error} />
+    </Modal>
   );
 }
 

@@ -286,3 +286,61 @@ async fn every_new_passphrase_obeys_the_one_rule() {
         .expect("the old passphrase still opens the vault");
     locket.lock(LockReason::Button).await.unwrap();
 }
+
+/// A passphrase change and a recovery-key reset re-key the vault while the owner's session is serving (writer
+/// thread, read connection, endpoint, automatic backups): the session is closed for it and opened again, the
+/// grant keeps working, and only the new secrets open the vault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rekeying_a_serving_session_reopens_it_under_the_new_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault");
+    let locket = Locket::new(&dir, options(None));
+    let (token, addr) = unlocked_with_grant(&locket).await;
+    assert_eq!(fetch(addr, &token).await.unwrap().0, 200);
+    let s = locket.session().unwrap();
+    locket_app::blocking(move || Ok(s.vault().backup_now("manual")?))
+        .await
+        .unwrap();
+
+    let next = "a completely new passphrase 2";
+    let wrong = locket
+        .change_passphrase(
+            Passphrase::new("not the passphrase".into()),
+            Passphrase::new(next.into()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code, "wrong_passphrase");
+    assert!(locket.is_unlocked(), "a wrong current passphrase changes nothing");
+    let new_key = locket
+        .change_passphrase(Passphrase::new(PASSPHRASE.into()), Passphrase::new(next.into()))
+        .await
+        .unwrap();
+    assert!(new_key.is_none());
+    assert!(locket.is_unlocked(), "the session is open again after the re-key");
+    let addr = locket.info().await.unwrap().endpoint.address.unwrap().parse().unwrap();
+    let (status, body) = fetch(addr, &token).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let recovery = locket.reset_recovery_key(Passphrase::new(next.into())).await.unwrap();
+    assert_eq!(recovery.expose().len(), 47);
+    locket.lock(LockReason::Button).await.unwrap();
+
+    let d = dir.clone();
+    locket_app::blocking(move || {
+        assert_eq!(
+            locket_vault::Vault::unlock(&d, &Passphrase::new(PASSPHRASE.into()))
+                .unwrap_err()
+                .code(),
+            "wrong_passphrase"
+        );
+        let v = locket_vault::Vault::unlock(&d, &Passphrase::new(next.into()))?;
+        for b in locket_vault::backup::list(&d)? {
+            assert!(v.verify_backup(&b.id)?.integrity_problems.is_empty());
+        }
+        drop(v);
+        locket_vault::Vault::unlock_with_recovery(&d, &locket_vault::RecoveryKey::parse(recovery.expose())?)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+}

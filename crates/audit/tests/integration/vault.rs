@@ -107,3 +107,49 @@ fn failed_unlocks_reach_the_chain_on_the_next_unlock() {
     );
     assert!(verify(store.conn(), None).unwrap().ok());
 }
+
+/// `audit-pending.jsonl` is unauthenticated: a planted file of any size is read up to its cap, imported in one
+/// pass, and the cut is recorded loudly (`pending_file_truncated`) instead of flooding the log.
+#[test]
+fn a_planted_oversized_pending_file_is_capped_and_said_so() {
+    let (dir, vault) = vault_with(1);
+    let mut text = String::new();
+    for i in 0..20_000u32 {
+        text.push_str(&format!(
+            "{{\"id\":\"{i:024x}\",\"ts_ms\":1700000000000,\"kind\":\"unlock_failed\",\"reason\":\"wrong_passphrase\"}}\n"
+        ));
+    }
+    assert!(text.len() as u64 > locket_audit::pending::MAX_PENDING_BYTES);
+    std::fs::write(locket_audit::pending::path(dir.path()), &text).unwrap();
+    let carried = locket_audit::pending::record_unlock(&vault, "passphrase").unwrap();
+    assert!(
+        carried <= locket_audit::pending::MAX_PENDING_LINES + 1,
+        "{carried} events from one planted file"
+    );
+    let store = vault.connect().unwrap();
+    let page = locket_audit::query(store.conn(), &locket_audit::Filter::default(), None, 2).unwrap();
+    assert_eq!(page.events[1].reason.as_deref(), Some("pending_file_truncated"));
+    assert_eq!(
+        page.events[1].detail.get("file_bytes"),
+        Some(&serde_json::json!(text.len()))
+    );
+    assert!(verify(store.conn(), None).unwrap().ok());
+
+    // Lines already imported are not imported again (one scan of the ids in the log).
+    let again: String = text.lines().take(10).map(|l| format!("{l}\n")).collect();
+    std::fs::write(locket_audit::pending::path(dir.path()), again).unwrap();
+    assert_eq!(locket_audit::pending::record_unlock(&vault, "passphrase").unwrap(), 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_pending_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, _vault) = vault_with(0);
+    locket_audit::pending::record_unlock_failure(dir.path(), "wrong_passphrase", Some("passphrase")).unwrap();
+    let mode = std::fs::metadata(locket_audit::pending::path(dir.path()))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

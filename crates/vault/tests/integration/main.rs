@@ -6,4 +6,5 @@ mod backup;
 mod crash_keyslots;
 mod disk_full;
 mod migrations;
+mod rekey;
 mod vault_core;

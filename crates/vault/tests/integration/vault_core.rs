@@ -78,8 +78,7 @@ fn recovery_key_unlocks_and_sets_new_passphrase() {
     drop(v);
     let typed = recovery.display_groups().to_lowercase();
     let v = Vault::unlock_with_recovery(&dir, &RecoveryKey::parse(&typed).unwrap()).unwrap();
-    v.change_passphrase(&pw("new one"), KdfParams::for_tests()).unwrap();
-    drop(v);
+    drop(v.change_passphrase(&pw("new one"), KdfParams::for_tests()).unwrap());
     assert!(matches!(
         Vault::unlock(&dir, &pw("correct horse")),
         Err(VaultError::WrongPassphrase)
