@@ -37,10 +37,10 @@ pub fn run(ctx: &mut Ctx, args: ServeArgs) -> CliResult {
     }
     let settings = Settings::load(vault.connect()?.conn())?;
     let listen = args.listen.unwrap_or_else(|| settings.endpoint.socket_addr());
-    if !listen.ip().is_loopback() && !args.allow_remote {
+    // The one listen rule (loopback unless --allow-remote), checked before anything is started.
+    if let Err(e) = locket_endpoint::check_listen(&listen.to_string(), args.allow_remote) {
         return Err(CliError::usage(format!(
-            "{listen} is not a loopback address; other machines could reach your data. Pass --allow-remote if \
-             you really mean it"
+            "{e}. Pass --allow-remote if you really mean to let other machines reach it"
         )));
     }
     let origins = if args.cors_origins.is_empty() {
@@ -57,7 +57,12 @@ pub fn run(ctx: &mut Ctx, args: ServeArgs) -> CliResult {
         .map_err(|e| CliError::new(super::exit::ERROR, "runtime", format!("cannot start: {e}")))?;
     let out = ctx.out;
     runtime.block_on(async move {
-        let listener = locket_endpoint::bind(&listen.to_string()).await.map_err(serve_err)?;
+        let listener = if args.allow_remote {
+            locket_endpoint::bind_remote(&listen.to_string()).await
+        } else {
+            locket_endpoint::bind(&listen.to_string()).await
+        }
+        .map_err(serve_err)?;
         let addr = listener
             .local_addr()
             .map_err(|e| serve_err(locket_endpoint::EndpointError::Serve(e)))?;

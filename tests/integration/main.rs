@@ -20,6 +20,7 @@ mod cli_privacy;
 mod cli_profile;
 mod cli_vault;
 mod endpoint_attacks;
+mod endpoint_boundary;
 mod endpoint_cli;
 mod endpoint_errors;
 mod endpoint_flow;

@@ -212,9 +212,12 @@ impl Session {
         if let Some(old) = server.take() {
             let _ = old.shutdown().await;
         }
-        let result = match locket_endpoint::bind(&addr.to_string()).await {
-            Ok(listener) => locket_endpoint::spawn(listener, self.endpoint.clone()),
-            Err(e) => Err(e),
+        let result = match &self.options.listen_refused {
+            Some(why) => Err(why.clone()),
+            None => match locket_endpoint::bind(&addr.to_string()).await {
+                Ok(listener) => locket_endpoint::spawn(listener, self.endpoint.clone()).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
         };
         let error = match result {
             Ok(handle) => {
@@ -224,7 +227,7 @@ impl Session {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "endpoint could not start");
-                Some(e.to_string())
+                Some(e)
             }
         };
         if let Ok(mut slot) = self.server_error.lock() {

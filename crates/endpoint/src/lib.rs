@@ -28,6 +28,7 @@ mod backend;
 mod error;
 mod limit;
 mod routes;
+mod server;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,6 +40,7 @@ use tokio::sync::{broadcast, oneshot, Semaphore};
 pub use backend::Unlocked;
 pub use error::{http_status, ApiError};
 pub use routes::bearer_token;
+pub use server::ConnectionLimits;
 
 /// The default address `locket serve` listens on (loopback only).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7419";
@@ -94,6 +96,8 @@ pub struct EndpointConfig {
     pub max_pending_requests: u64,
     /// The URL retailers use to reach this endpoint (put in grant files), e.g. `http://127.0.0.1:7419`.
     pub public_url: Option<String>,
+    /// Timeouts and the connection cap (slow or idle clients).
+    pub connections: ConnectionLimits,
 }
 
 impl Default for EndpointConfig {
@@ -105,6 +109,7 @@ impl Default for EndpointConfig {
             requests_per_minute: 10,
             max_pending_requests: 100,
             public_url: None,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -145,6 +150,21 @@ pub enum EndpointError {
     /// The unlocked vault could not be prepared for serving.
     #[error("the vault cannot be served: {0}")]
     Vault(String),
+    /// The listen address is not an `IP:PORT`.
+    #[error("cannot listen on {addr:?}: expected an address like 127.0.0.1:7419")]
+    ListenInvalid {
+        /// What was given.
+        addr: String,
+    },
+    /// The listen address is not a loopback address: other machines could reach the endpoint.
+    #[error(
+        "refusing to listen on {addr}: it is not a loopback address, so other machines could reach your data; \
+         use 127.0.0.1 or ::1"
+    )]
+    ListenNotLoopback {
+        /// The address.
+        addr: SocketAddr,
+    },
 }
 
 impl EndpointError {
@@ -154,6 +174,8 @@ impl EndpointError {
             EndpointError::Bind { .. } => "endpoint_bind_failed",
             EndpointError::Serve(_) => "endpoint_failed",
             EndpointError::Vault(_) => "endpoint_vault_unusable",
+            EndpointError::ListenInvalid { .. } => "listen_invalid",
+            EndpointError::ListenNotLoopback { .. } => "listen_not_loopback",
         }
     }
 }
@@ -246,28 +268,84 @@ impl Endpoint {
 }
 
 /// Serves `endpoint` on `listener` until `shutdown` completes (then finishes requests in flight).
+///
+/// Each connection is HTTP/1.1 with the endpoint's connection limits ([`ConnectionLimits`]): the request head
+/// must arrive within the header-read timeout (which also bounds how long an idle keep-alive connection is
+/// kept), and at most `max_connections` are served at once — further ones wait in the kernel's accept queue.
+/// Every request's `Host` must name this endpoint ([`host_allowed`]) or it is refused with `421
+/// host_not_allowed` before any route runs (DNS rebinding).
 pub async fn serve<F>(listener: TcpListener, endpoint: Endpoint, shutdown: F) -> Result<(), EndpointError>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    use axum::serve::ListenerExt as _;
-    // Replies are small and latency matters more than packet count.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let app = endpoint.router().into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(EndpointError::Serve)
+    server::run(listener, endpoint, shutdown).await
 }
 
-/// Binds `addr` (e.g. [`DEFAULT_LISTEN`]).
+/// Binds `addr` (e.g. [`DEFAULT_LISTEN`]), which must be a loopback address ([`check_listen`]).
 pub async fn bind(addr: &str) -> Result<TcpListener, EndpointError> {
+    let parsed = check_listen(addr, false)?;
+    bind_socket(parsed).await
+}
+
+/// Binds `addr` even when it is not a loopback address: only for `locket serve --allow-remote`, the owner's
+/// explicit choice to let other machines reach the endpoint.
+pub async fn bind_remote(addr: &str) -> Result<TcpListener, EndpointError> {
+    let parsed = check_listen(addr, true)?;
+    bind_socket(parsed).await
+}
+
+async fn bind_socket(addr: SocketAddr) -> Result<TcpListener, EndpointError> {
     TcpListener::bind(addr).await.map_err(|source| EndpointError::Bind {
         addr: addr.to_string(),
         source,
     })
+}
+
+/// The one rule for where the endpoint may listen, used by every front end (`locket serve`, the desktop's
+/// `LOCKET_LISTEN`, the vault's endpoint setting): `addr` must be an `IP:PORT` and, unless `allow_remote`,
+/// a loopback address — other machines must never reach the owner's data by accident.
+pub fn check_listen(addr: &str, allow_remote: bool) -> Result<SocketAddr, EndpointError> {
+    let parsed: SocketAddr = addr
+        .trim()
+        .parse()
+        .map_err(|_| EndpointError::ListenInvalid { addr: addr.to_string() })?;
+    if !allow_remote && !parsed.ip().is_loopback() {
+        return Err(EndpointError::ListenNotLoopback { addr: parsed });
+    }
+    Ok(parsed)
+}
+
+/// Whether a request's `Host` header names this endpoint, given the address the connection arrived on:
+/// `localhost`, `127.0.0.1`, `[::1]` (or, for a server listening elsewhere with `--allow-remote`, the
+/// address itself), with the port in use. The port may be left out only when it is 80. Anything else — a
+/// foreign name a web page rebound to 127.0.0.1, a missing or malformed header — is refused.
+pub fn host_allowed(host: Option<&[u8]>, local: SocketAddr) -> bool {
+    let Some(host) = host.and_then(|h| std::str::from_utf8(h).ok()) else {
+        return false;
+    };
+    let host = host.to_ascii_lowercase();
+    let (name, port) = match host.rsplit_once(':') {
+        // `[::1]:7419`, `localhost:7419`; a bare `[::1]` has its colon inside the brackets.
+        Some((n, p)) if !p.contains(']') => (n, Some(p)),
+        _ => (host.as_str(), None),
+    };
+    let port_ok = match port {
+        Some(p) => p.parse::<u16>().ok() == Some(local.port()) && !p.starts_with('+'),
+        None => local.port() == 80,
+    };
+    if !port_ok {
+        return false;
+    }
+    let name_ip = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name)
+        .parse::<std::net::IpAddr>()
+        .ok();
+    match name_ip {
+        Some(ip) => ip.is_loopback() || ip == local.ip(),
+        None => name == "localhost",
+    }
 }
 
 /// A server running in the background on the current tokio runtime.
@@ -313,4 +391,59 @@ pub fn spawn(listener: TcpListener, endpoint: Endpoint) -> Result<ServerHandle, 
         stop: Some(stop),
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses_are_loopback_unless_remote_is_asked_for() {
+        for ok in ["127.0.0.1:7419", "[::1]:0", "127.5.6.7:80"] {
+            check_listen(ok, false).unwrap();
+        }
+        for bad in ["0.0.0.0:7419", "[::]:7419", "10.0.0.2:7419"] {
+            assert_eq!(
+                check_listen(bad, false).unwrap_err().code(),
+                "listen_not_loopback",
+                "{bad}"
+            );
+            check_listen(bad, true).unwrap();
+        }
+        for bad in ["localhost:7419", "7419", "", "127.0.0.1"] {
+            assert_eq!(check_listen(bad, true).unwrap_err().code(), "listen_invalid", "{bad}");
+        }
+    }
+
+    #[test]
+    fn host_must_name_this_endpoint() {
+        let v4: SocketAddr = "127.0.0.1:7419".parse().unwrap();
+        let v6: SocketAddr = "[::1]:7419".parse().unwrap();
+        for ok in ["127.0.0.1:7419", "localhost:7419", "LOCALHOST:7419", "[::1]:7419"] {
+            assert!(host_allowed(Some(ok.as_bytes()), v4), "{ok}");
+            assert!(host_allowed(Some(ok.as_bytes()), v6), "{ok}");
+        }
+        for bad in [
+            "rebind.attacker.example:7419",
+            "127.0.0.1:7420",
+            "localhost:80",
+            "127.0.0.1",
+            "localhost",
+            "localhost.attacker.example:7419",
+            "127.0.0.1.nip.io:7419",
+            "127.0.0.1:+7419",
+            "127.0.0.1:7419:7419",
+            "",
+        ] {
+            assert!(!host_allowed(Some(bad.as_bytes()), v4), "{bad}");
+        }
+        assert!(!host_allowed(None, v4));
+        assert!(!host_allowed(Some(b"\xff\xfe:7419"), v4));
+        let port80: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        assert!(host_allowed(Some(b"localhost"), port80));
+        // A server the owner opened to the network (--allow-remote) also answers to its own address.
+        let lan: SocketAddr = "192.168.1.5:7419".parse().unwrap();
+        assert!(host_allowed(Some(b"192.168.1.5:7419"), lan));
+        assert!(!host_allowed(Some(b"192.168.1.6:7419"), lan));
+    }
 }

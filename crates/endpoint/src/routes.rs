@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use locket_audit::NewEvent;
 use serde_json::json;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowOrigin, AllowPrivateNetwork, CorsLayer};
 
 use crate::backend::{self, Call};
 use crate::error::ApiError;
@@ -24,10 +24,12 @@ pub(crate) fn router(endpoint: Endpoint) -> Router {
     let cors = cors_layer(&cfg.cors);
     let mut r = Router::new()
         .route("/v1/requests", post(submit_request))
-        .route("/v1/data", get(data))
-        .route("/v1/grant", get(introspect))
+        // A token route answers HEAD with 405: axum would run GET for it (counting a use and logging a
+        // disclosure) and drop the body.
+        .route("/v1/data", get(data).head(method_not_allowed))
+        .route("/v1/grant", get(introspect).head(method_not_allowed))
         .route("/v1/grant/revoke", post(revoke))
-        .route("/v1/grant/receipts", get(receipts))
+        .route("/v1/grant/receipts", get(receipts).head(method_not_allowed))
         .route("/v1/grant/erasure-ack", post(erasure_ack))
         .route("/v1/health", get(health))
         .route("/v1/keys", get(keys))
@@ -42,18 +44,41 @@ pub(crate) fn router(endpoint: Endpoint) -> Router {
     r
 }
 
+/// CORS: only https origins (and plain http from a development server on this machine,
+/// `locket_vault::settings::check_origin`) can ever be allowed. Private Network Access (a public page calling
+/// this loopback endpoint: Chromium sends `Access-Control-Request-Private-Network: true` in the preflight) is
+/// allowed only for the origins the owner listed by name — never under [`Cors::Any`], which is for local
+/// development — so no page the owner did not name can reach the endpoint from the web.
 fn cors_layer(cors: &Cors) -> Option<CorsLayer> {
     let base = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE])
         .max_age(std::time::Duration::from_secs(600));
+    let origin_ok = |o: &HeaderValue| {
+        o.to_str()
+            .is_ok_and(|o| locket_vault::settings::check_origin(o).is_ok())
+    };
     match cors {
         Cors::Off => None,
-        Cors::Any => Some(base.allow_origin(AllowOrigin::any())),
+        Cors::Any => Some(base.allow_origin(AllowOrigin::predicate(move |o, _| origin_ok(o)))),
         Cors::Origins(list) => {
-            let values: Vec<HeaderValue> = list.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-            Some(base.allow_origin(AllowOrigin::list(values)))
+            let values: Vec<HeaderValue> = list
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .filter(|o| {
+                    let ok = origin_ok(o);
+                    if !ok {
+                        tracing::warn!(origin = ?o, "CORS origin ignored: only https (or http on localhost) is allowed");
+                    }
+                    ok
+                })
+                .collect();
+            let named = values.clone();
+            Some(
+                base.allow_origin(AllowOrigin::list(values))
+                    .allow_private_network(AllowPrivateNetwork::predicate(move |o, _| named.contains(o))),
+            )
         }
     }
 }

@@ -88,6 +88,14 @@ pub enum RetailerError {
         /// What was wrong.
         detail: String,
     },
+    /// The server's reply was larger than any Locket answer ([`MAX_RESPONSE_BYTES`]); reading stopped there.
+    #[error("the reply from {url} is larger than {max} bytes, so it is not a Locket answer; reading stopped")]
+    ResponseTooLarge {
+        /// URL.
+        url: String,
+        /// The cap, in bytes.
+        max: u64,
+    },
 }
 
 impl RetailerError {
@@ -102,6 +110,7 @@ impl RetailerError {
             RetailerError::Unreachable { .. } => "endpoint_unreachable",
             RetailerError::Refused { code, .. } => code,
             RetailerError::Unexpected { .. } => "unexpected_response",
+            RetailerError::ResponseTooLarge { .. } => "response_too_large",
             RetailerError::Receipt(e) => e.code(),
         }
     }
@@ -331,6 +340,33 @@ pub struct Client {
     http: reqwest::blocking::Client,
 }
 
+/// Largest reply body the client reads (the endpoint's answers are a few KiB; a larger one is not a Locket).
+pub const MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a reply body, stopping at [`MAX_RESPONSE_BYTES`]: a server that sends more is refused with
+/// `response_too_large` without the client holding more than the cap in memory.
+fn read_capped(resp: reqwest::blocking::Response, url: &str) -> Result<Vec<u8>, RetailerError> {
+    use std::io::Read as _;
+    let too_large = || RetailerError::ResponseTooLarge {
+        url: url.to_owned(),
+        max: MAX_RESPONSE_BYTES,
+    };
+    if resp.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    resp.take(MAX_RESPONSE_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| RetailerError::Unreachable {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    if body.len() as u64 > MAX_RESPONSE_BYTES {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
 fn join(base: &str, path: &str) -> String {
     format!("{}{}", base.trim_end_matches('/'), path)
 }
@@ -356,10 +392,7 @@ impl Client {
             reason: e.to_string(),
         })?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().map_err(|e| RetailerError::Unreachable {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let body = read_capped(resp, url)?;
         if (200..300).contains(&status) {
             return serde_json::from_slice(&body).map_err(|e| RetailerError::Unexpected {
                 url: url.to_owned(),
@@ -590,5 +623,61 @@ mod tests {
         );
         assert!(parse_scope_arg("contact.email").is_err());
         assert!(parse_scope_arg("contact.email=spam").is_err());
+    }
+}
+
+#[cfg(test)]
+mod body_cap_tests {
+    use super::*;
+    use std::io::{Read as _, Write as _};
+
+    /// A server that answers every request with `body_len` bytes, announced or chunked.
+    fn huge_server(announce: bool) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut req = [0u8; 4096];
+                let _ = s.read(&mut req);
+                let total = MAX_RESPONSE_BYTES as usize * 2;
+                if announce {
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {total}\r\n\r\n"
+                    );
+                } else {
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    );
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                for _ in 0..(total / chunk.len()) {
+                    let ok = if announce {
+                        s.write_all(&chunk)
+                    } else {
+                        write!(s, "{:x}\r\n", chunk.len())
+                            .and_then(|()| s.write_all(&chunk))
+                            .and_then(|()| s.write_all(b"\r\n"))
+                    };
+                    if ok.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        format!("http://{addr}/v1/data")
+    }
+
+    #[test]
+    fn a_reply_larger_than_any_locket_answer_is_refused_at_the_cap() {
+        for announce in [true, false] {
+            let url = huge_server(announce);
+            let client = Client::new().unwrap();
+            let err = client
+                .call::<serde_json::Value>(client.http.get(&url), &url)
+                .unwrap_err();
+            assert_eq!(err.code(), "response_too_large", "announced: {announce}: {err}");
+        }
     }
 }

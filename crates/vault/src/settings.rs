@@ -118,13 +118,22 @@ fn invalid(key: &str, rule: impl Into<String>) -> VaultError {
     }
 }
 
-/// Checks a CORS origin: `http` or `https`, a host, an optional port, nothing else (no path, no `*`).
+/// Checks a CORS origin: `https`, a host, an optional port, nothing else (no path, no `*`). Plain `http` is
+/// allowed only for a development server on this machine (`localhost`, `127.0.0.1`, `[::1]`): a page served
+/// over plain http from anywhere else can be altered by anyone on the network path, so it must never be
+/// trusted to read the owner's data.
 pub fn check_origin(origin: &str) -> Result<(), VaultError> {
-    let rule = "expected a web origin like https://shop.example or http://localhost:3000 (no path, no *)";
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .ok_or_else(|| invalid("endpoint.cors_origins", rule))?;
+    let rule = "expected a web origin like https://shop.example or http://localhost:3000 (no path, no *; plain \
+                http only for localhost, 127.0.0.1 or [::1])";
+    let (plain_http, rest) = match origin.strip_prefix("https://") {
+        Some(rest) => (false, rest),
+        None => (
+            true,
+            origin
+                .strip_prefix("http://")
+                .ok_or_else(|| invalid("endpoint.cors_origins", rule))?,
+        ),
+    };
     let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
         match v6.split_once(']') {
             Some((h, "")) => (h, None),
@@ -148,7 +157,8 @@ pub fn check_origin(origin: &str) -> Result<(), VaultError> {
         None => true,
         Some(p) => p.parse::<u16>().is_ok_and(|p| p > 0),
     };
-    if host_ok && port_ok {
+    let scheme_ok = !plain_http || matches!(host.to_ascii_lowercase().as_str(), "localhost" | "127.0.0.1" | "::1");
+    if host_ok && port_ok && scheme_ok {
         Ok(())
     } else {
         Err(invalid("endpoint.cors_origins", rule))
@@ -394,7 +404,16 @@ mod tests {
         assert!(set_raw(&c, "endpoint.port", &json!(70000)).is_err());
         assert!(set_raw(&c, "auto_lock_minutes", &json!(5000)).is_err());
         assert!(set_raw(&c, "auto_lock_minutes", &json!(-1)).is_err());
-        for bad in ["*", "shop.example", "https://shop.example/path", "ftp://x", "https://"] {
+        for bad in [
+            "*",
+            "shop.example",
+            "https://shop.example/path",
+            "ftp://x",
+            "https://",
+            "http://shop.example",
+            "http://192.168.1.5:8080",
+            "http://localhost.attacker.example",
+        ] {
             assert!(check_origin(bad).is_err(), "{bad}");
         }
         for good in [
@@ -402,6 +421,8 @@ mod tests {
             "http://localhost:3000",
             "http://[::1]:8080",
             "http://[::1]",
+            "http://127.0.0.1:5173",
+            "https://shop.example:8443",
         ] {
             check_origin(good).unwrap();
         }

@@ -86,7 +86,8 @@ impl ErrorKind {
             | "grant_file_token_invalid"
             | "signing_key_invalid"
             | "receipt_key_invalid"
-            | "token_key_invalid" => ErrorKind::Damaged,
+            | "token_key_invalid"
+            | "response_too_large" => ErrorKind::Damaged,
             "vault_exists"
             | "import_target_not_empty"
             | "file_exists"
@@ -160,6 +161,9 @@ impl ErrorKind {
             | "audit_bad_query"
             | "grant_file_too_large"
             | "method_not_allowed"
+            | "host_not_allowed"
+            | "listen_invalid"
+            | "listen_not_loopback"
             | "unsupported_media_type" => ErrorKind::Invalid,
             _ => return None,
         })

@@ -26,6 +26,7 @@ fn options(idle: Option<Duration>) -> Options {
     Options {
         collection: Collection::Desktop,
         listen_override: Some("127.0.0.1:0".parse().unwrap()),
+        listen_refused: None,
         idle_override: idle,
         serve: true,
     }
