@@ -64,6 +64,7 @@ impl ErrorKind {
             "grant_revoked" | "grant_uses_exhausted" | "privacy_budget_exhausted" => ErrorKind::Forbidden,
             "vault_locked" => ErrorKind::Locked,
             "vault_damaged"
+            | "vault_rolled_back"
             | "vault_too_new"
             | "vault_record_corrupt"
             | "export_malformed"
@@ -86,6 +87,7 @@ impl ErrorKind {
             | "receipt_key_invalid"
             | "token_key_invalid" => ErrorKind::Damaged,
             "vault_exists"
+            | "vault_not_rolled_back"
             | "import_target_not_empty"
             | "file_exists"
             | "vault_in_use"
