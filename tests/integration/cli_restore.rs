@@ -299,3 +299,68 @@ fn a_lost_wal_after_a_crash_is_detected() {
     run_pw(&v.dir, &["backup", "accept-rollback", "--yes"]).ok();
     assert_eq!(grant_row(&v, &g.grant_id)["status"], "revoked");
 }
+
+/// The keychain copy of the anchor (real Secret Service: gnome-keyring in a private D-Bus session) sees a
+/// rollback of the *whole* folder — database, anchor and ledger put back together — which the files alone
+/// cannot: the revocation's batch updated the keychain copy.
+#[test]
+fn the_keychain_copy_detects_a_whole_folder_rollback() {
+    for tool in ["dbus-run-session", "gnome-keyring-daemon"] {
+        let found = std::process::Command::new("which")
+            .arg(tool)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        assert!(
+            found,
+            "{tool} is missing: install gnome-keyring and dbus-x11 (scripts/setup does)"
+        );
+    }
+    let v = TestVault::new();
+    v.set("contact.email", "owner@example.org");
+    let g = approve(&v, "shop.example", None);
+    let xdg = v.tmp.path().join("xdg");
+    let runtime = xdg.join("run");
+    std::fs::create_dir_all(xdg.join("data")).unwrap();
+    std::fs::create_dir_all(&runtime).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let locket = format!("{} --vault '{}'", crate::common::bin(), v.dir.display());
+    let copy = v.tmp.path().join("folder-copy");
+    let script = format!(
+        r#"set -e
+echo -n keyring-test-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+printf '%s\n' '{PASS}' | {locket} --passphrase-stdin keychain on
+cp -a '{dir}' '{copy}'
+{locket} grant revoke {grant}
+rm -rf '{dir}'
+cp -a '{copy}' '{dir}'
+set +e
+{locket} --json grant list > /dev/null 2> '{out}/rolled.txt'
+echo $? > '{out}/rolled.code'
+"#,
+        dir = v.dir.display(),
+        copy = copy.display(),
+        grant = g.grant_id,
+        out = v.tmp.path().display()
+    );
+    let mut c = std::process::Command::new("dbus-run-session");
+    c.args(["--", "sh", "-c", &script])
+        .env("XDG_DATA_HOME", xdg.join("data"))
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("LOCKET_KDF_PROFILE", "test")
+        .env_remove("LOCKET_VAULT")
+        .stdin(Stdio::null());
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let code = std::fs::read_to_string(v.tmp.path().join("rolled.code")).unwrap();
+    let stderr = std::fs::read_to_string(v.tmp.path().join("rolled.txt")).unwrap();
+    assert_eq!(code.trim(), "4", "{stderr}");
+    assert!(
+        stderr.contains("\"vault_rolled_back\"") && stderr.contains("OS keychain"),
+        "{stderr}"
+    );
+}
