@@ -42,8 +42,10 @@ const COMMANDS: &[&str] = &[
     "backups_list",
     "backup_now",
     "backup_verify",
+    "backup_restore_preview",
     "backup_restore",
     "vault_recover_from_backup",
+    "vault_accept_rollback",
 ];
 
 fn main() {

@@ -154,8 +154,10 @@ pub fn run() {
             backups::backups_list,
             backups::backup_now,
             backups::backup_verify,
+            backups::backup_restore_preview,
             backups::backup_restore,
             backups::vault_recover_from_backup,
+            backups::vault_accept_rollback,
         ])
         .build(context);
     match result {

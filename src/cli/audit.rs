@@ -126,13 +126,31 @@ fn verify(ctx: &mut Ctx) -> CliResult {
     let vault = ctx.open_vault()?;
     let pk = locket_audit::signing_public_key(vault.signing_seed().expose()).map_err(audit_err)?;
     let report = locket_audit::verify_vault(&vault, Some(&pk)).map_err(audit_err)?;
+    // A restore keeps the chain intact (the restored log continues from the backup's head), so it is said
+    // separately: when, from which backup, how many events were rolled back and where they are kept.
+    let restores = locket_audit::restores(vault.connect()?.conn()).map_err(audit_err)?;
     match &report.problem {
         None => {
-            ctx.out.result(&report, || {
-                format!(
+            let mut doc = serde_json::to_value(&report).unwrap_or_default();
+            if let Some(map) = doc.as_object_mut() {
+                map.insert("restored".into(), serde_json::Value::Bool(!restores.is_empty()));
+                map.insert("restores".into(), serde_json::to_value(&restores).unwrap_or_default());
+            }
+            ctx.out.result(&doc, || {
+                let mut s = format!(
                     "The access log is intact: {} events, {} signed heads checked.\nHead: event {} {}",
                     report.events, report.signed_heads, report.head_seq, report.head_hash
-                )
+                );
+                if !restores.is_empty() {
+                    s.push_str(&format!(
+                        "\nThis log was RESTORED {} time(s); events after each restored point are not in it:",
+                        restores.len()
+                    ));
+                    for r in &restores {
+                        s.push_str(&format!("\n  - event {}: {}", r.seq, r.sentence()));
+                    }
+                }
+                s
             });
             super::audit_export::check_imported(ctx, &vault)
         }

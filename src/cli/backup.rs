@@ -1,5 +1,6 @@
 //! `locket backup now|list|verify ID|restore ID`: encrypted snapshots of the vault kept in `backups/`.
 use clap::{Args, Subcommand};
+use locket_app::backups::{RestoreDone, RestorePreviewDto};
 use locket_vault::backup::{self, BackupInfo, BackupPolicy};
 use locket_vault::{Vault, VaultError};
 use serde_json::json;
@@ -16,9 +17,22 @@ pub enum BackupCmd {
     List,
     /// Check a backup: every page's authentication code and the access-log hash chain.
     Verify(IdArg),
-    /// Replace the vault with a backup. The current state is kept as a backup first; a damaged vault that
-    /// no longer opens can be restored this way too.
+    /// Replace the vault with a backup. Shows first what will come back and what stays: revocations,
+    /// narrowings and use counts made after the backup are applied again, and the log events after it are kept
+    /// in a before-restore backup. A damaged vault that no longer opens can be restored this way too.
     Restore(RestoreArgs),
+    /// Keep a database that unlock refused as rolled back (`vault_rolled_back`: an older vault.db was put back
+    /// or its WAL was lost). Revocations, narrowings and use counts made since are applied again and the
+    /// rollback is recorded in the access log.
+    AcceptRollback(YesArg),
+}
+
+/// `--yes`.
+#[derive(Debug, Args)]
+pub struct YesArg {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// A backup id (see `locket backup list`).
@@ -143,35 +157,81 @@ pub fn run(ctx: &mut Ctx, cmd: BackupCmd) -> CliResult {
                 ))
             }
         }
-        BackupCmd::Restore(RestoreArgs { id, yes }) => {
-            let dir = ctx.require_vault()?;
-            if !backup::list(&dir)?.iter().any(|b| b.id == id) {
-                return Err(CliError::from_code(
-                    "not_found",
-                    format!("no backup `{id}` (see `locket backup list`)"),
-                ));
-            }
-            if !yes {
-                ctx.confirm(
-                    &format!("Replace the vault with backup {id}? The current state is kept as a backup first."),
-                    "restore",
-                )?;
-            }
-            let pass = ctx.secrets.passphrase("Passphrase: ")?;
-            let restored = match spin("Unlocking", || Vault::unlock(&dir, &pass)) {
-                Ok(vault) => spin("Restoring", || vault.restore_backup(&id))?,
-                // The current database no longer opens: restore straight from the backup, keeping the
-                // damaged files aside.
-                Err(VaultError::Damaged { .. }) => spin("Restoring", || Vault::recover_from_backup(&dir, &pass, &id))?,
-                Err(e) => return Err(e.into()),
-            };
-            ctx.out
-                .result(&json!({ "restored": id, "vault_id": restored.id() }), || {
-                    format!("Restored backup {id}.")
-                });
-            Ok(())
-        }
+        BackupCmd::Restore(RestoreArgs { id, yes }) => restore(ctx, &id, yes),
+        BackupCmd::AcceptRollback(YesArg { yes }) => accept_rollback(ctx, yes),
     }
+}
+
+/// `backup restore ID`: passphrase, then what will come back (the preview), then the confirmation, then the
+/// restore — through the same re-apply path whether the current vault opens, is damaged or is rolled back.
+fn restore(ctx: &mut Ctx, id: &str, yes: bool) -> CliResult {
+    let dir = ctx.require_vault()?;
+    if !backup::list(&dir)?.iter().any(|b| b.id == id) {
+        return Err(CliError::from_code(
+            "not_found",
+            format!("no backup `{id}` (see `locket backup list`)"),
+        ));
+    }
+    let pass = ctx.secrets.passphrase("Passphrase: ")?;
+    // The current database opens: restore through it. It does not (damaged, or older than its freshness
+    // anchor): restore straight from the backup, keeping the current files aside. Either way the ledger outside
+    // the database is applied again.
+    let current = match spin("Unlocking", || Vault::unlock(&dir, &pass)) {
+        Ok(vault) => Some(vault),
+        Err(VaultError::Damaged { .. } | VaultError::RolledBack { .. }) => None,
+        Err(e) => return Err(locket_app::failed_unlock(&dir, e, "passphrase").into()),
+    };
+    let preview: RestorePreviewDto = match &current {
+        Some(v) => v.restore_preview(id)?,
+        None => Vault::recovery_preview(&dir, &pass, id)?,
+    }
+    .into();
+    if !yes {
+        let mut q = format!("Restore backup {id} (taken {})?\n", preview.created_at);
+        for line in &preview.summary {
+            q.push_str(&format!("  - {line}\n"));
+        }
+        ctx.confirm(&q, "restore")?;
+    }
+    let (restored, report) = match current {
+        Some(vault) => spin("Restoring", || vault.restore_backup(id, locket_audit::record_restored))?,
+        None => spin("Restoring", || {
+            Vault::recover_from_backup(&dir, &pass, id, locket_audit::record_restored)
+        })?,
+    };
+    let done = RestoreDone::from(report);
+    ctx.out.result(
+        &json!({ "restored": id, "vault_id": restored.id(), "preview": preview, "result": done }),
+        || done.summary.clone(),
+    );
+    Ok(())
+}
+
+/// `backup accept-rollback`: keep the older database unlock refused, re-applying what must survive.
+fn accept_rollback(ctx: &mut Ctx, yes: bool) -> CliResult {
+    let dir = ctx.require_vault()?;
+    if !yes {
+        ctx.confirm(
+            "Keep the older copy of the database that unlock refused? Revocations, narrowings and use counts made \
+             since are applied again; the log events and profile changes made since are lost unless you still have \
+             the newer vault.db and vault.db-wal.",
+            "accept",
+        )?;
+    }
+    let pass = ctx.secrets.passphrase("Passphrase: ")?;
+    let how = locket_app::Unlock::AcceptRollback(pass);
+    let vault = spin("Applying revocations again", || locket_app::unlock_vault(&dir, &how))?;
+    let session = ctx.session_on(vault, "accept_rollback")?;
+    let store = session.vault().connect()?;
+    let note = locket_audit::restores(store.conn())
+        .map_err(|e| CliError::from_code(e.code(), e.to_string()))?
+        .pop();
+    ctx.out.result(&json!({ "accepted": true, "restore": note }), || {
+        note.as_ref()
+            .map(|n| n.sentence())
+            .unwrap_or_else(|| "Kept the older copy of the database.".into())
+    });
+    Ok(())
 }
 
 /// A hint for an owner whose vault did not open because it is damaged: the newest backup, if any.

@@ -299,7 +299,7 @@ impl Ctx {
         if !self.secrets.reads_stdin() && Vault::inspect(&dir)?.keychain_enabled {
             match locket_app::unlock_vault(&dir, &Unlock::Keychain) {
                 Ok(v) => return self.session_on(v, "keychain"),
-                Err(e) if matches!(e.code.as_str(), "vault_damaged" | "vault_too_new") => {
+                Err(e) if matches!(e.code.as_str(), "vault_damaged" | "vault_too_new" | "vault_rolled_back") => {
                     return Err(with_backup_hint(&dir, e))
                 }
                 Err(e) => self.out.warn(&format!(

@@ -272,7 +272,9 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
     assert!(!validator.is_valid(&bad));
     let audit = &doc["sections"]["audit"];
     assert_eq!(audit["events"].as_array().unwrap().len(), before.events.len());
-    assert_eq!(audit["signed_heads"].as_array().unwrap().len(), 1);
+    // The writer signs a head after every batch with a decision, revocation or disclosure, plus the one above.
+    let heads = audit["signed_heads"].as_array().unwrap().len();
+    assert!(heads >= 1);
     let grants = &doc["sections"]["grants"];
     for table in [
         "requests",
@@ -343,7 +345,7 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
     assert_eq!(imp["detail"]["mode"], "verbatim");
     assert_eq!(imp["detail"]["source_vault_id"], old_vault_id.as_str());
     assert_eq!(imp["detail"]["source_head"]["hash"], before.events[n - 1]["hash"]);
-    assert_eq!(imp["detail"]["source_signed_heads"].as_array().unwrap().len(), 1);
+    assert_eq!(imp["detail"]["source_signed_heads"].as_array().unwrap().len(), heads);
     let moved = &after.events[n + 1];
     assert_eq!(
         (moved["kind"].as_str(), moved["grant_id"].as_str()),
@@ -357,7 +359,8 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
     let human = run_pw(&v.dir, &["audit", "verify"]);
     assert!(
         human.ok().contains(&format!(
-            "from vault {old_vault_id}: 2 signed head(s) of the old vault verify"
+            "from vault {old_vault_id}: {} signed head(s) of the old vault verify",
+            heads + 1
         )),
         "{}",
         human.stdout
@@ -369,8 +372,9 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
         let checks = locket_audit::export::verify_imported(store.conn()).unwrap();
         assert_eq!(checks.len(), 1);
         assert_eq!(
-            checks[0].heads_verified, 2,
-            "the old signed head and the export's attestation"
+            checks[0].heads_verified,
+            heads as u64 + 1,
+            "the old signed heads and the export's attestation"
         );
         assert_eq!(checks[0].source_vault_id, old_vault_id);
     }

@@ -18,6 +18,7 @@ mod cli_backup;
 mod cli_export_all;
 mod cli_privacy;
 mod cli_profile;
+mod cli_restore;
 mod cli_vault;
 mod endpoint_attacks;
 mod endpoint_boundary;

@@ -131,8 +131,10 @@ export const fieldHolders = (key: string) => call("field_holders", { key });
 export const backups = () => call("backups_list");
 export const backupNow = () => call("backup_now");
 export const verifyBackup = (id: string) => call("backup_verify", { id });
+export const restorePreview = (id: string) => call("backup_restore_preview", { id });
 export const restoreBackup = (id: string, confirmation: string) => call("backup_restore", { id, confirmation });
 export const recoverFromBackup = (passphrase: string) => call("vault_recover_from_backup", { passphrase });
+export const acceptRollback = (passphrase: string) => call("vault_accept_rollback", { passphrase });
 
 // ---------- activity ----------
 

@@ -371,6 +371,9 @@ pub struct ChainStatus {
     pub events: u64,
     pub bad_seq: Option<u64>,
     pub message: String,
+    /// Restores recorded in the log (a restore keeps the chain intact), one sentence each: when, from which
+    /// backup, how many events were rolled back and where they are kept, which revocations were kept.
+    pub restores: Vec<String>,
 }
 
 /// `vault_export`.

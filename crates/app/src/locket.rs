@@ -15,6 +15,7 @@ use locket_vault::{KdfParams, KeyChange, Passphrase, RecoveryChange, RecoveryKey
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::backups::RestoreDone;
 use crate::dto::{AppStatus, EndpointStatus, SecretText, SessionInfo};
 use crate::error::{AppError, AppResult};
 pub use crate::options::Options;
@@ -89,8 +90,13 @@ pub enum Unlock {
         /// The passphrase from now on (checked by [`crate::passphrase::check_new`]).
         new_passphrase: Passphrase,
     },
-    /// The vault is damaged: replace it with the newest backup, opened with this passphrase.
+    /// The vault is damaged: replace it with the newest backup, opened with this passphrase. Revocations,
+    /// narrowings and use counts made after it are applied again (from the grant ledger outside the database).
     NewestBackup(Passphrase),
+    /// Unlock refused the database as rolled back (`vault_rolled_back`) and the owner keeps it on purpose:
+    /// revocations, narrowings and use counts made since are applied again and a `vault_restored` event
+    /// (cause `rollback`) records it.
+    AcceptRollback(Passphrase),
 }
 
 impl Unlock {
@@ -101,6 +107,7 @@ impl Unlock {
             Unlock::Keychain => "keychain",
             Unlock::Recovery { .. } => "recovery",
             Unlock::NewestBackup(_) => "backup",
+            Unlock::AcceptRollback(_) => "accept_rollback",
         }
     }
 }
@@ -171,8 +178,9 @@ pub fn unlock_vault(dir: &Path, how: &Unlock) -> AppResult<Vault> {
                     "There is no backup of this vault to restore. Restore from an export file instead.",
                 )
             })?;
-            Vault::recover_from_backup(dir, p, &newest.id)
+            Vault::recover_from_backup(dir, p, &newest.id, locket_audit::record_restored).map(|(v, _)| v)
         }
+        Unlock::AcceptRollback(p) => Vault::accept_rollback(dir, p, locket_audit::record_restored).map(|(v, _)| v),
     };
     result.map_err(|e| failed_unlock(dir, e, how.method()))
 }
@@ -430,7 +438,9 @@ impl Locket {
 
     /// Replaces the vault with backup `id` after the owner typed the confirmation phrase. Locket locks first
     /// (nothing serves or writes while the database is swapped) and stays locked: unlock the restored vault.
-    pub async fn restore_backup(&self, id: String, confirmation: &str) -> AppResult<()> {
+    /// Revocations, narrowings and use counts made after the backup are applied again, and the restore is
+    /// logged as a signed `vault_restored` event; the result says what was kept.
+    pub async fn restore_backup(&self, id: String, confirmation: &str) -> AppResult<RestoreDone> {
         crate::confirm::check(
             confirmation,
             crate::confirm::RESTORE_PHRASE,
@@ -439,8 +449,9 @@ impl Locket {
         let vault = self.session()?.vault().clone();
         self.shutdown().await?;
         let result = blocking(move || {
-            drop(vault.restore_backup(&id)?);
-            Ok(())
+            let (restored, report) = vault.restore_backup(&id, locket_audit::record_restored)?;
+            drop(restored);
+            Ok(RestoreDone::from(report))
         })
         .await;
         let reason = if result.is_ok() {

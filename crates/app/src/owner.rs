@@ -173,18 +173,24 @@ impl Session {
         // Its own connection: walking a long chain must not hold up the page queries.
         let store = self.vault().connect()?;
         let report = locket_audit::verify(store.conn(), Some(&public))?;
+        let restores: Vec<String> = locket_audit::restores(store.conn())?
+            .iter()
+            .map(|r| r.sentence())
+            .collect();
         Ok(match &report.problem {
             None => ChainStatus {
                 ok: true,
                 events: report.events,
                 bad_seq: None,
                 message: format!("{} events verified", report.events),
+                restores,
             },
             Some(p) => ChainStatus {
                 ok: false,
                 events: report.events,
                 bad_seq: Some(p.seq),
                 message: p.message.clone(),
+                restores,
             },
         })
     }

@@ -132,12 +132,9 @@ impl CanonicalEvent<'_> {
 
 /// The message signed for a chain head.
 pub fn head_message(seq: u64, hash: &[u8; 32], signed_ms: i64) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(72);
-    put_str(&mut buf, HEAD_FORMAT);
-    buf.extend_from_slice(&seq.to_be_bytes());
-    buf.extend_from_slice(hash);
-    buf.extend_from_slice(&signed_ms.to_be_bytes());
-    buf
+    // One definition: the vault's writer signs heads too (after every batch that carries a decision,
+    // revocation or disclosure), below this crate.
+    locket_vault::anchor::head_message(seq, hash, signed_ms)
 }
 
 #[cfg(test)]

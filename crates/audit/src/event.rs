@@ -33,6 +33,11 @@ pub enum EventKind {
     ErasureAcknowledged,
     /// The log of another vault (an export) was imported into this one.
     Imported,
+    /// The vault now holds an older database — a backup restored (detail `cause`: `restore`, `recover`) or an
+    /// older copy the owner accepted at unlock (`rollback`) — and what must survive it was applied again: detail
+    /// names the backup, how many events after it were rolled back and where they are kept, and which grants'
+    /// revocations, narrowings and use counts were re-applied.
+    VaultRestored,
     /// Any other kind (written by a newer version).
     Other(String),
 }
@@ -55,6 +60,7 @@ impl EventKind {
             EventKind::ErasureRequested => "erasure_requested",
             EventKind::ErasureAcknowledged => "erasure_acknowledged",
             EventKind::Imported => "imported",
+            EventKind::VaultRestored => "vault_restored",
             EventKind::Other(s) => s,
         }
     }
@@ -76,6 +82,7 @@ impl EventKind {
             EventKind::ErasureRequested => "Erasure requested",
             EventKind::ErasureAcknowledged => "Erasure confirmed",
             EventKind::Imported => "Log imported",
+            EventKind::VaultRestored => "Vault restored",
             EventKind::Other(_) => "Other event",
         }
     }
@@ -97,12 +104,13 @@ impl EventKind {
             "erasure_requested" => EventKind::ErasureRequested,
             "erasure_acknowledged" => EventKind::ErasureAcknowledged,
             "imported" => EventKind::Imported,
+            "vault_restored" => EventKind::VaultRestored,
             other => EventKind::Other(other.to_string()),
         }
     }
 
     /// All kinds this version writes.
-    pub const KNOWN: [&'static str; 14] = [
+    pub const KNOWN: [&'static str; 15] = [
         "redemption",
         "introspection",
         "refusal",
@@ -117,6 +125,7 @@ impl EventKind {
         "erasure_requested",
         "erasure_acknowledged",
         "imported",
+        "vault_restored",
     ];
 }
 

@@ -24,6 +24,7 @@ pub mod export;
 mod log;
 pub mod pending;
 mod query;
+mod restore;
 mod verify;
 
 pub use error::AuditError;
@@ -32,6 +33,7 @@ pub use log::{
     append, head, heads, maybe_sign_head, sign_head, signing_public_key, Head, SignedHead, HEAD_SIGN_INTERVAL,
 };
 pub use query::{count, daily_counts, daily_counts_for_retailer, get, query, Cursor, DayCount, Filter, Page};
+pub use restore::{record_restored, restores, RestoreNote};
 pub use verify::{verify, verify_from, verify_vault, verify_vault_split, ChainProblem, ProblemKind, VerifyReport};
 
 /// Result alias for audit operations.

@@ -10,8 +10,10 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
+use crate::anchor::{self, Cause, Reconciled, RecordRestore};
 use crate::keyslot::{crash_point, now};
 use crate::store;
 use crate::vault::{DirLock, DB_FILE, SLOTS_FILE};
@@ -228,8 +230,12 @@ impl Vault {
 
     /// Restores a backup in place of the current database. The current database is first kept as a new backup
     /// (reason `before-restore`); the restored copy must open and pass the integrity check before it replaces
-    /// anything. Consumes this handle: no other handle to the vault may be open in this process.
-    pub fn restore_backup(self, id: &str) -> Result<Vault, VaultError> {
+    /// anything. Then what must survive a restore is applied again from the grant ledger kept outside the
+    /// database ([`crate::anchor`]): revoked grants stay revoked, narrowed ones narrow, use counts take the
+    /// larger value; `record` logs the restore (the signed `vault_restored` event) in that same transaction, and
+    /// the freshness anchor moves on so the restored vault is not reported as rolled back. Consumes this handle:
+    /// no other handle to the vault may be open in this process.
+    pub fn restore_backup(self, id: &str, record: RecordRestore) -> Result<(Vault, Reconciled), VaultError> {
         if self.backup_info(id)?.vault_id != self.id() {
             return Err(VaultError::damaged(
                 backups_dir(self.dir()).join(id),
@@ -239,34 +245,289 @@ impl Vault {
         // Not under another program that has the vault open (it would keep the replaced file and its WAL).
         let dir = self.dir().to_path_buf();
         self.inner_lock().upgrade(&dir)?;
+        // The ledger holds every revocation of the current database before it goes aside.
+        let akey = self.anchor_key();
+        let previous_head_seq = {
+            let store = self.connect()?;
+            let mut ledger = anchor::Ledger::read(&dir, &akey)?;
+            if ledger.merge(anchor::ledger_from_db(store.conn())?) {
+                ledger.write(&dir, &akey)?;
+            }
+            anchor::log_head(store.conn())?.0
+        };
         // The copy that will go in place is checked page by page before anything else happens.
         let staged = stage_backup(&dir, id, self.data_key())?;
         // Keep the present state, whatever happens next: as a backup, and with every commit in vault.db itself
         // (an empty WAL), so setting the WAL aside below cannot lose anything.
-        let kept = self.backup_now("before-restore").and_then(|_| {
+        let kept = self.backup_now("before-restore").and_then(|info| {
             self.connect()?
                 .conn()
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(VaultError::from)
+                .map_err(VaultError::from)?;
+            Ok(info.id)
         });
-        if let Err(e) = kept {
-            let _ = fs::remove_file(&staged);
-            return Err(e);
-        }
+        let kept = match kept {
+            Ok(k) => k,
+            Err(e) => {
+                let _ = fs::remove_file(&staged);
+                return Err(e);
+            }
+        };
         let (key, lock) = self.take_data_key_for_restore()?;
         swap_in(&dir, &staged)?;
-        Vault::reopen_with_key(&dir, key, lock)
+        // From here a crash leaves an older database than the anchor: the next unlock reports it as rolled back
+        // and `accept-rollback` finishes the re-apply.
+        let vault = Vault::reopen_with_key(&dir, key, lock)?;
+        let report = vault.reconcile(
+            Reconciled {
+                cause: Cause::Restore,
+                backup_id: Some(id.to_string()),
+                previous_head_seq,
+                restored_head_seq: 0,
+                rolled_back_events: 0,
+                kept_in: Some(kept),
+                revocations_reapplied: Vec::new(),
+                narrowings_reapplied: Vec::new(),
+                uses_reapplied: Vec::new(),
+            },
+            record,
+        )?;
+        vault.inner_lock().downgrade(&dir)?;
+        Ok((vault, report))
     }
 
     /// Startup recovery: when the current database is damaged and will not open, restore backup `id` with the
     /// passphrase. The damaged files are kept in `replaced-<time>/` inside the vault directory, never deleted.
-    pub fn recover_from_backup(dir: &Path, passphrase: &crate::Passphrase, id: &str) -> Result<Vault, VaultError> {
+    /// Revocations, narrowings and use counts are applied again from the grant ledger, as for
+    /// [`Vault::restore_backup`].
+    pub fn recover_from_backup(
+        dir: &Path,
+        passphrase: &crate::Passphrase,
+        id: &str,
+        record: RecordRestore,
+    ) -> Result<(Vault, Reconciled), VaultError> {
         let key = Vault::unwrap_with_passphrase(dir, passphrase)?;
         let lock = DirLock::exclusive(dir)?;
         let staged = stage_backup(dir, id, &key)?;
-        swap_in(dir, &staged)?;
-        Vault::reopen_with_key(dir, key, lock)
+        let aside = swap_in(dir, &staged)?;
+        let vault = Vault::reopen_with_key(dir, key, lock)?;
+        let previous_head_seq = anchor::anchored_seq(dir, &vault.anchor_key());
+        let report = vault.reconcile(
+            Reconciled {
+                cause: Cause::Recover,
+                backup_id: Some(id.to_string()),
+                previous_head_seq,
+                restored_head_seq: 0,
+                rolled_back_events: 0,
+                kept_in: aside.file_name().map(|n| n.to_string_lossy().into_owned()),
+                revocations_reapplied: Vec::new(),
+                narrowings_reapplied: Vec::new(),
+                uses_reapplied: Vec::new(),
+            },
+            record,
+        )?;
+        vault.inner_lock().downgrade(dir)?;
+        Ok((vault, report))
     }
+
+    /// The owner keeps a database that unlock refused as rolled back ([`VaultError::RolledBack`]): revocations,
+    /// narrowings and use counts are applied again from the grant ledger, `record` logs it, and the anchor moves
+    /// on. Fails with `vault_not_rolled_back` when the database is not older than its anchor.
+    pub fn accept_rollback(
+        dir: &Path,
+        passphrase: &crate::Passphrase,
+        record: RecordRestore,
+    ) -> Result<(Vault, Reconciled), VaultError> {
+        let key = Vault::unwrap_with_passphrase(dir, passphrase)?;
+        let lock = DirLock::exclusive(dir)?;
+        let vault = Vault::reopen_with_key(dir, key, lock)?;
+        let akey = vault.anchor_key();
+        let keychain_on = vault.keychain_enabled().unwrap_or(false);
+        {
+            let store = vault.connect()?;
+            if anchor::check_fresh(dir, store.conn(), &akey, keychain_on).is_ok() {
+                return Err(VaultError::NotRolledBack);
+            }
+        }
+        let previous_head_seq = anchor::anchored_seq(dir, &akey);
+        let report = vault.reconcile(
+            Reconciled {
+                cause: Cause::Rollback,
+                backup_id: None,
+                previous_head_seq,
+                restored_head_seq: 0,
+                rolled_back_events: 0,
+                kept_in: None,
+                revocations_reapplied: Vec::new(),
+                narrowings_reapplied: Vec::new(),
+                uses_reapplied: Vec::new(),
+            },
+            record,
+        )?;
+        vault.inner_lock().downgrade(dir)?;
+        Ok((vault, report))
+    }
+
+    /// Re-applies the grant ledger to this (restored) database and records it (see [`crate::anchor`]).
+    fn reconcile(&self, report: Reconciled, record: RecordRestore) -> Result<Reconciled, VaultError> {
+        let mut store = self.connect()?;
+        anchor::reconcile(
+            self.dir(),
+            store.conn_mut(),
+            &self.anchor_key(),
+            self.signing_seed().expose(),
+            self.keychain_enabled().unwrap_or(false),
+            report,
+            record,
+        )
+    }
+
+    /// What restoring backup `id` would bring back and what stays (nothing is changed).
+    pub fn restore_preview(&self, id: &str) -> Result<RestorePreview, VaultError> {
+        let info = self.backup_info(id)?;
+        let current = self.connect()?;
+        preview(
+            self.dir(),
+            self.data_key(),
+            &self.anchor_key(),
+            info,
+            Some(current.conn()),
+        )
+    }
+
+    /// [`Vault::restore_preview`] for a vault whose database does not open (figures from the anchor and the
+    /// grant ledger). Needs the passphrase; changes nothing.
+    pub fn recovery_preview(
+        dir: &Path,
+        passphrase: &crate::Passphrase,
+        id: &str,
+    ) -> Result<RestorePreview, VaultError> {
+        let key = Vault::unwrap_with_passphrase(dir, passphrase)?;
+        let info = list(dir)?
+            .into_iter()
+            .find(|b| b.id == id)
+            .ok_or_else(|| VaultError::NotFound {
+                path: backups_dir(dir).join(id),
+            })?;
+        let db = backups_dir(dir).join(&info.id).join(DB_FILE);
+        let conn = store::open_keyed(&db, &key, false)?;
+        store::probe(&conn, &db)?;
+        let (seed, vault_id) = backup_identity(&conn, &db)?;
+        let akey = anchor::AnchorKey::derive(&seed, &vault_id);
+        drop(conn);
+        preview(dir, &key, &akey, info, None)
+    }
+}
+
+/// One grant named in a restore preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantNote {
+    /// The grant id.
+    pub grant_id: String,
+    /// The shop it was given to.
+    pub retailer_name: String,
+}
+
+/// What restoring a backup will bring back, and what stays as it is now.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestorePreview {
+    /// The backup.
+    pub backup: BackupInfo,
+    /// Whether the current database could be read (if not, the figures come from the anchor and the ledger).
+    pub current_readable: bool,
+    /// Log events after the backup's newest one: they leave the live log (kept in the `before-restore` copy, or
+    /// in the `replaced-*` folder when the vault is damaged).
+    pub events_after: u64,
+    /// Grants revoked after the backup (active in it): they stay revoked.
+    pub revocations_kept: Vec<GrantNote>,
+    /// Grants narrowed after the backup: they stay narrow.
+    pub narrowings_kept: Vec<GrantNote>,
+    /// Grants used after the backup (with a use cap): their use counts are kept.
+    pub uses_kept: Vec<GrantNote>,
+    /// Grants approved after the backup: not in it, so their tokens will be refused (`unknown_grant`).
+    pub grants_gone: Vec<GrantNote>,
+}
+
+fn backup_identity(conn: &rusqlite::Connection, db: &Path) -> Result<([u8; 32], String), VaultError> {
+    let seed: Vec<u8> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'signing_seed'", [], |r| r.get(0))
+        .map_err(|_| VaultError::damaged(db, "vault metadata `signing_seed` is missing"))?;
+    let seed = zeroize::Zeroizing::new(seed);
+    let vault_id: String = conn
+        .query_row("SELECT value FROM meta WHERE key = 'vault_id'", [], |r| r.get(0))
+        .map_err(|_| VaultError::damaged(db, "vault metadata `vault_id` is missing"))?;
+    let mut out = [0u8; 32];
+    if seed.len() != 32 {
+        return Err(VaultError::damaged(db, "vault metadata `signing_seed` is malformed"));
+    }
+    out.copy_from_slice(&seed);
+    Ok((out, vault_id))
+}
+
+fn preview(
+    dir: &Path,
+    key: &crate::DataKey,
+    akey: &anchor::AnchorKey,
+    info: BackupInfo,
+    current: Option<&rusqlite::Connection>,
+) -> Result<RestorePreview, VaultError> {
+    let db = backups_dir(dir).join(&info.id).join(DB_FILE);
+    let backup = store::open_keyed(&db, key, false)?;
+    store::probe(&backup, &db)?;
+    let mut ledger = anchor::Ledger::read(dir, akey)?;
+    let current_head = match current {
+        Some(c) => {
+            ledger.merge(anchor::ledger_from_db(c)?);
+            anchor::log_head(c)?.0
+        }
+        None => anchor::anchored_seq(dir, akey),
+    };
+    let backup_head = anchor::log_head(&backup).map(|h| h.0).unwrap_or(0);
+    let mut get = backup.prepare("SELECT revoked_at, scopes, uses, retailer_name FROM grants WHERE id = ?1")?;
+    let mut out = RestorePreview {
+        backup: info,
+        current_readable: current.is_some(),
+        events_after: current_head.saturating_sub(backup_head),
+        revocations_kept: Vec::new(),
+        narrowings_kept: Vec::new(),
+        uses_kept: Vec::new(),
+        grants_gone: Vec::new(),
+    };
+    for (id, want) in &ledger.grants {
+        let row: Option<(Option<String>, String, i64, String)> = get
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        let Some((revoked_at, scopes, uses, retailer_name)) = row else {
+            continue;
+        };
+        let note = GrantNote {
+            grant_id: id.clone(),
+            retailer_name,
+        };
+        if revoked_at.is_none() && want.revoked_at.is_some() {
+            out.revocations_kept.push(note.clone());
+        }
+        if want.scopes.as_deref().is_some_and(|k| anchor::narrows(&scopes, k)) {
+            out.narrowings_kept.push(note.clone());
+        }
+        if want.uses.is_some_and(|u| u > u64::try_from(uses).unwrap_or(0)) {
+            out.uses_kept.push(note);
+        }
+    }
+    if let Some(c) = current {
+        let mut live = c.prepare("SELECT id, retailer_name FROM grants WHERE revoked_at IS NULL")?;
+        let mut exists = backup.prepare("SELECT 1 FROM grants WHERE id = ?1")?;
+        for row in live.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (grant_id, retailer_name) = row?;
+            if exists.query_row([&grant_id], |_| Ok(())).optional()?.is_none() {
+                out.grants_gone.push(GrantNote {
+                    grant_id,
+                    retailer_name,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Copies a backup next to the database as `vault.db.restoring` and proves it opens and is intact.
@@ -305,7 +566,7 @@ fn stage_backup(dir: &Path, id: &str, key: &crate::DataKey) -> Result<PathBuf, V
 /// Puts the staged database in place. The current files are first set aside in `replaced-<time>/` (the
 /// database hard-linked, its WAL and shared-memory files moved, so a stale WAL can never be replayed into the
 /// restored file), then the staged file is renamed over `vault.db`.
-fn swap_in(dir: &Path, staged: &Path) -> Result<(), VaultError> {
+fn swap_in(dir: &Path, staged: &Path) -> Result<PathBuf, VaultError> {
     let aside = dir.join(format!("replaced-{}", backup_id(Utc::now())));
     crate::fsx::private_dir(&aside)?;
     let db = dir.join(DB_FILE);
@@ -322,7 +583,8 @@ fn swap_in(dir: &Path, staged: &Path) -> Result<(), VaultError> {
     fsync_dir(dir)?;
     crash_point("restore-before-rename");
     fs::rename(staged, &db).map_err(|e| VaultError::io(&db, e))?;
-    fsync_dir(dir)
+    fsync_dir(dir)?;
+    Ok(aside)
 }
 
 /// Background backups for a long-running process (desktop app, `locket serve`): after changes (debounced) and

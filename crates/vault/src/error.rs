@@ -86,6 +86,26 @@ pub enum VaultError {
         /// Its owner's uid.
         owner: u32,
     },
+    /// The database is older than its freshness anchor: an older `vault.db` was put back, or its write-ahead
+    /// log was lost. Nothing was changed.
+    #[error(
+        "this vault's database is older than the vault: {detail}. An older copy of vault.db was put back, or its \
+         write-ahead log (vault.db-wal) was lost, so revocations and log events made since would be undone. Nothing \
+         was changed. Put the newer vault.db (and vault.db-wal) back if you have them; to keep this older copy on \
+         purpose, run `locket backup accept-rollback` (revocations and use counts made since are applied again and \
+         the rollback is recorded in the access log)"
+    )]
+    RolledBack {
+        /// What the check found (never secret).
+        detail: String,
+        /// The newest event of the database's log.
+        db_seq: u64,
+        /// The newest event the anchor vouches for.
+        anchor_seq: u64,
+    },
+    /// `accept-rollback` on a vault whose database is not older than its anchor.
+    #[error("this vault is not rolled back: its database is as new as its freshness record; nothing was changed")]
+    NotRolledBack,
     /// An unexpected storage error.
     #[error("storage error: {0}")]
     Storage(String),
@@ -111,6 +131,8 @@ impl VaultError {
             VaultError::Io { .. } => "io_error",
             VaultError::InUse(_) => "vault_in_use",
             VaultError::NotOwned { .. } => "vault_not_owned",
+            VaultError::RolledBack { .. } => "vault_rolled_back",
+            VaultError::NotRolledBack => "vault_not_rolled_back",
             VaultError::Storage(_) => "storage_error",
         }
     }

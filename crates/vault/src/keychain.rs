@@ -47,3 +47,32 @@ pub(crate) fn delete(vault_id: &str) -> Result<(), VaultError> {
         Err(e) => Err(VaultError::Keychain(e.to_string())),
     }
 }
+
+/// The keychain entry of the freshness anchor's copy (service `locket`, account `<vault id>.anchor`).
+fn anchor_entry(vault_id: &str) -> Result<keyring::Entry, VaultError> {
+    keyring::Entry::new(SERVICE, &format!("{vault_id}.anchor")).map_err(|e| VaultError::Keychain(e.to_string()))
+}
+
+/// Stores the freshness anchor's MAC'd record (not secret: it proves freshness, it opens nothing).
+pub(crate) fn store_anchor(vault_id: &str, record: &[u8]) -> Result<(), VaultError> {
+    anchor_entry(vault_id)?
+        .set_password(&B64.encode(record))
+        .map_err(|e| VaultError::Keychain(e.to_string()))
+}
+
+/// Loads the freshness anchor's record; `None` when there is none.
+pub(crate) fn load_anchor(vault_id: &str) -> Result<Option<Vec<u8>>, VaultError> {
+    match anchor_entry(vault_id)?.get_password() {
+        Ok(s) => Ok(B64.decode(s.as_bytes()).ok()),
+        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(e) => Err(VaultError::Keychain(e.to_string())),
+    }
+}
+
+/// Removes the anchor's copy; a missing entry is not an error.
+pub(crate) fn delete_anchor(vault_id: &str) -> Result<(), VaultError> {
+    match anchor_entry(vault_id)?.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(VaultError::Keychain(e.to_string())),
+    }
+}

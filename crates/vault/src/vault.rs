@@ -9,7 +9,15 @@ use zeroize::Zeroizing;
 use crate::keyslot::{crash_point, now, KdfParams, SlotFile, SlotKind};
 use crate::secret::{random_bytes, DataKey, Passphrase, RecoveryKey, SigningSeed};
 use crate::store::{self, Store};
-use crate::{fsx, keychain, rekey, VaultError, Writer};
+use crate::{anchor, fsx, keychain, rekey, VaultError, Writer};
+
+/// Whether opening checks the database against its freshness anchor (every unlock), or accepts an older one
+/// that the caller reconciles at once (restore, recovery, an accepted rollback).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fresh {
+    Check,
+    Accept,
+}
 
 /// The SQLCipher database inside a vault directory.
 pub const DB_FILE: &str = "vault.db";
@@ -190,13 +198,23 @@ impl Vault {
             slots.put_derived(SlotKind::Passphrase, passphrase.expose().as_bytes(), kdf, &data_key)?;
             slots.put_recovery(&recovery, &data_key)?;
             slots.write_atomic(&slots_path(dir))?;
+            // The freshness anchor starts with the empty log (crate::anchor).
+            let key = anchor::AnchorKey::derive(&signing, &vault_id);
+            anchor::AnchorFile::open(dir)?.write(&key, &anchor::AnchorState::default())?;
             Ok::<_, VaultError>(recovery)
         })();
         let recovery = match result {
             Ok(r) => r,
             Err(e) => {
                 // Leave no half-made vault behind (only files we created).
-                for f in [SLOTS_FILE, DB_FILE, "vault.db-wal", "vault.db-shm", "keyslots.json.tmp"] {
+                for f in [
+                    SLOTS_FILE,
+                    DB_FILE,
+                    "vault.db-wal",
+                    "vault.db-shm",
+                    "keyslots.json.tmp",
+                    anchor::ANCHOR_FILE,
+                ] {
                     let _ = fs::remove_file(dir.join(f));
                 }
                 return Err(e);
@@ -238,7 +256,7 @@ impl Vault {
         let key = slots
             .open_derived(SlotKind::Passphrase, passphrase.expose().as_bytes(), &path)?
             .ok_or(VaultError::WrongPassphrase)?;
-        Self::open_with_key(dir, &slots, key, None)
+        Self::open_with_key(dir, &slots, key, None, Fresh::Check)
     }
 
     /// Unlocks with the recovery key (then the owner should set a new passphrase).
@@ -248,7 +266,7 @@ impl Vault {
         let key = slots
             .open_derived(SlotKind::Recovery, recovery.normalized().as_bytes(), &path)?
             .ok_or(VaultError::WrongRecoveryKey)?;
-        Self::open_with_key(dir, &slots, key, None)
+        Self::open_with_key(dir, &slots, key, None, Fresh::Check)
     }
 
     /// Unlocks with the key kept in the OS keychain ("unlock on this device").
@@ -262,7 +280,7 @@ impl Vault {
         let key = slots
             .open_raw(SlotKind::Keychain, &wrap, &path)?
             .ok_or_else(|| VaultError::Keychain("the keychain entry does not match this vault".into()))?;
-        Self::open_with_key(dir, &slots, key, None)
+        Self::open_with_key(dir, &slots, key, None, Fresh::Check)
     }
 
     pub(crate) fn data_key(&self) -> &DataKey {
@@ -294,11 +312,11 @@ impl Vault {
     }
 
     /// Opens the vault again after its files were replaced, keeping `lock` (exclusive during the replacement),
-    /// now shared, as the new handle's lock.
+    /// as the new handle's lock (made shared once the restored database is reconciled, see `crate::anchor`).
+    /// The freshness check is skipped: the caller reconciles the older database with the anchor next.
     pub(crate) fn reopen_with_key(dir: &Path, data_key: DataKey, lock: DirLock) -> Result<Vault, VaultError> {
-        lock.downgrade(dir)?;
         let slots = SlotFile::read(&slots_path(dir))?;
-        Self::open_with_key(dir, &slots, data_key, Some(lock))
+        Self::open_with_key(dir, &slots, data_key, Some(lock), Fresh::Accept)
     }
 
     fn open_with_key(
@@ -306,6 +324,7 @@ impl Vault {
         slots: &SlotFile,
         data_key: DataKey,
         lock: Option<DirLock>,
+        fresh: Fresh,
     ) -> Result<Vault, VaultError> {
         // A re-key cut short by a crash is finished first (or, while another program has the vault open, the
         // database is opened under whichever key it is still under).
@@ -334,8 +353,17 @@ impl Vault {
                 "the database belongs to a different vault than its key slots",
             ));
         }
+        // A database older than its freshness anchor is refused before anything is written (crate::anchor).
+        let anchor_key = anchor::AnchorKey::derive(&signing, &vault_id);
+        let keychain_on = slots.has(SlotKind::Keychain);
+        if fresh == Fresh::Check {
+            anchor::check_fresh(dir, &conn, &anchor_key, keychain_on)?;
+        }
         store::configure(&conn)?;
         store::migrate_to(&mut conn, store::SCHEMA_VERSION)?;
+        if fresh == Fresh::Check {
+            anchor::sync_after_open(dir, &conn, &anchor_key, keychain_on)?;
+        }
         Ok(Vault {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
@@ -380,8 +408,20 @@ impl Vault {
             return Ok(w.clone());
         }
         let store = self.connect()?;
-        let w = Writer::start(store)?;
+        let hook = anchor::BatchHook::new(
+            &self.inner.dir,
+            self.anchor_key(),
+            self.inner.signing_seed.expose(),
+            store.conn(),
+            self.keychain_enabled().unwrap_or(false),
+        );
+        let w = Writer::start(store, Some(hook))?;
         Ok(self.inner.writer.get_or_init(|| w).clone())
+    }
+
+    /// The MAC key of the freshness anchor and the grant ledger.
+    pub(crate) fn anchor_key(&self) -> anchor::AnchorKey {
+        anchor::AnchorKey::derive(self.inner.signing_seed.expose(), &self.inner.vault_id)
     }
 
     /// The Ed25519 seed this vault signs tokens, log heads and receipts with.
@@ -455,6 +495,7 @@ impl Vault {
         if let Ok(slots) = SlotFile::read(&slots_file) {
             // Best effort: a missing keychain service must not stop the owner from wiping.
             let _ = keychain::delete(&slots.vault_id);
+            let _ = keychain::delete_anchor(&slots.vault_id);
         }
         let mut slot_copies = vec![slots_file.clone(), dir.join("keyslots.json.tmp")];
         let backups = dir.join("backups");
@@ -482,6 +523,9 @@ impl Vault {
             "vault.db.rekey",
             "vault.db.restoring",
             "audit-pending.jsonl",
+            anchor::ANCHOR_FILE,
+            anchor::LEDGER_FILE,
+            "grant-ledger.json.tmp",
             LOCK_FILE,
         ] {
             let p = dir.join(f);

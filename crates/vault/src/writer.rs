@@ -14,6 +14,7 @@ use std::thread;
 
 use rusqlite::{Connection, Transaction};
 
+use crate::anchor::BatchHook;
 use crate::{Store, VaultError};
 
 /// Most jobs sharing one commit.
@@ -180,11 +181,12 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(store: Store) -> Result<Writer, VaultError> {
+    /// Starts the writer thread on `store`; `hook` (the freshness anchor) runs around every batch.
+    pub(crate) fn start(store: Store, hook: Option<BatchHook>) -> Result<Writer, VaultError> {
         let (tx, rx) = mpsc::sync_channel::<Queue>(QUEUE);
         let handle = thread::Builder::new()
             .name("locket-writer".into())
-            .spawn(move || run(store, rx))
+            .spawn(move || run(store, rx, hook))
             .map_err(|e| VaultError::Storage(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer {
             tx: Some(tx),
@@ -272,7 +274,7 @@ impl Writer {
     }
 }
 
-fn run(mut store: Store, rx: Receiver<Queue>) {
+fn run(mut store: Store, rx: Receiver<Queue>, mut hook: Option<BatchHook>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -281,11 +283,16 @@ fn run(mut store: Store, rx: Receiver<Queue>) {
                 Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
             }
         }
-        run_batch(store.conn_mut(), batch);
+        run_batch(store.conn_mut(), batch, hook.as_mut());
+    }
+    if let Some(h) = hook.as_mut() {
+        h.close();
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Queue>) {
+/// Runs one batch. With a hook (the freshness anchor), the hook runs after the jobs inside the transaction and
+/// again after COMMIT, before any job's caller hears of the batch (see `crate::anchor`).
+fn run_batch(conn: &mut Connection, batch: Vec<Queue>, mut hook: Option<&mut BatchHook>) {
     let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -335,8 +342,18 @@ fn run_batch(conn: &mut Connection, batch: Vec<Queue>) {
     } else {
         finishers.extend(group.into_iter().map(|j| j.finish()));
     }
+    let mut pending = None;
+    if failed.is_none() {
+        if let Some(h) = hook.as_deref_mut() {
+            match h.before_commit(&tx) {
+                Ok(p) => pending = p,
+                Err(e) => failed = Some(e),
+            }
+        }
+    }
     if let Some(e) = failed {
-        // The savepoint machinery failed: abandon the whole batch rather than commit something partial.
+        // The savepoint machinery (or the anchor's bookkeeping) failed: abandon the whole batch rather than
+        // commit something partial.
         let err = VaultError::from(e);
         let _ = tx.rollback();
         for f in finishers {
@@ -345,6 +362,9 @@ fn run_batch(conn: &mut Connection, batch: Vec<Queue>) {
         return;
     }
     let commit = tx.commit().map_err(VaultError::from);
+    if let (Ok(()), Some(h), Some(p)) = (&commit, hook, pending) {
+        h.after_commit(p);
+    }
     for f in finishers {
         f(match &commit {
             Ok(()) => Ok(()),

@@ -66,6 +66,7 @@ impl ErrorKind {
             }
             "vault_locked" => ErrorKind::Locked,
             "vault_damaged"
+            | "vault_rolled_back"
             | "vault_too_new"
             | "vault_record_corrupt"
             | "export_malformed"
@@ -89,6 +90,7 @@ impl ErrorKind {
             | "token_key_invalid"
             | "response_too_large" => ErrorKind::Damaged,
             "vault_exists"
+            | "vault_not_rolled_back"
             | "import_target_not_empty"
             | "file_exists"
             | "vault_in_use"

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use locket_app::backups::{BackupDto, BackupVerifyDto};
+use locket_app::backups::{BackupDto, BackupVerifyDto, RestoreDone, RestorePreviewDto};
 use locket_app::dto::*;
 use locket_app::grants::{ApproveInput, GrantDto, IssuedDto, RequestDto, RetailerDetail, RetailerSummary};
 use locket_app::privacy::{ErasureDto, HoldingDto, RetailerPrivacy};
@@ -149,8 +149,10 @@ pub fn commands(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<Command> {
         backups_list() -> Vec<BackupDto>;
         backup_now() -> BackupDto;
         backup_verify(id: String) -> BackupVerifyDto;
-        backup_restore(id: String, confirmation: String) -> ();
+        backup_restore_preview(id: String) -> RestorePreviewDto;
+        backup_restore(id: String, confirmation: String) -> RestoreDone;
         vault_recover_from_backup(passphrase: SecretText) -> SessionInfo;
+        vault_accept_rollback(passphrase: SecretText) -> SessionInfo;
     }
 }
 

@@ -23,6 +23,7 @@ async fn unlocked(dir: &std::path::Path) -> AppState {
     let options = Options {
         collection: Collection::Desktop,
         listen_override: None,
+        listen_refused: None,
         idle_override: None,
         serve: false,
     };

@@ -3,7 +3,7 @@
 // Locket locks afterwards so the restored vault is opened fresh).
 import { useState } from "react";
 import * as backend from "../backend";
-import type { Backup, BackupCheck } from "../backend";
+import type { Backup, BackupCheck, RestorePreview } from "../backend";
 import type { Toast } from "../lib/navigation";
 import { useAction, useLoad } from "../hooks";
 import { formatDateTime } from "../lib/format";
@@ -119,6 +119,8 @@ export function BackupsCard({ toast }: { toast: (kind: Toast["kind"], text: stri
 function RestoreDialog({ backup, onClose }: { backup: Backup; onClose: () => void }) {
   const [typed, setTyped] = useState("");
   const act = useAction();
+  // What comes back and what stays, from the vault itself (revocations made after the backup stay).
+  const preview = useLoad<RestorePreview>(() => backend.restorePreview(backup.id), [backup.id]);
   return (
     <Modal
       title="Restore this backup?"
@@ -131,7 +133,7 @@ function RestoreDialog({ backup, onClose }: { backup: Backup; onClose: () => voi
           </Button>
           <Button
             kind="danger"
-            disabled={typed.trim() !== RESTORE_PHRASE}
+            disabled={typed.trim() !== RESTORE_PHRASE || !preview.data}
             busy={act.busy}
             testid="restore-confirm"
             onClick={() => void act.run(() => backend.restoreBackup(backup.id, typed.trim()))}
@@ -142,10 +144,21 @@ function RestoreDialog({ backup, onClose }: { backup: Backup; onClose: () => voi
       }
     >
       <p>
-        Your vault goes back to how it was on <strong>{formatDateTime(backup.createdAt)}</strong>. Changes since then — profile
-        edits, approvals, revocations, log entries — are undone. Your vault as it is now is first kept as a backup, so
-        this can be reversed.
+        Your vault goes back to how it was on <strong>{formatDateTime(backup.createdAt)}</strong>. Your vault as it is now is
+        first kept as a backup, so this can be reversed.
       </p>
+      {preview.data ? (
+        <ul className="restore-preview small" data-testid="restore-preview">
+          {preview.data.summary.map((line) => (
+            <li key={line}>{line}</li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted small" data-testid="restore-preview-loading">
+          {preview.error ? null : "Checking what this backup brings back…"}
+        </p>
+      )}
+      <ErrorText error={preview.error} testid="restore-preview-error" />
       <p>Locket locks when the restore is done; unlock it with your passphrase as usual.</p>
       <TextField label={`Type “${RESTORE_PHRASE}” to confirm`} value={typed} onChange={setTyped} testid="restore-input" />
       <ErrorText error={act.error} testid="restore-error" />

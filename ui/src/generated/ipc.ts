@@ -42,6 +42,7 @@ export const EVENT_KINDS = {
   erasure_requested: "Erasure requested",
   erasure_acknowledged: "Erasure confirmed",
   imported: "Log imported",
+  vault_restored: "Vault restored",
 } as const;
 
 export type EventKind = keyof typeof EVENT_KINDS;
@@ -91,6 +92,7 @@ export const ERROR_CODES = [
   "grant_uses_exhausted",
   "grant_wrong_retailer",
   "grants_section_malformed",
+  "host_not_allowed",
   "id_ambiguous",
   "import_target_not_empty",
   "internal",
@@ -101,6 +103,8 @@ export const ERROR_CODES = [
   "kdf_test_profile_refused",
   "keychain_not_enabled",
   "keychain_unavailable",
+  "listen_invalid",
+  "listen_not_loopback",
   "max_uses_invalid",
   "method_not_allowed",
   "minimization_invalid",
@@ -154,8 +158,10 @@ export const ERROR_CODES = [
   "vault_locked",
   "vault_not_found",
   "vault_not_owned",
+  "vault_not_rolled_back",
   "vault_read_only",
   "vault_record_corrupt",
+  "vault_rolled_back",
   "vault_too_new",
   "wrong_export_passphrase",
   "wrong_passphrase",
@@ -274,7 +280,12 @@ export type CatalogField = { key: string, label: string, group: string, groupLab
 /**
  * `audit_verify`.
  */
-export type ChainStatus = { ok: boolean, events: number, badSeq: number | null, message: string, };
+export type ChainStatus = { ok: boolean, events: number, badSeq: number | null, message: string, 
+/**
+ * Restores recorded in the log (a restore keeps the chain intact), one sentence each: when, from which
+ * backup, how many events were rolled back and where they are kept, which revocations were kept.
+ */
+restores: Array<string>, };
 
 /**
  * One consent receipt, summarised.
@@ -466,6 +477,89 @@ export type Progress = { op: "export" | "import", done: number, total: number, }
 export type RequestedScope = { scope: string, label: string, purpose: Purpose, purposeLabel: string, purposeText: string | null, required: boolean, sensitivity: Sensitivity, };
 
 /**
+ * What a restore (or an accepted rollback) did.
+ */
+export type RestoreDone = { 
+/**
+ * The backup restored (none for an accepted rollback).
+ */
+backupId: string | null, 
+/**
+ * Log events after it that left the live log.
+ */
+rolledBackEvents: number, 
+/**
+ * Where they are kept (a before-restore backup id or a `replaced-*` folder).
+ */
+keptIn: string | null, 
+/**
+ * Grants whose revocation was applied again.
+ */
+revocationsReapplied: Array<string>, 
+/**
+ * Grants whose narrowing was applied again.
+ */
+narrowingsReapplied: Array<string>, 
+/**
+ * Grants whose use count was raised back.
+ */
+usesReapplied: Array<string>, 
+/**
+ * A sentence for the owner.
+ */
+summary: string, };
+
+/**
+ * A grant named in a restore preview.
+ */
+export type RestoreGrant = { 
+/**
+ * The grant id.
+ */
+grantId: string, 
+/**
+ * The shop it was given to.
+ */
+retailerName: string, };
+
+/**
+ * What restoring a backup will bring back and what stays, shown before the owner confirms.
+ */
+export type RestorePreview = { 
+/**
+ * The backup.
+ */
+id: string, 
+/**
+ * When it was taken (RFC 3339).
+ */
+createdAt: string, 
+/**
+ * Log events after the backup: they leave the live log and are kept in the before-restore copy.
+ */
+eventsAfter: number, 
+/**
+ * Grants revoked after the backup: they stay revoked.
+ */
+revocationsKept: Array<RestoreGrant>, 
+/**
+ * Grants narrowed after the backup: they stay narrow.
+ */
+narrowingsKept: Array<RestoreGrant>, 
+/**
+ * Grants with a use cap used after the backup: their counts are kept.
+ */
+usesKept: Array<RestoreGrant>, 
+/**
+ * Grants approved after the backup: they stop working (the shop's token is refused).
+ */
+grantsGone: Array<RestoreGrant>, 
+/**
+ * The same in plain sentences, in the order to show them.
+ */
+summary: Array<string>, };
+
+/**
  * A retailer as the UI shows it.
  */
 export type Retailer = { id: string, name: string, origin: string, contact: string | null, privacyPolicy: string | null, };
@@ -565,8 +659,10 @@ export type Commands = {
   backups_list: { args: Record<never, never>; result: Array<Backup> };
   backup_now: { args: Record<never, never>; result: Backup };
   backup_verify: { args: { id: string }; result: BackupCheck };
-  backup_restore: { args: { id: string; confirmation: string }; result: void };
+  backup_restore_preview: { args: { id: string }; result: RestorePreview };
+  backup_restore: { args: { id: string; confirmation: string }; result: RestoreDone };
   vault_recover_from_backup: { args: { passphrase: SecretText }; result: SessionInfo };
+  vault_accept_rollback: { args: { passphrase: SecretText }; result: SessionInfo };
 };
 
 export type CommandName = keyof Commands;

@@ -213,6 +213,13 @@ function ChainBanner({ chain, error }: { chain: backend.ChainStatus | null; erro
       <span className="muted">
         — {formatCount(chain.events)} {chain.events === 1 ? "event" : "events"} checked, none altered.
       </span>
+      {chain.restores.length > 0 && (
+        <ul className="small" data-testid="chain-restores">
+          {chain.restores.map((r) => (
+            <li key={r}>This log was restored. {r}</li>
+          ))}
+        </ul>
+      )}
     </div>
   ) : (
     <div className="banner banner-bad" data-testid="chain-status" data-ok="false">

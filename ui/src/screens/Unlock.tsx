@@ -35,7 +35,15 @@ export function Unlock(props: { status: AppStatus; notice: string | null; onUnlo
   };
   const wrong = act.error?.code === "wrong_passphrase";
   const damaged = act.error?.code === "vault_damaged";
+  const rolledBack = act.error?.code === "vault_rolled_back";
   const restore = useAction();
+  const keepOlder = () =>
+    void restore.run(async () => {
+      const s = await backend.acceptRollback(pass);
+      setPass("");
+      act.setError(null);
+      props.onUnlocked(s);
+    });
   const restoreNewest = () =>
     void restore.run(async () => {
       const s = await backend.recoverFromBackup(pass);
@@ -133,13 +141,34 @@ export function Unlock(props: { status: AppStatus; notice: string | null; onUnlo
             </p>
             <p className="small" data-testid="unlock-damaged-detail">{act.error?.message}</p>
             <p className="small">
-              Locket can put back the newest backup of your vault, opened with the passphrase you just typed. Changes since
-              that backup are lost; the damaged file is kept aside, not deleted. Nothing is changed until you click.
+              Locket can put back the newest backup of your vault, opened with the passphrase you just typed. Grants you revoked
+              since that backup stay revoked and their use counts are kept; other changes since it are lost. The damaged file is
+              kept aside, not deleted. Nothing is changed until you click.
             </p>
             <Button kind="primary" onClick={restoreNewest} busy={restore.busy} disabled={pass.length === 0} testid="unlock-restore-backup">
               {restore.busy ? "Restoring…" : "Restore the newest backup"}
             </Button>
             <ErrorText error={restore.error} testid="unlock-restore-error" />
+          </div>
+        ) : rolledBack ? (
+          <div className="damaged-box" data-testid="unlock-rolled-back">
+            <p>
+              <strong>Your vault file is older than your vault: it was put back from an older copy, or lost its last writes.</strong>
+            </p>
+            <p className="small">
+              Opening it as it is would bring back grants you revoked and hide recent log entries, so Locket did not open it
+              and changed nothing.
+            </p>
+            <p className="small" data-testid="unlock-rolled-back-detail">{act.error?.message}</p>
+            <p className="small">
+              If you have the newer <code>vault.db</code> and <code>vault.db-wal</code>, quit Locket and put them back. If you
+              put this older copy back on purpose, keep it: every grant you revoked since stays revoked, use counts are kept,
+              and the access log records that the vault was rolled back. Log entries and profile changes made since are lost.
+            </p>
+            <Button kind="primary" onClick={keepOlder} busy={restore.busy} disabled={pass.length === 0} testid="unlock-accept-rollback">
+              {restore.busy ? "Applying revocations…" : "Keep this older copy"}
+            </Button>
+            <ErrorText error={restore.error} testid="unlock-rollback-error" />
           </div>
         ) : (
           <ErrorText
@@ -147,7 +176,7 @@ export function Unlock(props: { status: AppStatus; notice: string | null; onUnlo
             testid="unlock-error"
           />
         )}
-        <Button kind={damaged ? "secondary" : "primary"} type="submit" disabled={pass.length === 0} busy={act.busy} testid="unlock-submit">
+        <Button kind={damaged || rolledBack ? "secondary" : "primary"} type="submit" disabled={pass.length === 0} busy={act.busy} testid="unlock-submit">
           Unlock
         </Button>
         {props.status.keychainEnabled && (

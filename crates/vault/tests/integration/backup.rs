@@ -4,6 +4,11 @@ use std::time::Duration;
 use locket_vault::backup::{self, BackupInfo, BackupPolicy};
 use locket_vault::{KdfParams, Passphrase, Vault};
 
+/// The vault crate's tests record nothing (the audit crate's `record_restored` is tested from above).
+fn no_record(_: &rusqlite::Connection, _: &locket_vault::anchor::Reconciled, _: &[u8; 32]) -> Result<(), String> {
+    Ok(())
+}
+
 fn count(v: &Vault) -> i64 {
     v.connect()
         .unwrap()
@@ -44,7 +49,7 @@ fn backup_opens_with_the_same_passphrase_and_restores() {
     let check = v.verify_backup(&b.id).unwrap();
     assert!(check.integrity_problems.is_empty(), "{:?}", check.integrity_problems);
 
-    let v = v.restore_backup(&b.id).unwrap();
+    let v = v.restore_backup(&b.id, no_record).unwrap().0;
     assert_eq!(count(&v), 1, "restored state is the snapshot's");
     // The state before the restore was kept as a backup of its own.
     let listed = backup::list(&dir).unwrap();
@@ -76,12 +81,14 @@ fn restore_and_wipe_wait_for_other_programs_to_close_the_vault() {
     let other = Vault::unlock(&dir, &pw).unwrap(); // e.g. `locket serve`
     let mine = Vault::unlock(&dir, &pw).unwrap();
     let before = files(&dir);
-    let err = mine.restore_backup(&b.id).unwrap_err();
+    let err = mine.restore_backup(&b.id, no_record).unwrap_err();
     assert_eq!(err.code(), "vault_in_use", "{err}");
     assert!(err.to_string().contains("open in another program"), "{err}");
     assert_eq!(Vault::wipe(&dir).unwrap_err().code(), "vault_in_use");
     assert_eq!(
-        Vault::recover_from_backup(&dir, &pw, &b.id).unwrap_err().code(),
+        Vault::recover_from_backup(&dir, &pw, &b.id, no_record)
+            .unwrap_err()
+            .code(),
         "vault_in_use"
     );
     assert_eq!(files(&dir), before, "nothing was replaced, set aside or deleted");
@@ -89,7 +96,7 @@ fn restore_and_wipe_wait_for_other_programs_to_close_the_vault() {
     drop(other);
 
     let mine = Vault::unlock(&dir, &pw).unwrap();
-    let restored = mine.restore_backup(&b.id).unwrap();
+    let restored = mine.restore_backup(&b.id, no_record).unwrap().0;
     assert_eq!(count(&restored), 1);
     // The restored handle holds the vault shared again: others can open it, nobody can wipe it.
     let again = Vault::unlock(&dir, &pw).unwrap();
@@ -115,7 +122,7 @@ fn damaged_backup_is_never_restored() {
     std::fs::write(&db, bytes).unwrap();
     let check = v.verify_backup(&b.id);
     assert!(check.map(|c| !c.integrity_problems.is_empty()).unwrap_or(true));
-    let err = v.restore_backup(&b.id).unwrap_err();
+    let err = v.restore_backup(&b.id, no_record).unwrap_err();
     assert_eq!(err.code(), "vault_damaged");
     let v = Vault::unlock(&dir, &Passphrase::new("pw".into())).unwrap();
     assert_eq!(count(&v), 2, "current vault untouched");
@@ -227,12 +234,12 @@ fn damaged_vault_recovers_from_newest_good_backup_keeping_the_damaged_file() {
     assert_eq!(Vault::unlock(&dir, &pw).unwrap_err().code(), "vault_damaged");
 
     assert_eq!(
-        Vault::recover_from_backup(&dir, &Passphrase::new("nope".into()), &b.id)
+        Vault::recover_from_backup(&dir, &Passphrase::new("nope".into()), &b.id, no_record)
             .unwrap_err()
             .code(),
         "wrong_passphrase"
     );
-    let v = Vault::recover_from_backup(&dir, &pw, &b.id).unwrap();
+    let v = Vault::recover_from_backup(&dir, &pw, &b.id, no_record).unwrap().0;
     assert_eq!(count(&v), 1);
     let kept: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
