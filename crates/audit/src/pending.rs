@@ -38,6 +38,9 @@ use crate::{append, AuditError, Result};
 pub const PENDING_FILE: &str = "audit-pending.jsonl";
 /// The file never grows beyond this many bytes, and an import reads no more than this.
 pub const MAX_PENDING_BYTES: u64 = 256 * 1024;
+/// An import reads at most this many bytes: the cap plus room for the one `overflow` line Locket itself
+/// appends once the file has reached [`MAX_PENDING_BYTES`].
+const IMPORT_BYTES: u64 = MAX_PENDING_BYTES + 1024;
 /// An import moves at most this many lines into the log (a full file written by Locket holds ~2,000).
 pub const MAX_PENDING_LINES: usize = 4096;
 
@@ -117,12 +120,10 @@ pub fn import(conn: &Connection, vault_dir: &Path) -> Result<usize> {
     };
     let total_bytes = file.metadata().map_err(io_err(&p))?.len();
     let mut bytes = Vec::new();
-    file.take(MAX_PENDING_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(io_err(&p))?;
+    file.take(IMPORT_BYTES).read_to_end(&mut bytes).map_err(io_err(&p))?;
     let text = String::from_utf8_lossy(&bytes);
     let mut lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let cut_bytes = total_bytes > MAX_PENDING_BYTES;
+    let cut_bytes = total_bytes > IMPORT_BYTES;
     if cut_bytes {
         // The last line read may be cut in the middle: it is part of what was left out.
         lines.pop();
@@ -193,7 +194,7 @@ pub fn import(conn: &Connection, vault_dir: &Path) -> Result<usize> {
                 .reason("pending_file_truncated")
                 .detail("recorded", "pending_file")
                 .detail("file_bytes", total_bytes)
-                .detail("bytes_read", MAX_PENDING_BYTES.min(total_bytes))
+                .detail("bytes_read", IMPORT_BYTES.min(total_bytes))
                 .detail("lines_skipped", skipped_lines),
         )?;
         appended += 1;

@@ -284,6 +284,8 @@ impl Vault {
         let copies_reencrypted = finish(&dir, next, &old, &new, true)?;
         drop(old);
         let vault = Vault::reopen_with_key(&dir, new, lock)?;
+        // The exclusive lock was for the switch; the handle goes on with the shared one like any other.
+        vault.inner_lock().downgrade(&dir)?;
         Ok(Rekeyed {
             vault,
             new_recovery_key,
