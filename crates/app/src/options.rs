@@ -43,6 +43,8 @@ impl Options {
     /// The desktop app's options with `listen` as the value of `LOCKET_LISTEN` (if set).
     pub fn desktop_listening(listen: Option<&str>) -> Options {
         let (listen_override, listen_refused) = match listen {
+            // Set but empty means "not set" (how a caller clears an inherited value).
+            Some(raw) if raw.trim().is_empty() => (None, None),
             Some(raw) => match locket_endpoint::check_listen(raw, false) {
                 Ok(addr) => (Some(addr), None),
                 Err(e) => {
@@ -71,14 +73,16 @@ mod tests {
         let ok = Options::desktop_listening(Some("127.0.0.1:7500"));
         assert_eq!(ok.listen_override, Some("127.0.0.1:7500".parse().unwrap()));
         assert!(ok.listen_refused.is_none());
-        assert!(Options::desktop_listening(None).listen_refused.is_none());
+        for unset in [None, Some(""), Some("  ")] {
+            let o = Options::desktop_listening(unset);
+            assert!(o.listen_override.is_none() && o.listen_refused.is_none(), "{unset:?}");
+        }
         for bad in [
             "0.0.0.0:7419",
             "192.168.1.10:7419",
             "[::]:7419",
             "localhost:7419",
             "7419",
-            "",
         ] {
             let o = Options::desktop_listening(Some(bad));
             assert_eq!(o.listen_override, None, "{bad}");
