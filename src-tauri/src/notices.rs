@@ -49,6 +49,8 @@ struct Bucket {
     detail: String,
     count: u32,
     due: Instant,
+    /// Order of arrival of the bucket's first event, to break ties between equal due times.
+    order: u64,
     shown: Option<Instant>,
 }
 
@@ -56,6 +58,7 @@ struct Bucket {
 #[derive(Default)]
 pub struct Coalescer {
     buckets: HashMap<(Kind, String), Bucket>,
+    arrivals: u64,
 }
 
 impl Coalescer {
@@ -74,9 +77,12 @@ impl Coalescer {
             detail: String::new(),
             count: 0,
             due: now,
+            order: 0,
             shown: None,
         });
         if b.count == 0 {
+            self.arrivals += 1;
+            b.order = self.arrivals;
             b.due = match b.shown {
                 Some(s) if now.saturating_duration_since(s) < WINDOW => s + WINDOW,
                 _ => now + SETTLE,
@@ -92,14 +98,15 @@ impl Coalescer {
         self.buckets.values().filter(|b| b.count > 0).map(|b| b.due).min()
     }
 
-    /// The notifications due at `now` (each retailer's count since its last one), oldest first.
+    /// The notifications due at `now` (each retailer's count since its last one), oldest first (equal times in
+    /// the order their first events arrived).
     pub fn take_due(&mut self, now: Instant) -> Vec<Notification> {
-        let mut due: Vec<(Instant, Notification)> = Vec::new();
+        let mut due: Vec<((Instant, u64), Notification)> = Vec::new();
         for ((kind, _), b) in self.buckets.iter_mut() {
             if b.count == 0 || b.due > now {
                 continue;
             }
-            due.push((b.due, text(*kind, &b.who, &b.detail, b.count)));
+            due.push(((b.due, b.order), text(*kind, &b.who, &b.detail, b.count)));
             b.count = 0;
             b.shown = Some(now);
         }

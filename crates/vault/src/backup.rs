@@ -90,11 +90,20 @@ pub fn list(dir: &Path) -> Result<Vec<BackupInfo>, VaultError> {
     let mut out = Vec::new();
     for entry in fs::read_dir(&root).map_err(|e| VaultError::io(&root, e))? {
         let entry = entry.map_err(|e| VaultError::io(&root, e))?;
+        // Only a folder named after its manifest's id is a backup: an unfinished snapshot (`.ID.partial`, which
+        // holds its manifest a moment before the rename makes it a backup) and one being pruned (`.ID.pruning`)
+        // are not, so a listed backup is always complete.
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
         let manifest = entry.path().join(MANIFEST);
-        // Unfinished snapshots (no manifest yet) are not backups.
         let Ok(bytes) = fs::read(&manifest) else { continue };
         if let Ok(info) = serde_json::from_slice::<BackupInfo>(&bytes) {
-            out.push(info);
+            if info.id == name {
+                out.push(info);
+            }
         }
     }
     out.sort_by(|a, b| b.id.cmp(&a.id));
@@ -187,8 +196,11 @@ impl Vault {
         let backups = list(self.dir())?;
         let doomed = to_prune(&backups, policy, Utc::now());
         for id in &doomed {
+            // Renamed away first, so no one lists a half-deleted backup.
             let p = backups_dir(self.dir()).join(id);
-            fs::remove_dir_all(&p).map_err(|e| VaultError::io(&p, e))?;
+            let going = backups_dir(self.dir()).join(format!(".{id}.pruning"));
+            fs::rename(&p, &going).map_err(|e| VaultError::io(&p, e))?;
+            fs::remove_dir_all(&going).map_err(|e| VaultError::io(&going, e))?;
         }
         Ok(doomed)
     }

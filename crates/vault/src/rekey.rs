@@ -141,7 +141,8 @@ fn fsync_dir(dir: &Path) -> Result<(), VaultError> {
 }
 
 /// The folders holding database copies under the vault's key: `backups/<id>/` and `replaced-*/`. Unfinished
-/// snapshots (`backups/.<id>.partial`) are deleted: nothing refers to them and they are under the old key.
+/// snapshots (`backups/.<id>.partial`) and interrupted prunes (`backups/.<id>.pruning`) are deleted: nothing
+/// refers to them and they are under the old key.
 fn copies(dir: &Path) -> Result<Vec<PathBuf>, VaultError> {
     let mut out = Vec::new();
     let root = dir.join(BACKUP_DIR);
@@ -149,7 +150,7 @@ fn copies(dir: &Path) -> Result<Vec<PathBuf>, VaultError> {
         for entry in fs::read_dir(&root).map_err(|e| VaultError::io(&root, e))? {
             let p = entry.map_err(|e| VaultError::io(&root, e))?.path();
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-            if name.starts_with('.') && name.ends_with(".partial") {
+            if name.starts_with('.') && (name.ends_with(".partial") || name.ends_with(".pruning")) {
                 fs::remove_dir_all(&p).map_err(|e| VaultError::io(&p, e))?;
             } else if p.join(DB_FILE).exists() {
                 out.push(p);

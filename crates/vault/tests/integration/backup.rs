@@ -190,12 +190,17 @@ fn auto_backup_snapshots_after_changes() {
     // An `auto` backup holding the change must follow. (On a busy machine the scheduler may also take one
     // between the daily backup and the change — the daily backup's own file activity looks like a change —
     // so this waits for the one that holds the change rather than taking the newest after the first.)
+    // The scheduler keeps pruning while this looks, so a backup listed a moment ago may be gone: that one is
+    // simply not the one sought.
     let settings_in = |id: &str| -> i64 {
-        v.open_backup(id)
-            .unwrap()
-            .conn()
-            .query_row("SELECT count(*) FROM settings", [], |r| r.get(0))
-            .unwrap()
+        match v.open_backup(id) {
+            Ok(store) => store
+                .conn()
+                .query_row("SELECT count(*) FROM settings", [], |r| r.get(0))
+                .unwrap(),
+            Err(_) if !dir.join("backups").join(id).exists() => -1,
+            Err(e) => panic!("listed backup {id} does not open: {e}"),
+        }
     };
     let mut holding_the_change = None;
     while holding_the_change.is_none() && std::time::Instant::now() < deadline {
