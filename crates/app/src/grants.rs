@@ -69,6 +69,49 @@ pub struct RequestDto {
     pub warnings: Vec<PrivacyWarningDto>,
     /// Requested scope → the minimized answer "Share the minimized answer instead" grants in its place.
     pub minimized: BTreeMap<String, String>,
+    /// Where this request's retailer details differ from the ones Locket first saw for the same retailer id
+    /// (anyone can claim any shop's id): empty when they agree or this is the first-seen request.
+    pub retailer_changes: Vec<RetailerChangeDto>,
+}
+
+/// One retailer detail a request states differently from the first-seen details of the same retailer id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "RetailerChange")]
+pub struct RetailerChangeDto {
+    /// Which detail.
+    #[ts(type = r#""name" | "origin" | "contact" | "privacy_policy""#)]
+    pub field: &'static str,
+    /// Its label in plain words ("name", "website", "contact", "privacy policy").
+    pub label: &'static str,
+    /// What Locket first saw (and keeps for this retailer's grants).
+    pub first_seen: String,
+    /// What this request claims.
+    pub claimed: String,
+}
+
+/// The details of `claimed` that differ from `pinned`.
+pub fn retailer_changes(pinned: &locket_grants::Retailer, claimed: &locket_grants::Retailer) -> Vec<RetailerChangeDto> {
+    [
+        ("name", "name", &pinned.name, &claimed.name),
+        ("origin", "website", &pinned.origin, &claimed.origin),
+        ("contact", "contact", &pinned.contact, &claimed.contact),
+        (
+            "privacy_policy",
+            "privacy policy",
+            &pinned.privacy_policy,
+            &claimed.privacy_policy,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, _, a, b)| a.trim() != b.trim())
+    .map(|(field, label, a, b)| RetailerChangeDto {
+        field,
+        label,
+        first_seen: a.clone(),
+        claimed: b.clone(),
+    })
+    .collect()
 }
 
 /// One warning of the privacy check on a request.
@@ -238,10 +281,7 @@ fn request_dto(conn: &Connection, r: &RequestRecord) -> RequestDto {
             .ok()
             .map(|d| d.num_seconds()),
         received_at: r.received_at.to_rfc3339(),
-        via: match (r.source.as_str(), r.source_detail.as_deref()) {
-            ("file", Some(DEEP_LINK_SOURCE)) => "deep_link".to_owned(),
-            (s, _) => s.to_owned(),
-        },
+        via: store::source_class(&r.source, r.source_detail.as_deref()).to_owned(),
         status: r.status.as_str(),
         warnings: if r.status == store::RequestStatus::Pending {
             derived::review_request(conn, req)
@@ -266,11 +306,14 @@ fn request_dto(conn: &Connection, r: &RequestRecord) -> RequestDto {
         } else {
             BTreeMap::new()
         },
+        retailer_changes: match store::first_seen_request(conn, &req.retailer.id) {
+            Ok(Some(first)) if first.id != r.id => retailer_changes(&first.request.retailer, &req.retailer),
+            _ => Vec::new(),
+        },
     }
 }
 
-/// The `RequestSource::File` path recorded for requests that came in through a `locket://` link.
-pub const DEEP_LINK_SOURCE: &str = "locket:// link";
+pub use locket_grants::store::DEEP_LINK_SOURCE;
 
 fn grant_dto(g: &GrantRecord, retailers: &HashMap<String, RetailerDto>) -> GrantDto {
     let now = Utc::now();
@@ -307,21 +350,32 @@ fn grant_dto(g: &GrantRecord, retailers: &HashMap<String, RetailerDto>) -> Grant
     }
 }
 
-/// Retailer details by id, from the stored requests (the grant table keeps only id and name).
-fn retailer_index(requests: &[RequestRecord]) -> HashMap<String, RetailerDto> {
+/// Retailer details by id, from the stored requests (the grant table keeps only id and name): the first-seen
+/// details ([`store::first_seen_request`]) — those of the request behind the retailer's oldest grant, or else of
+/// its oldest request — never the newest claim, which anyone can make.
+fn retailer_index(requests: &[RequestRecord], grants: &[GrantRecord]) -> HashMap<String, RetailerDto> {
+    let by_id: HashMap<&str, &RequestRecord> = requests.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut oldest_grants: Vec<&GrantRecord> = grants.iter().collect();
+    oldest_grants.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
     let mut m = HashMap::new();
-    for r in requests {
-        // Newest request wins (requests are listed newest first).
+    for g in oldest_grants {
+        if let Some(r) = by_id.get(g.request_id.as_str()) {
+            m.entry(g.retailer_id.clone())
+                .or_insert_with(|| retailer_dto(&r.request.retailer));
+        }
+    }
+    // Requests are listed newest first: the oldest one wins.
+    for r in requests.iter().rev() {
         m.entry(r.request.retailer.id.clone())
             .or_insert_with(|| retailer_dto(&r.request.retailer));
     }
     m
 }
 
-/// Every retailer Locket knows: those that sent a request (their newest request's details) and those holding a
+/// Every retailer Locket knows: those that sent a request (their first-seen details) and those holding a
 /// grant (a grant made before its request was kept, or imported, still names its retailer).
 fn directory(requests: &[RequestRecord], grants: &[GrantRecord]) -> HashMap<String, RetailerDto> {
-    let mut m = retailer_index(requests);
+    let mut m = retailer_index(requests, grants);
     for g in grants {
         m.entry(g.retailer_id.clone()).or_insert_with(|| RetailerDto {
             id: g.retailer_id.clone(),
@@ -602,6 +656,8 @@ pub struct Review {
     pub warnings: Vec<derived::ScopeWarning>,
     /// Requested scope → the minimized answer granted instead when minimizing.
     pub plan: BTreeMap<String, String>,
+    /// Where the request's retailer details differ from the first-seen ones of the same retailer id.
+    pub retailer_changes: Vec<RetailerChangeDto>,
 }
 
 impl Session {
@@ -616,8 +672,11 @@ impl Session {
     }
 
     /// Imports a retailer's request as pending and returns the stored record.
+    /// Files and links are capped like requests over HTTP ([`store::PendingCaps`]): a page can open links in a
+    /// loop, and a file may come from anyone.
     pub fn import_request_record(&self, bytes: Vec<u8>, source: RequestSource) -> AppResult<RequestRecord> {
-        let record = self.write(move |tx| store::import_request(tx, &bytes, &source, Utc::now(), None))?;
+        let caps = store::PendingCaps::default();
+        let record = self.write(move |tx| store::import_request(tx, &bytes, &source, Utc::now(), Some(&caps)))?;
         self.forget_names();
         Ok(record)
     }
@@ -628,6 +687,10 @@ impl Session {
         Ok(Review {
             warnings: derived::review_request(store.conn(), &rec.request),
             plan: derived::minimization_plan(store.conn(), &rec.request, None),
+            retailer_changes: match store::first_seen_request(store.conn(), &rec.request.retailer.id)? {
+                Some(first) if first.id != rec.id => retailer_changes(&first.request.retailer, &rec.request.retailer),
+                _ => Vec::new(),
+            },
         })
     }
 

@@ -559,7 +559,12 @@ pub(crate) async fn submit_request(
     body: axum::body::Bytes,
 ) -> Result<Accepted, ApiError> {
     let call = call.clone();
-    let max_pending = endpoint.shared.config.max_pending_requests;
+    let config = &endpoint.shared.config;
+    let caps = locket_grants::store::PendingCaps {
+        total: config.max_pending_requests,
+        per_retailer: config.max_pending_per_retailer,
+        per_source: config.max_pending_per_source,
+    };
     write(endpoint, unlocked, move |tx, u| {
         let source = locket_grants::RequestSource::Http {
             remote_addr: Some(call.remote.clone()),
@@ -567,7 +572,7 @@ pub(crate) async fn submit_request(
             user_agent: call.user_agent.as_ref().map(|a| clip(a, 256)),
         };
         let now = chrono::Utc::now();
-        match locket_grants::store::import_request(tx, &body, &source, now, Some(max_pending)) {
+        match locket_grants::store::import_request(tx, &body, &source, now, Some(&caps)) {
             Ok(rec) => {
                 // The grants crate appended the `request_received` event; announce it too.
                 let events = locket_audit::query(

@@ -94,6 +94,11 @@ pub struct EndpointConfig {
     pub requests_per_minute: u32,
     /// Most undecided requests held at once; further submissions are refused (`requests_pending_limit`).
     pub max_pending_requests: u64,
+    /// Most undecided requests claiming one retailer id (anyone can claim any id).
+    pub max_pending_per_retailer: u64,
+    /// Most undecided requests received over HTTP (every loopback address counts as one source), so links
+    /// and the owner's own file imports keep room.
+    pub max_pending_per_source: u64,
     /// The URL retailers use to reach this endpoint (put in grant files), e.g. `http://127.0.0.1:7419`.
     pub public_url: Option<String>,
     /// Timeouts and the connection cap (slow or idle clients).
@@ -107,7 +112,9 @@ impl Default for EndpointConfig {
             max_request_bytes: 64 * 1024,
             requests_burst: 5,
             requests_per_minute: 10,
-            max_pending_requests: 100,
+            max_pending_requests: locket_grants::store::DEFAULT_MAX_PENDING,
+            max_pending_per_retailer: locket_grants::store::DEFAULT_MAX_PENDING_PER_RETAILER,
+            max_pending_per_source: locket_grants::store::DEFAULT_MAX_PENDING_PER_SOURCE,
             public_url: None,
             connections: ConnectionLimits::default(),
         }

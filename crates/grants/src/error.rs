@@ -22,12 +22,14 @@ pub enum GrantError {
         existing: String,
     },
     /// Too many undecided requests.
-    #[error("there are already {pending} undecided requests (the limit is {max}); decide or deny some first")]
+    #[error("there are already {pending} undecided requests {limit} (the limit is {max}); decide or deny some first")]
     TooManyPending {
-        /// Pending now.
+        /// Pending now (counted against `limit`).
         pending: u64,
         /// The limit.
         max: u64,
+        /// Which cap was reached.
+        limit: crate::store::PendingLimit,
     },
     /// No request with that id.
     #[error("no request with id {0:?}; `locket requests list` shows them")]

@@ -41,6 +41,11 @@ impl RequestSource {
         }
     }
 
+    /// The source class [`crate::store::source_class`] gives this source once stored.
+    pub(crate) fn class(&self) -> &'static str {
+        crate::store::source_class(self.kind(), self.detail().as_deref())
+    }
+
     pub(crate) fn detail(&self) -> Option<String> {
         match self {
             RequestSource::File { path } => Some(path.clone()),
@@ -403,6 +408,26 @@ pub fn get_request(conn: &Connection, id: &str) -> Result<RequestRecord, GrantEr
         request_from_row,
     )?;
     request_record(row)
+}
+
+/// The request whose retailer details Locket keeps for `retailer_id` (its "first-seen" details): the one the
+/// retailer's oldest grant was issued for, or else its oldest request. Anyone can claim any retailer id, so a
+/// later request with other details is compared with this one (and flagged), never taken as the shop's word.
+pub fn first_seen_request(conn: &Connection, retailer_id: &str) -> Result<Option<RequestRecord>, GrantError> {
+    let of_first_grant = format!(
+        "SELECT {REQUEST_COLUMNS} FROM requests WHERE id = (
+             SELECT g.request_id FROM grants g JOIN requests r ON r.id = g.request_id
+             WHERE g.retailer_id = ?1 ORDER BY g.issued_at, g.id LIMIT 1)"
+    );
+    let oldest =
+        format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE retailer_id = ?1 ORDER BY received_at, id LIMIT 1");
+    let mut row = conn
+        .query_row(&of_first_grant, [retailer_id], request_from_row)
+        .optional()?;
+    if row.is_none() {
+        row = conn.query_row(&oldest, [retailer_id], request_from_row).optional()?;
+    }
+    row.map(request_record).transpose()
 }
 
 /// Requests, newest first, optionally only those with `status`.

@@ -12,8 +12,8 @@ use crate::error::GrantError;
 use crate::grantfile::{self, GrantFile, GrantFileScope, GrantRetailer, GrantSpec};
 use crate::receipt::{self, Collection, Receipt, ReceiptEvent, ReceiptSigner};
 pub use crate::records::{
-    get_grant, get_request, grant_by_id, list_grants, list_requests, Decision, Difference, GrantRecord, GrantStatus,
-    GrantedScope, RequestRecord, RequestSource, RequestStatus, RevokedBy,
+    first_seen_request, get_grant, get_request, grant_by_id, list_grants, list_requests, Decision, Difference,
+    GrantRecord, GrantStatus, GrantedScope, RequestRecord, RequestSource, RequestStatus, RevokedBy,
 };
 use crate::request::{validate_request, RequestedScope};
 use crate::scope::{ScopeResolver, VaultCatalog};
@@ -23,8 +23,112 @@ use locket_audit::{EventKind, NewEvent, Outcome};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::BTreeMap;
 
-/// Default cap on undecided requests accepted over HTTP.
+/// Default cap on undecided requests held at once.
 pub const DEFAULT_MAX_PENDING: u64 = 100;
+/// Default cap on undecided requests claiming one retailer id.
+pub const DEFAULT_MAX_PENDING_PER_RETAILER: u64 = 10;
+/// Default cap on undecided requests from one source (over HTTP, through links, from files).
+pub const DEFAULT_MAX_PENDING_PER_SOURCE: u64 = 50;
+
+/// The `RequestSource::File` path recorded for requests that came in through a `locket://` link.
+pub const DEEP_LINK_SOURCE: &str = "locket:// link";
+
+/// Caps on undecided requests, so that no one can fill the owner's inbox. Anyone on the machine can send
+/// requests (over HTTP from any loopback address, through `locket://` links) and claim any shop's id, so
+/// every loopback address counts as one source and a claimed retailer id gets only a share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingCaps {
+    /// Undecided requests held at once, from anywhere.
+    pub total: u64,
+    /// Undecided requests claiming one retailer id.
+    pub per_retailer: u64,
+    /// Undecided requests from one source: HTTP (every address), links, files.
+    pub per_source: u64,
+}
+
+impl Default for PendingCaps {
+    fn default() -> Self {
+        PendingCaps {
+            total: DEFAULT_MAX_PENDING,
+            per_retailer: DEFAULT_MAX_PENDING_PER_RETAILER,
+            per_source: DEFAULT_MAX_PENDING_PER_SOURCE,
+        }
+    }
+}
+
+/// Which cap a refused request reached (see [`PendingCaps`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PendingLimit {
+    /// All undecided requests.
+    Total,
+    /// Those claiming this retailer id.
+    Retailer(String),
+    /// Those from this source (`http`, `deep_link`, `file`).
+    Source(&'static str),
+}
+
+impl std::fmt::Display for PendingLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PendingLimit::Total => f.write_str("in all"),
+            PendingLimit::Retailer(id) => write!(f, "claiming to be from {id}"),
+            PendingLimit::Source("http") => f.write_str("sent over HTTP"),
+            PendingLimit::Source("deep_link") => f.write_str("sent through locket:// links"),
+            PendingLimit::Source(_) => f.write_str("imported from files"),
+        }
+    }
+}
+
+/// The source class of a stored request: `http`, `deep_link` or `file` (what [`PendingCaps::per_source`]
+/// counts, and what front ends show as where it came from).
+pub fn source_class(source: &str, detail: Option<&str>) -> &'static str {
+    match (source, detail) {
+        ("http", _) => "http",
+        ("file", Some(DEEP_LINK_SOURCE)) => "deep_link",
+        _ => "file",
+    }
+}
+
+fn check_pending(
+    tx: &Transaction<'_>,
+    caps: &PendingCaps,
+    retailer: &str,
+    class: &'static str,
+) -> Result<(), GrantError> {
+    let mut stmt =
+        tx.prepare_cached("SELECT retailer_id, source, source_detail FROM requests WHERE status = 'pending'")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    let (mut total, mut same_retailer, mut same_source) = (0u64, 0u64, 0u64);
+    for row in rows {
+        let (id, source, detail) = row?;
+        total += 1;
+        same_retailer += u64::from(id == retailer);
+        same_source += u64::from(source_class(&source, detail.as_deref()) == class);
+    }
+    let limit = if total >= caps.total {
+        Some((PendingLimit::Total, total, caps.total))
+    } else if same_source >= caps.per_source {
+        Some((PendingLimit::Source(class), same_source, caps.per_source))
+    } else if same_retailer >= caps.per_retailer {
+        Some((
+            PendingLimit::Retailer(retailer.to_owned()),
+            same_retailer,
+            caps.per_retailer,
+        ))
+    } else {
+        None
+    };
+    match limit {
+        Some((limit, pending, max)) => Err(GrantError::TooManyPending { pending, max, limit }),
+        None => Ok(()),
+    }
+}
 
 /// What the owner chose when approving.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,14 +180,14 @@ pub fn endpoint_url(conn: &Connection) -> Result<String, GrantError> {
 }
 
 /// Import a request document (from a file or HTTP): size cap, schema, semantic rules and catalog check,
-/// refuse a replayed (retailer, nonce), enforce `max_pending` undecided requests, store it, and log
+/// refuse a replayed (retailer, nonce), enforce the [`PendingCaps`] (if given), store it, and log
 /// `request_received`. Refusals are not logged here; the caller logs them (it knows the transport).
 pub fn import_request(
     tx: &Transaction<'_>,
     bytes: &[u8],
     source: &RequestSource,
     now: DateTime<Utc>,
-    max_pending: Option<u64>,
+    caps: Option<&PendingCaps>,
 ) -> Result<RequestRecord, GrantError> {
     let request = validate_request(bytes, &VaultCatalog::new(tx), now)?;
     let existing: Option<String> = tx
@@ -99,14 +203,8 @@ pub fn import_request(
             existing,
         });
     }
-    if let Some(max) = max_pending {
-        let pending: i64 = tx.query_row("SELECT count(*) FROM requests WHERE status = 'pending'", [], |r| {
-            r.get(0)
-        })?;
-        let pending = u64::try_from(pending).unwrap_or(0);
-        if pending >= max {
-            return Err(GrantError::TooManyPending { pending, max });
-        }
+    if let Some(caps) = caps {
+        check_pending(tx, caps, &request.retailer.id, source.class())?;
     }
     // Parsing succeeded, so the bytes are UTF-8 JSON.
     let document = String::from_utf8_lossy(bytes).into_owned();

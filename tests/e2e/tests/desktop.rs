@@ -428,8 +428,11 @@ fn request_over_http_appears_live_and_is_denied() -> Result<()> {
         d.tid("requests-screen")?;
         let card = d.tid("request-card")?.text()?;
         ensure!(
-            card.contains("Lumen Optics") && card.contains("from its website"),
-            "card: {card:?}"
+            card.contains("Lumen Optics")
+                && card.contains("from a program or web page on this computer")
+                && card.contains("not verified")
+                && !card.contains("website"),
+            "a request over HTTP is never labelled as coming from a website; card: {card:?}"
         );
         let count = d.tid("nav-requests-count")?.text()?;
         ensure!(

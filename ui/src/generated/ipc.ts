@@ -358,7 +358,12 @@ warnings: Array<PrivacyWarning>,
 /**
  * Requested scope → the minimized answer "Share the minimized answer instead" grants in its place.
  */
-minimized: { [key in string]: string }, };
+minimized: { [key in string]: string }, 
+/**
+ * Where this request's retailer details differ from the ones Locket first saw for the same retailer id
+ * (anyone can claim any shop's id): empty when they agree or this is the first-seen request.
+ */
+retailerChanges: Array<RetailerChange>, };
 
 /**
  * One granted scope.
@@ -563,6 +568,27 @@ summary: Array<string>, };
  * A retailer as the UI shows it.
  */
 export type Retailer = { id: string, name: string, origin: string, contact: string | null, privacyPolicy: string | null, };
+
+/**
+ * One retailer detail a request states differently from the first-seen details of the same retailer id.
+ */
+export type RetailerChange = { 
+/**
+ * Which detail.
+ */
+field: "name" | "origin" | "contact" | "privacy_policy", 
+/**
+ * Its label in plain words ("name", "website", "contact", "privacy policy").
+ */
+label: string, 
+/**
+ * What Locket first saw (and keeps for this retailer's grants).
+ */
+firstSeen: string, 
+/**
+ * What this request claims.
+ */
+claimed: string, };
 
 /**
  * Everything about one retailer.

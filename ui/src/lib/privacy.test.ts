@@ -28,6 +28,7 @@ function request(over: Partial<GrantRequest>): GrantRequest {
     via: "file",
     status: "pending",
     warnings: [],
+    retailerChanges: [],
     minimized: {},
     ...over,
   };

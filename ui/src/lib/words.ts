@@ -36,7 +36,7 @@ const REFUSALS: Partial<Record<ErrorCode, string>> = {
   grant_uses_exhausted: "The grant had been used the maximum number of times you allowed.",
   vault_locked: "Your vault was locked.",
   scope_unsatisfiable: "A field in the grant no longer exists in your profile.",
-  rate_limited: "Too many requests came from this website in a short time.",
+  rate_limited: "Too many requests came from one sender in a short time.",
   requests_pending_limit: "Too many requests were already waiting for your decision.",
   request_too_large: "The request was larger than Locket accepts.",
   request_malformed: "The request was not readable JSON.",

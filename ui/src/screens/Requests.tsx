@@ -11,6 +11,21 @@ import { minimizedSelection, privacyNotes } from "../lib/privacy";
 
 type ToastFn = (kind: Toast["kind"], text: string) => void;
 
+/** What Locket can say about how a request arrived. None of these ways proves who sent it. */
+function viaWords(via: GrantRequest["via"]): string {
+  switch (via) {
+    case "http":
+      return "from a program or web page on this computer";
+    case "deep_link":
+      return "through a Locket link";
+    case "file":
+      return "as a file you imported";
+  }
+}
+
+const UNVERIFIED_HINT =
+  "Locket cannot check who sent this request: anyone can put a shop’s name on one. Share only if you expected it.";
+
 export function RequestsScreen(props: { live: Live; focus: string | null; toast: ToastFn; go: (v: View) => void }) {
   const list = useLoad(() => backend.requests(), [props.live.requestTick]);
   const imp = useAction();
@@ -184,8 +199,11 @@ function RequestCard(props: {
         <p className="muted small">
           <span data-testid="request-origin">{r.retailer.origin}</span>
           {" · "}
-          received {relativeTime(new Date(r.receivedAt), now)}
-          {r.via === "http" ? " from its website" : r.via === "deep_link" ? " via a link" : " as a file"}
+          received {relativeTime(new Date(r.receivedAt), now)} {viaWords(r.via)}
+          {" · "}
+          <span className="unverified" data-testid="request-unverified" title={UNVERIFIED_HINT}>
+            not verified
+          </span>
         </p>
       </div>
     </header>
@@ -250,6 +268,26 @@ function RequestCard(props: {
         <strong>{r.retailer.name}</strong> asks for {r.scopes.length} field{r.scopes.length === 1 ? "" : "s"} for{" "}
         <strong>{formatDuration(r.durationSeconds)}</strong>. Tick what you are happy to share.
       </p>
+      {r.retailerChanges.length > 0 && (
+        <section className="identity-check" data-testid="retailer-changed" aria-label="Different shop details">
+          <h3>⚠ These details differ from the {r.retailer.id} you already know</h3>
+          <p className="small">
+            Anyone can send a request under a shop’s name. Locket keeps the details it saw first for this shop; this
+            request says otherwise. Check with the shop before you share anything.
+          </p>
+          <dl className="facts">
+            {r.retailerChanges.map((c) => (
+              <div key={c.field} data-testid="retailer-change" data-field={c.field}>
+                <dt>{c.label.charAt(0).toUpperCase() + c.label.slice(1)}</dt>
+                <dd>
+                  <span className="muted">first seen:</span> {c.firstSeen || "not given"} <br />
+                  <span className="muted">this request:</span> <strong>{c.claimed || "not given"}</strong>
+                </dd>
+              </div>
+            ))}
+          </dl>
+        </section>
+      )}
       {notes.length > 0 && (
         <section className="privacy-check" data-testid="privacy-check" aria-label="Privacy check">
           <h3>Privacy check</h3>

@@ -345,3 +345,65 @@ async fn rekeying_a_serving_session_reopens_it_under_the_new_key() {
     .await
     .unwrap();
 }
+
+/// Anyone can send a request claiming any shop's id. The details the owner first saw for a retailer are the ones
+/// its grants and its page keep showing; a later request under the same id with other details is flagged with
+/// what differs, never taken as the shop's new word; and a flood under one name is capped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retailers_first_seen_details_are_kept_and_a_different_claim_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let locket = Locket::new(dir.path().join("vault"), options(None));
+    let (_token, _addr) = unlocked_with_grant(&locket).await;
+    let s = locket.session().unwrap();
+    let (forged, page, grants, again, capped) = locket_app::blocking(move || {
+        let mut claim = crate::kit::Request::new()
+            .retailer_name("Example Shop — claim your refund")
+            .json();
+        claim["retailer"]["contact"] = serde_json::json!("refunds@attacker.example");
+        let forged = s.import_request(
+            serde_json::to_vec(&claim).unwrap(),
+            RequestSource::Http {
+                remote_addr: Some("127.0.0.9:40000".into()),
+                origin_header: None,
+                user_agent: None,
+            },
+        )?;
+        let page = s.retailer("shop.example")?;
+        let grants = s.grants()?;
+        let again = s.request(&forged.id)?;
+        // Ten undecided requests per claimed retailer, however they arrive: the forged one is the first.
+        let mut capped = None;
+        for _ in 0..10 {
+            let file = RequestSource::File {
+                path: "request.json".into(),
+            };
+            if let Err(e) = s.import_request(sample_request(), file) {
+                capped = Some(e);
+                break;
+            }
+        }
+        Ok((forged, page, grants, again, capped))
+    })
+    .await
+    .unwrap();
+    assert_eq!(page.retailer.name, "Example Shop", "the page keeps the first-seen name");
+    assert_eq!(page.retailer.contact.as_deref(), Some("privacy@shop.example"));
+    assert!(grants.iter().all(|g| g.retailer.name == "Example Shop"));
+    for r in [&forged, &again] {
+        let changed: Vec<(&str, &str, &str)> = r
+            .retailer_changes
+            .iter()
+            .map(|c| (c.field, c.first_seen.as_str(), c.claimed.as_str()))
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                ("name", "Example Shop", "Example Shop — claim your refund"),
+                ("contact", "privacy@shop.example", "refunds@attacker.example"),
+            ]
+        );
+    }
+    let capped = capped.expect("the eleventh undecided request from one retailer is refused");
+    assert_eq!(capped.code, "requests_pending_limit");
+    assert!(capped.message.contains("shop.example"), "{}", capped.message);
+}

@@ -246,7 +246,7 @@ fn deny_duplicate_and_pending_cap() {
         &request("nonce-0000000000000005", default_scopes()),
         &http,
         now(),
-        Some(1),
+        Some(&one_pending()),
     )
     .unwrap();
     let capped = store::import_request(
@@ -254,7 +254,7 @@ fn deny_duplicate_and_pending_cap() {
         &request("nonce-0000000000000006", default_scopes()),
         &http,
         now(),
-        Some(1),
+        Some(&one_pending()),
     );
     assert_eq!(capped.unwrap_err().code(), "requests_pending_limit");
     tx.commit().unwrap();
@@ -262,6 +262,72 @@ fn deny_duplicate_and_pending_cap() {
         f.audit_kinds(),
         vec!["request_received", "grant_denied", "request_received"]
     );
+}
+
+fn one_pending() -> store::PendingCaps {
+    store::PendingCaps {
+        total: 1,
+        per_retailer: 1,
+        per_source: 1,
+    }
+}
+
+/// Anyone on the machine can send requests over HTTP from any 127.x address and claim any shop's id: the
+/// inbox is capped per claimed retailer and per source (every loopback address is one source), so a flood
+/// under one shop's name or over HTTP leaves room for other shops, links and the owner's own files.
+#[test]
+fn pending_requests_are_capped_per_retailer_and_per_source() {
+    let mut f = fixture();
+    let caps = store::PendingCaps {
+        total: 9,
+        per_retailer: 2,
+        per_source: 4,
+    };
+    let tx = f.store.conn_mut().transaction().unwrap();
+    let http = |i: u8| RequestSource::Http {
+        remote_addr: Some(format!("127.0.0.{i}:5555")),
+        origin_header: None,
+        user_agent: None,
+    };
+    let doc = |retailer: &str, i: u8| {
+        crate::kit::Request::fixture()
+            .retailer(retailer)
+            .scopes(default_scopes())
+            .nonce(&format!("nonce-cap-{}-{i:012}", retailer.replace('.', "_")))
+            .bytes()
+    };
+    let import = |retailer: &str, i: u8, source: &RequestSource| {
+        store::import_request(&tx, &doc(retailer, i), source, now(), Some(&caps)).map_err(|e| (e.code(), e.to_string()))
+    };
+    // Two per claimed retailer, whatever the address.
+    import("shop.example", 1, &http(1)).unwrap();
+    import("shop.example", 2, &http(2)).unwrap();
+    let (code, message) = import("shop.example", 3, &http(3)).unwrap_err();
+    assert_eq!(code, "requests_pending_limit");
+    assert!(message.contains("claiming to be from shop.example"), "{message}");
+    // Four over HTTP in all, from any number of addresses and names.
+    import("a.example", 4, &http(4)).unwrap();
+    import("b.example", 5, &http(5)).unwrap();
+    let (code, message) = import("c.example", 6, &http(6)).unwrap_err();
+    assert_eq!(code, "requests_pending_limit");
+    assert!(message.contains("sent over HTTP"), "{message}");
+    // Links and files keep their own room.
+    let link = RequestSource::File {
+        path: store::DEEP_LINK_SOURCE.into(),
+    };
+    import("c.example", 7, &link).unwrap();
+    import("d.example", 8, &file_source()).unwrap();
+    import("d.example", 9, &file_source()).unwrap();
+    let (_, message) = import("d.example", 10, &file_source()).unwrap_err();
+    assert!(message.contains("claiming to be from d.example"), "{message}");
+    import("e.example", 11, &link).unwrap();
+    import("e.example", 12, &file_source()).unwrap();
+    // Nine in all.
+    let (_, message) = import("f.example", 13, &file_source()).unwrap_err();
+    assert!(message.contains("in all"), "{message}");
+    tx.commit().unwrap();
+    let pending = store::list_requests(f.store.conn(), Some(store::RequestStatus::Pending)).unwrap();
+    assert_eq!(pending.len(), 9);
 }
 
 #[test]
