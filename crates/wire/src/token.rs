@@ -462,9 +462,35 @@ pub fn key_id_of(public_paserk: &str) -> Result<String, TokenError> {
     paserk_pid(&public)
 }
 
+/// A key's fingerprint for people to compare: the first 128 bits of SHA-256 over the raw 32-byte Ed25519 public
+/// key, as eight groups of four hex digits (`3f2a 9c01 …`).
+pub fn fingerprint_of_public_key(public_key: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, public_key);
+    digest.as_ref()[..16]
+        .chunks(2)
+        .map(|c| format!("{:02x}{:02x}", c[0], c[1]))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// [`fingerprint_of_public_key`] of a PASERK `k4.public.…` key.
+pub fn fingerprint_of(public_paserk: &str) -> Result<String, TokenError> {
+    let public =
+        AsymmetricPublicKey::<V4>::try_from(public_paserk).map_err(|_| bad_key("not a PASERK k4.public key"))?;
+    Ok(fingerprint_of_public_key(public.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_are_eight_groups_of_the_keys_sha256() {
+        let fp = fingerprint_of_public_key(&PK);
+        assert_eq!(fp.len(), 8 * 4 + 7);
+        assert_eq!(fp, fingerprint_of(&paserk_of_public_key(&PK).unwrap()).unwrap());
+        assert_ne!(fp, fingerprint_of_public_key(&[4u8; 32]));
+    }
 
     const SEED: [u8; 32] = [7u8; 32];
     const PK: [u8; 32] = [3u8; 32];
