@@ -12,11 +12,13 @@ use serde_json::Value;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// Asserts the reply and that the newest audit event is the matching refusal.
-fn refused(fx: &Fixture, got: (u16, Value), status: u16, code: &str) {
+/// Asserts the reply and that the newest audit event is the matching refusal (refusal summaries written first:
+/// after that, the next refusal of a caller that proved nothing is again logged on its own).
+async fn refused(fx: &Fixture, got: (u16, Value), status: u16, code: &str) {
     assert_eq!(got.0, status, "{}", got.1);
     assert_eq!(got.1["code"], code, "{}", got.1);
     assert!(got.1["message"].as_str().is_some_and(|m| !m.is_empty()));
+    fx.flush().await;
     let ev = fx.newest();
     assert_eq!(ev.reason.as_deref(), Some(code), "the refusal must be logged: {ev:?}");
     assert_eq!(ev.outcome, "refused");
@@ -45,7 +47,8 @@ async fn forged_foreign_and_tampered_tokens_are_refused() {
         fx.get("/v1/data", Some(&forged)).await,
         401,
         "token_invalid_signature",
-    );
+    )
+    .await;
     let ev = fx.newest();
     assert_eq!(ev.kind, EventKind::Refusal);
     assert_eq!(
@@ -71,7 +74,8 @@ async fn forged_foreign_and_tampered_tokens_are_refused() {
         fx.get("/v1/data", Some(&tampered)).await,
         401,
         "token_invalid_signature",
-    );
+    )
+    .await;
 
     // A token from another vault (its own key) naming this grant.
     let (_other_dir, other) = new_vault();
@@ -83,7 +87,8 @@ async fn forged_foreign_and_tampered_tokens_are_refused() {
         fx.get("/v1/data", Some(&sign_with(&other_signer, &c))).await,
         401,
         "token_unknown_key",
-    );
+    )
+    .await;
     // ... even if it claims this vault as issuer.
     let c = peek_claims(&grant.token).unwrap();
     refused(
@@ -91,7 +96,8 @@ async fn forged_foreign_and_tampered_tokens_are_refused() {
         fx.get("/v1/data", Some(&sign_with(&other_signer, &c))).await,
         401,
         "token_unknown_key",
-    );
+    )
+    .await;
 
     // Garbage that looks like a token.
     refused(
@@ -99,13 +105,15 @@ async fn forged_foreign_and_tampered_tokens_are_refused() {
         fx.get("/v1/data", Some("v4.public.AAAA")).await,
         400,
         "token_malformed",
-    );
+    )
+    .await;
     refused(
         &fx,
         fx.get("/v1/data", Some("v2.local.abc")).await,
         400,
         "token_malformed",
-    );
+    )
+    .await;
 
     // Introspection and revocation refuse the same way.
     refused(
@@ -113,13 +121,15 @@ async fn forged_foreign_and_tampered_tokens_are_refused() {
         fx.get("/v1/grant", Some(&forged)).await,
         401,
         "token_invalid_signature",
-    );
+    )
+    .await;
     refused(
         &fx,
         fx.post("/v1/grant/revoke", Some(&forged), None).await,
         401,
         "token_invalid_signature",
-    );
+    )
+    .await;
     // The real grant is untouched by all of that.
     let (status, _) = fx.get("/v1/data", Some(&grant.token)).await;
     assert_eq!(status, 200);
@@ -144,7 +154,8 @@ async fn time_window_revocation_and_use_cap_are_enforced() {
         fx.get("/v1/data", Some(&sign_with(&signer, &c))).await,
         401,
         "token_expired",
-    );
+    )
+    .await;
     assert_eq!(fx.newest().grant_id.as_deref(), Some(grant.grant_id.as_str()));
 
     // Not yet valid.
@@ -155,7 +166,8 @@ async fn time_window_revocation_and_use_cap_are_enforced() {
         fx.get("/v1/data", Some(&sign_with(&signer, &c))).await,
         401,
         "token_not_yet_valid",
-    );
+    )
+    .await;
 
     // A validly signed token for a grant this vault never issued.
     let mut c = peek_claims(&grant.token).unwrap();
@@ -165,7 +177,8 @@ async fn time_window_revocation_and_use_cap_are_enforced() {
         fx.get("/v1/data", Some(&sign_with(&signer, &c))).await,
         401,
         "grant_unknown",
-    );
+    )
+    .await;
 
     // Uses exhausted.
     let once = fx.grant(&["contact.email"], Some(1));
@@ -176,7 +189,8 @@ async fn time_window_revocation_and_use_cap_are_enforced() {
         fx.get("/v1/data", Some(&once.token)).await,
         403,
         "grant_uses_exhausted",
-    );
+    )
+    .await;
     let (_, intro) = fx.get("/v1/grant", Some(&once.token)).await;
     assert_eq!(
         (intro["status"].as_str(), intro["uses_left"].as_u64()),
@@ -185,7 +199,7 @@ async fn time_window_revocation_and_use_cap_are_enforced() {
 
     // Revoked.
     fx.owner_revoke(&grant.grant_id);
-    refused(&fx, fx.get("/v1/data", Some(&grant.token)).await, 403, "grant_revoked");
+    refused(&fx, fx.get("/v1/data", Some(&grant.token)).await, 403, "grant_revoked").await;
     fx.verify_log();
     fx.stop().await;
 }
@@ -217,7 +231,7 @@ async fn scope_escalation_never_yields_more() {
 async fn malformed_and_oversized_authorization_headers() {
     let fx = Fixture::start().await;
     let (status, body) = fx.get("/v1/data", None).await;
-    refused(&fx, (status, body), 401, "authorization_missing");
+    refused(&fx, (status, body), 401, "authorization_missing").await;
     for bad in [
         "Basic dXNlcjpwYXNz",
         "Bearer",
@@ -225,10 +239,10 @@ async fn malformed_and_oversized_authorization_headers() {
         "Bearer <script>",
         "Token abc",
     ] {
-        refused(&fx, fx.get_raw_auth("/v1/data", bad).await, 400, "token_malformed");
+        refused(&fx, fx.get_raw_auth("/v1/data", bad).await, 400, "token_malformed").await;
     }
     let huge = format!("Bearer v4.public.{}", "A".repeat(9000));
-    refused(&fx, fx.get_raw_auth("/v1/data", &huge).await, 400, "token_malformed");
+    refused(&fx, fx.get_raw_auth("/v1/data", &huge).await, 400, "token_malformed").await;
     // A header far beyond any limit: refused by the HTTP layer without taking the server down.
     let enormous = format!("Bearer {}", "A".repeat(1_000_000));
     let r = fx
@@ -262,7 +276,8 @@ async fn hostile_request_bodies() {
         fx.post("/v1/requests", None, Some((json, big))).await,
         413,
         "request_too_large",
-    );
+    )
+    .await;
     // Far beyond the cap: still our refusal or a clean client error, and the server lives on.
     let r = fx
         .http
@@ -280,7 +295,8 @@ async fn hostile_request_bodies() {
         fx.post("/v1/requests", None, Some((json, b"{not json".to_vec()))).await,
         400,
         "request_malformed",
-    );
+    )
+    .await;
     // JSON that breaks the schema: the reply names the path and the rule.
     let mut doc = request_doc(&unique_nonce(), &["contact.email"]);
     doc["scopes"][0]["purpose"] = "world_domination".into();
@@ -288,7 +304,7 @@ async fn hostile_request_bodies() {
         .post("/v1/requests", None, Some((json, doc.to_string().into_bytes())))
         .await;
     let problems = got.1["problems"].as_array().cloned().unwrap_or_default();
-    refused(&fx, got, 422, "request_invalid");
+    refused(&fx, got, 422, "request_invalid").await;
     assert!(
         problems.iter().any(|p| p["path"] == "/scopes/0/purpose"),
         "{problems:?}"
@@ -301,7 +317,8 @@ async fn hostile_request_bodies() {
             .await,
         422,
         "request_invalid",
-    );
+    )
+    .await;
     // Wrong media type.
     let doc = request_doc(&unique_nonce(), &["contact.email"]);
     refused(
@@ -310,7 +327,8 @@ async fn hostile_request_bodies() {
             .await,
         415,
         "unsupported_media_type",
-    );
+    )
+    .await;
     // Replay of an accepted request (same retailer and nonce).
     let nonce = unique_nonce();
     let doc = request_doc(&nonce, &["contact.email"]);
@@ -324,7 +342,8 @@ async fn hostile_request_bodies() {
             .await,
         409,
         "request_duplicate",
-    );
+    )
+    .await;
     fx.verify_log();
     fx.stop().await;
 }
@@ -356,7 +375,7 @@ async fn pending_requests_are_capped() {
             Some(("application/json", doc.to_string().into_bytes())),
         )
         .await;
-    refused(&fx, got, 429, "requests_pending_limit");
+    refused(&fx, got, 429, "requests_pending_limit").await;
     fx.stop().await;
 }
 
@@ -498,8 +517,149 @@ async fn a_forged_token_flood_is_refused_logged_and_does_not_starve_the_retailer
     for t in tasks {
         assert_eq!(t.await.unwrap(), 400);
     }
-    // Every refusal and every redemption was committed to the log before its reply.
-    assert_eq!(fx.event_count() - before, 300 + served);
+    // Every redemption was committed before its reply; the flood's refusals are the first one logged on its own
+    // and a counted summary (written at the end of the window, here at once), so nothing is lost and the log
+    // does not grow by one event per forged token.
+    fx.flush().await;
+    let added = fx.event_count() - before;
+    assert!(added < 30, "a flood of forged tokens added {added} events");
+    let n = added as usize;
+    assert_eq!(fx.refusals_in(n), 300, "every refusal is accounted for");
+    let redemptions = fx.events(n).iter().filter(|e| e.kind == EventKind::Redemption).count();
+    assert_eq!(redemptions, served);
+    let summary = fx
+        .events(n)
+        .into_iter()
+        .find(|e| e.kind == EventKind::RefusalsSummarized)
+        .expect("a summary");
+    assert_eq!(summary.reason.as_deref(), Some("token_malformed"));
+    assert_eq!(summary.detail["source"], "loopback");
     fx.verify_log();
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_without_a_token_are_counted_not_logged_one_by_one() {
+    let mut fx = Fixture::start().await;
+    let before = fx.event_count();
+    for i in 0..300 {
+        // From rotating loopback addresses is the same: anyone on this machine can pick any of them.
+        let (status, body) = fx.get(if i % 2 == 0 { "/v1/data" } else { "/v1/grant" }, None).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["code"], "authorization_missing");
+    }
+    // The first is in the log at once, so the owner sees it as it happens.
+    let first = fx.newest();
+    assert_eq!(first.kind, EventKind::Refusal);
+    assert_eq!(first.reason.as_deref(), Some("authorization_missing"));
+    assert_eq!(fx.event_count() - before, 1);
+    // The rest is one summary, written when the window ends, the vault is locked or the server stops.
+    fx.stop_server().await;
+    let added = fx.event_count() - before;
+    assert_eq!(added, 2);
+    let summary = fx.newest();
+    assert_eq!(summary.kind, EventKind::RefusalsSummarized);
+    assert_eq!(summary.reason.as_deref(), Some("authorization_missing"));
+    assert_eq!(summary.detail["count"], 299);
+    assert_eq!(
+        summary.detail["actions"],
+        serde_json::json!(["introspection", "redemption"])
+    );
+    assert_eq!(summary.user_agent.as_deref(), Some("locket-tests/1.0"));
+    fx.verify_log();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusal_summaries_are_written_when_their_window_ends_and_when_the_vault_is_locked() {
+    let fx = Fixture::start_with(EndpointConfig {
+        refusal_window: std::time::Duration::from_millis(300),
+        ..EndpointConfig::default()
+    })
+    .await;
+    let before = fx.event_count();
+    for _ in 0..5 {
+        fx.get("/v1/data", Some("v4.public.garbage")).await;
+    }
+    // No further refusal comes, yet the window's summary is written once it is over.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while fx.event_count() - before < 2 {
+        assert!(std::time::Instant::now() < deadline, "the summary was never written");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(fx.newest().detail["count"], 4);
+    fx.stop().await;
+    // Locking writes what was counted before the vault is let go.
+    let fx = Fixture::start().await;
+    let before = fx.event_count();
+    for _ in 0..7 {
+        fx.get("/v1/data", None).await;
+    }
+    fx.endpoint.set_vault(None).unwrap();
+    assert_eq!(fx.event_count() - before, 2);
+    assert_eq!(fx.newest().detail["count"], 6);
+    fx.verify_log();
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_or_huge_origins_are_refused_and_nothing_is_kept_for_them() {
+    let fx = Fixture::start_with(EndpointConfig {
+        requests_burst: 1000,
+        requests_per_minute: 1000,
+        max_pending_requests: 1000,
+        ..EndpointConfig::default()
+    })
+    .await;
+    let before = fx.event_count();
+    let huge = format!("https://{}.example", "a".repeat(64 * 1024));
+    for origin in [
+        huge.as_str(),
+        "https://shop.example/path",
+        "javascript:alert(1)",
+        "https://a b",
+    ] {
+        let doc = request_doc(&unique_nonce(), &["contact.email"]);
+        let resp = fx
+            .http
+            .post(format!("{}/v1/requests", fx.url))
+            .header("content-type", "application/json")
+            .header("origin", origin)
+            .body(doc.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{}", &origin[..origin.len().min(40)]);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "origin_invalid");
+        assert!(
+            body["message"].as_str().unwrap().len() < 200,
+            "the message does not echo the origin"
+        );
+    }
+    fx.flush().await;
+    assert_eq!(fx.refusals_in((fx.event_count() - before) as usize), 4);
+    // Logged clipped: the 64 KiB origin is not in the log.
+    for e in fx.events((fx.event_count() - before) as usize) {
+        let text = serde_json::to_string(&e.detail).unwrap();
+        assert!(text.len() < 2048, "{}", text.len());
+    }
+    // A well-formed origin is accepted; nothing was requested by the refused ones.
+    let doc = request_doc(&unique_nonce(), &["contact.email"]);
+    let resp = fx
+        .http
+        .post(format!("{}/v1/requests", fx.url))
+        .header("content-type", "application/json")
+        .header("origin", "https://Shop.Example:8443")
+        .body(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
+    let pending: i64 = fx
+        .conn()
+        .conn()
+        .query_row("SELECT COUNT(*) FROM requests", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pending, 1);
     fx.stop().await;
 }

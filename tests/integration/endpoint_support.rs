@@ -145,6 +145,23 @@ impl Fixture {
         self.events(1).remove(0)
     }
 
+    /// Writes the endpoint's refusal summaries now (as the end of their window would).
+    pub async fn flush(&self) {
+        self.endpoint.flush_refusals().await.unwrap();
+    }
+
+    /// Refusals recorded in the newest `n` events: one per refusal logged on its own, `count` per summary.
+    pub fn refusals_in(&self, n: usize) -> u64 {
+        self.events(n)
+            .iter()
+            .filter(|e| e.outcome == "refused")
+            .map(|e| match e.kind {
+                locket_audit::EventKind::RefusalsSummarized => e.detail["count"].as_u64().unwrap(),
+                _ => 1,
+            })
+            .sum()
+    }
+
     pub fn event_count(&self) -> u64 {
         locket_audit::count(self.conn().conn()).unwrap()
     }
@@ -153,6 +170,13 @@ impl Fixture {
         let pk = locket_audit::signing_public_key(self.vault.signing_seed().expose()).unwrap();
         let r = locket_audit::verify(self.conn().conn(), Some(&pk)).unwrap();
         assert!(r.ok(), "the access log must verify: {r:?}");
+    }
+
+    /// Stops the server (it writes its refusal summaries) and keeps the vault for inspection.
+    pub async fn stop_server(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.unwrap();
+        }
     }
 
     pub async fn stop(mut self) {

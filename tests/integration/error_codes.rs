@@ -66,9 +66,9 @@ pub fn codes_in(text: &str) -> BTreeSet<String> {
             let after = &rest[i + ctor.len()..];
             let window: String = after.chars().take(60).collect();
             if let Some(q) = window.find('"') {
-                // The first literal of the call, if no other literal comes before it.
+                // The first literal of the call, if no other literal comes before it and the call is still open.
                 let lit: String = after[q + 1..].chars().take_while(|c| *c != '"').collect();
-                if is_code(&lit) && !window[..q].contains('"') {
+                if is_code(&lit) && !window[..q].contains('"') && !window[..q].contains(')') {
                     out.insert(lit);
                 }
             }

@@ -295,6 +295,34 @@ pub struct AuditEvent {
     pub reason: Option<String>,
     pub remote: Option<String>,
     pub user_agent: Option<String>,
+    /// For a `refusals_summarized` event: how many refusals it counts, and over which time.
+    pub summary: Option<RefusalSummary>,
+}
+
+/// Refusals of callers that proved nothing, counted instead of logged one by one (`refusals_summarized`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusalSummary {
+    pub count: u64,
+    pub first_at: String,
+    pub last_at: String,
+    /// They came from this computer (any loopback address), not from another machine.
+    pub from_this_computer: bool,
+}
+
+impl RefusalSummary {
+    fn of(e: &locket_audit::Event) -> Option<RefusalSummary> {
+        if e.kind != locket_audit::EventKind::RefusalsSummarized {
+            return None;
+        }
+        let text = |k: &str| e.detail.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        Some(RefusalSummary {
+            count: e.detail.get("count").and_then(|v| v.as_u64()).unwrap_or(0),
+            first_at: text("first_at"),
+            last_at: text("last_at"),
+            from_this_computer: e.detail.get("source").and_then(|v| v.as_str()) == Some("loopback"),
+        })
+    }
 }
 
 /// How the UI classifies an event's outcome.
@@ -325,6 +353,7 @@ impl AuditEvent {
             reason: e.reason.clone(),
             remote: e.remote_addr.clone(),
             user_agent: e.user_agent.clone(),
+            summary: RefusalSummary::of(e),
         }
     }
 }

@@ -38,6 +38,12 @@ pub enum EventKind {
     /// names the backup, how many events after it were rolled back and where they are kept, and which grants'
     /// revocations, narrowings and use counts were re-applied.
     VaultRestored,
+    /// Refusals of callers that proved nothing (no credential, a malformed one, a token whose signature did not
+    /// verify, an invalid `Origin`, a rate limit), counted per source and reason over a window instead of one
+    /// event each: `remote_addr` is the source, `reason` the refusal code, detail `count`, `first_at`, `last_at`
+    /// (RFC 3339), `actions` (what was refused) and, for unverified tokens, `claimed_grants`. One event with
+    /// detail `overflow: true` (no source, detail `reasons`) counts the refusals beyond the tracked pairs.
+    RefusalsSummarized,
     /// Any other kind (written by a newer version).
     Other(String),
 }
@@ -61,6 +67,7 @@ impl EventKind {
             EventKind::ErasureAcknowledged => "erasure_acknowledged",
             EventKind::Imported => "imported",
             EventKind::VaultRestored => "vault_restored",
+            EventKind::RefusalsSummarized => "refusals_summarized",
             EventKind::Other(s) => s,
         }
     }
@@ -83,6 +90,7 @@ impl EventKind {
             EventKind::ErasureAcknowledged => "Erasure confirmed",
             EventKind::Imported => "Log imported",
             EventKind::VaultRestored => "Vault restored",
+            EventKind::RefusalsSummarized => "Repeated refusals",
             EventKind::Other(_) => "Other event",
         }
     }
@@ -105,12 +113,13 @@ impl EventKind {
             "erasure_acknowledged" => EventKind::ErasureAcknowledged,
             "imported" => EventKind::Imported,
             "vault_restored" => EventKind::VaultRestored,
+            "refusals_summarized" => EventKind::RefusalsSummarized,
             other => EventKind::Other(other.to_string()),
         }
     }
 
     /// All kinds this version writes.
-    pub const KNOWN: [&'static str; 15] = [
+    pub const KNOWN: [&'static str; 16] = [
         "redemption",
         "introspection",
         "refusal",
@@ -126,6 +135,7 @@ impl EventKind {
         "erasure_acknowledged",
         "imported",
         "vault_restored",
+        "refusals_summarized",
     ];
 }
 

@@ -10,6 +10,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 
 use crate::error::ApiError;
+use crate::refusals::{Counted, Refusal, RefusalTally};
 use crate::{Endpoint, EndpointError, Notice};
 
 /// The vault being served: its writer and token keys. Built by [`Endpoint::set_vault`].
@@ -18,6 +19,8 @@ pub struct Unlocked {
     pub(crate) writer: Writer,
     pub(crate) signer: TokenSigner,
     pub(crate) verifier: TokenVerifier,
+    /// Refusals of callers that proved nothing, counted for this vault's summaries.
+    pub(crate) refusals: RefusalTally,
 }
 
 impl std::fmt::Debug for Unlocked {
@@ -36,7 +39,29 @@ impl Unlocked {
             writer,
             signer,
             verifier,
+            refusals: RefusalTally::default(),
         })
+    }
+
+    /// Writes the refusal summaries counted so far and stops counting (the vault is no longer served): blocks
+    /// until they are committed. Called when the endpoint lets go of this vault.
+    pub(crate) fn close_refusals(&self) {
+        let events = self.refusals.take(true);
+        if events.is_empty() {
+            return;
+        }
+        // The job holds a copy of the seed, not this handle: the vault must be closable right after.
+        let seed = zeroize::Zeroizing::new(*self.vault.signing_seed().expose());
+        let r = self.writer.submit_repeatable(move |tx: &Transaction<'_>| {
+            for ev in &events {
+                locket_audit::append(tx, ev)?;
+            }
+            locket_audit::maybe_sign_head(tx, &seed[..])?;
+            Ok::<_, locket_audit::AuditError>(())
+        });
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "the refusal summaries could not be written");
+        }
     }
 
     /// The `GET /v1/keys` document.
@@ -59,6 +84,7 @@ pub(crate) struct Call {
     pub(crate) route: &'static str,
     pub(crate) remote: String,
     pub(crate) remote_ip: String,
+    pub(crate) ip: std::net::IpAddr,
     pub(crate) user_agent: Option<String>,
     pub(crate) origin: Option<String>,
 }
@@ -186,6 +212,66 @@ where
     done.reply
 }
 
+/// What an unproven caller was refused: the parts the summary counts by.
+pub(crate) struct Unproven<'a> {
+    /// The refusal code.
+    pub(crate) reason: &'a str,
+    /// What was refused (`redemption`, `introspection`, `request`, ...).
+    pub(crate) action: &'a str,
+    /// The grant an unverified token claimed, if it could be read.
+    pub(crate) claimed_grant: Option<&'a str>,
+}
+
+/// Records the refusal of a caller that proved nothing (no credential, a malformed one, a token whose signature
+/// did not verify, an invalid `Origin`, a rate limit): the first of its source and reason in the current window
+/// is logged as `ev`, as it happens; the rest are counted into that window's `refusals_summarized` event
+/// (`crate::refusals`). Writes the window's summaries when it is over.
+pub(crate) async fn log_unproven(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    what: Unproven<'_>,
+    ev: NewEvent,
+) -> Result<(), ApiError> {
+    let source = crate::refusals::source_of(call.ip);
+    let counted = unlocked.refusals.count(&Refusal {
+        source: &source,
+        address: &call.remote,
+        reason: what.reason,
+        action: what.action,
+        claimed_grant: what.claimed_grant,
+        user_agent: call.user_agent.as_deref(),
+    });
+    match counted {
+        Counted::LogNow | Counted::Closed => log_refusal(endpoint, unlocked, call, ev).await?,
+        Counted::Summarized => {}
+    }
+    if unlocked.refusals.due(endpoint.shared.config.refusal_window) {
+        flush_refusals(endpoint, unlocked).await?;
+    }
+    Ok(())
+}
+
+/// Writes the refusal summaries counted in the window that is ending (nothing if there are none).
+pub(crate) async fn flush_refusals(endpoint: &Endpoint, unlocked: &Arc<Unlocked>) -> Result<(), ApiError> {
+    let events = unlocked.refusals.take(false);
+    if events.is_empty() {
+        return Ok(());
+    }
+    write(endpoint, unlocked, move |tx, u| {
+        let mut done = Vec::with_capacity(events.len());
+        for ev in &events {
+            done.push(record(tx, u, ev)?);
+        }
+        Ok(Done {
+            reply: Ok(()),
+            events: done,
+            notice: None,
+        })
+    })
+    .await
+}
+
 /// Records a refusal decided before any grant lookup (bad header, rate limit, oversized body).
 pub(crate) async fn log_refusal(
     endpoint: &Endpoint,
@@ -252,12 +338,18 @@ async fn verified(
             let mut ev = NewEvent::refusal(e.code(), action);
             // What the token claims is untrusted (the signature did not verify) but helps the owner see
             // which grant someone tried to forge or replay from elsewhere.
-            if let Ok(claims) = locket_grants::token::peek_claims(token) {
+            let claims = locket_grants::token::peek_claims(token).ok();
+            if let Some(claims) = &claims {
                 ev = ev
                     .detail("claimed_grant", clip(&claims.jti, 80))
                     .detail("claimed_retailer", clip(&claims.aud, 120));
             }
-            log_refusal(endpoint, unlocked, call, ev).await?;
+            let what = Unproven {
+                reason: e.code(),
+                action,
+                claimed_grant: claims.as_ref().map(|c| c.jti.as_str()),
+            };
+            log_unproven(endpoint, unlocked, call, what, ev).await?;
             Err(ApiError::from(&e))
         }
     }

@@ -35,7 +35,7 @@ pub fn http_status(code: &str) -> u16 {
         "rate_limited" | "requests_pending_limit" => return 429,
         "storage_failed" => return 503,
         // Refused input, not a conflict with the retailer's state or damaged data on the owner's side.
-        "request_malformed" | "request_already_decided" => return 400,
+        "request_malformed" | "request_already_decided" | "origin_invalid" => return 400,
         _ => {}
     }
     match ErrorKind::of_code(code) {

@@ -27,6 +27,7 @@
 mod backend;
 mod error;
 mod limit;
+mod refusals;
 mod routes;
 mod server;
 
@@ -39,6 +40,8 @@ use tokio::sync::{broadcast, oneshot, Semaphore};
 
 pub use backend::Unlocked;
 pub use error::{http_status, ApiError};
+pub use limit::{origin_key, OriginError, MAX_ORIGIN_BYTES};
+pub use refusals::MAX_KEYS as MAX_REFUSAL_SOURCES;
 pub use routes::bearer_token;
 pub use server::ConnectionLimits;
 
@@ -103,6 +106,10 @@ pub struct EndpointConfig {
     pub public_url: Option<String>,
     /// Timeouts and the connection cap (slow or idle clients).
     pub connections: ConnectionLimits,
+    /// Refusals of callers that proved nothing (no or a garbage token, a rate limit, an invalid `Origin`) are
+    /// logged one per source and reason per window; the rest of the window is one `refusals_summarized` event,
+    /// written when the window ends, when the vault is locked and when the server stops.
+    pub refusal_window: std::time::Duration,
 }
 
 impl Default for EndpointConfig {
@@ -117,6 +124,7 @@ impl Default for EndpointConfig {
             max_pending_per_source: locket_grants::store::DEFAULT_MAX_PENDING_PER_SOURCE,
             public_url: None,
             connections: ConnectionLimits::default(),
+            refusal_window: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -191,9 +199,9 @@ pub(crate) struct Shared {
     pub(crate) config: EndpointConfig,
     pub(crate) vault: RwLock<Option<Arc<Unlocked>>>,
     pub(crate) notices: broadcast::Sender<Notice>,
-    pub(crate) limiter: limit::RateLimiter,
-    /// A looser limit per remote address, so rotating the `Origin` header does not bypass the per-origin one.
-    pub(crate) address_limiter: limit::RateLimiter,
+    /// `POST /v1/requests` budgets: per remote address (looser, asked first, so rotating the `Origin` header
+    /// does not bypass the per-origin one), then per declared origin.
+    pub(crate) limiter: limit::SubmissionLimiter,
     /// Bounds jobs in flight to the writer so submitting never blocks a runtime thread.
     pub(crate) in_flight: Arc<Semaphore>,
 }
@@ -217,18 +225,14 @@ impl Endpoint {
     /// A new endpoint with no vault (every data route answers `vault_locked` until [`Endpoint::set_vault`]).
     pub fn new(config: EndpointConfig) -> Endpoint {
         let (notices, _) = broadcast::channel(1024);
-        let limiter = limit::RateLimiter::new(config.requests_burst, config.requests_per_minute);
-        let address_limiter = limit::RateLimiter::new(
-            config.requests_burst.saturating_mul(ADDRESS_LIMIT_FACTOR),
-            config.requests_per_minute.saturating_mul(ADDRESS_LIMIT_FACTOR),
-        );
+        let limiter =
+            limit::SubmissionLimiter::new(config.requests_burst, config.requests_per_minute, ADDRESS_LIMIT_FACTOR);
         Endpoint {
             shared: Arc::new(Shared {
                 config,
                 vault: RwLock::new(None),
                 notices,
                 limiter,
-                address_limiter,
                 in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             }),
         }
@@ -248,10 +252,24 @@ impl Endpoint {
             Some(v) => Some(Arc::new(Unlocked::new(v)?)),
             None => None,
         };
-        if let Ok(mut slot) = self.shared.vault.write() {
-            *slot = unlocked;
+        let previous = match self.shared.vault.write() {
+            Ok(mut slot) => std::mem::replace(&mut *slot, unlocked),
+            Err(_) => None,
+        };
+        // The vault served until now gets its counted refusals written before it is let go.
+        if let Some(p) = previous {
+            p.close_refusals();
         }
         Ok(())
+    }
+
+    /// Writes the refusal summaries counted so far (see [`EndpointConfig::refusal_window`]) now, without
+    /// waiting for the window to end.
+    pub async fn flush_refusals(&self) -> Result<(), ApiError> {
+        match self.unlocked() {
+            Some(u) => backend::flush_refusals(self, &u).await,
+            None => Ok(()),
+        }
     }
 
     /// Whether a vault is being served.

@@ -14,7 +14,7 @@ use tower_http::cors::{AllowOrigin, AllowPrivateNetwork, CorsLayer};
 
 use crate::backend::{self, Call};
 use crate::error::ApiError;
-use crate::limit::Decision;
+use crate::limit::{Decision, Limit};
 use crate::{Cors, Endpoint, MAX_AUTHORIZATION_BYTES};
 
 pub(crate) fn router(endpoint: Endpoint) -> Router {
@@ -116,6 +116,7 @@ fn call(route: &'static str, addr: SocketAddr, headers: &HeaderMap) -> Call {
         route,
         remote: addr.to_string(),
         remote_ip: addr.ip().to_string(),
+        ip: addr.ip(),
         user_agent: header_text(headers, header::USER_AGENT),
         origin: header_text(headers, header::ORIGIN),
     }
@@ -198,7 +199,12 @@ async fn token_or_refuse(
         Ok(t) => Ok((unlocked, t)),
         Err((err, code)) => {
             let ev = NewEvent::refusal(code, action);
-            backend::log_refusal(endpoint, &unlocked, call, ev).await?;
+            let what = backend::Unproven {
+                reason: code,
+                action,
+                claimed_grant: None,
+            };
+            backend::log_unproven(endpoint, &unlocked, call, what, ev).await?;
             Err(err)
         }
     }
@@ -269,38 +275,49 @@ async fn submit_request(
     let Some(unlocked) = endpoint.unlocked() else {
         return Err(ApiError::locked());
     };
-    // Rate limit per declared web origin, or per remote address for callers that send none.
-    let key = call.origin.clone().unwrap_or_else(|| call.remote_ip.clone());
-    let mut decision = endpoint.shared.limiter.check(&key);
-    let mut key = key;
-    if decision == Decision::Allowed && call.origin.is_some() {
-        decision = endpoint.shared.address_limiter.check(&call.remote_ip);
-        if decision != Decision::Allowed {
-            key = call.remote_ip.clone();
+    // The address's budget first, then the declared origin's (validated and clipped before it is tracked).
+    let origin = headers.get(header::ORIGIN).map(|v| v.as_bytes());
+    let decision = endpoint.shared.limiter.check(addr.ip(), origin);
+    let refusal = match decision {
+        Decision::Allowed => None,
+        Decision::Limited { by, retry_after } => {
+            let whose = match by {
+                Limit::Address => format!("this address ({})", call.remote_ip),
+                Limit::Origin => match &call.origin {
+                    Some(o) => format!("the origin {}", backend::clip(o, 100)),
+                    None => format!("this address ({})", call.remote_ip),
+                },
+            };
+            let mut err = ApiError::coded(
+                "rate_limited",
+                format!("too many grant requests from {whose}; wait {retry_after} s before sending another"),
+            );
+            err.retry_after = Some(retry_after);
+            let limit = match by {
+                Limit::Address => "address",
+                Limit::Origin => "origin",
+            };
+            Some((err, "rate_limited", limit))
         }
-    }
-    if let Decision::Limited {
-        log,
-        suppressed,
-        retry_after,
-    } = decision
-    {
-        let mut err = ApiError::coded(
-            "rate_limited",
-            format!("too many grant requests from {key}; wait {retry_after} s before sending another"),
-        );
-        err.retry_after = Some(retry_after);
-        if log {
-            let size = headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0);
-            let ev = backend::request_refused(&call, "rate_limited", size)
-                .detail("rate_key", backend::clip(&key, 200))
-                .detail("suppressed_since_last_logged", suppressed);
-            backend::log_refusal(&endpoint, &unlocked, &call, ev).await?;
-        }
+        Decision::OriginInvalid(e) => Some((
+            ApiError::coded("origin_invalid", e.to_string()),
+            "origin_invalid",
+            "origin",
+        )),
+    };
+    if let Some((err, code, limit)) = refusal {
+        let size = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        let ev = backend::request_refused(&call, code, size).detail("limit", limit);
+        let what = backend::Unproven {
+            reason: code,
+            action: "request",
+            claimed_grant: None,
+        };
+        backend::log_unproven(&endpoint, &unlocked, &call, what, ev).await?;
         return Err(err);
     }
     let max = endpoint.shared.config.max_request_bytes;

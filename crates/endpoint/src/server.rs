@@ -49,6 +49,7 @@ where
     // Every connection task holds a receiver; the loop waits for all of them to drop before returning.
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
+    let summaries = tokio::spawn(write_refusal_summaries(endpoint.clone()));
     loop {
         // Wait for a free slot before accepting: at the cap, new clients wait in the accept queue.
         let permit = tokio::select! {
@@ -118,7 +119,27 @@ where
     drop(stop_rx);
     // Requests in flight finish; idle connections close at once.
     stop_tx.closed().await;
+    summaries.abort();
+    if let Err(e) = endpoint.flush_refusals().await {
+        tracing::warn!(error = %e.message, "the refusal summaries could not be written");
+    }
     Ok(())
+}
+
+/// Writes the refusal summaries of each window that has ended, also when no further refusal comes to do it.
+async fn write_refusal_summaries(endpoint: Endpoint) {
+    let window = endpoint.shared.config.refusal_window;
+    let period = (window / 4).clamp(Duration::from_millis(50), Duration::from_secs(15));
+    loop {
+        tokio::time::sleep(period).await;
+        if let Some(u) = endpoint.unlocked() {
+            if u.refusals.due(window) {
+                if let Err(e) = crate::backend::flush_refusals(&endpoint, &u).await {
+                    tracing::warn!(error = %e.message, "the refusal summaries could not be written");
+                }
+            }
+        }
+    }
 }
 
 fn host_refused(local: SocketAddr) -> Response<axum::body::Body> {

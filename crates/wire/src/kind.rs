@@ -79,6 +79,7 @@ impl ErrorKind {
             | "audit_chain_broken"
             | "audit_bad_row"
             | "request_malformed"
+            | "origin_invalid"
             | "request_too_large"
             | "audit_not_migrated"
             | "receipt_invalid_signature"

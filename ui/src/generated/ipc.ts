@@ -43,6 +43,7 @@ export const EVENT_KINDS = {
   erasure_acknowledged: "Erasure confirmed",
   imported: "Log imported",
   vault_restored: "Vault restored",
+  refusals_summarized: "Repeated refusals",
 } as const;
 
 export type EventKind = keyof typeof EVENT_KINDS;
@@ -112,6 +113,7 @@ export const ERROR_CODES = [
   "not_found",
   "nothing_granted",
   "nothing_selected",
+  "origin_invalid",
   "passphrase_empty",
   "passphrase_too_short",
   "privacy_budget_exhausted",
@@ -202,7 +204,11 @@ export type AuditEvent = { seq: number, at: string, kind: string,
 /**
  * `allowed` (data or grant status given out), `refused`, or `info` (everything else).
  */
-outcome: "allowed" | "refused" | "info", retailerId: string | null, retailerName: string | null, grantId: string | null, fields: Array<string>, versions: { [key in string]: number }, reason: string | null, remote: string | null, userAgent: string | null, };
+outcome: "allowed" | "refused" | "info", retailerId: string | null, retailerName: string | null, grantId: string | null, fields: Array<string>, versions: { [key in string]: number }, reason: string | null, remote: string | null, userAgent: string | null, 
+/**
+ * For a `refusals_summarized` event: how many refusals it counts, and over which time.
+ */
+summary: RefusalSummary | null, };
 
 /**
  * `audit_query` filter.
@@ -475,6 +481,15 @@ export type ProfileValue = { key: string, value: string, display: string, versio
  * `locket://progress` payload.
  */
 export type Progress = { op: "export" | "import", done: number, total: number, };
+
+/**
+ * Refusals of callers that proved nothing, counted instead of logged one by one (`refusals_summarized`).
+ */
+export type RefusalSummary = { count: number, firstAt: string, lastAt: string, 
+/**
+ * They came from this computer (any loopback address), not from another machine.
+ */
+fromThisComputer: boolean, };
 
 /**
  * One requested scope, with the words the owner needs to decide.

@@ -1,4 +1,4 @@
-import { eventKindWords, fieldListWords, humanize, purposeWords, refusalWords } from "./words";
+import { eventKindWords, fieldListWords, humanize, purposeWords, refusalSummaryWords, refusalWords } from "./words";
 
 describe("purpose wording", () => {
   it("known purposes read as plain words", () => {
@@ -19,6 +19,15 @@ describe("refusal wording", () => {
     expect(refusalWords("grant_uses_exhausted")).toMatch(/maximum number of times/);
     expect(refusalWords("token_invalid_signature")).toMatch(/forged/);
     expect(refusalWords("token_expired")).toBe("The grant had expired.");
+  });
+  it("says how many refusals a summary counts and from where", () => {
+    const now = new Date("2026-12-07T12:00:00Z");
+    const s = { count: 299, firstAt: "2026-12-07T10:04:00.000Z", lastAt: "2026-12-07T10:05:00.000Z", fromThisComputer: true };
+    const words = refusalSummaryWords(s, now);
+    expect(words).toMatch(/^299 times from a program or web page on this computer, .+ – .+; counted together/);
+    expect(refusalSummaryWords({ ...s, count: 1, lastAt: s.firstAt, fromThisComputer: false }, now)).toMatch(
+      /^once from another computer, [^–]+; counted/,
+    );
   });
   it("falls back to a readable sentence", () => {
     expect(refusalWords("some_new_code")).toBe("Some new code.");

@@ -1,7 +1,8 @@
 // Codes from the core (purposes, refusal reasons, event kinds) turned into plain words for the owner. The words
 // for purposes and event kinds are the core's own (`Purpose::phrase`, `EventKind::label`), generated into
 // ../generated/ipc.ts; only codes this version does not know fall back to a humanised form.
-import { EVENT_KINDS, PURPOSES, type ErrorCode, type EventKind, type Purpose } from "../generated/ipc";
+import { EVENT_KINDS, PURPOSES, type ErrorCode, type EventKind, type Purpose, type RefusalSummary } from "../generated/ipc";
+import { formatCount, formatLogTime } from "./format";
 
 function isPurpose(code: string): code is Purpose {
   return Object.hasOwn(PURPOSES, code);
@@ -37,6 +38,7 @@ const REFUSALS: Partial<Record<ErrorCode, string>> = {
   vault_locked: "Your vault was locked.",
   scope_unsatisfiable: "A field in the grant no longer exists in your profile.",
   rate_limited: "Too many requests came from one sender in a short time.",
+  origin_invalid: "The request named a web page address that is not valid.",
   requests_pending_limit: "Too many requests were already waiting for your decision.",
   request_too_large: "The request was larger than Locket accepts.",
   request_malformed: "The request was not readable JSON.",
@@ -53,6 +55,16 @@ const REFUSALS: Partial<Record<ErrorCode, string>> = {
 export function refusalWords(code: string | null | undefined): string {
   if (!code) return "Refused.";
   return REFUSALS[code as ErrorCode] ?? `${humanize(code)}.`;
+}
+
+/** "42 times from a program on this computer, 10:04–10:05; counted together, not logged one by one." */
+export function refusalSummaryWords(s: RefusalSummary, now: Date = new Date()): string {
+  const times = s.count === 1 ? "once" : `${formatCount(s.count)} times`;
+  const from = s.fromThisComputer ? "from a program or web page on this computer" : "from another computer";
+  const first = formatLogTime(s.firstAt, now);
+  const last = formatLogTime(s.lastAt, now);
+  const when = first === last ? first : `${first} – ${last}`;
+  return `${times} ${from}, ${when}; counted together, not logged one by one.`;
 }
 
 /** What the owner reads for an audit event kind (the core's label; unknown kinds are humanised). */

@@ -6,7 +6,7 @@ import type { Live, View } from "../lib/navigation";
 import { useLoad, useSettled } from "../hooks";
 import { EMPTY_FILTER, isFiltered, toAuditFilter, type ActivityFilterForm } from "../lib/filters";
 import { formatCount, formatDateTime, formatLogTime } from "../lib/format";
-import { eventKindWords, refusalWords } from "../lib/words";
+import { eventKindWords, refusalSummaryWords, refusalWords } from "../lib/words";
 
 const PAGE = 50;
 const DAYS = 30;
@@ -157,7 +157,14 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
                     </td>
                     <td className="details-cell">
                       {e.outcome === "refused" ? (
-                        <span className="refusal" data-testid="refusal-reason" data-code={e.reason ?? ""}>{refusalWords(e.reason)}</span>
+                        <>
+                          <span className="refusal" data-testid="refusal-reason" data-code={e.reason ?? ""}>{refusalWords(e.reason)}</span>
+                          {e.summary && (
+                            <span className="refusal-summary muted small" data-testid="refusal-summary">
+                              {refusalSummaryWords(e.summary)}
+                            </span>
+                          )}
+                        </>
                       ) : (
                         <span className="muted small">{[e.remote, e.userAgent].filter(Boolean).join(" · ") || " "}</span>
                       )}
