@@ -4,7 +4,10 @@
 //! 2. audited redemptions per second over loopback HTTP with 1, 8 and 64 concurrent clients (p50/p99 latency),
 //!    and their ratio to (1) — every redemption runs all checks, counts the use and commits its audit event
 //!    durably (synchronous=FULL, group commit) before the reply;
-//! 3. a 1M-event access log: one page query (several filters) and the full chain verification.
+//! 3. redemptions by 8 clients with and without 8 more connections flooding `GET /v1/data` with no token (and
+//!    with a garbage one) at full speed, their ratio, and how many access-log events the flood added (its refusals
+//!    are counted per source and reason, not logged one by one);
+//! 4. a 1M-event access log: one page query (several filters) and the full chain verification.
 //!
 //! Environment: `LOCKET_BENCH_SECS` (seconds per load level, default 3), `LOCKET_BENCH_CLIENTS` (load levels,
 //! default `1,8,64`), `LOCKET_BENCH_EVENTS` (log size, default 1000000). The clients run on the same machine and cores as the server.
@@ -513,6 +516,66 @@ fn main() {
             .map(|g| g.uses)
             .sum::<u32>();
         println!("(redemptions counted in the vault: {uses})");
+
+        println!("\n== redemptions under a flood of requests that prove nothing (8 clients + 8 flooding connections) ==");
+        let quiet = redemption_load(server.addr(), &warm, 8, secs).await;
+        let events_before = locket_audit::count(vault.connect().expect("connect").conn()).expect("count");
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut flooders = Vec::new();
+        for i in 0..8 {
+            let auth = if i % 2 == 0 { String::new() } else { format!("Authorization: Bearer v4.public.garbage{i}\r\n") };
+            let request = format!("GET /v1/data HTTP/1.1\r\nHost: {}\r\n{auth}User-Agent: flood\r\n\r\n", server.addr());
+            let mut conn = Conn::open(server.addr(), Arc::new(vec![request.into_bytes()]), 0)
+                .await
+                .expect("connect");
+            let stop = stop.clone();
+            flooders.push(tokio::spawn(async move {
+                let mut sent = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    match conn.round_trip().await {
+                        Ok(false) => sent += 1,
+                        Ok(true) => panic!("a token-less request was answered with data"),
+                        Err(_) => break,
+                    }
+                }
+                sent
+            }));
+        }
+        let flooded = redemption_load(server.addr(), &warm, 8, secs).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut refused = 0u64;
+        for f in flooders {
+            refused += f.await.expect("flooder");
+        }
+        let events_after = locket_audit::count(vault.connect().expect("connect").conn()).expect("count");
+        // The flood's own events: refusals logged on their own and summaries (redemptions are the rest).
+        let flood_events: i64 = vault
+            .connect()
+            .expect("connect")
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM audit_events WHERE kind IN ('refusal', 'refusals_summarized') AND seq > ?1",
+                [events_before as i64],
+                |r| r.get(0),
+            )
+            .expect("count");
+        println!(
+            "without flood: {:>8.0} redemptions/s  p99 {:>6.2} ms",
+            quiet.rate,
+            quiet.p99_us as f64 / 1e3
+        );
+        println!(
+            "with flood:    {:>8.0} redemptions/s  p99 {:>6.2} ms  ({:.0} refused requests/s alongside)",
+            flooded.rate,
+            flooded.p99_us as f64 / 1e3,
+            refused as f64 / secs
+        );
+        println!(
+            "    redemptions under flood / without = {:.3}; the flood's {refused} refusals added {flood_events} log \
+             events so far ({} events in all, with the redemptions)",
+            flooded.rate / quiet.rate,
+            events_after - events_before
+        );
         server.shutdown().await.expect("shutdown");
     });
 

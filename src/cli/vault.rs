@@ -302,6 +302,7 @@ pub fn export_cmd(ctx: &mut Ctx, args: ExportArgs) -> CliResult {
     };
     super::output::write_private_file(&args.out, &bytes, args.force)?;
     let versions: usize = doc.profile.iter().map(|f| f.history.len()).sum();
+    let fingerprint = locket_app::owner::vault_fingerprint(&vault)?;
     if export_pass.is_none() {
         ctx.out.warn(&format!(
             "{} holds your profile in plain text. Keep it private and delete it when done, or use --encrypt.",
@@ -316,10 +317,13 @@ pub fn export_cmd(ctx: &mut Ctx, args: ExportArgs) -> CliResult {
             "versions": versions,
             "custom_fields": doc.custom_fields.len(),
             "sections": doc.sections.keys().collect::<Vec<_>>(),
+            "fingerprint": fingerprint,
         }),
         || {
             format!(
-                "Exported {} field(s) ({} version(s)) and {} custom field(s) to {}{}.",
+                "Exported {} field(s) ({} version(s)) and {} custom field(s) to {}{}.\n\
+                 Signed by this vault, key fingerprint {fingerprint}\n\
+                 (importing the file shows the fingerprint of the vault that signed it: they must match)",
                 doc.profile.len(),
                 versions,
                 doc.custom_fields.len(),
@@ -349,6 +353,11 @@ pub fn import_cmd(ctx: &mut Ctx, args: ImportArgs) -> CliResult {
         _ => None,
     };
     let doc = spin("Reading the export", || export::decode(&bytes, export_pass.as_ref()))?;
+    // Every signed part must come from one vault and key, before anything is written.
+    let signer = Signer {
+        fingerprint: locket_app::owner::export_signer(&doc)?,
+        vault_id: doc.source.vault_id.clone(),
+    };
     let dir = ctx.vault_dir();
     let sections = super::export_sections();
     let refs: Vec<&dyn ExportSection> = sections.iter().map(|s| s.as_ref()).collect();
@@ -357,7 +366,7 @@ pub fn import_cmd(ctx: &mut Ctx, args: ImportArgs) -> CliResult {
         let vault = ctx.open_vault()?;
         let store = vault.connect()?;
         let summary = spin("Importing", || export::import(store.conn(), &doc, &refs))?;
-        report_import(ctx, &summary, &dir);
+        report_import(ctx, &summary, &dir, &signer);
         return Ok(());
     }
     let (vault, recovery) = create_vault(ctx, &dir)?;
@@ -370,13 +379,15 @@ pub fn import_cmd(ctx: &mut Ctx, args: ImportArgs) -> CliResult {
             if !ctx.out.is_json() {
                 print_recovery_key(ctx, &dir, &vault, &recovery, "Created a new vault");
                 println!();
-                report_import(ctx, &summary, &dir);
+                report_import(ctx, &summary, &dir, &signer);
             } else {
                 ctx.out.json(&json!({
                     "vault_id": vault.id(),
                     "path": dir,
                     "recovery_key": recovery.display_groups().as_str(),
                     "imported": summary,
+                    "source_vault_id": signer.vault_id,
+                    "fingerprint": signer.fingerprint,
                 }));
             }
             Ok(())
@@ -390,10 +401,29 @@ pub fn import_cmd(ctx: &mut Ctx, args: ImportArgs) -> CliResult {
     }
 }
 
-fn report_import(ctx: &Ctx, s: &export::ImportSummary, dir: &Path) {
-    ctx.out.result(&json!({ "path": dir, "imported": s }), || {
+/// Who signed an export being imported.
+struct Signer {
+    fingerprint: Option<String>,
+    vault_id: String,
+}
+
+fn report_import(ctx: &Ctx, s: &export::ImportSummary, dir: &Path, signer: &Signer) {
+    let value = json!({
+        "path": dir,
+        "imported": s,
+        "source_vault_id": signer.vault_id,
+        "fingerprint": signer.fingerprint,
+    });
+    ctx.out.result(&value, || {
+        let signed = match &signer.fingerprint {
+            Some(fp) => format!(
+                "\nThe file was signed by the vault with key fingerprint {fp}\n\
+                 (the export showed its vault's fingerprint: if they differ, the file is not the one you exported)"
+            ),
+            None => "\nThe file carries no signed activity log or grants.".to_owned(),
+        };
         format!(
-            "Imported {} field(s) ({} version(s)), {} custom field(s) and {} setting(s) into {}.",
+            "Imported {} field(s) ({} version(s)), {} custom field(s) and {} setting(s) into {}.{signed}",
             s.fields,
             s.versions,
             s.custom_fields,

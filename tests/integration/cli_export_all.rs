@@ -254,7 +254,10 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
 
     // --- Export, check it against the documented schema, wipe, import.
     let export = tmp.join("all.json");
-    run_pw(&v.dir, &["export", "--out", s(&export)]).ok();
+    let exported = run_pw(&v.dir, &["--json", "export", "--out", s(&export)]);
+    let fingerprint = exported.json()["fingerprint"].as_str().unwrap().to_owned();
+    exported.ok();
+    assert_eq!(fingerprint.split(' ').count(), 8, "{fingerprint}");
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     let schema: Value = serde_json::from_str(include_str!("../../docs/schemas/export.v1.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -298,6 +301,9 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
     let summary = imported.json();
     imported.ok();
     assert_eq!(summary["imported"]["sections"], serde_json::json!(["audit", "grants"]));
+    // The import names the vault that signed the file: the one that exported it.
+    assert_eq!(summary["fingerprint"], fingerprint.as_str());
+    assert_eq!(summary["source_vault_id"], old_vault_id.as_str());
 
     // --- Everything is back.
     let after = snapshot(&v.dir);
@@ -494,6 +500,23 @@ fn a_tampered_log_in_an_export_is_refused_and_nothing_is_imported() {
     assert!(r.stderr.contains("\"audit_section_not_intact\""), "{}", r.stderr);
     assert!(r.stderr.contains("not intact at event 1"), "{}", r.stderr);
     assert!(!target.exists(), "the vault made for the import is removed again");
+
+    // The grants' key of another vault spliced in: refused before a vault is even made.
+    let other = TestVault::new();
+    let other_export = other.tmp.path().join("other.json");
+    run_pw(&other.dir, &["export", "--out", s(&other_export)]).ok();
+    let theirs: Value = serde_json::from_str(&std::fs::read_to_string(&other_export).unwrap()).unwrap();
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    doc["sections"]["grants"]["source"]["public_key"] = theirs["sections"]["grants"]["source"]["public_key"].clone();
+    let spliced = tmp.join("spliced.json");
+    std::fs::write(&spliced, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let r = run(
+        &target,
+        &["--passphrase-stdin", "--json", "import", s(&spliced)],
+        &format!("{PASS}\n"),
+    );
+    assert!(r.stderr.contains("\"export_signer_mismatch\""), "{}", r.stderr);
+    assert!(!target.exists(), "nothing was made or imported");
 }
 
 #[test]

@@ -411,6 +411,8 @@ pub struct ChainStatus {
 pub struct ExportResult {
     pub fields: usize,
     pub bytes: usize,
+    /// This vault's key fingerprint, which the file's import will show.
+    pub fingerprint: String,
 }
 
 /// `vault_import`.
@@ -418,6 +420,10 @@ pub struct ExportResult {
 #[serde(rename_all = "camelCase")]
 pub struct ImportResult {
     pub fields: usize,
+    /// The fingerprint of the vault that signed the file (compare it with the one its export showed); `None`
+    /// for a file with no signed part.
+    pub fingerprint: Option<String>,
+    pub source_vault_id: String,
 }
 
 /// `locket://progress` payload.

@@ -55,6 +55,65 @@ pub fn core_filter(f: &AuditFilter) -> AppResult<Filter> {
     Ok(filter)
 }
 
+/// `vault`'s key fingerprint (see [`Session::vault_fingerprint`]).
+pub fn vault_fingerprint(vault: &locket_vault::Vault) -> AppResult<String> {
+    let pk = locket_audit::signing_public_key(vault.signing_seed().expose())
+        .map_err(|e| AppError::new("storage_failed", e.to_string()))?;
+    Ok(locket_wire::token::fingerprint_of_public_key(&pk))
+}
+
+/// The fingerprint of the vault that signed an export (`None` when it carries no signed section), after checking
+/// that every signed part names one vault and one key: the document's source, the log's signed heads and
+/// attestation (`audit` section) and the grants' token key (`grants` section). A file whose parts were signed
+/// by different keys, or claim different vaults, was put together from several exports (or re-signed in part)
+/// and is refused (`export_signer_mismatch`) before anything is imported.
+pub fn export_signer(doc: &export::ExportDocument) -> AppResult<Option<String>> {
+    let mismatch = |what: &str| {
+        AppError::new(
+            "export_signer_mismatch",
+            format!(
+                "This export was not made by one vault: {what}. It may have been put together from several \
+                 exports or altered; nothing was imported."
+            ),
+        )
+    };
+    let mut key: Option<Vec<u8>> = None;
+    let mut same_key = |raw: Vec<u8>, part: &str| -> AppResult<()> {
+        match &key {
+            Some(k) if *k != raw => Err(mismatch(&format!("the {part} is signed by another key"))),
+            Some(_) => Ok(()),
+            None => {
+                key = Some(raw);
+                Ok(())
+            }
+        }
+    };
+    let source = doc.source.vault_id.as_str();
+    if let Some(audit) = doc.sections.get("audit") {
+        let vault_id = audit.get("source_vault_id").and_then(|v| v.as_str());
+        if vault_id.is_some_and(|v| v != source) {
+            return Err(mismatch("its activity log comes from another vault"));
+        }
+        if let Some(hex_key) = audit.get("public_key").and_then(|v| v.as_str()) {
+            let raw = hex::decode(hex_key).map_err(|_| mismatch("its activity log's key is not readable"))?;
+            same_key(raw, "activity log")?;
+        }
+    }
+    if let Some(grants) = doc.sections.get("grants") {
+        let src = grants.get("source");
+        let vault_id = src.and_then(|s| s.get("vault_id")).and_then(|v| v.as_str());
+        if vault_id.is_some_and(|v| v != source) {
+            return Err(mismatch("its grants come from another vault"));
+        }
+        if let Some(paserk) = src.and_then(|s| s.get("public_key")).and_then(|v| v.as_str()) {
+            let raw = locket_wire::token::public_key_bytes(paserk)
+                .map_err(|_| mismatch("its grants' key is not readable"))?;
+            same_key(raw, "list of grants")?;
+        }
+    }
+    Ok(key.map(|k| locket_wire::token::fingerprint_of_public_key(&k)))
+}
+
 /// Progress of a long operation (export, import): `done` of `total` steps.
 pub type OnProgress<'a> = &'a (dyn Fn(u32, u32) + Sync);
 
@@ -222,7 +281,14 @@ impl Session {
         Ok(ExportResult {
             fields: doc.profile.len(),
             bytes: bytes.len(),
+            fingerprint: self.vault_fingerprint()?,
         })
+    }
+
+    /// This vault's key fingerprint (SHA-256 of its Ed25519 public key, 8 groups of 4 hex digits): what an
+    /// export made here shows on import, so the owner can tell it was signed by this vault.
+    pub fn vault_fingerprint(&self) -> AppResult<String> {
+        vault_fingerprint(self.vault())
     }
 
     /// Imports an export file into this (empty) vault, in one transaction on the writer.
@@ -242,6 +308,8 @@ impl Session {
         }
         progress(1, 3);
         let doc = export::decode(&bytes, passphrase)?;
+        let fingerprint = export_signer(&doc)?;
+        let source_vault_id = doc.source.vault_id.clone();
         progress(2, 3);
         let summary = self.write(move |tx| {
             let sections = export_sections();
@@ -249,7 +317,11 @@ impl Session {
             export::import(tx, &doc, &refs)
         })?;
         progress(3, 3);
-        Ok(ImportResult { fields: summary.fields })
+        Ok(ImportResult {
+            fields: summary.fields,
+            fingerprint,
+            source_vault_id,
+        })
     }
 
     /// Turns unlock-on-this-device (a key in the OS keychain) on or off; returns the settings as they are now.

@@ -70,6 +70,7 @@ impl ErrorKind {
             | "vault_too_new"
             | "vault_record_corrupt"
             | "export_malformed"
+            | "export_signer_mismatch"
             | "export_unsupported"
             | "export_unknown_section"
             | "export_section_failed"

@@ -475,9 +475,14 @@ pub fn fingerprint_of_public_key(public_key: &[u8]) -> String {
 
 /// [`fingerprint_of_public_key`] of a PASERK `k4.public.…` key.
 pub fn fingerprint_of(public_paserk: &str) -> Result<String, TokenError> {
+    Ok(fingerprint_of_public_key(&public_key_bytes(public_paserk)?))
+}
+
+/// The raw 32-byte Ed25519 key of a PASERK `k4.public.…` key.
+pub fn public_key_bytes(public_paserk: &str) -> Result<Vec<u8>, TokenError> {
     let public =
         AsymmetricPublicKey::<V4>::try_from(public_paserk).map_err(|_| bad_key("not a PASERK k4.public key"))?;
-    Ok(fingerprint_of_public_key(public.as_bytes()))
+    Ok(public.as_bytes().to_vec())
 }
 
 #[cfg(test)]

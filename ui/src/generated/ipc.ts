@@ -79,6 +79,7 @@ export const ERROR_CODES = [
   "export_malformed",
   "export_passphrase_required",
   "export_section_failed",
+  "export_signer_mismatch",
   "export_unknown_section",
   "export_unsupported",
   "field_not_set",
@@ -326,7 +327,11 @@ export type ErasureRequest = { id: string, grantId: string | null, requestedAt: 
 /**
  * `vault_export`.
  */
-export type ExportResult = { fields: number, bytes: number, };
+export type ExportResult = { fields: number, bytes: number, 
+/**
+ * This vault's key fingerprint, which the file's import will show.
+ */
+fingerprint: string, };
 
 /**
  * An option of an enum field.
@@ -396,7 +401,12 @@ outdatedSince: string | null, };
 /**
  * `vault_import`.
  */
-export type ImportResult = { fields: number, };
+export type ImportResult = { fields: number, 
+/**
+ * The fingerprint of the vault that signed the file (compare it with the one its export showed); `None`
+ * for a file with no signed part.
+ */
+fingerprint: string | null, sourceVaultId: string, };
 
 /**
  * An error as the web view sees it.

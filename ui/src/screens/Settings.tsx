@@ -280,6 +280,8 @@ function DataCard({ toast }: { toast: ToastFn }) {
   const [encrypt, setEncrypt] = useState(true);
   const [exportPass, setExportPass] = useState("");
   const [importPass, setImportPass] = useState("");
+  // Which vault signed the file just exported or imported (kept on screen, unlike a toast, to compare).
+  const [signer, setSigner] = useState<{ op: "export" | "import"; fingerprint: string | null } | null>(null);
   const act = useAction();
   useEffect(() => {
     const un = backend.onProgress(setProgress);
@@ -310,6 +312,7 @@ function DataCard({ toast }: { toast: ToastFn }) {
               setProgress({ op: "export", done: 0, total: 1 });
               const r = await backend.exportVault(f, encrypt ? exportPass : null);
               toast("success", `Exported ${r.fields} values (${formatBytes(r.bytes)})`);
+              setSigner({ op: "export", fingerprint: r.fingerprint });
               setExportPass("");
             })
           }
@@ -327,6 +330,7 @@ function DataCard({ toast }: { toast: ToastFn }) {
               setProgress({ op: "import", done: 0, total: 1 });
               const r = await backend.importVault(f, importPass || null);
               toast("success", `Imported ${r.fields} values`);
+              setSigner({ op: "import", fingerprint: r.fingerprint });
               setImportPass("");
             })
           }
@@ -343,6 +347,23 @@ function DataCard({ toast }: { toast: ToastFn }) {
           </>
         )}
       </div>
+      {signer && (
+        <p className="signer-note small" data-testid="export-fingerprint">
+          {signer.op === "export" ? (
+            <>
+              Signed by this vault, key fingerprint <span className="mono">{signer.fingerprint}</span>. Importing the
+              file shows the fingerprint of the vault that signed it: they must match.
+            </>
+          ) : signer.fingerprint ? (
+            <>
+              The file was signed by the vault with key fingerprint <span className="mono">{signer.fingerprint}</span>.
+              Its export showed that vault&apos;s fingerprint: if they differ, this is not the file you exported.
+            </>
+          ) : (
+            <>The file carries no signed activity log or grants.</>
+          )}
+        </p>
+      )}
       <ErrorText error={act.error} testid="data-error" />
     </section>
   );

@@ -407,3 +407,63 @@ async fn a_retailers_first_seen_details_are_kept_and_a_different_claim_is_flagge
     assert_eq!(capped.code, "requests_pending_limit");
     assert!(capped.message.contains("shop.example"), "{}", capped.message);
 }
+
+/// An export shows the fingerprint of the vault that signed it; a file whose activity log was taken from (or
+/// re-signed by) another vault is refused before anything is imported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_names_its_signer_and_a_spliced_one_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    let mut prints = Vec::new();
+    for name in ["a", "b"] {
+        let locket = Locket::new(tmp.path().join(name), options(None));
+        unlocked_with_grant(&locket).await;
+        let s = locket.session().unwrap();
+        let out = tmp.path().join(format!("{name}.json"));
+        let o2 = out.clone();
+        let done = locket_app::blocking(move || s.export_all(&o2, None, &|_, _| {}))
+            .await
+            .unwrap();
+        assert_eq!(
+            done.fingerprint.len(),
+            39,
+            "8 groups of 4 hex digits: {}",
+            done.fingerprint
+        );
+        prints.push(done.fingerprint);
+        files.push(out);
+        locket.lock(LockReason::Button).await.unwrap();
+    }
+    assert_ne!(prints[0], prints[1], "each vault has its own key");
+
+    // Vault A's file with vault B's signed log spliced in.
+    let mut a: serde_json::Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&files[1]).unwrap()).unwrap();
+    let mut spliced_log = b["sections"]["audit"].clone();
+    spliced_log["source_vault_id"] = a["source"]["vault_id"].clone();
+    a["sections"]["audit"] = spliced_log;
+    let spliced = tmp.path().join("spliced.json");
+    std::fs::write(&spliced, serde_json::to_vec(&a).unwrap()).unwrap();
+
+    let target = Locket::new(tmp.path().join("target"), options(None));
+    target.create(Passphrase::new(PASSPHRASE.into()), false).await.unwrap();
+    let s = target.session().unwrap();
+    let p = spliced.clone();
+    let refused = locket_app::blocking(move || s.import_all(&p, None, &|_, _| {}))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, "export_signer_mismatch");
+    assert!(refused.message.contains("nothing was imported"), "{}", refused.message);
+    let s = target.session().unwrap();
+    let grants = locket_app::blocking(move || s.grants()).await.unwrap();
+    assert!(grants.is_empty(), "nothing was imported");
+
+    // The untouched file imports and names vault A's key.
+    let s = target.session().unwrap();
+    let p = files[0].clone();
+    let imported = locket_app::blocking(move || s.import_all(&p, None, &|_, _| {}))
+        .await
+        .unwrap();
+    assert_eq!(imported.fingerprint.as_deref(), Some(prints[0].as_str()));
+    target.lock(LockReason::Button).await.unwrap();
+}
