@@ -36,6 +36,11 @@ pub enum GrantCmd {
         /// for where its purpose needs less (see `locket requests show`).
         #[arg(long)]
         minimize: bool,
+        /// Grant more than one answer about your age to this shop (e.g. age_over:18 and age_over:21, counting its
+        /// earlier grants): together they narrow your age to a band, several down to your exact age. Refused
+        /// (`age_bracketing`) without this flag.
+        #[arg(long)]
+        allow_age_bracketing: bool,
         /// Endpoint URL to put in the grant file (default: from the endpoint settings).
         #[arg(long, value_name = "URL")]
         endpoint: Option<String>,
@@ -157,6 +162,7 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
             max_uses,
             note,
             minimize,
+            allow_age_bracketing,
             endpoint,
             out,
         } => {
@@ -170,6 +176,7 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                 expires_in,
                 max_uses,
                 note,
+                allow_age_bracketing,
             };
             let minimized = if minimize {
                 session.minimization_plan(&request_id, options.only.as_deref())?
@@ -198,6 +205,16 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                 }
             };
             let g = &issued.grant;
+            if allow_age_bracketing {
+                let answers = session.age_answers(&g.retailer_id)?;
+                if answers.len() > 1 {
+                    ctx.out.warn(&format!(
+                        "{} now holds {} about your age: together they narrow it to a band.",
+                        g.retailer_name,
+                        answers.join(" and ")
+                    ));
+                }
+            }
             ctx.out.result(
                 &json!({ "grant": g, "decision": issued.decision, "grant_file": out.display().to_string() }),
                 || {

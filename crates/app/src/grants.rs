@@ -183,6 +183,11 @@ pub struct ApproveInput {
     #[serde(default)]
     #[ts(as = "Option<_>", optional)]
     pub minimize: bool,
+    /// The owner insists on granting more than one answer about their age to this retailer (refused with
+    /// `age_bracketing` otherwise).
+    #[serde(default)]
+    #[ts(as = "Option<_>", optional)]
+    pub allow_age_bracketing: bool,
 }
 
 /// `request_approve` result: the grant and its file (the file holds a token, no profile data).
@@ -442,6 +447,7 @@ impl Session {
             expires_in: input.expires_in_seconds.map(|sec| Duration::seconds(sec.max(60))),
             max_uses: input.max_uses,
             note: None,
+            allow_age_bracketing: input.allow_age_bracketing,
         };
         // The desktop keeps the file in the session until the owner saves or copies it.
         let minimized = if input.minimize {
@@ -458,6 +464,24 @@ impl Session {
             grant_file: file,
             suggested_file_name: grant_file_name(&issued.grant.retailer_name),
         })
+    }
+
+    /// The distinct answers about the owner's age (`age_over:N`, `birth_year_band`) `retailer_id` holds in its
+    /// grants, sorted.
+    pub fn age_answers(&self, retailer_id: &str) -> AppResult<Vec<String>> {
+        let store = self.store()?;
+        let mut all = Vec::new();
+        for g in locket_grants::store::list_grants(store.conn())?
+            .into_iter()
+            .filter(|g| g.retailer_id == retailer_id)
+        {
+            all.extend(g.scopes.into_iter().map(|s| s.scope));
+        }
+        Ok(locket_grants::store::age_answers(
+            store.conn(),
+            retailer_id,
+            all.iter().map(String::as_str),
+        )?)
     }
 
     /// Denies a pending request (recorded and logged).

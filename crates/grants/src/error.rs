@@ -31,6 +31,18 @@ pub enum GrantError {
         /// Which cap was reached.
         limit: crate::store::PendingLimit,
     },
+    /// More than one answer about the owner's age for one retailer, and the owner did not insist.
+    #[error(
+        "sharing {} with {retailer} would narrow your age to a band (each further answer narrows it more, down to \
+         your exact age); share one of them, or approve anyway with --allow-age-bracketing",
+        scopes.join(" and ")
+    )]
+    AgeBracketing {
+        /// The retailer's name.
+        retailer: String,
+        /// Its age answers with this grant (this grant's and earlier grants').
+        scopes: Vec<String>,
+    },
     /// No request with that id.
     #[error("no request with id {0:?}; `locket requests list` shows them")]
     RequestNotFound(String),
@@ -120,6 +132,7 @@ impl GrantError {
             GrantError::Request(e) => e.code(),
             GrantError::DuplicateRequest { .. } => "request_duplicate",
             GrantError::TooManyPending { .. } => "requests_pending_limit",
+            GrantError::AgeBracketing { .. } => "age_bracketing",
             GrantError::RequestNotFound(_) => "request_not_found",
             GrantError::AmbiguousId(_) => "id_ambiguous",
             GrantError::AlreadyDecided { .. } => "request_already_decided",

@@ -141,6 +141,10 @@ pub struct ApproveOptions {
     pub max_uses: Option<u32>,
     /// The owner's note on the decision.
     pub note: Option<String>,
+    /// Grant more than one answer about the owner's age to one retailer (`age_over:18` and `age_over:21`, or
+    /// with `birth_year_band`): together they narrow the age to a band, several of them down to the exact
+    /// age, so without this the approval is refused ([`GrantError::AgeBracketing`]).
+    pub allow_age_bracketing: bool,
 }
 
 /// What [`approve`] produced.
@@ -278,6 +282,39 @@ pub fn approve(
     approve_minimized(tx, signer, request_id, options, &BTreeMap::new(), endpoint, now)
 }
 
+/// Whether `scope` is an answer computed from the date of birth (`age_over:N`, `birth_year_band`).
+pub fn is_age_answer(scope: &str) -> bool {
+    locket_wire::derived::DerivedScope::parse(scope)
+        .and_then(Result::ok)
+        .is_some_and(|d| d.def.sources.contains(&"identity.date_of_birth"))
+}
+
+/// The distinct age answers `retailer` would hold with `scopes` granted: those among `scopes` plus those of
+/// every grant it ever had (it may have read them already), sorted. Empty when `scopes` has none.
+pub fn age_answers<'a>(
+    conn: &rusqlite::Connection,
+    retailer: &str,
+    scopes: impl Iterator<Item = &'a str>,
+) -> Result<Vec<String>, GrantError> {
+    let mut answers: std::collections::BTreeSet<String> =
+        scopes.filter(|s| is_age_answer(s)).map(str::to_owned).collect();
+    if answers.is_empty() {
+        return Ok(Vec::new());
+    }
+    for g in crate::records::list_grants(conn)?
+        .iter()
+        .filter(|g| g.retailer_id == retailer)
+    {
+        answers.extend(
+            g.scopes
+                .iter()
+                .filter(|s| is_age_answer(&s.scope))
+                .map(|s| s.scope.clone()),
+        );
+    }
+    Ok(answers.into_iter().collect())
+}
+
 /// [`approve`], granting minimized answers instead of some requested scopes ("grant the minimized answer
 /// instead"): `minimize` maps a requested, selected scope to the derived or noised scope granted in its
 /// place, which must pass [`crate::derived::check_minimization`] (e.g. `identity.date_of_birth` →
@@ -394,6 +431,17 @@ pub fn approve_via(
             purpose_text: s.purpose_text.clone(),
             fields: resolved.fields,
         });
+    }
+
+    // 1b. Answers about the owner's age: at most one per retailer unless the owner insists.
+    if !options.allow_age_bracketing {
+        let answers = age_answers(tx, &request.retailer.id, granted.iter().map(|g| g.scope.as_str()))?;
+        if answers.len() > 1 {
+            return Err(GrantError::AgeBracketing {
+                retailer: request.retailer.name.clone(),
+                scopes: answers,
+            });
+        }
     }
 
     // 2. How long, how often.

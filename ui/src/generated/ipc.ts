@@ -50,6 +50,7 @@ export type EventKind = keyof typeof EVENT_KINDS;
 
 /** Every error code Locket's sources define (`IpcError.code` is one of these). */
 export const ERROR_CODES = [
+  "age_bracketing",
   "alias_in_use",
   "alias_invalid",
   "audit_bad_query",
@@ -196,7 +197,12 @@ expiresInSeconds: number | null, maxUses: number | null,
 /**
  * Share the minimized answers (the request's `minimized` plan) instead of the raw fields they replace.
  */
-minimize?: boolean, };
+minimize?: boolean, 
+/**
+ * The owner insists on granting more than one answer about their age to this retailer (refused with
+ * `age_bracketing` otherwise).
+ */
+allowAgeBracketing?: boolean, };
 
 /**
  * An audit event for the Activity table.

@@ -12,6 +12,11 @@ import { minimizedSelection, privacyNotes } from "../lib/privacy";
 type ToastFn = (kind: Toast["kind"], text: string) => void;
 
 /** What Locket can say about how a request arrived. None of these ways proves who sent it. */
+/** Whether a scope is an answer computed from the date of birth (the core's rule: `is_age_answer`). */
+function isAgeAnswer(scope: string): boolean {
+  return scope.startsWith("age_over:") || scope === "birth_year_band";
+}
+
 function viaWords(via: GrantRequest["via"]): string {
   switch (via) {
     case "http":
@@ -167,6 +172,10 @@ function RequestCard(props: {
   const canApprove = chosen.size > 0 && expiresAt !== null && !uses.error && !act.busy;
 
   const notes = useMemo(() => privacyNotes(r), [r]);
+  // Several answers about the owner's age (age_over:18 and age_over:21, birth_year_band) narrow it to a band.
+  const [insistAge, setInsistAge] = useState(false);
+  const ageAnswers = r.scopes.filter((s) => chosen.has(s.scope) && isAgeAnswer(s.scope)).map((s) => s.scope);
+  const ageRefused = act.error?.code === "age_bracketing";
   const canMinimize = notes.some((n) => n.minimizable) && expiresAt !== null && !uses.error && !act.busy;
 
   const approve = (minimize: boolean) => {
@@ -179,6 +188,7 @@ function RequestCard(props: {
           preset === "requested" ? null : Math.max(60, Math.floor((expiresAt.getTime() - Date.now()) / 1000)),
         maxUses: uses.value,
         minimize,
+        allowAgeBracketing: insistAge,
       });
       props.onIssued(g);
       props.toast("success", minimize ? `Approved ${r.retailer.name} with minimized answers` : `Approved ${r.retailer.name}`);
@@ -403,6 +413,21 @@ function RequestCard(props: {
           <ErrorText error={uses.error} />
         </div>
       </div>
+      {(ageAnswers.length > 1 || ageRefused) && (
+        <section className="identity-check" data-testid="age-bracketing" aria-label="Your age">
+          <p>
+            <strong>These answers together narrow down your age.</strong>{" "}
+            {ageAnswers.length > 1
+              ? `Sharing ${ageAnswers.join(" and ")} tells ${r.retailer.name} that your age lies between them; each further answer narrows it more, down to your exact age.`
+              : `${r.retailer.name} already holds an answer about your age from an earlier grant; another one narrows your age to a band.`}{" "}
+            Share just one, or confirm below.
+          </p>
+          <label className="check">
+            <input type="checkbox" checked={insistAge} onChange={(e) => setInsistAge(e.target.checked)} data-testid="age-bracketing-insist" />
+            <span>Share them anyway — I understand this narrows down my age</span>
+          </label>
+        </section>
+      )}
       <ErrorText error={act.error} testid="request-error" />
       <footer className="request-actions">
         <Button kind="ghost" onClick={deny} disabled={act.busy} testid="request-deny">

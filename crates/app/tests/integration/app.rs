@@ -57,6 +57,7 @@ async fn unlocked_with_grant(locket: &Locket) -> (String, SocketAddr) {
                 expires_in_seconds: Some(3600),
                 max_uses: None,
                 minimize: false,
+                allow_age_bracketing: false,
             },
             url,
         )?;

@@ -114,6 +114,7 @@ fn approve_a_subset_and_redeem_exactly_it() {
         expires_in: Some(Duration::days(7)),
         max_uses: Some(5),
         note: Some("no marketing".into()),
+        allow_age_bracketing: false,
     };
     // Prefix ids work for the owner.
     let file = f.approve(&id[..12], &opts).unwrap();
@@ -466,6 +467,43 @@ fn scopes_that_can_no_longer_be_answered() {
     assert_eq!(f.redeem(&file.token, now()).unwrap_err(), "scope_unsatisfiable");
     // A refused redemption counts no use.
     assert_eq!(store::get_grant(f.store.conn(), &file.grant_id).unwrap().uses, 0);
+}
+
+#[test]
+fn several_age_answers_for_one_retailer_are_refused_unless_the_owner_insists() {
+    let mut f = fixture();
+    let age = |n: u32| json!({"scope": format!("age_over:{n}"), "purpose": "age_verification", "required": false});
+    // Two thresholds in one request: refused, nothing decided.
+    let id = f.import("nonce-0000000000000040", json!([age(18), age(21)]));
+    let e = f.approve(&id, &ApproveOptions::default()).unwrap_err();
+    assert_eq!(e.code(), "age_bracketing");
+    assert!(e.to_string().contains("age_over:18 and age_over:21"), "{e}");
+    assert_eq!(
+        store::get_request(f.store.conn(), &id).unwrap().status,
+        RequestStatus::Pending,
+        "a refused approval decides nothing"
+    );
+    // One of them is fine.
+    let one = ApproveOptions {
+        only: Some(vec!["age_over:18".into()]),
+        ..ApproveOptions::default()
+    };
+    f.approve(&id, &one).unwrap();
+    // A later request for another threshold, to the same shop: refused too (it holds the first answer).
+    let later = f.import("nonce-0000000000000041", json!([age(25)]));
+    let e = f.approve(&later, &ApproveOptions::default()).unwrap_err();
+    assert_eq!(e.code(), "age_bracketing");
+    assert!(e.to_string().contains("age_over:18 and age_over:25"), "{e}");
+    // The same threshold again narrows nothing.
+    let same = f.import("nonce-0000000000000042", json!([age(18)]));
+    f.approve(&same, &ApproveOptions::default()).unwrap();
+    // The owner insists.
+    let insist = ApproveOptions {
+        allow_age_bracketing: true,
+        ..ApproveOptions::default()
+    };
+    let file = f.approve(&later, &insist).unwrap();
+    assert_eq!(f.redeem(&file.token, now()).unwrap().fields.len(), 1);
 }
 
 const POOL: &[&str] = &[
