@@ -10,7 +10,7 @@ use locket_grants::duration::parse_owner_duration;
 use locket_grants::store::{ApproveOptions, GrantRecord};
 use serde_json::json;
 
-use super::output::{cell, table, when};
+use super::output::{cell, safe, table, when};
 use super::{exit, CliError, CliResult, Ctx};
 
 /// `locket grant …`
@@ -120,7 +120,7 @@ fn describe(g: &GrantRecord) -> String {
     let now = Utc::now();
     let mut out = vec![
         format!("Grant {} — {}", g.id, g.status(now).as_str()),
-        format!("  Shop:      {} ({})", g.retailer_name, g.retailer_id),
+        format!("  Shop:      {} ({})", safe(&g.retailer_name), safe(&g.retailer_id)),
         format!("  Request:   {}", g.request_id),
         format!("  Valid:     {} to {}", when(g.not_before), when(g.expires_at)),
         format!(
@@ -133,14 +133,22 @@ fn describe(g: &GrantRecord) -> String {
         "  Scopes:".to_owned(),
     ];
     for s in &g.scopes {
-        out.push(format!("    {} — {} (for {})", s.scope, s.label, s.purpose.label()));
+        out.push(format!(
+            "    {} — {} (for {})",
+            safe(&s.scope),
+            safe(&s.label),
+            s.purpose.label()
+        ));
     }
     if let Some(t) = g.revoked_at {
         out.push(format!(
             "  Revoked:   {} by {}{}",
             when(t),
             g.revoked_by.map(|b| b.as_str()).unwrap_or("?"),
-            g.revoke_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+            g.revoke_reason
+                .as_ref()
+                .map(|r| format!(" ({})", safe(r)))
+                .unwrap_or_default()
         ));
     }
     out.join("\n")
@@ -219,7 +227,7 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                 &json!({ "grant": g, "decision": issued.decision, "grant_file": out.display().to_string() }),
                 || {
                     let mut lines = vec![
-                        format!("Approved: grant {} for {}.", g.id, g.retailer_name),
+                        format!("Approved: grant {} for {}.", g.id, safe(&g.retailer_name)),
                         format!(
                             "  Scopes:  {}",
                             g.scopes.iter().map(|s| s.scope.as_str()).collect::<Vec<_>>().join(", ")
@@ -230,7 +238,7 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                         lines.push(format!("  Uses:    at most {m}"));
                     }
                     for d in &issued.decision.differences {
-                        lines.push(format!("  Note:    {}", d.describe()));
+                        lines.push(format!("  Note:    {}", safe(&d.describe())));
                     }
                     lines.push(format!(
                         "Grant file written to {} — give it to the shop; whoever holds it can fetch the granted data.",
@@ -257,12 +265,14 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                     if revoked.already {
                         format!(
                             "Grant {} for {} was already revoked; nothing changed.",
-                            g.id, g.retailer_name
+                            g.id,
+                            safe(&g.retailer_name)
                         )
                     } else {
                         format!(
                             "Revoked grant {} for {}. Its next use will be refused.",
-                            g.id, g.retailer_name
+                            g.id,
+                            safe(&g.retailer_name)
                         )
                     }
                 },
@@ -275,8 +285,8 @@ pub fn run(ctx: &mut Ctx, cmd: GrantCmd) -> CliResult {
                     "Narrowed grant {} for {}: withdrawn {}; still granted {}. Its next fetch no longer returns \
                      the withdrawn scopes. Consent receipt {} recorded.",
                     g.id,
-                    g.retailer_name,
-                    withdraw.join(", "),
+                    safe(&g.retailer_name),
+                    safe(&withdraw.join(", ")),
                     g.scopes.iter().map(|s| s.scope.as_str()).collect::<Vec<_>>().join(", "),
                     receipt.receipt_id
                 )

@@ -12,7 +12,7 @@ use locket_app::Session;
 use locket_grants::store::RequestRecord;
 use serde_json::json;
 
-use super::output::{cell, table, when};
+use super::output::{cell, safe, table, when};
 use super::{CliResult, Ctx};
 
 /// The over-asking check's lines appended to the request card (empty when there are no warnings).
@@ -22,9 +22,9 @@ pub fn review_text(review: &Review, rec: &RequestRecord) -> String {
     }
     let mut out = vec![String::new(), "  Privacy check:".to_owned()];
     for w in &review.warnings {
-        out.push(format!("    ⚠ {}", w.message));
+        out.push(format!("    ⚠ {}", safe(&w.message)));
         if let Some(s) = &w.suggestion {
-            out.push(format!("      instead: {} — {}", s.scope, s.explanation));
+            out.push(format!("      instead: {} — {}", safe(&s.scope), safe(&s.explanation)));
         }
     }
     if !review.plan.is_empty() {
@@ -137,7 +137,7 @@ pub fn erasure_cmd(ctx: &mut Ctx, cmd: ErasureCmd) -> CliResult {
                 format!(
                     "Asked {} to erase what it received{}. It sees the request on its next GET /v1/grant \
                      (erasure_requested_at); `locket erasure list` shows when it acknowledges.",
-                    r.retailer_id,
+                    safe(&r.retailer_id),
                     r.grant_id
                         .as_ref()
                         .map(|g| format!(" under grant {g}"))
@@ -193,7 +193,9 @@ pub fn alias_cmd(ctx: &mut Ctx, cmd: AliasCmd) -> CliResult {
             ctx.out.result(&a, || {
                 format!(
                     "{} now gets {} when granted email_alias; if mail to it comes from elsewhere, {} leaked it.",
-                    a.retailer_id, a.alias, a.retailer_id
+                    safe(&a.retailer_id),
+                    safe(&a.alias),
+                    safe(&a.retailer_id)
                 )
             });
         }

@@ -6,7 +6,7 @@ use locket_vault::profile::{self, NewCustomField};
 use locket_vault::VaultError;
 use serde_json::json;
 
-use super::output::{cell, table};
+use super::output::{cell, safe, table};
 use super::{CliError, CliResult, Ctx};
 
 /// `locket profile ...`.
@@ -111,7 +111,10 @@ pub fn run(ctx: &mut Ctx, cmd: ProfileCmd) -> CliResult {
             };
             let outcome = profile::set_from_input(conn, &key, &value)?;
             let current = profile::get(conn, &key)?;
-            let shown = current.as_ref().map(|c| display_value(&c.value)).unwrap_or_default();
+            let shown = current
+                .as_ref()
+                .map(|c| safe(&display_value(&c.value)).into_owned())
+                .unwrap_or_default();
             ctx.out.result(
                 &json!({ "key": key, "version": outcome.version, "changed": outcome.changed,
                          "value": current.map(|c| c.value) }),
@@ -198,12 +201,17 @@ pub fn run(ctx: &mut Ctx, cmd: ProfileCmd) -> CliResult {
 fn describe(def: &FieldDef) -> String {
     let mut s = format!(
         "{}  ({})\n  {}\n  type: {}   sensitivity: {}   group: {}\n",
-        def.key, def.label, def.help, def.field_type, def.sensitivity, def.group
+        safe(&def.key),
+        safe(&def.label),
+        safe(&def.help),
+        def.field_type,
+        def.sensitivity,
+        def.group
     );
     if !def.options.is_empty() {
         s.push_str("  options:\n");
         for o in &def.options {
-            s.push_str(&format!("    {:<16} {}\n", o.value, o.label));
+            s.push_str(&format!("    {:<16} {}\n", safe(&o.value), safe(&o.label)));
         }
     }
     let r = &def.rules;
@@ -227,7 +235,7 @@ fn describe(def: &FieldDef) -> String {
         s.push_str(&format!("  rules: {}\n", rules.join(", ")));
     }
     if let Some(d) = &def.default {
-        s.push_str(&format!("  default: {}\n", display_value(d)));
+        s.push_str(&format!("  default: {}\n", safe(&display_value(d))));
     }
     s.push_str(&format!(
         "  example: locket profile set {} '{}'",

@@ -7,7 +7,9 @@ use locket_grants::request::MAX_REQUEST_BYTES;
 use locket_grants::store::{RequestRecord, RequestSource, RequestStatus};
 use locket_grants::GrantError;
 
-use super::output::{cell, table, when};
+use locket_app::grants::RetailerChangeDto;
+
+use super::output::{cell, safe, table, when};
 use super::{exit, CliError, CliResult, Ctx};
 
 /// `locket requests …`
@@ -50,39 +52,78 @@ impl From<GrantError> for CliError {
     }
 }
 
-/// The request as a card for people.
-pub fn describe(rec: &RequestRecord, catalog: &dyn locket_grants::ScopeResolver) -> String {
+/// How a request reached Locket, in the words the desktop uses ("received … as a file you imported").
+pub fn via_words(rec: &RequestRecord) -> &'static str {
+    match locket_grants::store::source_class(&rec.source, rec.source_detail.as_deref()) {
+        "http" => "from a program or web page on this computer",
+        "deep_link" => "through a Locket link",
+        _ => "as a file you imported",
+    }
+}
+
+/// What every request card says: nobody has checked who sent it.
+pub const NOT_VERIFIED: &str = "Not verified: anyone can send a request claiming to be this shop. Share only if you \
+                                expected it.";
+
+/// The request as a card for people. Every value the request (or its source) supplied passes [`safe`];
+/// `changes` are the retailer details that differ from the ones this retailer id first used.
+pub fn describe(
+    rec: &RequestRecord,
+    catalog: &dyn locket_grants::ScopeResolver,
+    changes: &[RetailerChangeDto],
+) -> String {
     let r = &rec.request;
     let mut out = vec![
         format!("Request {} — {}", rec.id, rec.status.as_str()),
         format!(
             "  From:        {} ({}), id {}",
-            r.retailer.name, r.retailer.origin, r.retailer.id
+            safe(&r.retailer.name),
+            safe(&r.retailer.origin),
+            safe(&r.retailer.id)
         ),
-        format!("  Contact:     {}", r.retailer.contact),
-        format!("  Privacy:     {}", r.retailer.privacy_policy),
+        format!("  Contact:     {}", safe(&r.retailer.contact)),
+        format!("  Privacy:     {}", safe(&r.retailer.privacy_policy)),
         format!(
-            "  Received:    {} via {}{}",
+            "  Received:    {} {}{}",
             when(rec.received_at),
-            rec.source,
+            via_words(rec),
             rec.source_detail
                 .as_ref()
-                .map(|d| format!(" ({d})"))
+                .map(|d| format!(" ({})", safe(d)))
                 .unwrap_or_default()
         ),
+        format!("  {NOT_VERIFIED}"),
+    ];
+    if !changes.is_empty() {
+        out.push("  Warning: this request's details differ from the ones this retailer first used:".to_owned());
+        for c in changes {
+            let mut label = c.label.to_owned();
+            if let Some(first) = label.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            out.push(format!(
+                "    {label}: first seen \"{}\", this request says \"{}\"",
+                safe(&c.first_seen),
+                safe(&c.claimed)
+            ));
+        }
+        out.push("    Grants for this retailer keep the first-seen details.".to_owned());
+    }
+    out.extend([
         format!(
             "  Wants:       {} (for {})",
-            r.requested_duration,
+            safe(&r.requested_duration),
             r.requested_duration()
                 .map(locket_grants::duration::humanize)
                 .unwrap_or_else(|_| "?".into())
         ),
         format!(
             "  Keeps data:  {} — {}",
-            r.retention.max_duration, r.retention.statement
+            safe(&r.retention.max_duration),
+            safe(&r.retention.statement)
         ),
         "  Asks for:".to_owned(),
-    ];
+    ]);
     for s in &r.scopes {
         let resolved = catalog.resolve(&s.scope);
         let label = resolved
@@ -106,28 +147,32 @@ pub fn describe(rec: &RequestRecord, catalog: &dyn locket_grants::ScopeResolver)
         out.push(format!(
             "    {} {} — {}{}{}",
             if s.required { "*" } else { "-" },
-            s.scope,
-            label,
-            fields,
+            safe(&s.scope),
+            safe(&label),
+            safe(&fields),
             flag
         ));
         out.push(format!(
             "        for {}{}",
             s.purpose.label(),
-            s.purpose_text.as_ref().map(|t| format!(": {t}")).unwrap_or_default()
+            s.purpose_text
+                .as_ref()
+                .map(|t| format!(": {}", safe(t)))
+                .unwrap_or_default()
         ));
     }
     out.push("    (* = the shop marks it required)".to_owned());
     if let Some(d) = &rec.decision {
         out.push(format!("  Decision:    {} at {}", d.outcome.as_str(), d.decided_at));
         if !d.granted.is_empty() {
-            out.push(format!("    granted: {}", d.granted.join(", ")));
+            let granted: Vec<_> = d.granted.iter().map(|g| safe(g)).collect();
+            out.push(format!("    granted: {}", granted.join(", ")));
         }
         for diff in &d.differences {
-            out.push(format!("    {}", diff.describe()));
+            out.push(format!("    {}", safe(&diff.describe())));
         }
         if let Some(n) = &d.note {
-            out.push(format!("    note: {n}"));
+            out.push(format!("    note: {}", safe(n)));
         }
         if let Some(g) = &d.grant_id {
             out.push(format!("    grant: {g}"));
@@ -139,6 +184,29 @@ pub fn describe(rec: &RequestRecord, catalog: &dyn locket_grants::ScopeResolver)
         ));
     }
     out.join("\n")
+}
+
+/// The record as JSON, with the retailer details that differ from the first-seen ones (`retailer_changes`:
+/// `field`, `label`, `first_seen`, `claimed`), its `via` and `verified: false`.
+fn record_json(rec: &RequestRecord, changes: &[RetailerChangeDto]) -> Result<serde_json::Value, CliError> {
+    let mut doc = serde_json::to_value(rec)
+        .map_err(|e| CliError::new(exit::ERROR, "io_error", format!("cannot render JSON: {e}")))?;
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert(
+            "via".into(),
+            serde_json::json!(locket_grants::store::source_class(
+                &rec.source,
+                rec.source_detail.as_deref()
+            )),
+        );
+        obj.insert("verified".into(), serde_json::json!(false));
+        let changes: Vec<_> = changes
+            .iter()
+            .map(|c| serde_json::json!({ "field": c.field, "label": c.label, "first_seen": c.first_seen, "claimed": c.claimed }))
+            .collect();
+        obj.insert("retailer_changes".into(), serde_json::Value::Array(changes));
+    }
+    Ok(doc)
 }
 
 /// Runs a `requests` subcommand.
@@ -171,7 +239,9 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                 path: file.display().to_string(),
             };
             let rec = session.import_request_record(bytes, source)?;
-            ctx.out.result(&rec, || describe(&rec, &session));
+            let changes = session.review(&rec)?.retailer_changes;
+            let doc = record_json(&rec, &changes)?;
+            ctx.out.result(&doc, || describe(&rec, &session, &changes));
         }
         RequestsCmd::List { status } => {
             let filter = match status {
@@ -181,7 +251,16 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                 StatusFilter::Denied => Some(RequestStatus::Denied),
             };
             let list = session.request_records(filter)?;
-            ctx.out.result(&list, || {
+            let changes = list
+                .iter()
+                .map(|r| Ok(session.review(r)?.retailer_changes))
+                .collect::<Result<Vec<_>, CliError>>()?;
+            let docs = list
+                .iter()
+                .zip(&changes)
+                .map(|(r, c)| record_json(r, c))
+                .collect::<Result<Vec<_>, CliError>>()?;
+            ctx.out.result(&docs, || {
                 if list.is_empty() {
                     return "No requests. Import one with `locket requests import FILE`; shops can also send them \
                             to the endpoint (`locket serve`)."
@@ -189,11 +268,17 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                 }
                 let rows: Vec<Vec<String>> = list
                     .iter()
-                    .map(|r| {
+                    .zip(&changes)
+                    .map(|(r, c)| {
                         vec![
                             r.id.clone(),
                             r.status.as_str().to_owned(),
                             cell(&r.request.retailer.name, 30),
+                            if c.is_empty() {
+                                "not verified".to_owned()
+                            } else {
+                                "not verified, ⚠ differs".to_owned()
+                            },
                             cell(
                                 &r.request
                                     .scopes
@@ -207,15 +292,19 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                         ]
                     })
                     .collect();
-                table(&["ID", "STATUS", "SHOP", "ASKS FOR", "RECEIVED"], &rows)
+                let mut text = table(&["ID", "STATUS", "SHOP", "SENDER", "ASKS FOR", "RECEIVED"], &rows);
+                text.push_str(
+                    "\nNot verified: anyone can send a request claiming to be a shop. ⚠ differs = the shop's details \
+                     are not the ones that shop id first used (`locket requests show ID`).",
+                );
+                text
             });
         }
         RequestsCmd::Show { id } => {
             let rec = session.request_record(&id)?;
             // The over-asking check: warnings and the minimized answers `grant approve --minimize` grants.
             let review = session.review(&rec)?;
-            let mut doc = serde_json::to_value(&rec)
-                .map_err(|e| CliError::new(exit::ERROR, "io_error", format!("cannot render JSON: {e}")))?;
+            let mut doc = record_json(&rec, &review.retailer_changes)?;
             if let Some(obj) = doc.as_object_mut() {
                 obj.insert("privacy_warnings".into(), serde_json::json!(review.warnings));
                 obj.insert("suggested_minimization".into(), serde_json::json!(review.plan));
@@ -223,7 +312,7 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
             ctx.out.result(&doc, || {
                 format!(
                     "{}{}",
-                    describe(&rec, &session),
+                    describe(&rec, &session, &review.retailer_changes),
                     super::privacy::review_text(&review, &rec)
                 )
             });

@@ -378,7 +378,7 @@ pub fn import_cmd(ctx: &mut Ctx, args: ImportArgs) -> CliResult {
         Ok(summary) => {
             if !ctx.out.is_json() {
                 print_recovery_key(ctx, &dir, &vault, &recovery, "Created a new vault");
-                println!();
+                ctx.out.line("");
                 report_import(ctx, &summary, &dir, &signer);
             } else {
                 ctx.out.json(&json!({

@@ -19,6 +19,7 @@ mod cli_export_all;
 mod cli_privacy;
 mod cli_profile;
 mod cli_restore;
+mod cli_untrusted_text;
 mod cli_vault;
 mod endpoint_attacks;
 mod endpoint_boundary;

@@ -184,6 +184,16 @@ def main():
     mut("fail_created_in_the_future.json", lambda d: d.update(created_at="2099-01-01T00:00:00Z"), "request_invalid")
     mut("fail_extra_property.json", lambda d: d.update(callback="https://evil.example/steal"), "request_invalid")
     mut("fail_required_not_boolean.json", lambda d: d["scopes"][0].update(required="yes"), "request_invalid")
+    # Text that would rewrite the owner's terminal, or read differently from what it holds.
+    cc = "request_control_characters"
+    mut("fail_name_terminal_escape.json", lambda d: d["retailer"].update(name="Nice Shop\u001b[2K\r\u001b]0;pwned\u0007"), cc)
+    mut("fail_name_direction_override.json", lambda d: d["retailer"].update(name="Example Shop\u202epohS evE"), cc)
+    mut("fail_contact_newline.json", lambda d: d["retailer"].update(contact="privacy@shop.example\nVerified by Locket"), cc)
+    mut("fail_purpose_text_isolate.json", lambda d: d["scopes"][0].update(purpose_text="To send receipts\u2066 and sell them\u2069"), cc)
+    mut("fail_statement_c1_control.json", lambda d: d["retention"].update(statement="We delete it\u009b2K at once."), cc)
+    mut("fail_statement_line_separator.json", lambda d: d["retention"].update(statement="We delete it.\u2028We keep it forever."), cc)
+    mut("fail_privacy_policy_tab.json", lambda d: d["retailer"].update(privacy_policy="https://shop.example/privacy\t"), cc)
+    mut("fail_member_name_escape.json", lambda d: d["scopes"][0].update({"note\u001b": "x"}), cc)
     r.done()
 
     # -- grant file --------------------------------------------------------------------------------------

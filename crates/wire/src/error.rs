@@ -9,7 +9,7 @@ pub struct Problem {
     /// JSON pointer to the offending value; `""` is the whole document.
     pub path: String,
     /// The schema keyword (`required`, `enum`, `pattern`, …) or semantic rule (`unique_scope`,
-    /// `known_scope`, `duration`, `not_in_future`) that failed.
+    /// `known_scope`, `duration`, `not_in_future`, `control_characters`) that failed.
     pub rule: String,
     /// What is wrong, in words.
     pub message: String,
@@ -41,6 +41,15 @@ pub enum RequestError {
     /// Not JSON at all.
     #[error("the request is not valid JSON: {0}")]
     Malformed(String),
+    /// A string (a value or a member name) holds a control character, a line or paragraph separator or a
+    /// text-direction character ([`crate::text::is_refused`]), which could make what the owner reads differ
+    /// from what the request says. Each problem names the member's JSON path and the code point, never the text.
+    #[error(
+        "the request contains characters that could disguise what the owner reads (control or text-direction \
+         characters are not allowed in any of its texts): {}",
+        list(.0)
+    )]
+    ControlCharacters(Vec<Problem>),
     /// JSON that breaks the schema or a semantic rule.
     #[error("the request is not a valid locket.grant-request/v1 document: {}", list(.0))]
     Invalid(Vec<Problem>),
@@ -52,14 +61,15 @@ impl RequestError {
         match self {
             RequestError::TooLarge { .. } => "request_too_large",
             RequestError::Malformed(_) => "request_malformed",
+            RequestError::ControlCharacters(_) => "request_control_characters",
             RequestError::Invalid(_) => "request_invalid",
         }
     }
 
-    /// The individual problems (empty unless [`RequestError::Invalid`]).
+    /// The individual problems (empty unless [`RequestError::Invalid`] or [`RequestError::ControlCharacters`]).
     pub fn problems(&self) -> &[Problem] {
         match self {
-            RequestError::Invalid(p) => p,
+            RequestError::Invalid(p) | RequestError::ControlCharacters(p) => p,
             _ => &[],
         }
     }

@@ -146,6 +146,7 @@ impl ErrorKind {
             | "kdf_test_profile_refused"
             | "id_ambiguous"
             | "request_invalid"
+            | "request_control_characters"
             | "scope_not_requested"
             | "scope_unknown"
             | "scope_not_in_grant"

@@ -12,7 +12,7 @@
 //! (`locket-vault`, `locket-grants`) builds on these types, never the other way round.
 //!
 //! Modules are layered: each imports only modules above it in this list —
-//! [`schemas`], [`purpose`], [`duration`], [`catalog`], [`value`], [`error`] → [`derived`] (the table) →
+//! [`schemas`], [`text`], [`purpose`], [`duration`], [`catalog`], [`value`], [`error`] → [`derived`] (the table) →
 //! [`noised`] → [`scope`] (the grammar) → [`request`] → [`token`] → [`receipt`] → [`grantfile`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -29,6 +29,7 @@ pub mod receipt;
 pub mod request;
 pub mod schemas;
 pub mod scope;
+pub mod text;
 pub mod token;
 pub mod value;
 

@@ -2,7 +2,8 @@
 //!
 //! [`parse_request`] is the only entry point for untrusted bytes: it enforces the 64 KiB cap, parses JSON,
 //! validates against the published JSON Schema (`docs/schemas/grant-request.v1.schema.json`, compiled
-//! into this crate) and then the semantic rules the schema cannot express. [`check_scopes`] additionally
+//! into this crate) and then the semantic rules the schema cannot express. Before the schema it refuses any
+//! string holding a control or text-direction character ([`crate::text`]), so no message quotes one. [`check_scopes`] additionally
 //! checks every scope against the vault's catalog.
 
 use crate::duration;
@@ -135,6 +136,61 @@ fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
+/// `key` as one JSON pointer segment (RFC 6901).
+fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Every string in `value` (member names too) holding a refused character ([`crate::text::is_refused`]):
+/// the member's path and the first such code point, never the text itself.
+fn control_characters(value: &serde_json::Value, path: &mut String, out: &mut Vec<Problem>) {
+    use crate::text::{code_point, first_refused, kind};
+    if out.len() >= MAX_PROBLEMS {
+        return;
+    }
+    match value {
+        serde_json::Value::String(s) => {
+            if let Some(c) = first_refused(s) {
+                out.push(problem(
+                    path.clone(),
+                    "control_characters",
+                    format!("{} ({}) is not allowed in a request's text", code_point(c), kind(c)),
+                ));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("/{i}"));
+                control_characters(item, path, out);
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Object(members) => {
+            for (key, item) in members {
+                if let Some(c) = first_refused(key) {
+                    out.push(problem(
+                        path.clone(),
+                        "control_characters",
+                        format!(
+                            "a member name holds {} ({}), which is not allowed in a request",
+                            code_point(c),
+                            kind(c)
+                        ),
+                    ));
+                    continue;
+                }
+                let len = path.len();
+                path.push('/');
+                path.push_str(&pointer_segment(key));
+                control_characters(item, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn problem(path: impl Into<String>, rule: &str, message: impl Into<String>) -> Problem {
     Problem {
         path: path.into(),
@@ -157,6 +213,13 @@ pub fn parse_request_at(bytes: &[u8], now: DateTime<Utc>) -> Result<GrantRequest
         });
     }
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| RequestError::Malformed(e.to_string()))?;
+
+    let mut hidden = Vec::new();
+    control_characters(&value, &mut String::new(), &mut hidden);
+    if !hidden.is_empty() {
+        hidden.truncate(MAX_PROBLEMS);
+        return Err(RequestError::ControlCharacters(hidden));
+    }
 
     let mut problems: Vec<Problem> = validator()?
         .iter_errors(&value)
@@ -376,6 +439,76 @@ mod tests {
         let err = check_scopes(&req, &StaticCatalog::sample()).unwrap_err();
         assert_eq!(err.problems()[0].path, "/scopes/1/scope");
         assert_eq!(err.problems()[0].rule, "known_scope");
+    }
+
+    #[test]
+    fn control_and_direction_characters_are_refused_by_path_and_code_point() {
+        let mut v = sample();
+        v["retailer"]["name"] = json!("Nice Shop\u{1b}[2K\r\u{1b}]0;pwned\u{7}");
+        v["scopes"][1]["purpose_text"] = json!("line one\nline two");
+        v["retention"]["statement"] = json!("We keep it \u{202e}syad 09\u{202c}");
+        v["scopes"][0]["x\u{2066}/y"] = json!(1);
+        let err = parse(&v).unwrap_err();
+        assert_eq!(err.code(), "request_control_characters");
+        let p = err.problems();
+        let has = |path: &str, cp: &str| p.iter().any(|x| x.path == path && x.message.contains(cp));
+        assert!(has("/retailer/name", "U+001B"), "{p:?}");
+        assert!(has("/scopes/1/purpose_text", "U+000A"), "{p:?}");
+        assert!(has("/retention/statement", "U+202E"), "{p:?}");
+        assert!(has("/scopes/0", "U+2066"), "{p:?}");
+        assert!(p.iter().all(|x| x.rule == "control_characters"));
+        let msg = err.to_string();
+        assert!(
+            !msg.contains('\u{1b}') && !msg.contains("pwned") && !msg.contains('\u{202e}'),
+            "{msg}"
+        );
+
+        // Ordinary text in any script, with emoji and joiners, is fine.
+        let mut v = sample();
+        v["retailer"]["name"] = json!("Café Ōsaka 商店 🛍️ «Über»");
+        v["retention"]["statement"] = json!("Wir löschen alles nach 90 Tagen — versprochen!");
+        parse(&v).unwrap();
+        // The escaped form of the same characters in the JSON text is refused just the same.
+        let text = serde_json::to_string(&sample())
+            .unwrap()
+            .replace("Example Shop", "Example\\u202eShop");
+        let err = parse_request_at(text.as_bytes(), now()).unwrap_err();
+        assert_eq!(err.problems()[0].path, "/retailer/name");
+    }
+
+    #[test]
+    fn schema_text_pattern_matches_the_rust_rule() {
+        let schema: serde_json::Value = serde_json::from_str(REQUEST_SCHEMA).unwrap();
+        let validator = jsonschema::validator_for(&schema["$defs"]["text"]).unwrap();
+        for c in (0u32..0x3000).filter_map(char::from_u32) {
+            let s = format!("a{c}b");
+            assert_eq!(
+                validator.is_valid(&json!(s)),
+                !crate::text::is_refused(c),
+                "{}",
+                crate::text::code_point(c)
+            );
+        }
+        // Every string member of the schema uses it (format and purpose are fixed words).
+        fn strings(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+            if let Some(props) = v.get("properties").and_then(|p| p.as_object()) {
+                for (k, m) in props {
+                    let p = format!("{path}/{k}");
+                    if m.get("type").and_then(|t| t.as_str()) == Some("string") {
+                        assert_eq!(m["$ref"], json!("#/$defs/text"), "{p}");
+                        out.push(p.clone());
+                    }
+                    strings(m, &p, out);
+                    if let Some(items) = m.get("items") {
+                        strings(items, &format!("{p}/*"), out);
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        strings(&schema, "", &mut found);
+        assert!(found.contains(&"/retailer/name".to_owned()), "{found:?}");
+        assert!(found.contains(&"/scopes/*/purpose_text".to_owned()), "{found:?}");
     }
 
     #[test]

@@ -128,6 +128,7 @@ export const ERROR_CODES = [
   "receipt_not_found",
   "receipt_signing_failed",
   "request_already_decided",
+  "request_control_characters",
   "request_duplicate",
   "request_invalid",
   "request_malformed",

@@ -43,6 +43,7 @@ const REFUSALS: Partial<Record<ErrorCode, string>> = {
   request_too_large: "The request was larger than Locket accepts.",
   request_malformed: "The request was not readable JSON.",
   request_invalid: "The request was not a valid Locket request.",
+  request_control_characters: "The request hid control or text-direction characters in its text.",
   request_duplicate: "The same request had already been sent.",
   unsupported_media_type: "The request was not sent as JSON.",
   internal_error: "Locket could not answer because of an internal error.",

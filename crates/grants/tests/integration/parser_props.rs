@@ -74,7 +74,7 @@ proptest! {
                 let again = serde_json::to_vec(&req).unwrap();
                 prop_assert_eq!(parse_request_at(&again, now()).unwrap(), req);
             }
-            Err(RequestError::Invalid(problems)) => {
+            Err(RequestError::Invalid(problems) | RequestError::ControlCharacters(problems)) => {
                 prop_assert!(!problems.is_empty());
                 for p in &problems {
                     prop_assert!(doc.pointer(&p.path).is_some(), "{} is not in the document", p.path);
