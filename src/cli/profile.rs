@@ -104,12 +104,27 @@ pub fn run(ctx: &mut Ctx, cmd: ProfileCmd) -> CliResult {
     let conn = store.conn();
     match cmd {
         ProfileCmd::Set { key, value } => {
-            let value = if value == "-" {
+            let from_stdin = value == "-";
+            let value = if from_stdin {
                 ctx.secrets.stdin_rest()?.to_string()
             } else {
                 value
             };
             let outcome = profile::set_from_input(conn, &key, &value)?;
+            // A value on the command line is visible to other programs (the process list) and kept in the
+            // shell's history: say so for anything that identifies or describes the owner.
+            if !from_stdin {
+                if let Ok(def) = profile::field_def(conn, &key) {
+                    if def.sensitivity != Sensitivity::Low {
+                        ctx.out.warn(&format!(
+                            "the value of {} was given on the command line, where other programs can read it in the \
+                             process list and your shell keeps it in its history; next time pass - and type it on \
+                             standard input: locket profile set {key} -",
+                            safe(&def.label)
+                        ));
+                    }
+                }
+            }
             let current = profile::get(conn, &key)?;
             let shown = current
                 .as_ref()

@@ -142,6 +142,26 @@ fn value_from_stdin() {
     r.ok();
     let cur = run_pw(&v.dir, &["--json", "profile", "get", "notes.general"]).json();
     assert_eq!(cur["value"], "first line\nsecond line");
+    assert!(!r.stderr.contains("process list"), "{}", r.stderr);
+}
+
+#[test]
+fn a_personal_value_on_the_command_line_recommends_stdin() {
+    let v = TestVault::new();
+    let r = run_pw(&v.dir, &["profile", "set", "contact.phone", "+44 20 7123 4567"]);
+    assert!(r.stderr.contains("process list"), "{}", r.stderr);
+    assert!(r.stderr.contains("locket profile set contact.phone -"), "{}", r.stderr);
+    r.ok();
+    // From stdin: no warning; a low-sensitivity preference: no warning either.
+    let r = run(
+        &v.dir,
+        &["--passphrase-stdin", "profile", "set", "contact.phone", "-"],
+        &format!("{PASS}\n+44 20 7123 4568\n"),
+    );
+    assert!(!r.stderr.contains("process list"), "{}", r.stderr);
+    r.ok();
+    let r = run_pw(&v.dir, &["profile", "set", "style.colours", "navy"]);
+    assert!(!r.stderr.contains("process list"), "{}", r.stderr);
 }
 
 #[test]

@@ -413,14 +413,15 @@ pub fn get_request(conn: &Connection, id: &str) -> Result<RequestRecord, GrantEr
 /// The request whose retailer details Locket keeps for `retailer_id` (its "first-seen" details): the one the
 /// retailer's oldest grant was issued for, or else its oldest request. Anyone can claim any retailer id, so a
 /// later request with other details is compared with this one (and flagged), never taken as the shop's word.
+/// Ties in time (times are stored to the second) go to the one stored first.
 pub fn first_seen_request(conn: &Connection, retailer_id: &str) -> Result<Option<RequestRecord>, GrantError> {
     let of_first_grant = format!(
         "SELECT {REQUEST_COLUMNS} FROM requests WHERE id = (
              SELECT g.request_id FROM grants g JOIN requests r ON r.id = g.request_id
-             WHERE g.retailer_id = ?1 ORDER BY g.issued_at, g.id LIMIT 1)"
+             WHERE g.retailer_id = ?1 ORDER BY g.issued_at, g.rowid LIMIT 1)"
     );
     let oldest =
-        format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE retailer_id = ?1 ORDER BY received_at, id LIMIT 1");
+        format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE retailer_id = ?1 ORDER BY received_at, rowid LIMIT 1");
     let mut row = conn
         .query_row(&of_first_grant, [retailer_id], request_from_row)
         .optional()?;
