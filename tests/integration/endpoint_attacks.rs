@@ -427,17 +427,8 @@ async fn a_request_flood_is_limited_and_the_server_stays_responsive() {
     assert!(accepted <= 6, "the bucket holds 5 (+1 refilled at most): {accepted}");
     assert_eq!(accepted + limited, 200);
     // Another origin is not affected by the flood.
-    let doc = request_doc(&unique_nonce(), &["contact.email"]);
-    let resp = fx
-        .http
-        .post(format!("{}/v1/requests", fx.url))
-        .header("content-type", "application/json")
-        .header("origin", "https://calm.example")
-        .body(doc.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 202);
+    let (status, body) = fx.submit_from("https://calm.example").await;
+    assert_eq!(status, 202, "{body}");
     // Accepted ones and the first refusal are logged; the rest of the flood is counted, not logged one by one.
     let logged = fx.event_count() - before;
     let refusals = fx
@@ -466,17 +457,8 @@ async fn rotating_the_origin_header_does_not_escape_the_limit() {
     let mut accepted = 0;
     let mut limited = 0;
     for i in 0..40 {
-        let doc = request_doc(&unique_nonce(), &["contact.email"]);
-        let resp = fx
-            .http
-            .post(format!("{}/v1/requests", fx.url))
-            .header("content-type", "application/json")
-            .header("origin", format!("https://shop{i}.example"))
-            .body(doc.to_string())
-            .send()
-            .await
-            .unwrap();
-        match resp.status().as_u16() {
+        let (status, _) = fx.submit_from(&format!("https://shop{i}.example")).await;
+        match status {
             202 => accepted += 1,
             429 => limited += 1,
             other => panic!("unexpected {other}"),
@@ -618,18 +600,8 @@ async fn invalid_or_huge_origins_are_refused_and_nothing_is_kept_for_them() {
         "javascript:alert(1)",
         "https://a b",
     ] {
-        let doc = request_doc(&unique_nonce(), &["contact.email"]);
-        let resp = fx
-            .http
-            .post(format!("{}/v1/requests", fx.url))
-            .header("content-type", "application/json")
-            .header("origin", origin)
-            .body(doc.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 400, "{}", &origin[..origin.len().min(40)]);
-        let body: Value = resp.json().await.unwrap();
+        let (status, body) = fx.submit_from(origin).await;
+        assert_eq!(status, 400, "{}", &origin[..origin.len().min(40)]);
         assert_eq!(body["code"], "origin_invalid");
         assert!(
             body["message"].as_str().unwrap().len() < 200,
@@ -644,17 +616,8 @@ async fn invalid_or_huge_origins_are_refused_and_nothing_is_kept_for_them() {
         assert!(text.len() < 2048, "{}", text.len());
     }
     // A well-formed origin is accepted; nothing was requested by the refused ones.
-    let doc = request_doc(&unique_nonce(), &["contact.email"]);
-    let resp = fx
-        .http
-        .post(format!("{}/v1/requests", fx.url))
-        .header("content-type", "application/json")
-        .header("origin", "https://Shop.Example:8443")
-        .body(doc.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 202);
+    let (status, body) = fx.submit_from("https://Shop.Example:8443").await;
+    assert_eq!(status, 202, "{body}");
     let pending: i64 = fx
         .conn()
         .conn()

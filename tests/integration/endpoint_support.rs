@@ -134,6 +134,22 @@ impl Fixture {
         (status, resp.json::<Value>().await.unwrap_or(Value::Null))
     }
 
+    /// Submits a fresh grant request for `contact.email` to `POST /v1/requests` from web origin `origin`.
+    pub async fn submit_from(&self, origin: &str) -> (u16, Value) {
+        let doc = request_doc(&unique_nonce(), &["contact.email"]);
+        let resp = self
+            .http
+            .post(format!("{}/v1/requests", self.url))
+            .header("content-type", "application/json")
+            .header("origin", origin)
+            .body(doc.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+    }
+
     /// The newest `n` events, newest first.
     pub fn events(&self, n: usize) -> Vec<Event> {
         locket_audit::query(self.conn().conn(), &Filter::default(), None, n)
