@@ -69,6 +69,8 @@ pub mod exit {
     pub const CANCELLED: u8 = 9;
     /// The vault cannot be written (disk full, read-only, permissions); nothing was changed.
     pub const CANNOT_WRITE: u8 = 10;
+    /// A shop's site did not answer as it should (down, slow, refused the secure connection, an HTTP error).
+    pub const UNAVAILABLE: u8 = 11;
 }
 
 /// An error as the CLI reports it: a stable code, a message for the owner, and the exit code.
@@ -114,6 +116,7 @@ impl CliError {
             ErrorKind::Invalid => exit::INVALID,
             ErrorKind::Conflict => exit::CONFLICT,
             ErrorKind::Storage => exit::CANNOT_WRITE,
+            ErrorKind::Unavailable => exit::UNAVAILABLE,
             _ => exit::ERROR,
         }
     }

@@ -68,6 +68,8 @@ from_coded!(
     locket_grants::erasure::PrivacyError,
     locket_grants::ledger::LedgerError,
     locket_grants::dp::DpError,
+    locket_wire::metadata::MetadataError,
+    locket_wire::request_object::RequestObjectError,
 );
 
 impl<E: Into<AppError>> From<locket_vault::WriterError<E>> for AppError {

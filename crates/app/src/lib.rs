@@ -15,6 +15,7 @@
 
 pub mod backups;
 pub mod confirm;
+pub mod connect;
 // DTO fields are documented where front ends meet them: docs/ipc.md.
 #[allow(missing_docs)]
 pub mod dto;
@@ -24,6 +25,7 @@ pub mod files;
 pub mod grants;
 pub mod links;
 mod locket;
+pub mod net;
 mod options;
 pub mod owner;
 pub mod passphrase;

@@ -44,6 +44,12 @@ pub enum EventKind {
     /// (RFC 3339), `actions` (what was refused) and, for unverified tokens, `claimed_grants`. One event with
     /// detail `overflow: true` (no source, detail `reasons`) counts the refusals beyond the tracked pairs.
     RefusalsSummarized,
+    /// The first verified request of a web origin pinned its retailer details and keys: detail `origin`,
+    /// `signing_keys` (thumbprints).
+    RetailerPinned,
+    /// The owner approved a verified request whose retailer details or keys differed from the pin, so the pin
+    /// now holds the new ones: detail `origin`, `changed` (which details).
+    RetailerPinChanged,
     /// Any other kind (written by a newer version).
     Other(String),
 }
@@ -68,6 +74,8 @@ impl EventKind {
             EventKind::Imported => "imported",
             EventKind::VaultRestored => "vault_restored",
             EventKind::RefusalsSummarized => "refusals_summarized",
+            EventKind::RetailerPinned => "retailer_pinned",
+            EventKind::RetailerPinChanged => "retailer_pin_changed",
             EventKind::Other(s) => s,
         }
     }
@@ -91,6 +99,8 @@ impl EventKind {
             EventKind::Imported => "Log imported",
             EventKind::VaultRestored => "Vault restored",
             EventKind::RefusalsSummarized => "Repeated refusals",
+            EventKind::RetailerPinned => "Shop verified",
+            EventKind::RetailerPinChanged => "Shop details changed",
             EventKind::Other(_) => "Other event",
         }
     }
@@ -114,12 +124,14 @@ impl EventKind {
             "imported" => EventKind::Imported,
             "vault_restored" => EventKind::VaultRestored,
             "refusals_summarized" => EventKind::RefusalsSummarized,
+            "retailer_pinned" => EventKind::RetailerPinned,
+            "retailer_pin_changed" => EventKind::RetailerPinChanged,
             other => EventKind::Other(other.to_string()),
         }
     }
 
     /// All kinds this version writes.
-    pub const KNOWN: [&'static str; 16] = [
+    pub const KNOWN: [&'static str; 18] = [
         "redemption",
         "introspection",
         "refusal",
@@ -136,6 +148,8 @@ impl EventKind {
         "imported",
         "vault_restored",
         "refusals_summarized",
+        "retailer_pinned",
+        "retailer_pin_changed",
     ];
 }
 

@@ -17,6 +17,7 @@
 
 pub use locket_wire::{duration, grantfile, purpose, request, token};
 
+pub mod connect;
 pub mod derived;
 pub mod dp;
 pub mod erasure;

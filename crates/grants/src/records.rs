@@ -22,6 +22,12 @@ pub enum RequestSource {
         /// The path given.
         path: String,
     },
+    /// Fetched from a retailer's site and verified (`locket://connect?request_uri=…`); the verification is
+    /// recorded beside it ([`crate::connect`]).
+    Connect {
+        /// The URL the signed request was fetched from.
+        request_uri: String,
+    },
     /// Received at `POST /v1/requests`.
     Http {
         /// Remote socket address.
@@ -37,6 +43,7 @@ impl RequestSource {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             RequestSource::File { .. } => "file",
+            RequestSource::Connect { .. } => "connect",
             RequestSource::Http { .. } => "http",
         }
     }
@@ -49,6 +56,7 @@ impl RequestSource {
     pub(crate) fn detail(&self) -> Option<String> {
         match self {
             RequestSource::File { path } => Some(path.clone()),
+            RequestSource::Connect { request_uri } => Some(request_uri.clone()),
             RequestSource::Http {
                 remote_addr,
                 origin_header,

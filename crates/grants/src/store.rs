@@ -74,15 +74,18 @@ impl std::fmt::Display for PendingLimit {
             PendingLimit::Retailer(id) => write!(f, "claiming to be from {id}"),
             PendingLimit::Source("http") => f.write_str("sent over HTTP"),
             PendingLimit::Source("deep_link") => f.write_str("sent through locket:// links"),
+            PendingLimit::Source("connect") => f.write_str("fetched from shops' websites"),
             PendingLimit::Source(_) => f.write_str("imported from files"),
         }
     }
 }
 
-/// The source class of a stored request: `http`, `deep_link` or `file` (what [`PendingCaps::per_source`]
-/// counts, and what front ends show as where it came from).
+/// The source class of a stored request: `connect` (fetched from the shop's site and verified), `http`,
+/// `deep_link` or `file` (what [`PendingCaps::per_source`] counts, and what front ends show as where it came
+/// from).
 pub fn source_class(source: &str, detail: Option<&str>) -> &'static str {
     match (source, detail) {
+        ("connect", _) => "connect",
         ("http", _) => "http",
         ("file", Some(DEEP_LINK_SOURCE)) => "deep_link",
         _ => "file",

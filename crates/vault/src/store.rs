@@ -13,6 +13,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_audit", include_str!("migrations/0002_audit.sql")),
     ("0003_grants", include_str!("migrations/0003_grants.sql")),
     ("0004_privacy", include_str!("migrations/0004_privacy.sql")),
+    ("0005_connect", include_str!("migrations/0005_connect.sql")),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).

@@ -25,6 +25,9 @@ pub enum ErrorKind {
     Damaged,
     /// The disk or the OS refused (disk full, read-only, keychain unavailable, I/O).
     Storage,
+    /// The other side did not answer as it should: a shop's site is down, slow, refuses the secure connection
+    /// or answers with an error.
+    Unavailable,
     /// A fault inside Locket the owner cannot fix.
     Internal,
 }
@@ -170,7 +173,27 @@ impl ErrorKind {
             | "host_not_allowed"
             | "listen_invalid"
             | "listen_not_loopback"
-            | "unsupported_media_type" => ErrorKind::Invalid,
+            | "unsupported_media_type"
+            | "retailer_metadata_invalid"
+            | "retailer_metadata_origin_mismatch"
+            | "request_object_unknown_key"
+            | "request_object_invalid_signature"
+            | "request_object_expired"
+            | "request_object_lifetime"
+            | "request_object_uri_mismatch"
+            | "request_object_retailer_mismatch"
+            | "connect_not_https"
+            | "connect_address_refused"
+            | "connect_redirect_refused"
+            | "connect_settings_invalid" => ErrorKind::Invalid,
+            "retailer_metadata_malformed"
+            | "retailer_metadata_too_large"
+            | "request_object_malformed"
+            | "request_object_too_large"
+            | "connect_too_large" => ErrorKind::Damaged,
+            "connect_timeout" | "connect_unreachable" | "connect_tls_failed" | "connect_http_status" => {
+                ErrorKind::Unavailable
+            }
             _ => return None,
         })
     }

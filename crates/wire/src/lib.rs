@@ -13,7 +13,8 @@
 //!
 //! Modules are layered: each imports only modules above it in this list —
 //! [`schemas`], [`text`], [`purpose`], [`duration`], [`catalog`], [`value`], [`error`] → [`derived`] (the table) →
-//! [`noised`] → [`scope`] (the grammar) → [`request`] → [`token`] → [`receipt`] → [`grantfile`].
+//! [`noised`] → [`scope`] (the grammar) → [`request`] → [`metadata`] (retailers on the web) → [`request_object`]
+//! (signed requests) → [`token`] → [`receipt`] → [`grantfile`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -23,10 +24,12 @@ pub mod duration;
 pub mod error;
 pub mod grantfile;
 pub mod kind;
+pub mod metadata;
 pub mod noised;
 pub mod purpose;
 pub mod receipt;
 pub mod request;
+pub mod request_object;
 pub mod schemas;
 pub mod scope;
 pub mod text;

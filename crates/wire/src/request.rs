@@ -143,7 +143,7 @@ fn pointer_segment(key: &str) -> String {
 
 /// Every string in `value` (member names too) holding a refused character ([`crate::text::is_refused`]):
 /// the member's path and the first such code point, never the text itself.
-fn control_characters(value: &serde_json::Value, path: &mut String, out: &mut Vec<Problem>) {
+pub(crate) fn control_characters(value: &serde_json::Value, path: &mut String, out: &mut Vec<Problem>) {
     use crate::text::{code_point, first_refused, kind};
     if out.len() >= MAX_PROBLEMS {
         return;

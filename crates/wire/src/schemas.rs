@@ -11,3 +11,9 @@ pub const RECEIPT_SCHEMA: &str = include_str!("../../../docs/schemas/consent-rec
 
 /// The claims of a grant token (version 1).
 pub const TOKEN_CLAIMS_SCHEMA: &str = include_str!("../../../docs/schemas/token-claims.v1.schema.json");
+
+/// `locket.retailer/v1` (a retailer's `/.well-known/locket-retailer.json`).
+pub const METADATA_SCHEMA: &str = include_str!("../../../docs/schemas/retailer-metadata.v1.schema.json");
+
+/// The payload claims of a signed request object (a grant request plus `state`, `request_uri`, `iat`, `exp`).
+pub const REQUEST_OBJECT_SCHEMA: &str = include_str!("../../../docs/schemas/request-object.v1.schema.json");
