@@ -22,7 +22,8 @@ pub struct FilterArgs {
     outcome: Option<String>,
     /// Only events of this kind (redemption, introspection, refusal, request_received, grant_issued,
     /// grant_denied, grant_revoked, grant_narrowed, erasure_requested, erasure_acknowledged, unlock,
-    /// unlock_failed, profile_changed, imported).
+    /// unlock_failed, profile_changed, imported, vault_restored, refusals_summarized, retailer_pinned,
+    /// retailer_pin_changed).
     #[arg(long, value_name = "KIND")]
     kind: Option<String>,
     /// Only events at or after this time: RFC 3339, a date (YYYY-MM-DD, UTC) or an age such as 7d, 12h, 30m.

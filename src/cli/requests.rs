@@ -1,4 +1,4 @@
-//! `locket requests import FILE | list | show ID`: retailers' grant requests waiting for the owner.
+//! `locket requests import FILE | connect LINK | list | show ID`: retailers' grant requests waiting for the owner.
 
 use std::path::PathBuf;
 
@@ -7,7 +7,7 @@ use locket_grants::request::MAX_REQUEST_BYTES;
 use locket_grants::store::{RequestRecord, RequestSource, RequestStatus};
 use locket_grants::GrantError;
 
-use locket_app::grants::RetailerChangeDto;
+use locket_app::grants::Review;
 
 use super::output::{cell, safe, table, when};
 use super::{exit, CliError, CliResult, Ctx};
@@ -19,6 +19,12 @@ pub enum RequestsCmd {
     Import {
         /// The request file.
         file: PathBuf,
+    },
+    /// Fetch a shop's signed request from its website and verify it: LINK is the `locket://connect?request_uri=…`
+    /// link of a "Share with Locket" button, or the https request URL itself.
+    Connect {
+        /// The link (or https URL).
+        link: String,
     },
     /// List requests, newest first.
     List {
@@ -55,6 +61,7 @@ impl From<GrantError> for CliError {
 /// How a request reached Locket, in the words the desktop uses ("received … as a file you imported").
 pub fn via_words(rec: &RequestRecord) -> &'static str {
     match locket_grants::store::source_class(&rec.source, rec.source_detail.as_deref()) {
+        "connect" => "from the shop's website",
         "http" => "from a program or web page on this computer",
         "deep_link" => "through a Locket link",
         _ => "as a file you imported",
@@ -65,13 +72,23 @@ pub fn via_words(rec: &RequestRecord) -> &'static str {
 pub const NOT_VERIFIED: &str = "Not verified: anyone can send a request claiming to be this shop. Share only if you \
                                 expected it.";
 
+/// What a verified request card says.
+pub fn verified_words(origin: &str) -> String {
+    let host = url_host(origin);
+    format!("Verified: {host} — this request was signed by the site you were on ({origin}).")
+}
+
+fn url_host(origin: &str) -> String {
+    origin
+        .split_once("://")
+        .map(|(_, rest)| rest.split(':').next().unwrap_or(rest).to_owned())
+        .unwrap_or_else(|| origin.to_owned())
+}
+
 /// The request as a card for people. Every value the request (or its source) supplied passes [`safe`];
-/// `changes` are the retailer details that differ from the ones this retailer id first used.
-pub fn describe(
-    rec: &RequestRecord,
-    catalog: &dyn locket_grants::ScopeResolver,
-    changes: &[RetailerChangeDto],
-) -> String {
+/// `review` says whether it was verified, and where its details differ from the shop's first-seen ones.
+pub fn describe(rec: &RequestRecord, catalog: &dyn locket_grants::ScopeResolver, review: &Review) -> String {
+    let changes = &review.retailer_changes;
     let r = &rec.request;
     let mut out = vec![
         format!("Request {} — {}", rec.id, rec.status.as_str()),
@@ -92,8 +109,44 @@ pub fn describe(
                 .map(|d| format!(" ({})", safe(d)))
                 .unwrap_or_default()
         ),
-        format!("  {NOT_VERIFIED}"),
     ];
+    match &review.verification {
+        Some(v) => {
+            out.push(format!("  {}", safe(&verified_words(&v.origin))));
+            if let Some(since) = v.pinned_since {
+                out.push(format!("  Known since: {} (first verified)", when(since)));
+            }
+            if !v.changes.is_empty() {
+                out.push(
+                    "  Warning: this shop's published details are not the ones Locket pinned when you first \
+                     connected:"
+                        .to_owned(),
+                );
+                for c in &v.changes {
+                    out.push(format!(
+                        "    {}: pinned \"{}\", now \"{}\"",
+                        c.field.replace('_', " "),
+                        safe(&c.pinned),
+                        safe(&c.now)
+                    ));
+                }
+                out.push(
+                    "    A new key or name can mean the site changed hands or was broken into. Approving this request \
+                     accepts the new details."
+                        .to_owned(),
+                );
+            }
+        }
+        None => {
+            out.push(format!("  {NOT_VERIFIED}"));
+            if let Some(origin) = &review.verified_shop_with_same_id {
+                out.push(format!(
+                    "  Warning: a verified shop ({}) uses this shop id; this request did not come from its site.",
+                    safe(origin)
+                ));
+            }
+        }
+    }
     if !changes.is_empty() {
         out.push("  Warning: this request's details differ from the ones this retailer first used:".to_owned());
         for c in changes {
@@ -187,8 +240,10 @@ pub fn describe(
 }
 
 /// The record as JSON, with the retailer details that differ from the first-seen ones (`retailer_changes`:
-/// `field`, `label`, `first_seen`, `claimed`), its `via` and `verified: false`.
-fn record_json(rec: &RequestRecord, changes: &[RetailerChangeDto]) -> Result<serde_json::Value, CliError> {
+/// `field`, `label`, `first_seen`, `claimed`), its `via`, `verified` and, when verified, `verification`
+/// (`origin`, `request_uri`, `key_id`, `key_thumbprint`, `pinned_since`, `changes`).
+fn record_json(rec: &RequestRecord, review: &Review) -> Result<serde_json::Value, CliError> {
+    let changes = &review.retailer_changes;
     let mut doc = serde_json::to_value(rec)
         .map_err(|e| CliError::new(exit::ERROR, "io_error", format!("cannot render JSON: {e}")))?;
     if let Some(obj) = doc.as_object_mut() {
@@ -199,7 +254,24 @@ fn record_json(rec: &RequestRecord, changes: &[RetailerChangeDto]) -> Result<ser
                 rec.source_detail.as_deref()
             )),
         );
-        obj.insert("verified".into(), serde_json::json!(false));
+        obj.insert("verified".into(), serde_json::json!(review.verification.is_some()));
+        if let Some(v) = &review.verification {
+            obj.insert(
+                "verification".into(),
+                serde_json::json!({
+                    "origin": v.origin,
+                    "request_uri": v.request_uri,
+                    "key_id": v.key_id,
+                    "key_thumbprint": v.key_thumbprint,
+                    "fetched_at": v.fetched_at.to_rfc3339(),
+                    "pinned_since": v.pinned_since.map(|t| t.to_rfc3339()),
+                    "changes": v.changes,
+                }),
+            );
+        }
+        if let Some(o) = &review.verified_shop_with_same_id {
+            obj.insert("verified_shop_with_same_id".into(), serde_json::json!(o));
+        }
         let changes: Vec<_> = changes
             .iter()
             .map(|c| serde_json::json!({ "field": c.field, "label": c.label, "first_seen": c.first_seen, "claimed": c.claimed }))
@@ -239,9 +311,17 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                 path: file.display().to_string(),
             };
             let rec = session.import_request_record(bytes, source)?;
-            let changes = session.review(&rec)?.retailer_changes;
-            let doc = record_json(&rec, &changes)?;
-            ctx.out.result(&doc, || describe(&rec, &session, &changes));
+            let review = session.review(&rec)?;
+            let doc = record_json(&rec, &review)?;
+            ctx.out.result(&doc, || describe(&rec, &session, &review));
+        }
+        RequestsCmd::Connect { link } => {
+            let net = locket_app::net::Net::from_env()?;
+            let connected = session.connect_record(&link, &net)?;
+            let rec = connected.record;
+            let review = session.review(&rec)?;
+            let doc = record_json(&rec, &review)?;
+            ctx.out.result(&doc, || describe(&rec, &session, &review));
         }
         RequestsCmd::List { status } => {
             let filter = match status {
@@ -253,7 +333,7 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
             let list = session.request_records(filter)?;
             let changes = list
                 .iter()
-                .map(|r| Ok(session.review(r)?.retailer_changes))
+                .map(|r| session.review(r).map_err(CliError::from))
                 .collect::<Result<Vec<_>, CliError>>()?;
             let docs = list
                 .iter()
@@ -274,10 +354,13 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                             r.id.clone(),
                             r.status.as_str().to_owned(),
                             cell(&r.request.retailer.name, 30),
-                            if c.is_empty() {
-                                "not verified".to_owned()
-                            } else {
-                                "not verified, ⚠ differs".to_owned()
+                            match &c.verification {
+                                Some(v) if v.changes.is_empty() => format!("verified: {}", url_host(&v.origin)),
+                                Some(v) => format!("verified: {}, ⚠ changed", url_host(&v.origin)),
+                                None if c.retailer_changes.is_empty() && c.verified_shop_with_same_id.is_none() => {
+                                    "not verified".to_owned()
+                                }
+                                None => "not verified, ⚠ differs".to_owned(),
                             },
                             cell(
                                 &r.request
@@ -294,8 +377,9 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                     .collect();
                 let mut text = table(&["ID", "STATUS", "SHOP", "SENDER", "ASKS FOR", "RECEIVED"], &rows);
                 text.push_str(
-                    "\nNot verified: anyone can send a request claiming to be a shop. ⚠ differs = the shop's details \
-                     are not the ones that shop id first used (`locket requests show ID`).",
+                    "\nVerified = fetched from the shop's own website and signed by it. Not verified: anyone can send a \
+                     request claiming to be a shop. ⚠ = the shop's details or keys are not the ones first seen \
+                     (`locket requests show ID`).",
                 );
                 text
             });
@@ -304,7 +388,7 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
             let rec = session.request_record(&id)?;
             // The over-asking check: warnings and the minimized answers `grant approve --minimize` grants.
             let review = session.review(&rec)?;
-            let mut doc = record_json(&rec, &review.retailer_changes)?;
+            let mut doc = record_json(&rec, &review)?;
             if let Some(obj) = doc.as_object_mut() {
                 obj.insert("privacy_warnings".into(), serde_json::json!(review.warnings));
                 obj.insert("suggested_minimization".into(), serde_json::json!(review.plan));
@@ -312,7 +396,7 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
             ctx.out.result(&doc, || {
                 format!(
                     "{}{}",
-                    describe(&rec, &session, &review.retailer_changes),
+                    describe(&rec, &session, &review),
                     super::privacy::review_text(&review, &rec)
                 )
             });

@@ -9,6 +9,7 @@
 //! itself as the child that is SIGKILLed, which must not be a test harness running other tests.
 
 mod common;
+mod connect_support;
 mod endpoint_support;
 mod error_codes;
 mod kit;
@@ -21,6 +22,7 @@ mod cli_profile;
 mod cli_restore;
 mod cli_untrusted_text;
 mod cli_vault;
+mod connect_web;
 mod endpoint_attacks;
 mod endpoint_boundary;
 mod endpoint_cli;

@@ -61,7 +61,7 @@ pub struct RequestDto {
     pub retention_text: String,
     pub retention_seconds: Option<i64>,
     pub received_at: String,
-    #[ts(type = r#""file" | "http" | "deep_link""#)]
+    #[ts(type = r#""file" | "http" | "deep_link" | "connect""#)]
     pub via: String,
     #[ts(type = r#""pending" | "approved" | "denied""#)]
     pub status: &'static str,
@@ -72,6 +72,84 @@ pub struct RequestDto {
     /// Where this request's retailer details differ from the ones Locket first saw for the same retailer id
     /// (anyone can claim any shop's id): empty when they agree or this is the first-seen request.
     pub retailer_changes: Vec<RetailerChangeDto>,
+    /// Whether Locket fetched this request from the shop's site and verified its signature there.
+    pub verified: bool,
+    /// What was verified, for a request fetched from a shop's site (`via` = `connect`).
+    pub verification: Option<VerificationDto>,
+    /// For a request that is not verified: the origin of a verified shop that uses the same retailer id (this
+    /// request may be pretending to be that shop).
+    pub verified_shop_with_same_id: Option<String>,
+}
+
+/// What Locket checked about a request it fetched from a shop's site.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "Verification")]
+pub struct VerificationDto {
+    /// The shop's web origin (`https://shop.example`): the site that signed the request.
+    pub origin: String,
+    /// The origin's host, as the owner reads it (`shop.example`).
+    pub host: String,
+    /// Where the signed request was fetched from.
+    pub request_uri: String,
+    /// When it was fetched (RFC 3339).
+    pub fetched_at: String,
+    /// When Locket first verified this shop (RFC 3339).
+    pub pinned_since: Option<String>,
+    /// The signing key's id and RFC 7638 thumbprint.
+    pub key_id: String,
+    pub key_thumbprint: String,
+    /// Where the shop's published details or keys differ from the ones Locket pinned the first time: empty when
+    /// nothing changed.
+    pub changes: Vec<PinChangeDto>,
+}
+
+/// One pinned detail of a verified shop that this request's metadata states differently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "PinChange")]
+pub struct PinChangeDto {
+    #[ts(type = r#""name" | "contact" | "privacy_policy" | "delivery_url" | "signing_key" | "encryption_key""#)]
+    pub field: String,
+    /// In plain words ("name", "signing key").
+    pub label: String,
+    /// What Locket pinned.
+    pub pinned: String,
+    /// What the shop publishes now.
+    pub now: String,
+}
+
+/// The verification of a stored request as front ends show it.
+pub fn verification_dto(v: &locket_grants::connect::Verification) -> VerificationDto {
+    VerificationDto {
+        origin: v.origin.clone(),
+        host: url::Url::parse(&v.origin)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| v.origin.clone()),
+        request_uri: v.request_uri.clone(),
+        fetched_at: v.fetched_at.to_rfc3339(),
+        pinned_since: v.pinned_since.map(|t| t.to_rfc3339()),
+        key_id: v.key_id.clone(),
+        key_thumbprint: v.key_thumbprint.clone(),
+        changes: v
+            .changes
+            .iter()
+            .map(|c| PinChangeDto {
+                field: c.field.clone(),
+                label: match c.field.as_str() {
+                    "privacy_policy" => "privacy policy",
+                    "delivery_url" => "delivery address",
+                    "signing_key" => "signing key",
+                    "encryption_key" => "encryption key",
+                    other => other,
+                }
+                .to_owned(),
+                pinned: c.pinned.clone(),
+                now: c.now.clone(),
+            })
+            .collect(),
+    }
 }
 
 /// One retailer detail a request states differently from the first-seen details of the same retailer id.
@@ -254,7 +332,20 @@ fn scope_sensitivity(conn: &Connection, resolved: Option<&locket_grants::Resolve
     level.unwrap_or(Sensitivity::Personal).as_str()
 }
 
+/// For a request that is not verified: where its retailer details differ from the first-seen request of the
+/// same retailer id (a verified request is compared with its shop's pin instead).
+fn unverified_changes(conn: &Connection, r: &RequestRecord, verified: bool) -> Vec<RetailerChangeDto> {
+    if verified {
+        return Vec::new();
+    }
+    match store::first_seen_request(conn, &r.request.retailer.id) {
+        Ok(Some(first)) if first.id != r.id => retailer_changes(&first.request.retailer, &r.request.retailer),
+        _ => Vec::new(),
+    }
+}
+
 fn request_dto(conn: &Connection, r: &RequestRecord) -> RequestDto {
+    let verification = locket_grants::connect::verification(conn, &r.id).ok().flatten();
     let catalog = VaultCatalog::new(conn);
     let req = &r.request;
     let scopes = req
@@ -311,9 +402,14 @@ fn request_dto(conn: &Connection, r: &RequestRecord) -> RequestDto {
         } else {
             BTreeMap::new()
         },
-        retailer_changes: match store::first_seen_request(conn, &req.retailer.id) {
-            Ok(Some(first)) if first.id != r.id => retailer_changes(&first.request.retailer, &req.retailer),
-            _ => Vec::new(),
+        retailer_changes: unverified_changes(conn, r, verification.is_some()),
+        verified: verification.is_some(),
+        verification: verification.as_ref().map(verification_dto),
+        verified_shop_with_same_id: match verification {
+            Some(_) => None,
+            None => locket_grants::connect::pinned_origin_of(conn, &req.retailer.id)
+                .ok()
+                .flatten(),
         },
     }
 }
@@ -680,8 +776,13 @@ pub struct Review {
     pub warnings: Vec<derived::ScopeWarning>,
     /// Requested scope → the minimized answer granted instead when minimizing.
     pub plan: BTreeMap<String, String>,
-    /// Where the request's retailer details differ from the first-seen ones of the same retailer id.
+    /// Where the request's retailer details differ from the first-seen ones of the same retailer id (requests
+    /// that are not verified).
     pub retailer_changes: Vec<RetailerChangeDto>,
+    /// What was verified, for a request fetched from a shop's site.
+    pub verification: Option<locket_grants::connect::Verification>,
+    /// For a request that is not verified: the origin of a verified shop using the same retailer id.
+    pub verified_shop_with_same_id: Option<String>,
 }
 
 impl Session {
@@ -708,13 +809,16 @@ impl Session {
     /// The over-asking check of a stored request.
     pub fn review(&self, rec: &RequestRecord) -> AppResult<Review> {
         let store = self.store()?;
+        let verification = locket_grants::connect::verification(store.conn(), &rec.id)?;
         Ok(Review {
             warnings: derived::review_request(store.conn(), &rec.request),
             plan: derived::minimization_plan(store.conn(), &rec.request, None),
-            retailer_changes: match store::first_seen_request(store.conn(), &rec.request.retailer.id)? {
-                Some(first) if first.id != rec.id => retailer_changes(&first.request.retailer, &rec.request.retailer),
-                _ => Vec::new(),
+            retailer_changes: unverified_changes(store.conn(), rec, verification.is_some()),
+            verified_shop_with_same_id: match verification {
+                Some(_) => None,
+                None => locket_grants::connect::pinned_origin_of(store.conn(), &rec.request.retailer.id)?,
             },
+            verification,
         })
     }
 
@@ -758,6 +862,8 @@ impl Session {
                 &endpoint,
                 Utc::now(),
             )?;
+            // Approving a verified request whose shop details changed is the owner accepting the new ones.
+            locket_grants::connect::accept_pin(tx, &request_id, Utc::now())?;
             deliver(&issued.file.to_json_pretty())?;
             Ok(issued)
         })
