@@ -1,6 +1,8 @@
-//! `locket://` links (the format and its parser: [`locket_app::links`]). The request is imported like a file
-//! and the web view shows its card; a link that arrives while locked waits for the next unlock. Any web page can
-//! open a link, so it never brings the window forward: the owner gets a (coalesced) notification instead.
+//! `locket://` links: `locket://connect?request_uri=…` (Locket fetches the shop's signed request from its site
+//! and verifies it: [`locket_app::connect`]) and `locket://request?data=…` (the request travels in the link and
+//! is imported like a file, not verified: [`locket_app::links`]). The web view shows the request's card; a link
+//! that arrives while locked waits for the next unlock. Any web page can open a link, so it never brings the
+//! window forward: the owner gets a (coalesced) notification instead.
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::error::IpcError;
@@ -19,6 +21,24 @@ pub fn handle(app: &AppHandle, url: &str) {
         if let Ok(mut slot) = state.pending_link.lock() {
             *slot = Some(url.to_owned());
         }
+        return;
+    }
+    if is_connect(url) {
+        let (app, url) = (app.clone(), url.to_owned());
+        tauri::async_runtime::spawn(async move {
+            let state = app.state::<AppState>();
+            match crate::grants::connect(&app, &state, url).await {
+                Ok(req) => {
+                    state
+                        .notices
+                        .record(Kind::Request, &req.retailer.id, &req.retailer.name, "");
+                    let _ = app.emit(EV_FOCUS_REQUEST, FocusRequest { request_id: req.id });
+                }
+                Err(e) => {
+                    let _ = app.emit(EV_DEEP_LINK_ERROR, e);
+                }
+            }
+        });
         return;
     }
     let bytes = match locket_app::links::request_bytes(url) {
@@ -43,4 +63,10 @@ pub fn handle(app: &AppHandle, url: &str) {
             }
         }
     });
+}
+
+/// Whether `url` is a `locket://connect` link.
+fn is_connect(url: &str) -> bool {
+    url.strip_prefix("locket://connect")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('?') || rest.starts_with('/'))
 }

@@ -17,6 +17,18 @@ pub async fn import(app: &AppHandle, state: &AppState, bytes: Vec<u8>, path: Str
     Ok(dto)
 }
 
+/// Fetches and verifies the request a `locket://connect` link names and tells the web view.
+pub async fn connect(app: &AppHandle, state: &AppState, link: String) -> IpcResult<RequestDto> {
+    let s = state.session()?;
+    let dto = blocking(move || {
+        let net = locket_app::net::Net::from_env()?;
+        s.connect(&link, &net)
+    })
+    .await?;
+    let _ = app.emit(EV_REQUEST, &dto);
+    Ok(dto)
+}
+
 #[tauri::command]
 pub async fn requests_list(state: State<'_, AppState>) -> IpcResult<Vec<RequestDto>> {
     let s = state.session()?;

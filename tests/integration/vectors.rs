@@ -239,3 +239,330 @@ async fn authorization_header_vectors_are_refused_and_nothing_is_disclosed() {
     assert_eq!(status, 200, "the live token itself is accepted: {body}");
     fx.stop().await;
 }
+
+// ---------- connect: retailer metadata and signed request objects ----------
+
+const CONNECT_ORIGIN: &str = "https://shop.example";
+const CONNECT_URI: &str = "https://shop.example/locket/requests/golden";
+
+fn connect_now() -> DateTime<Utc> {
+    at("2026-12-07T10:01:00Z")
+}
+
+/// The golden shop's keys (test keys, published here on purpose: they sign only the goldens and vectors).
+fn golden_shop_keys() -> locket_wire::metadata::RetailerKeys {
+    locket_wire::metadata::RetailerKeys::from_private_json(
+        std::str::from_utf8(&golden("retailer-keys.test-only.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn golden_metadata() -> locket_wire::metadata::RetailerMetadata {
+    locket_wire::metadata::parse_metadata(&golden("retailer-metadata.v1.json"), CONNECT_ORIGIN).unwrap()
+}
+
+fn connect_request() -> Value {
+    serde_json::json!({
+        "format": "locket.grant-request/v1",
+        "retailer": {
+            "id": "shop.example", "name": "Example Shop", "origin": CONNECT_ORIGIN,
+            "contact": "privacy@shop.example", "privacy_policy": "https://shop.example/privacy"
+        },
+        "scopes": [{"scope": "contact.email", "purpose": "order_fulfilment", "required": true}],
+        "requested_duration": "P30D",
+        "retention": {"max_duration": "P90D", "statement": "We delete it 90 days after your last order."},
+        "nonce": "golden-nonce-0123456789",
+        "created_at": "2026-12-07T09:59:00Z"
+    })
+}
+
+fn sign_connect(request: Value, uri: &str, iat: &str, exp: &str, key: &josekit::jwk::Jwk) -> String {
+    let claims = locket_wire::request_object::RequestObjectClaims {
+        request,
+        state: "golden-state-0123456789".into(),
+        request_uri: uri.into(),
+        issued_at: at(iat),
+        expires_at: at(exp),
+    };
+    locket_wire::request_object::sign_request_object(&claims, key).unwrap()
+}
+
+/// Rewrites the goldens and vectors of both formats: `LOCKET_BLESS=1 cargo test --test integration vectors::bless_connect`.
+#[test]
+fn bless_connect() {
+    if std::env::var("LOCKET_BLESS").as_deref() != Ok("1") {
+        return;
+    }
+    use base64::Engine as _;
+    let root = kit::repo_root();
+    let keys = if root.join("tests/golden/retailer-keys.test-only.json").exists() {
+        golden_shop_keys()
+    } else {
+        let k = locket_wire::metadata::RetailerKeys::generate().unwrap();
+        fs::write(
+            root.join("tests/golden/retailer-keys.test-only.json"),
+            k.to_private_json() + "\n",
+        )
+        .unwrap();
+        k
+    };
+    let meta = keys
+        .metadata(
+            CONNECT_ORIGIN,
+            "Example Shop",
+            "privacy@shop.example",
+            "https://shop.example/privacy",
+            "https://shop.example/locket/deliveries",
+        )
+        .unwrap();
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap() + "\n";
+    fs::write(root.join("tests/golden/retailer-metadata.v1.json"), pretty(&meta)).unwrap();
+    let (iat, exp) = ("2026-12-07T10:00:00Z", "2026-12-07T10:10:00Z");
+    let golden_jws = sign_connect(connect_request(), CONNECT_URI, iat, exp, &keys.signing);
+    fs::write(
+        root.join("tests/golden/request-object.v1.jws"),
+        golden_jws.clone() + "\n",
+    )
+    .unwrap();
+
+    // Metadata vectors.
+    let dir = root.join("tests/vectors/retailer-metadata");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let mut expected = serde_json::Map::new();
+    let mut put = |name: &str, v: Value, code: &str| {
+        fs::write(dir.join(name), pretty(&v)).unwrap();
+        expected.insert(name.into(), code.into());
+    };
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = meta.clone();
+        f(&mut v);
+        v
+    };
+    put(
+        "fail_other_origin.json",
+        with(&|v| v["id"] = "https://other.example".into()),
+        "retailer_metadata_origin_mismatch",
+    );
+    put(
+        "fail_http_origin.json",
+        with(&|v| v["id"] = "http://shop.example".into()),
+        "retailer_metadata_invalid",
+    );
+    put(
+        "fail_delivery_elsewhere.json",
+        with(&|v| v["delivery_url"] = "https://collector.example/in".into()),
+        "retailer_metadata_invalid",
+    );
+    put(
+        "fail_policy_elsewhere.json",
+        with(&|v| v["privacy_policy"] = "https://other.example/privacy".into()),
+        "retailer_metadata_invalid",
+    );
+    put(
+        "fail_private_key_published.json",
+        with(&|v| v["jwks"]["keys"][0]["d"] = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A".into()),
+        "retailer_metadata_invalid",
+    );
+    put(
+        "fail_no_encryption_key.json",
+        with(&|v| {
+            let k = v["jwks"]["keys"][0].clone();
+            v["jwks"]["keys"] =
+                serde_json::json!([k, {"kty":"OKP","crv":"Ed25519","x":k["x"],"kid":"sig-2","use":"sig"}]);
+        }),
+        "retailer_metadata_invalid",
+    );
+    put(
+        "fail_duplicate_kid.json",
+        with(&|v| v["jwks"]["keys"][1]["kid"] = v["jwks"]["keys"][0]["kid"].clone()),
+        "retailer_metadata_invalid",
+    );
+    put(
+        "fail_signing_key_for_encryption.json",
+        with(&|v| v["jwks"]["keys"][1]["use"] = "sig".into()),
+        "retailer_metadata_invalid",
+    );
+    put(
+        "fail_control_character_in_name.json",
+        with(&|v| v["name"] = "Example\u{202e}Shop".into()),
+        "retailer_metadata_invalid",
+    );
+    put(
+        "fail_unknown_member.json",
+        with(&|v| v["logo"] = "https://shop.example/logo.png".into()),
+        "retailer_metadata_invalid",
+    );
+    fs::write(dir.join("fail_not_json.json"), "{\"format\": \"locket.retailer/v1\",").unwrap();
+    expected.insert("fail_not_json.json".into(), "retailer_metadata_malformed".into());
+    fs::write(
+        dir.join("fail_over_64_kib.json"),
+        format!("{{\"pad\": \"{}\"}}", "a".repeat(64 * 1024)),
+    )
+    .unwrap();
+    expected.insert("fail_over_64_kib.json".into(), "retailer_metadata_too_large".into());
+    fs::write(dir.join("expected.json"), pretty(&Value::Object(expected))).unwrap();
+
+    // Request-object vectors.
+    let dir = root.join("tests/vectors/request-object");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let mut expected = serde_json::Map::new();
+    let mut put = |name: &str, jws: String, code: &str| {
+        fs::write(dir.join(name), jws + "\n").unwrap();
+        expected.insert(name.into(), code.into());
+    };
+    let stranger = locket_wire::metadata::RetailerKeys::generate().unwrap();
+    let mut forger = locket_wire::metadata::RetailerKeys::generate().unwrap();
+    forger.signing.set_key_id(keys.signing_kid());
+    put(
+        "fail_unknown_key.jws",
+        sign_connect(connect_request(), CONNECT_URI, iat, exp, &stranger.signing),
+        "request_object_unknown_key",
+    );
+    put(
+        "fail_forged_signature.jws",
+        sign_connect(connect_request(), CONNECT_URI, iat, exp, &forger.signing),
+        "request_object_invalid_signature",
+    );
+    let parts: Vec<&str> = golden_jws.split('.').collect();
+    let other = sign_connect(
+        connect_request(),
+        "https://shop.example/locket/requests/other",
+        iat,
+        exp,
+        &keys.signing,
+    );
+    put(
+        "fail_payload_swapped.jws",
+        format!("{}.{}.{}", parts[0], other.split('.').nth(1).unwrap(), parts[2]),
+        "request_object_invalid_signature",
+    );
+    put(
+        "fail_expired.jws",
+        sign_connect(
+            connect_request(),
+            CONNECT_URI,
+            "2026-12-07T09:40:00Z",
+            "2026-12-07T09:50:00Z",
+            &keys.signing,
+        ),
+        "request_object_expired",
+    );
+    put(
+        "fail_lifetime_over_an_hour.jws",
+        sign_connect(
+            connect_request(),
+            CONNECT_URI,
+            iat,
+            "2026-12-07T12:00:00Z",
+            &keys.signing,
+        ),
+        "request_object_lifetime",
+    );
+    put(
+        "fail_issued_in_the_future.jws",
+        sign_connect(
+            connect_request(),
+            CONNECT_URI,
+            "2026-12-07T11:00:00Z",
+            "2026-12-07T11:10:00Z",
+            &keys.signing,
+        ),
+        "request_object_lifetime",
+    );
+    put(
+        "fail_other_request_uri.jws",
+        sign_connect(
+            connect_request(),
+            "https://shop.example/locket/requests/elsewhere",
+            iat,
+            exp,
+            &keys.signing,
+        ),
+        "request_object_uri_mismatch",
+    );
+    let mut r = connect_request();
+    r["retailer"]["id"] = "bigshop.example".into();
+    put(
+        "fail_other_retailer_id.jws",
+        sign_connect(r, CONNECT_URI, iat, exp, &keys.signing),
+        "request_object_retailer_mismatch",
+    );
+    let mut r = connect_request();
+    r["retailer"]["name"] = "Example Shop Ltd".into();
+    put(
+        "fail_other_name.jws",
+        sign_connect(r, CONNECT_URI, iat, exp, &keys.signing),
+        "request_object_retailer_mismatch",
+    );
+    let mut r = connect_request();
+    r["scopes"] = serde_json::json!([]);
+    put(
+        "fail_invalid_grant_request.jws",
+        sign_connect(r, CONNECT_URI, iat, exp, &keys.signing),
+        "request_invalid",
+    );
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    put(
+        "fail_alg_none.jws",
+        format!(
+            "{}.{}.",
+            b64(serde_json::json!({"alg":"none","typ":"locket-request+jwt","kid":keys.signing_kid()})),
+            parts[1]
+        ),
+        "request_object_malformed",
+    );
+    put(
+        "fail_untyped.jws",
+        format!(
+            "{}.{}.{}",
+            b64(serde_json::json!({"alg":"EdDSA","kid":keys.signing_kid()})),
+            parts[1],
+            parts[2]
+        ),
+        "request_object_malformed",
+    );
+    put(
+        "fail_embedded_jwk.jws",
+        format!(
+            "{}.{}.{}",
+            b64(
+                serde_json::json!({"alg":"EdDSA","typ":"locket-request+jwt","kid":keys.signing_kid(),"jwk":{"kty":"OKP"}})
+            ),
+            parts[1],
+            parts[2]
+        ),
+        "request_object_malformed",
+    );
+    put("fail_not_a_jws.jws", "just text".into(), "request_object_malformed");
+    fs::write(dir.join("expected.json"), pretty(&Value::Object(expected))).unwrap();
+}
+
+#[test]
+fn retailer_metadata_golden_is_accepted_and_vectors_are_refused() {
+    let m = golden_metadata();
+    assert_eq!(m.retailer_id(), "shop.example");
+    let schema: Value = serde_json::from_str(locket_wire::schemas::METADATA_SCHEMA).unwrap();
+    assert!(jsonschema::is_valid(&schema, &golden_json("retailer-metadata.v1.json")));
+    for v in vectors("retailer-metadata") {
+        let err = locket_wire::metadata::parse_metadata(&v.bytes, CONNECT_ORIGIN).unwrap_err();
+        assert_eq!(err.code(), v.code, "{}: {err}", v.name);
+    }
+}
+
+#[test]
+fn request_object_golden_verifies_and_vectors_are_refused() {
+    let m = golden_metadata();
+    let golden = golden("request-object.v1.jws");
+    let ok = locket_wire::request_object::verify_request_object(&golden, &m, CONNECT_URI, connect_now()).unwrap();
+    assert_eq!(ok.state, "golden-state-0123456789");
+    assert_eq!(ok.key_id, golden_shop_keys().signing_kid());
+    let request: Value = serde_json::from_str(&ok.request_json).unwrap();
+    assert_eq!(request, connect_request());
+    for v in vectors("request-object") {
+        let err =
+            locket_wire::request_object::verify_request_object(&v.bytes, &m, CONNECT_URI, connect_now()).unwrap_err();
+        assert_eq!(err.code(), v.code, "{}: {err}", v.name);
+    }
+}

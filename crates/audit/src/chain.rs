@@ -30,7 +30,7 @@
 //! for SQL `NULL`, or `0x01` followed by `x`. The items are exactly the columns of `audit_events` (except `hash`)
 //! as stored, so anyone holding the vault key can recompute the chain with `sqlite3` and a SHA-256 tool; nothing
 //! is re-serialised, so JSON formatting choices can never make verification ambiguous. Locket writes the JSON
-//! columns compactly with object keys in sorted order.
+//! columns compactly (key order is whatever was written: verification never re-serialises).
 //!
 //! # Signed heads
 //!

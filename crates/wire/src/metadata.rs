@@ -264,7 +264,7 @@ pub fn jwk_thumbprint(jwk: &serde_json::Map<String, serde_json::Value>) -> Resul
         "EC" => serde_json::json!({"crv": member("crv")?, "kty": kty, "x": member("x")?, "y": member("y")?}),
         other => return Err(format!("key type {other:?} is not supported")),
     };
-    // serde_json's map keeps keys sorted (no preserve_order feature), so this is the canonical form.
+    // Written in lexicographic order, so the bytes are canonical whether or not serde_json preserves insertion order.
     let bytes = serde_json::to_vec(&canonical).map_err(|e| e.to_string())?;
     let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref()))

@@ -30,6 +30,9 @@ function request(over: Partial<GrantRequest>): GrantRequest {
     warnings: [],
     retailerChanges: [],
     minimized: {},
+    verified: false,
+    verification: null,
+    verifiedShopWithSameId: null,
     ...over,
   };
 }

@@ -8,6 +8,7 @@ import { customExpiry, expiryFrom, expiryPresets, parseMaxUses } from "../lib/ex
 import { dateInputValue, formatDateTime, formatDuration, relativeTime } from "../lib/format";
 import { purposeWords } from "../lib/words";
 import { minimizedSelection, privacyNotes } from "../lib/privacy";
+import { pinChangeWords, provenance, viaWords } from "../lib/verification";
 
 type ToastFn = (kind: Toast["kind"], text: string) => void;
 
@@ -16,20 +17,6 @@ type ToastFn = (kind: Toast["kind"], text: string) => void;
 function isAgeAnswer(scope: string): boolean {
   return scope.startsWith("age_over:") || scope === "birth_year_band";
 }
-
-function viaWords(via: GrantRequest["via"]): string {
-  switch (via) {
-    case "http":
-      return "from a program or web page on this computer";
-    case "deep_link":
-      return "through a Locket link";
-    case "file":
-      return "as a file you imported";
-  }
-}
-
-const UNVERIFIED_HINT =
-  "Locket cannot check who sent this request: anyone can put a shop’s name on one. Share only if you expected it.";
 
 export function RequestsScreen(props: { live: Live; focus: string | null; toast: ToastFn; go: (v: View) => void }) {
   const list = useLoad(() => backend.requests(), [props.live.requestTick]);
@@ -201,6 +188,7 @@ function RequestCard(props: {
       props.onDone();
     });
 
+  const prov = provenance(r);
   const header = (
     <header className="request-head">
       <div className="avatar" aria-hidden="true">{r.retailer.name.slice(0, 1).toUpperCase()}</div>
@@ -211,9 +199,15 @@ function RequestCard(props: {
           {" · "}
           received {relativeTime(new Date(r.receivedAt), now)} {viaWords(r.via)}
           {" · "}
-          <span className="unverified" data-testid="request-unverified" title={UNVERIFIED_HINT}>
-            not verified
-          </span>
+          {prov.kind === "verified" ? (
+            <span className="verified" data-testid="request-verified" title={prov.detail}>
+              ✓ verified: {prov.host}
+            </span>
+          ) : (
+            <span className="unverified" data-testid="request-unverified" title={prov.detail}>
+              not verified
+            </span>
+          )}
         </p>
       </div>
     </header>
@@ -278,6 +272,45 @@ function RequestCard(props: {
         <strong>{r.retailer.name}</strong> asks for {r.scopes.length} field{r.scopes.length === 1 ? "" : "s"} for{" "}
         <strong>{formatDuration(r.durationSeconds)}</strong>. Tick what you are happy to share.
       </p>
+      {prov.kind === "verified" && !prov.changed && (
+        <section className="identity-verified" data-testid="verified-banner" aria-label="Verified shop">
+          <h3>✓ {prov.headline}</h3>
+          <p className="small">{prov.detail}</p>
+        </section>
+      )}
+      {prov.kind === "verified" && prov.changed && r.verification && (
+        <section className="identity-check" data-testid="pin-changed" aria-label="Changed shop keys or details">
+          <h3>⚠ {prov.host} is not presenting the keys or details Locket saw when you first connected</h3>
+          <p className="small">
+            The request is signed by {prov.origin}, but with different keys or details than before. That can be a
+            routine change — or the site changed hands or was broken into. Check with the shop before you share
+            anything; approving accepts the new details for this shop.
+          </p>
+          <dl className="facts">
+            {r.verification.changes.map((c) => {
+              const w = pinChangeWords(c);
+              return (
+                <div key={c.field} data-testid="pin-change" data-field={c.field}>
+                  <dt>{w.label}</dt>
+                  <dd>
+                    <span className="muted">first seen:</span> {w.pinned} <br />
+                    <span className="muted">now:</span> <strong>{w.now}</strong>
+                  </dd>
+                </div>
+              );
+            })}
+          </dl>
+        </section>
+      )}
+      {prov.kind === "unverified" && prov.impersonates && (
+        <section className="identity-check" data-testid="impersonation" aria-label="Possible impersonation">
+          <h3>⚠ A verified shop uses this name</h3>
+          <p className="small">
+            You connected to {prov.impersonates} from its website before. This request did not come from there, so
+            it may be someone pretending to be that shop.
+          </p>
+        </section>
+      )}
       {r.retailerChanges.length > 0 && (
         <section className="identity-check" data-testid="retailer-changed" aria-label="Different shop details">
           <h3>⚠ These details differ from the {r.retailer.id} you already know</h3>

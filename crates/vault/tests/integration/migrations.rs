@@ -125,3 +125,17 @@ fn make_golden() {
         let _ = fs::remove_file(dir.join(f));
     }
 }
+
+#[test]
+fn v4_vault_migrates_keeps_profile_values_and_gains_connect_tables() {
+    check_golden_profile(4);
+    let (_t, v) = open_golden(4);
+    let store = v.connect().unwrap();
+    for table in ["verified_requests", "retailer_pins"] {
+        let n: i64 = store
+            .conn()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+}
