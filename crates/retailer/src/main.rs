@@ -704,7 +704,7 @@ fn serve(config: ServeConfig) -> Result<(), RetailerError> {
             addr: config.listen.to_string(),
             reason: format!("cannot start the runtime: {e}"),
         })?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let server = Server::bind(&config, stderr_log()).await?;
         let shop = server.shop().clone();
         let well_known = format!("{}{}", shop.origin, locket_wire::metadata::WELL_KNOWN_PATH);
@@ -723,7 +723,10 @@ fn serve(config: ServeConfig) -> Result<(), RetailerError> {
             let _ = out.flush();
         }
         server.run(shutdown_signal()).await
-    })
+    });
+    // The stdin watcher is a blocking read that only returns when stdin does: do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    served
 }
 
 fn main() -> ExitCode {
