@@ -14,8 +14,18 @@
 //!
 //! Every call to the owner's Locket sends the grant's token as `Authorization: Bearer …`. A refusal comes
 //! back as [`RetailerError::Refused`] with the endpoint's stable `code` (`grant_revoked`, `token_expired`, …).
+//!
+//! The reference retailer server lives here too, so tests and a shop's developer see the whole "Connect from
+//! the web" exchange: [`store`] (the shop's data directory: keys, details, one-time request objects),
+//! [`publish`] (signed request objects and their `locket://connect` links), [`server`] (HTTPS: metadata and
+//! request objects) and [`devcert`] (a development CA and server certificate).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod devcert;
+pub mod publish;
+pub mod server;
+pub mod store;
 
 use std::path::Path;
 use std::time::Duration;
@@ -96,6 +106,46 @@ pub enum RetailerError {
         /// The cap, in bytes.
         max: u64,
     },
+    /// A file this command would write already exists.
+    #[error("{path} already exists; nothing was written (give --force to replace it)")]
+    FileExists {
+        /// The file.
+        path: String,
+    },
+    /// The shop's data directory has no keys file.
+    #[error("{path} does not exist: make the shop's keys first with `locket-retailer keys new --data DIR`")]
+    KeysMissing {
+        /// The keys file looked for.
+        path: String,
+    },
+    /// The shop's keys file is not one.
+    #[error("{path} is not a retailer keys file ({detail}); make new keys with `locket-retailer keys new --data DIR --force`")]
+    KeysInvalid {
+        /// The keys file.
+        path: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The shop's details (origin, name, contact) have not been recorded in its data directory yet.
+    #[error("{path} does not exist: run `locket-retailer serve --origin https://… --data DIR …` once, which records the shop's details, before publishing requests")]
+    ShopMissing {
+        /// The shop file looked for.
+        path: String,
+    },
+    /// The TLS certificate or key cannot be used.
+    #[error("cannot use the TLS certificate or key: {0}")]
+    TlsFiles(String),
+    /// The server cannot listen on its address.
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// Making keys, a certificate, a signature or random bytes failed.
+    #[error("{0}")]
+    Crypto(String),
 }
 
 impl RetailerError {
@@ -112,6 +162,13 @@ impl RetailerError {
             RetailerError::Unexpected { .. } => "unexpected_response",
             RetailerError::ResponseTooLarge { .. } => "response_too_large",
             RetailerError::Receipt(e) => e.code(),
+            RetailerError::FileExists { .. } => "file_exists",
+            RetailerError::KeysMissing { .. } => "retailer_keys_missing",
+            RetailerError::KeysInvalid { .. } => "retailer_keys_invalid",
+            RetailerError::ShopMissing { .. } => "retailer_shop_missing",
+            RetailerError::TlsFiles(_) => "tls_files_invalid",
+            RetailerError::Bind { .. } => "server_bind_failed",
+            RetailerError::Crypto(_) => "retailer_crypto_failed",
         }
     }
 }

@@ -1,11 +1,15 @@
 //! `locket-retailer`: the retailer developer's tool for Locket — write and send grant requests, inspect
-//! grant files, fetch the granted data, give grants back.
+//! grant files, fetch the granted data, give grants back; and the reference retailer server (`keys new`,
+//! `dev-cert`, `serve`, `request publish`).
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use locket_retailer::publish::{parse_ttl, publish, qr_text, PublishOptions, ScopeAsk};
+use locket_retailer::server::{stderr_log, ServeConfig, Server};
+use locket_retailer::store::DataDir;
 use locket_retailer::{
     load_grant, parse_scope_arg, verify_offline, verify_receipts, Client, RequestBuilder, RetailerError,
 };
@@ -23,9 +27,51 @@ struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write or send grant requests.
+    /// Write, send or publish grant requests.
     #[command(subcommand)]
     Request(RequestCmd),
+    /// The reference server's keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Run the reference retailer server: HTTPS serving the shop's metadata and its one-time signed requests.
+    Serve {
+        /// The shop's origin as Locket reaches it, with the port (https://shop.test:8443).
+        #[arg(long)]
+        origin: String,
+        /// The address to listen on (127.0.0.1:8443).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// PEM certificate chain for the origin's host (see `dev-cert`).
+        #[arg(long, value_name = "CERT.pem")]
+        tls_cert: PathBuf,
+        /// PEM private key of that certificate.
+        #[arg(long, value_name = "KEY.pem")]
+        tls_key: PathBuf,
+        /// The shop's data directory (made by `keys new`).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The shop's name as the owner sees it (default: the one recorded, else the host).
+        #[arg(long)]
+        name: Option<String>,
+        /// Email address or https URL for questions about data (default: recorded, else privacy@HOST).
+        #[arg(long)]
+        contact: Option<String>,
+        /// Privacy policy URL on the origin (default: recorded, else ORIGIN/privacy, which is served).
+        #[arg(long)]
+        privacy_policy: Option<String>,
+    },
+    /// Make a development certificate authority and a server certificate for a host (never for production).
+    DevCert {
+        /// The host name the shop's origin uses (shop.test).
+        #[arg(long)]
+        host: String,
+        /// Where to write ca.pem, cert.pem and key.pem.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
     /// Show what a grant file allows, check its token, and ask the owner's Locket for its status.
     Inspect {
         /// The grant file the owner gave you.
@@ -71,6 +117,22 @@ enum Command {
     Revoke {
         /// The grant file.
         grant_file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCmd {
+    /// Make the shop's signing (Ed25519) and encryption (X25519) keys in DIR/keys.json (0600).
+    New {
+        /// The shop's data directory (made 0700 if needed).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Replace an existing keys file (requests signed with the old key stop verifying).
+        #[arg(long)]
+        force: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -134,6 +196,40 @@ enum RequestCmd {
         /// Where to write the request.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Sign a request with the shop's key and store it for `serve` to hand out once; print its
+    /// locket://connect link and a QR code of it.
+    Publish {
+        /// The shop's data directory (keys from `keys new`, details recorded by `serve`).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// A scope you need: SCOPE=PURPOSE[:TEXT], e.g. contact.email=order_fulfilment. Repeatable.
+        #[arg(long = "require", value_name = "SCOPE=PURPOSE[:TEXT]")]
+        required: Vec<String>,
+        /// A scope you would like but can do without: SCOPE=PURPOSE[:TEXT]. Repeatable.
+        #[arg(long = "scope", value_name = "SCOPE=PURPOSE[:TEXT]")]
+        optional: Vec<String>,
+        /// How long you want access, ISO 8601 (P30D, P2W, PT12H).
+        #[arg(long, default_value = "P30D")]
+        duration: String,
+        /// How long you keep received data: ISO 8601 (P90D, P6Y) or until_grant_ends.
+        #[arg(long, default_value = "until_grant_ends")]
+        retention: String,
+        /// Your retention promise in words, shown to the owner (default: a sentence made from --retention).
+        #[arg(long, visible_alias = "statement", value_name = "TEXT")]
+        retention_statement: Option<String>,
+        /// The state to bind the request to, 16-256 base64url characters (default: random).
+        #[arg(long)]
+        state: Option<String>,
+        /// How long the link works: 90s, 10m, 1h (at most 1h).
+        #[arg(long, default_value = "10m")]
+        ttl: String,
+        /// Do not print the QR code.
+        #[arg(long)]
+        no_qr: bool,
+        /// Print {"link","request_uri","state","expires_at"} as JSON instead.
+        #[arg(long)]
+        json: bool,
     },
     /// Send a request file to the owner's Locket (POST URL/v1/requests).
     Send {
@@ -261,6 +357,123 @@ fn run(cli: Cli) -> Result<(), RetailerError> {
                 out.display(),
                 out.display()
             );
+        }
+        Command::Request(RequestCmd::Publish {
+            data,
+            required,
+            optional,
+            duration,
+            retention,
+            retention_statement,
+            state,
+            ttl,
+            no_qr,
+            json,
+        }) => {
+            let mut scopes = Vec::new();
+            for (arg, req) in required
+                .iter()
+                .map(|a| (a, true))
+                .chain(optional.iter().map(|a| (a, false)))
+            {
+                let (scope, purpose, purpose_text) = parse_scope_arg(arg)?;
+                scopes.push(ScopeAsk {
+                    scope,
+                    purpose,
+                    purpose_text,
+                    required: req,
+                });
+            }
+            let options = PublishOptions {
+                scopes,
+                duration,
+                retention,
+                statement: retention_statement,
+                state,
+                ttl: parse_ttl(&ttl)?,
+            };
+            let dir = DataDir::new(&data);
+            let published = publish(&dir, &options, chrono::Utc::now())?;
+            if json {
+                print_json(&published);
+            } else {
+                println!("{}", published.link);
+                if !no_qr {
+                    use std::io::IsTerminal as _;
+                    println!("{}", qr_text(&published.link, std::io::stdout().is_terminal())?);
+                }
+                eprintln!(
+                    "Published {} (state {}), valid until {}: it is served once, by `locket-retailer serve --data {}`.",
+                    published.request_uri,
+                    published.state,
+                    published.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    data.display()
+                );
+            }
+        }
+        Command::Keys(KeysCmd::New { data, force, json }) => {
+            let keys = locket_wire::metadata::RetailerKeys::generate().map_err(RetailerError::Crypto)?;
+            let dir = DataDir::new(&data);
+            dir.write_keys(&keys, force)?;
+            let thumb = |k: &josekit::jwk::Jwk| {
+                k.to_public_key()
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| locket_wire::metadata::jwk_thumbprint(p.as_ref()))
+                    .map_err(RetailerError::Crypto)
+            };
+            let (sig, enc) = (thumb(&keys.signing)?, thumb(&keys.encryption)?);
+            let kid = |k: &josekit::jwk::Jwk| k.key_id().unwrap_or_default().to_owned();
+            if json {
+                print_json(&serde_json::json!({
+                    "keys": dir.keys_path().display().to_string(),
+                    "signing": { "kid": kid(&keys.signing), "thumbprint": sig },
+                    "encryption": { "kid": kid(&keys.encryption), "thumbprint": enc },
+                }));
+            } else {
+                println!("Wrote {} (0600; keep it secret).", dir.keys_path().display());
+                println!("  signing    (Ed25519): kid {}  thumbprint {sig}", kid(&keys.signing));
+                println!(
+                    "  encryption (X25519):  kid {}  thumbprint {enc}",
+                    kid(&keys.encryption)
+                );
+            }
+        }
+        Command::DevCert { host, out, force } => {
+            let files = locket_retailer::devcert::write_dev_cert(&host, &out, force)?;
+            // Locket reads LOCKET_NET_EXTRA_CA from its own working directory: print where the CA really is.
+            let ca = std::fs::canonicalize(&files.ca).unwrap_or_else(|_| files.ca.clone());
+            let host = locket_retailer::devcert::check_host(&host)?;
+            println!("Wrote a development CA and a certificate for {host} (never use them in production):");
+            println!("  {}  the CA certificate, to trust", files.ca.display());
+            println!("  {}  the server certificate + CA (--tls-cert)", files.cert.display());
+            println!("  {}  its private key, 0600 (--tls-key)", files.key.display());
+            println!("Let Locket trust it and reach {host} on this computer (Locket's test settings):");
+            println!(
+                "  LOCKET_NET_EXTRA_CA={} LOCKET_NET_RESOLVE={host}=127.0.0.1 LOCKET_NET_ALLOW_LOOPBACK=1",
+                ca.display()
+            );
+        }
+        Command::Serve {
+            origin,
+            listen,
+            tls_cert,
+            tls_key,
+            data,
+            name,
+            contact,
+            privacy_policy,
+        } => {
+            let config = ServeConfig {
+                origin,
+                listen,
+                tls_cert,
+                tls_key,
+                data,
+                name,
+                contact,
+                privacy_policy,
+            };
+            serve(config)?;
         }
         Command::Request(RequestCmd::Send { url, file }) => {
             let bytes = std::fs::read(&file).map_err(|e| io(&file, e))?;
@@ -432,6 +645,90 @@ fn run(cli: Cli) -> Result<(), RetailerError> {
     Ok(())
 }
 
+/// Whether stdin is a pipe: then the server stops when it closes (its parent went away). A terminal or
+/// /dev/null (a background job) does not stop it.
+fn stdin_is_pipe() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        std::fs::metadata("/dev/stdin").is_ok_and(|m| m.file_type().is_fifo())
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+/// Completes on SIGINT, SIGTERM, or when stdin (a pipe) closes.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupted"
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+        "terminated"
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<&str>();
+    let stdin_closed = async {
+        if !stdin_is_pipe() {
+            std::future::pending::<()>().await;
+        }
+        use tokio::io::AsyncReadExt as _;
+        let mut stdin = tokio::io::stdin();
+        let mut buf = [0u8; 256];
+        while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
+        "stdin closed"
+    };
+    let why = tokio::select! {
+        w = interrupt => w,
+        w = terminate => w,
+        w = stdin_closed => w,
+    };
+    eprintln!("{why}: shutting down");
+}
+
+fn serve(config: ServeConfig) -> Result<(), RetailerError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| RetailerError::Bind {
+            addr: config.listen.to_string(),
+            reason: format!("cannot start the runtime: {e}"),
+        })?;
+    let served = runtime.block_on(async {
+        let server = Server::bind(&config, stderr_log()).await?;
+        let shop = server.shop().clone();
+        let well_known = format!("{}{}", shop.origin, locket_wire::metadata::WELL_KNOWN_PATH);
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on https://{} for {}", server.local_addr(), shop.origin);
+            let _ = writeln!(out, "  shop:      {} ({}), contact {}", shop.name, shop.retailer_id(), shop.contact);
+            let _ = writeln!(out, "  metadata:  {well_known}");
+            let _ = writeln!(out, "  privacy:   {}", shop.privacy_policy);
+            let _ = writeln!(
+                out,
+                "  publish a request: locket-retailer request publish --data {} --require contact.email=order_fulfilment",
+                config.data.display()
+            );
+            let _ = out.flush();
+        }
+        server.run(shutdown_signal()).await
+    });
+    // The stdin watcher is a blocking read that only returns when stdin does: do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    served
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -449,12 +746,18 @@ fn main() -> ExitCode {
                 }
             }
             ExitCode::from(match &e {
-                RetailerError::Invalid(_) | RetailerError::Request(_) => 2,
+                RetailerError::Invalid(_)
+                | RetailerError::Request(_)
+                | RetailerError::FileExists { .. }
+                | RetailerError::KeysMissing { .. }
+                | RetailerError::ShopMissing { .. }
+                | RetailerError::TlsFiles(_) => 2,
                 RetailerError::Refused { .. } => 3,
                 RetailerError::Unreachable { .. } => 4,
                 RetailerError::GrantFile(_)
                 | RetailerError::TokenInvalid(_)
                 | RetailerError::Receipt(_)
+                | RetailerError::KeysInvalid { .. }
                 | RetailerError::Io { .. } => 5,
                 _ => 1,
             })

@@ -53,7 +53,9 @@ impl ErrorKind {
             | "no_backup"
             | "receipt_not_found"
             | "retailer_not_found"
-            | "grant_file_unavailable" => ErrorKind::NotFound,
+            | "grant_file_unavailable"
+            | "retailer_keys_missing"
+            | "retailer_shop_missing" => ErrorKind::NotFound,
             "wrong_passphrase"
             | "wrong_recovery_key"
             | "wrong_export_passphrase"
@@ -92,7 +94,8 @@ impl ErrorKind {
             | "signing_key_invalid"
             | "receipt_key_invalid"
             | "token_key_invalid"
-            | "response_too_large" => ErrorKind::Damaged,
+            | "response_too_large"
+            | "retailer_keys_invalid" => ErrorKind::Damaged,
             "vault_exists"
             | "vault_not_rolled_back"
             | "import_target_not_empty"
@@ -120,7 +123,8 @@ impl ErrorKind {
             | "file_write_failed"
             | "endpoint_bind_failed"
             | "endpoint_unreachable"
-            | "endpoint_vault_unusable" => ErrorKind::Storage,
+            | "endpoint_vault_unusable"
+            | "server_bind_failed" => ErrorKind::Storage,
             "internal"
             | "internal_error"
             | "runtime"
@@ -131,7 +135,8 @@ impl ErrorKind {
             | "audit_bad_signing_key"
             | "audit_failed"
             | "endpoint_failed"
-            | "unexpected_response" => ErrorKind::Internal,
+            | "unexpected_response"
+            | "retailer_crypto_failed" => ErrorKind::Internal,
             "usage"
             | "cancelled"
             | "token_malformed"
@@ -185,7 +190,8 @@ impl ErrorKind {
             | "connect_not_https"
             | "connect_address_refused"
             | "connect_redirect_refused"
-            | "connect_settings_invalid" => ErrorKind::Invalid,
+            | "connect_settings_invalid"
+            | "tls_files_invalid" => ErrorKind::Invalid,
             "retailer_metadata_malformed"
             | "retailer_metadata_too_large"
             | "request_object_malformed"

@@ -1,3 +1,4 @@
 //! locket-retailer integration tests, one binary (see the root `tests/integration/main.rs`).
 
 mod cli;
+mod server;
