@@ -60,7 +60,7 @@ pub struct RequestDto {
     pub duration_seconds: i64,
     pub retention_text: String,
     pub retention_seconds: Option<i64>,
-    /// What the shop offers in return; `None` when it offers nothing.
+    /// What the shop offers in return; null when it offers nothing.
     pub benefit: Option<BenefitDto>,
     /// Everyone beyond the shop the request says receives the data; empty when the shop says it shares with
     /// nobody else (its claim: Locket cannot check it).
@@ -99,7 +99,7 @@ pub struct OfferDto {
         type = r#""discount_percent" | "discount_amount" | "loyalty_points" | "free_shipping" | "early_access" | "other""#
     )]
     pub kind: &'static str,
-    /// The offer in Locket's words ("10% off", "5.00 EUR off"); `None` for `other`.
+    /// The offer in Locket's words ("10% off", "5.00 EUR off"); null for `other`.
     pub summary: Option<String>,
 }
 
@@ -116,6 +116,8 @@ pub struct RecipientDto {
     #[ts(type = "Purpose")]
     pub purpose: String,
     pub purpose_text: Option<String>,
+    /// Whether the purpose is marketing or profiling (the core's `is_marketing_or_profiling`).
+    pub marketing_or_profiling: bool,
     /// ISO 3166-1 alpha-2.
     pub country: String,
     /// The country's English short name ("Germany").
@@ -141,6 +143,7 @@ pub fn recipient_dto(r: &locket_grants::Recipient) -> RecipientDto {
         role_words: r.role.words(),
         purpose: r.purpose.as_str().to_owned(),
         purpose_text: r.purpose_text.clone(),
+        marketing_or_profiling: r.purpose.is_marketing_or_profiling(),
         country: r.country.clone(),
         country_name: r.country_name().to_owned(),
     }

@@ -128,11 +128,13 @@ export const ERROR_CODES = [
   "receipt_not_found",
   "receipt_signing_failed",
   "request_already_decided",
+  "request_benefit_invalid",
   "request_control_characters",
   "request_duplicate",
   "request_invalid",
   "request_malformed",
   "request_not_found",
+  "request_recipients_invalid",
   "request_too_large",
   "requests_pending_limit",
   "retailer_not_found",
@@ -287,6 +289,19 @@ logEvents: number,
 logProblem: string | null, };
 
 /**
+ * What a request offers the owner in return.
+ */
+export type Benefit = { 
+/**
+ * The shop's words.
+ */
+description: string, 
+/**
+ * The structured offer, if the shop gave one.
+ */
+offer: Offer | null, };
+
+/**
  * A catalog or custom field.
  */
 export type CatalogField = { key: string, label: string, group: string, groupLabel: string, fieldType: FieldType, options: Array<FieldOption>, sensitivity: Sensitivity, hint: string, example: string, custom: boolean, };
@@ -368,7 +383,16 @@ export type Grant = { id: string, requestId: string | null, retailer: Retailer, 
 /**
  * A stored request.
  */
-export type GrantRequest = { id: string, retailer: Retailer, scopes: Array<RequestedScope>, durationSeconds: number, retentionText: string, retentionSeconds: number | null, receivedAt: string, via: "file" | "http" | "deep_link", status: "pending" | "approved" | "denied", 
+export type GrantRequest = { id: string, retailer: Retailer, scopes: Array<RequestedScope>, durationSeconds: number, retentionText: string, retentionSeconds: number | null, 
+/**
+ * What the shop offers in return; null when it offers nothing.
+ */
+benefit: Benefit | null, 
+/**
+ * Everyone beyond the shop the request says receives the data; empty when the shop says it shares with
+ * nobody else (its claim: Locket cannot check it).
+ */
+recipients: Array<Recipient>, receivedAt: string, via: "file" | "http" | "deep_link", status: "pending" | "approved" | "denied", 
 /**
  * The privacy check: over-asking and sensitive-for-marketing warnings, in plain words.
  */
@@ -453,6 +477,15 @@ reason: LockReason, };
 export type NewRecoveryKey = { recoveryKey: SecretText, };
 
 /**
+ * A benefit's structured offer.
+ */
+export type Offer = { kind: "discount_percent" | "discount_amount" | "loyalty_points" | "free_shipping" | "early_access" | "other", 
+/**
+ * The offer in Locket's words ("10% off", "5.00 EUR off"); null for `other`.
+ */
+summary: string | null, };
+
+/**
  * What a passphrase change reports: the vault was re-keyed; a vault whose recovery slot was made before
  * re-keying existed also gets a new recovery key, to show once (the old one stops working).
  */
@@ -498,6 +531,27 @@ export type ProfileValue = { key: string, value: string, display: string, versio
  * `locket://progress` payload.
  */
 export type Progress = { op: "export" | "import", done: number, total: number, };
+
+/**
+ * Someone beyond the shop who receives what the owner shares, as the request states it.
+ */
+export type Recipient = { name: string, role: "processor" | "joint_controller" | "third_party", 
+/**
+ * The role in plain words ("works for the shop").
+ */
+roleWords: string, purpose: Purpose, purposeText: string | null, 
+/**
+ * Whether the purpose is marketing or profiling (the core's `is_marketing_or_profiling`).
+ */
+marketingOrProfiling: boolean, 
+/**
+ * ISO 3166-1 alpha-2.
+ */
+country: string, 
+/**
+ * The country's English short name ("Germany").
+ */
+countryName: string, };
 
 /**
  * Refusals of callers that proved nothing, counted instead of logged one by one (`refusals_summarized`).
