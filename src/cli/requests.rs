@@ -175,8 +175,9 @@ pub fn describe(rec: &RequestRecord, catalog: &dyn locket_grants::ScopeResolver,
             safe(&r.retention.max_duration),
             safe(&r.retention.statement)
         ),
-        "  Asks for:".to_owned(),
     ]);
+    out.extend(exchange_lines(r));
+    out.push("  Asks for:".to_owned());
     for s in &r.scopes {
         let resolved = catalog.resolve(&s.scope);
         let label = resolved
@@ -237,6 +238,56 @@ pub fn describe(rec: &RequestRecord, catalog: &dyn locket_grants::ScopeResolver,
         ));
     }
     out.join("\n")
+}
+
+/// What the request says the owner gets in return and who else receives the data, as lines of the card: every
+/// text the shop wrote passes [`safe`]; no recipients reads as the shop's claim that nobody else does.
+pub fn exchange_lines(r: &locket_grants::GrantRequest) -> Vec<String> {
+    let mut out = Vec::new();
+    out.push(match &r.benefit {
+        None => "  In return:   nothing offered".to_owned(),
+        Some(b) => match b.offer.as_ref().and_then(|o| o.summary()) {
+            Some(summary) => format!(
+                "  In return:   {summary} — in the shop's words: \"{}\"",
+                safe(&b.description)
+            ),
+            None => format!("  In return:   \"{}\" (the shop's words)", safe(&b.description)),
+        },
+    });
+    if r.recipients.is_empty() {
+        out.push(format!("  {}", locket_grants::exchange::NOBODY_ELSE));
+        return out;
+    }
+    out.push(format!(
+        "  Also gets your data, the shop says ({}):",
+        match r.recipients.len() {
+            1 => "1 recipient".to_owned(),
+            n => format!("{n} recipients"),
+        }
+    ));
+    for x in &r.recipients {
+        let flag = if x.purpose.is_marketing_or_profiling() {
+            "  ⚑ marketing/profiling"
+        } else {
+            ""
+        };
+        out.push(format!(
+            "    - {} — {}, in {} ({}){flag}",
+            safe(&x.name),
+            x.role.words(),
+            safe(x.country_name()),
+            safe(&x.country)
+        ));
+        out.push(format!(
+            "        for {}{}",
+            x.purpose.label(),
+            x.purpose_text
+                .as_ref()
+                .map(|t| format!(": {}", safe(t)))
+                .unwrap_or_default()
+        ));
+    }
+    out
 }
 
 /// The record as JSON, with the retailer details that differ from the first-seen ones (`retailer_changes`:
@@ -371,15 +422,24 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
                                     .join(", "),
                                 50,
                             ),
+                            match r.request.recipients.len() {
+                                0 => "nobody else".to_owned(),
+                                1 => "1 other".to_owned(),
+                                n => format!("{n} others"),
+                            },
                             when(r.received_at),
                         ]
                     })
                     .collect();
-                let mut text = table(&["ID", "STATUS", "SHOP", "SENDER", "ASKS FOR", "RECEIVED"], &rows);
+                let mut text = table(
+                    &["ID", "STATUS", "SHOP", "SENDER", "ASKS FOR", "SHARED WITH", "RECEIVED"],
+                    &rows,
+                );
                 text.push_str(
-                    "\nVerified = fetched from the shop's own website and signed by it. Not verified: anyone can send a \
+                    "
+Verified = fetched from the shop's own website and signed by it. Not verified: anyone can send a \
                      request claiming to be a shop. ⚠ = the shop's details or keys are not the ones first seen \
-                     (`locket requests show ID`).",
+                     (`locket requests show ID`). SHARED WITH = who else gets the data, as the shop says.",
                 );
                 text
             });
@@ -403,4 +463,45 @@ pub fn run(ctx: &mut Ctx, cmd: RequestsCmd) -> CliResult {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use locket_grants::exchange::{Benefit, Offer, Recipient, RecipientRole};
+    use locket_grants::Purpose;
+
+    /// Text stored before requests refused hidden characters (or planted in the vault) is printed escaped on
+    /// every line about the benefit and the recipients.
+    #[test]
+    fn benefit_and_recipient_text_is_printed_escaped() {
+        let mut r: locket_grants::GrantRequest =
+            serde_json::from_str(include_str!("../../tests/golden/grant-request.v1.json")).unwrap();
+        r.benefit = Some(Benefit {
+            description: "10% off\u{1b}[2K\rVerified by Locket".into(),
+            offer: Some(Offer::LoyaltyPoints { points: 2500 }),
+        });
+        r.recipients = vec![Recipient {
+            name: "Parcel\u{202e}sserpxE".into(),
+            role: RecipientRole::JointController,
+            purpose: Purpose::Other,
+            purpose_text: Some("Line one\nAlso gets your data: nobody".into()),
+            country: "FR".into(),
+        }];
+        let text = exchange_lines(&r).join("\n");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\r') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(
+            text.contains("In return:   2,500 loyalty points — in the shop's words: \"10% off\\u{1b}[2K\\u{d}Verified"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- Parcel\\u{202e}sserpxE — decides with the shop how your data is used, in France (FR)"),
+            "{text}"
+        );
+        assert!(text.contains("for other purpose: Line one\\u{a}Also gets"), "{text}");
+    }
 }

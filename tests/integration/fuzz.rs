@@ -154,7 +154,8 @@ proptest! {
     #![proptest_config(cases(48))]
 
     #[test]
-    fn grant_requests_never_panic_and_refusals_store_nothing(bytes in inputs(golden("grant-request.v1.json"))) {
+    // The golden with every member, benefit and recipients included, so edits reach those too.
+    fn grant_requests_never_panic_and_refusals_store_nothing(bytes in inputs(golden("grant-request.v1.benefit-recipients.json"))) {
         let now: DateTime<Utc> = "2026-11-24T15:00:00Z".parse().unwrap();
         if let Err(e) = locket_grants::request::parse_request_at(&bytes, now) {
             named(e.code(), "parse_request")?;

@@ -233,3 +233,63 @@ fn retailer_client_against_a_real_endpoint() {
     assert_eq!(client.fetch(&gone).unwrap_err().code(), "endpoint_unreachable");
     drop(server);
 }
+
+/// `requests show` says what the shop offers in return and who else gets the data, in plain words; a request
+/// naming no one says so as the shop's claim; `list` counts them; `--json` carries both members as sent.
+#[test]
+fn requests_show_and_list_tell_the_benefit_and_the_recipients() {
+    let v = TestVault::new();
+    let tmp = v.tmp.path();
+    let golden = crate::kit::repo_root().join("tests/golden/grant-request.v1.benefit-recipients.json");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(golden).unwrap()).unwrap();
+    doc["nonce"] = serde_json::json!(crate::kit::unique_nonce());
+    doc["created_at"] = serde_json::json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let with = tmp.join("with.json");
+    std::fs::write(&with, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let id = run_pw(&v.dir, &["--json", "requests", "import", s(&with)]).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let plain_id = run_pw(
+        &v.dir,
+        &["--json", "requests", "import", s(&request_file(tmp, "plain.json"))],
+    )
+    .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let shown = run_pw(&v.dir, &["requests", "show", &id]).ok().to_owned();
+    for line in [
+        "  In return:   10% off — in the shop's words: \"10% off your next order, and delivery is free\"",
+        "  Also gets your data, the shop says (3 recipients):",
+        "    - Parcel Express Ltd — works for the shop, in United Kingdom (GB)",
+        "        for delivery: Delivers your parcel",
+        "    - PayFast Europe — works for the shop, in Ireland (IE)",
+        "        for fraud prevention",
+        "    - Insight Panel Inc. — uses your data for its own purposes, in United States (US)  ⚑ marketing/profiling",
+        "        for personalised recommendations: Builds style profiles for our recommendations",
+    ] {
+        assert!(shown.lines().any(|l| l == line), "missing {line:?} in\n{shown}");
+    }
+    assert!(!shown.contains("nobody else"), "{shown}");
+
+    let plain = run_pw(&v.dir, &["requests", "show", &plain_id]).ok().to_owned();
+    assert!(plain.lines().any(|l| l == "  In return:   nothing offered"), "{plain}");
+    assert!(
+        plain.lines().any(|l| l == "  Shared with nobody else, the shop says."),
+        "{plain}"
+    );
+
+    let listed = run_pw(&v.dir, &["requests", "list"]).ok().to_owned();
+    assert!(listed.contains("SHARED WITH"), "{listed}");
+    let row = |id: &str| listed.lines().find(|l| l.starts_with(id)).unwrap().to_owned();
+    assert!(row(&id).contains("3 others"), "{listed}");
+    assert!(row(&plain_id).contains("nobody else"), "{listed}");
+
+    let json = run_pw(&v.dir, &["--json", "requests", "show", &id]).json();
+    assert_eq!(json["request"]["benefit"], doc["benefit"]);
+    assert_eq!(json["request"]["recipients"], doc["recipients"]);
+    let json = run_pw(&v.dir, &["--json", "requests", "show", &plain_id]).json();
+    assert!(json["request"].get("benefit").is_none() && json["request"].get("recipients").is_none());
+}

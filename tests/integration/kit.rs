@@ -88,6 +88,18 @@ impl Request {
         self
     }
 
+    /// What the shop offers in return (`benefit`).
+    pub fn benefit(mut self, benefit: Value) -> Request {
+        self.0["benefit"] = benefit;
+        self
+    }
+
+    /// Who else receives the data (`recipients`).
+    pub fn recipients(mut self, recipients: Value) -> Request {
+        self.0["recipients"] = recipients;
+        self
+    }
+
     /// The nonce.
     pub fn nonce(mut self, nonce: &str) -> Request {
         self.0["nonce"] = json!(nonce);

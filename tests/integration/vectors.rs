@@ -86,7 +86,9 @@ fn grant_request_vectors_are_refused_and_nothing_is_stored() {
         .count();
     assert_eq!(received, 0);
     import(&golden("grant-request.v1.json")).expect("the golden request is accepted");
-    assert_eq!(count(&vault, "requests"), 1);
+    import(&golden("grant-request.v1.benefit-recipients.json"))
+        .expect("the golden request with a benefit and recipients is accepted");
+    assert_eq!(count(&vault, "requests"), 2);
 }
 
 #[test]
@@ -126,6 +128,14 @@ fn consent_receipt_vectors_are_refused() {
         assert_eq!(e.code(), v.code, "{}: {e}", v.name);
     }
     verify_receipt(&text, &key).expect("the golden receipt verifies");
+    // A receipt from before benefits and recipients were recorded verifies with its own key.
+    let older = String::from_utf8(golden("consent-receipt.v1.older.json")).unwrap();
+    let older_key = golden_json("consent-receipt.v1.older.json")["issuer"]["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = verify_receipt(&older, &older_key).expect("the older golden receipt verifies");
+    assert_eq!((r.benefit, r.recipients), (None, None));
 }
 
 fn sections() -> Vec<Box<dyn ExportSection>> {

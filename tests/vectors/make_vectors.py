@@ -194,6 +194,44 @@ def main():
     mut("fail_statement_line_separator.json", lambda d: d["retention"].update(statement="We delete it.\u2028We keep it forever."), cc)
     mut("fail_privacy_policy_tab.json", lambda d: d["retailer"].update(privacy_policy="https://shop.example/privacy\t"), cc)
     mut("fail_member_name_escape.json", lambda d: d["scopes"][0].update({"note\u001b": "x"}), cc)
+
+    # What the shop offers in return and who else gets the data (made from the golden that has both).
+    vx = json.loads(golden("grant-request.v1.benefit-recipients.json"))
+
+    def xmut(name, f, code):
+        d = copy.deepcopy(vx)
+        f(d)
+        r.put(name, d, code)
+
+    bi = "request_benefit_invalid"
+    xmut("fail_benefit_without_description.json", lambda d: d["benefit"].pop("description"), bi)
+    xmut("fail_benefit_not_an_object.json", lambda d: d.update(benefit="10% off"), bi)
+    xmut("fail_benefit_unknown_offer.json", lambda d: d["benefit"].update(offer={"kind": "cashback", "percent": 5}), bi)
+    xmut("fail_benefit_percent_over_100.json", lambda d: d["benefit"]["offer"].update(percent=150), bi)
+    xmut("fail_benefit_member_of_another_kind.json", lambda d: d["benefit"]["offer"].update(points=100), bi)
+    xmut("fail_benefit_amount_zero.json", lambda d: d["benefit"].update(offer={"kind": "discount_amount", "amount": "0.00", "currency": "EUR"}), bi)
+    xmut("fail_benefit_amount_comma.json", lambda d: d["benefit"].update(offer={"kind": "discount_amount", "amount": "5,00", "currency": "EUR"}), bi)
+    xmut("fail_benefit_unknown_currency.json", lambda d: d["benefit"].update(offer={"kind": "discount_amount", "amount": "5", "currency": "XBT"}), bi)
+    xmut("fail_benefit_too_long.json", lambda d: d["benefit"].update(description="Great value! " * 40), bi)
+    ri = "request_recipients_invalid"
+    xmut("fail_recipient_country_uk.json", lambda d: d["recipients"][0].update(country="UK"), ri)
+    xmut("fail_recipient_country_lowercase.json", lambda d: d["recipients"][0].update(country="gb"), ri)
+    xmut("fail_recipient_country_eu.json", lambda d: d["recipients"][1].update(country="EU"), ri)
+    xmut("fail_recipient_without_country.json", lambda d: d["recipients"][0].pop("country"), ri)
+    xmut("fail_recipient_unknown_role.json", lambda d: d["recipients"][0].update(role="partner"), ri)
+    xmut("fail_recipient_other_purpose_without_text.json", lambda d: d["recipients"][1].update(purpose="other"), ri)
+    xmut("fail_recipient_empty_name.json", lambda d: d["recipients"][0].update(name=""), ri)
+    xmut("fail_recipient_extra_member.json", lambda d: d["recipients"][0].update(verified=True), ri)
+    xmut("fail_recipient_listed_twice.json", lambda d: d["recipients"].append(copy.deepcopy(d["recipients"][0])), ri)
+    xmut(
+        "fail_recipients_over_20.json",
+        lambda d: d.update(recipients=[dict(d["recipients"][1], name="Partner %d" % i) for i in range(21)]),
+        ri,
+    )
+    xmut("fail_recipients_not_a_list.json", lambda d: d.update(recipients={"name": "Parcel Express Ltd"}), ri)
+    xmut("fail_benefit_and_recipient_broken.json", lambda d: (d["benefit"]["offer"].update(percent=0), d["recipients"][0].update(country="UK")), "request_invalid")
+    xmut("fail_benefit_terminal_escape.json", lambda d: d["benefit"].update(description="10% off\u001b[1A\u001b[2KVerified by Locket"), cc)
+    xmut("fail_recipient_name_direction_override.json", lambda d: d["recipients"][2].update(name="Insight Panel\u202e.cnI"), cc)
     r.done()
 
     # -- grant file --------------------------------------------------------------------------------------
@@ -239,6 +277,12 @@ def main():
     cmut("fail_expiry_extended.json", lambda d: d["grant"].update(expires_at="2099-01-01T00:00:00Z"), "receipt_invalid_signature")
     cmut("fail_proof_key_id_other.json", lambda d: d["proof"].update(key_id="k4.pid.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "receipt_invalid_signature")
     cmut("fail_proof_token_garbage.json", lambda d: d["proof"].update(token="v4.public.AAAA"), "receipt_invalid_signature")
+    cmut("fail_benefit_altered.json", lambda d: d["benefit"]["offer"].update(amount="50.00"), "receipt_invalid_signature")
+    cmut("fail_benefit_removed.json", lambda d: d.pop("benefit"), "receipt_invalid_signature")
+    cmut("fail_recipient_removed.json", lambda d: d["recipients"].pop(), "receipt_invalid_signature")
+    cmut("fail_recipients_emptied.json", lambda d: d.update(recipients=[]), "receipt_invalid_signature")
+    cmut("fail_recipient_role_changed.json", lambda d: d["recipients"][1].update(role="processor"), "receipt_invalid_signature")
+    cmut("fail_recipient_unknown_role.json", lambda d: d["recipients"][1].update(role="friend"), "receipt_malformed")
     c.done()
 
     # -- export file (encrypted ones: passphrase golden-export-passphrase) -------------------------------

@@ -60,6 +60,11 @@ pub struct RequestDto {
     pub duration_seconds: i64,
     pub retention_text: String,
     pub retention_seconds: Option<i64>,
+    /// What the shop offers in return; null when it offers nothing.
+    pub benefit: Option<BenefitDto>,
+    /// Everyone beyond the shop the request says receives the data; empty when the shop says it shares with
+    /// nobody else (its claim: Locket cannot check it).
+    pub recipients: Vec<RecipientDto>,
     pub received_at: String,
     #[ts(type = r#""file" | "http" | "deep_link" | "connect""#)]
     pub via: String,
@@ -149,6 +154,76 @@ pub fn verification_dto(v: &locket_grants::connect::Verification) -> Verificatio
                 now: c.now.clone(),
             })
             .collect(),
+    }
+}
+
+/// What a request offers the owner in return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "Benefit")]
+pub struct BenefitDto {
+    /// The shop's words.
+    pub description: String,
+    /// The structured offer, if the shop gave one.
+    pub offer: Option<OfferDto>,
+}
+
+/// A benefit's structured offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "Offer")]
+pub struct OfferDto {
+    #[ts(
+        type = r#""discount_percent" | "discount_amount" | "loyalty_points" | "free_shipping" | "early_access" | "other""#
+    )]
+    pub kind: &'static str,
+    /// The offer in Locket's words ("10% off", "5.00 EUR off"); null for `other`.
+    pub summary: Option<String>,
+}
+
+/// Someone beyond the shop who receives what the owner shares, as the request states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "Recipient")]
+pub struct RecipientDto {
+    pub name: String,
+    #[ts(type = r#""processor" | "joint_controller" | "third_party""#)]
+    pub role: &'static str,
+    /// The role in plain words ("works for the shop").
+    pub role_words: &'static str,
+    #[ts(type = "Purpose")]
+    pub purpose: String,
+    pub purpose_text: Option<String>,
+    /// Whether the purpose is marketing or profiling (the core's `is_marketing_or_profiling`).
+    pub marketing_or_profiling: bool,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// The country's English short name ("Germany").
+    pub country_name: String,
+}
+
+/// The benefit of a request as the UI shows it.
+pub fn benefit_dto(b: &locket_grants::Benefit) -> BenefitDto {
+    BenefitDto {
+        description: b.description.clone(),
+        offer: b.offer.as_ref().map(|o| OfferDto {
+            kind: o.kind(),
+            summary: o.summary(),
+        }),
+    }
+}
+
+/// A recipient as the UI shows it.
+pub fn recipient_dto(r: &locket_grants::Recipient) -> RecipientDto {
+    RecipientDto {
+        name: r.name.clone(),
+        role: r.role.as_str(),
+        role_words: r.role.words(),
+        purpose: r.purpose.as_str().to_owned(),
+        purpose_text: r.purpose_text.clone(),
+        marketing_or_profiling: r.purpose.is_marketing_or_profiling(),
+        country: r.country.clone(),
+        country_name: r.country_name().to_owned(),
     }
 }
 
@@ -376,6 +451,8 @@ fn request_dto(conn: &Connection, r: &RequestRecord) -> RequestDto {
         retention_seconds: locket_grants::duration::parse_iso8601(&req.retention.max_duration)
             .ok()
             .map(|d| d.num_seconds()),
+        benefit: req.benefit.as_ref().map(benefit_dto),
+        recipients: req.recipients.iter().map(recipient_dto).collect(),
         received_at: r.received_at.to_rfc3339(),
         via: store::source_class(&r.source, r.source_detail.as_deref()).to_owned(),
         status: r.status.as_str(),

@@ -14,7 +14,7 @@ pub struct ApiError {
     pub code: String,
     /// A sentence for the retailer's developer.
     pub message: String,
-    /// For `request_invalid`: where and which rule.
+    /// For the refusals of a request's content (`request_invalid`, …): where and which rule.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<locket_grants::Problem>,
     /// Seconds to wait before retrying (sets `Retry-After`).
@@ -31,7 +31,12 @@ pub fn http_status(code: &str) -> u16 {
         "unsupported_media_type" => return 415,
         "method_not_allowed" => return 405,
         "host_not_allowed" => return 421,
-        "request_invalid" | "request_control_characters" | "scope_unknown" | "scope_argument_invalid" => return 422,
+        "request_invalid"
+        | "request_control_characters"
+        | "request_benefit_invalid"
+        | "request_recipients_invalid"
+        | "scope_unknown"
+        | "scope_argument_invalid" => return 422,
         "rate_limited" | "requests_pending_limit" => return 429,
         "storage_failed" => return 503,
         // Refused input, not a conflict with the retailer's state or damaged data on the owner's side.

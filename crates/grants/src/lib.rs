@@ -15,7 +15,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub use locket_wire::{duration, grantfile, purpose, request, token};
+pub use locket_wire::{duration, exchange, grantfile, purpose, request, token};
 
 pub mod connect;
 pub mod derived;
@@ -32,6 +32,7 @@ pub mod scope;
 pub mod store;
 
 pub use error::{GrantError, Problem, RedeemError, RequestError};
+pub use exchange::{Benefit, Offer, Recipient, RecipientRole};
 pub use grantfile::{GrantFile, GrantFileError, GrantFileScope, GrantRetailer};
 pub use purpose::Purpose;
 pub use redeem::{Introspection, Redemption, Refusal};

@@ -168,6 +168,8 @@ pub fn build_receipt(
         scopes,
         withdrawn_scopes: withdrawn,
         retention: request.retention.clone(),
+        benefit: request.benefit.clone(),
+        recipients: Some(request.recipients.clone()),
         note: ctx.note.clone(),
         proof: None,
     })

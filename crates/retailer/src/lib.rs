@@ -31,6 +31,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use locket_wire::exchange::{Benefit, Offer, Recipient, RecipientRole};
 use locket_wire::grantfile::{GrantFile, GrantFileError, GRANT_FORMAT};
 use locket_wire::receipt::{verify_receipt, Receipt, ReceiptError};
 use locket_wire::request::{parse_request, GrantRequest, RequestedScope, Retailer, Retention, REQUEST_FORMAT};
@@ -534,6 +535,8 @@ pub struct RequestBuilder {
     scopes: Vec<RequestedScope>,
     duration: String,
     retention: Retention,
+    benefit: Option<Benefit>,
+    recipients: Vec<Recipient>,
 }
 
 impl RequestBuilder {
@@ -553,6 +556,8 @@ impl RequestBuilder {
                 max_duration: "until_grant_ends".to_owned(),
                 statement: "We delete the data when the grant ends.".to_owned(),
             },
+            benefit: None,
+            recipients: Vec::new(),
         }
     }
 
@@ -582,6 +587,23 @@ impl RequestBuilder {
         self
     }
 
+    /// What you offer the owner in return: your words, and optionally the offer in a form Locket states in its
+    /// own words (a discount, loyalty points, free shipping, …).
+    pub fn benefit(mut self, description: &str, offer: Option<Offer>) -> Self {
+        self.benefit = Some(Benefit {
+            description: description.to_owned(),
+            offer,
+        });
+        self
+    }
+
+    /// Someone beyond your shop who receives what the owner shares (a courier, a payment provider, a partner).
+    /// List every one: a request without recipients tells the owner you share with nobody else.
+    pub fn recipient(mut self, recipient: Recipient) -> Self {
+        self.recipients.push(recipient);
+        self
+    }
+
     /// The finished request, with a fresh nonce, created now, validated against the schema.
     pub fn build(self) -> Result<GrantRequest, RetailerError> {
         self.build_at(Utc::now(), &uuid::Uuid::new_v4().simple().to_string())
@@ -595,6 +617,8 @@ impl RequestBuilder {
             scopes: self.scopes,
             requested_duration: self.duration,
             retention: self.retention,
+            benefit: self.benefit,
+            recipients: self.recipients,
             nonce: nonce.to_owned(),
             created_at: created_at.with_nanosecond_zero(),
         };
@@ -631,6 +655,87 @@ pub fn parse_scope_arg(arg: &str) -> Result<(String, Purpose, Option<String>), R
         .parse()
         .map_err(|e: locket_wire::purpose::UnknownPurpose| RetailerError::Invalid(format!("{arg:?}: {e}")))?;
     Ok((scope.to_owned(), purpose, text.filter(|t| !t.is_empty())))
+}
+
+/// Parse `KIND[=VALUE]` (the CLI's `--offer` form): `discount_percent=10`, `discount_amount=4.99:EUR`,
+/// `loyalty_points=500`, `free_shipping`, `early_access`, `other`. Ranges and currencies are checked when the
+/// request is built.
+pub fn parse_offer_arg(arg: &str) -> Result<Offer, RetailerError> {
+    let bad = |why: &str| {
+        RetailerError::Invalid(format!(
+            "{arg:?}: {why}; expected discount_percent=10, discount_amount=4.99:EUR, loyalty_points=500, \
+             free_shipping, early_access or other"
+        ))
+    };
+    let (kind, value) = match arg.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (arg, None),
+    };
+    let value = value.map(str::trim);
+    let number = || value.ok_or_else(|| bad("this kind needs a number"));
+    Ok(match kind {
+        "discount_percent" => Offer::DiscountPercent {
+            percent: number()?
+                .trim_end_matches('%')
+                .parse()
+                .map_err(|_| bad("the percentage is a whole number from 1 to 100"))?,
+        },
+        "discount_amount" => {
+            let (amount, currency) = number()?
+                .split_once(':')
+                .ok_or_else(|| bad("give the amount and the currency as AMOUNT:CURRENCY"))?;
+            Offer::DiscountAmount {
+                amount: amount.trim().to_owned(),
+                currency: currency.trim().to_owned(),
+            }
+        }
+        "loyalty_points" => Offer::LoyaltyPoints {
+            points: number()?.parse().map_err(|_| bad("the points are a whole number"))?,
+        },
+        "free_shipping" | "early_access" | "other" if value.is_some() => {
+            return Err(bad("this kind takes no value"));
+        }
+        "free_shipping" => Offer::FreeShipping,
+        "early_access" => Offer::EarlyAccess,
+        "other" => Offer::Other,
+        _ => return Err(bad("unknown kind of offer")),
+    })
+}
+
+/// Parse `NAME=ROLE:PURPOSE:COUNTRY[:TEXT]` (the CLI's `--recipient` form), e.g.
+/// `Parcel Express Ltd=processor:delivery:GB` or `Insight Co=third_party:other:US:Market research`.
+pub fn parse_recipient_arg(arg: &str) -> Result<Recipient, RetailerError> {
+    let bad = |why: String| {
+        RetailerError::Invalid(format!(
+            "{arg:?}: {why}; expected NAME=ROLE:PURPOSE:COUNTRY[:TEXT], e.g. \"Parcel Express Ltd=processor:delivery:GB\""
+        ))
+    };
+    let (name, rest) = arg
+        .split_once('=')
+        .ok_or_else(|| bad("no '=' after the name".to_owned()))?;
+    let mut parts = rest.splitn(4, ':');
+    let (Some(role), Some(purpose), Some(country)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad("role, purpose and country are all needed".to_owned()));
+    };
+    let role = RecipientRole::ALL
+        .into_iter()
+        .find(|r| r.as_str() == role.trim())
+        .ok_or_else(|| {
+            bad(format!(
+                "unknown role {role:?} (processor, joint_controller or third_party)"
+            ))
+        })?;
+    let purpose: Purpose = purpose
+        .trim()
+        .parse()
+        .map_err(|e: locket_wire::purpose::UnknownPurpose| bad(e.to_string()))?;
+    Ok(Recipient {
+        name: name.trim().to_owned(),
+        role,
+        purpose,
+        purpose_text: parts.next().map(str::to_owned).filter(|t| !t.is_empty()),
+        country: country.trim().to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -735,6 +840,84 @@ mod body_cap_tests {
                 .call::<serde_json::Value>(client.http.get(&url), &url)
                 .unwrap_err();
             assert_eq!(err.code(), "response_too_large", "announced: {announce}: {err}");
+        }
+    }
+
+    #[test]
+    fn builder_adds_a_benefit_and_recipients_and_validates_them() {
+        let base = || {
+            RequestBuilder::new(
+                "shop.example",
+                "Example Shop",
+                "https://shop.example",
+                "privacy@shop.example",
+                "https://shop.example/privacy",
+            )
+            .scope("contact.email", Purpose::OrderFulfilment, None, true)
+        };
+        let req = base()
+            .benefit("10% off today", Some(parse_offer_arg("discount_percent=10").unwrap()))
+            .recipient(parse_recipient_arg("Parcel Express Ltd=processor:delivery:GB").unwrap())
+            .recipient(parse_recipient_arg("Insight Co=third_party:other:US:Market research: panels").unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(
+            req.benefit.as_ref().unwrap().offer,
+            Some(Offer::DiscountPercent { percent: 10 })
+        );
+        assert_eq!(req.recipients.len(), 2);
+        assert_eq!(req.recipients[1].purpose, Purpose::Other);
+        assert_eq!(
+            req.recipients[1].purpose_text.as_deref(),
+            Some("Market research: panels")
+        );
+        let again = locket_wire::request::parse_request(req.to_json_pretty().as_bytes()).unwrap();
+        assert_eq!(again, req);
+
+        // The owner's rules apply before anything is written.
+        let e = base()
+            .recipient(parse_recipient_arg("Parcel Express=processor:delivery:UK").unwrap())
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("/recipients/0/country"), "{e}");
+        let e = base()
+            .benefit("Money back", Some(parse_offer_arg("discount_amount=5:XYZ").unwrap()))
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("/benefit/offer/currency"), "{e}");
+
+        for (arg, offer) in [
+            (
+                "discount_amount=4.99:EUR",
+                Offer::DiscountAmount {
+                    amount: "4.99".into(),
+                    currency: "EUR".into(),
+                },
+            ),
+            ("discount_percent=15%", Offer::DiscountPercent { percent: 15 }),
+            ("loyalty_points=500", Offer::LoyaltyPoints { points: 500 }),
+            ("free_shipping", Offer::FreeShipping),
+            ("early_access", Offer::EarlyAccess),
+            ("other", Offer::Other),
+        ] {
+            assert_eq!(parse_offer_arg(arg).unwrap(), offer, "{arg}");
+        }
+        for bad in [
+            "cashback=5",
+            "discount_percent",
+            "discount_percent=ten",
+            "discount_amount=5",
+            "free_shipping=1",
+        ] {
+            assert!(parse_offer_arg(bad).is_err(), "{bad}");
+        }
+        for bad in [
+            "Parcel Express",
+            "Parcel=processor:delivery",
+            "Parcel=courier:delivery:GB",
+            "Parcel=processor:parcels:GB",
+        ] {
+            assert!(parse_recipient_arg(bad).is_err(), "{bad}");
         }
     }
 }

@@ -11,7 +11,8 @@ use locket_retailer::publish::{parse_ttl, publish, qr_text, PublishOptions, Scop
 use locket_retailer::server::{stderr_log, ServeConfig, Server};
 use locket_retailer::store::DataDir;
 use locket_retailer::{
-    load_grant, parse_scope_arg, verify_offline, verify_receipts, Client, RequestBuilder, RetailerError,
+    load_grant, parse_offer_arg, parse_recipient_arg, parse_scope_arg, verify_offline, verify_receipts, Client,
+    RequestBuilder, RetailerError,
 };
 use locket_wire::grantfile::GrantFile;
 
@@ -193,6 +194,19 @@ enum RequestCmd {
         /// Your retention promise in words, shown to the owner.
         #[arg(long, default_value = "We delete the data when the grant ends.")]
         retention_statement: String,
+        /// What you offer the owner in return, in your words ("10% off your first order"). Leave it out if
+        /// you offer nothing: the owner is told so.
+        #[arg(long, value_name = "TEXT")]
+        benefit: Option<String>,
+        /// The benefit in a form Locket states in its own words: discount_percent=10, discount_amount=4.99:EUR,
+        /// loyalty_points=500, free_shipping, early_access or other. Needs --benefit.
+        #[arg(long, value_name = "KIND[=VALUE]", requires = "benefit")]
+        offer: Option<String>,
+        /// Someone beyond your shop who receives the data: NAME=ROLE:PURPOSE:COUNTRY[:TEXT], ROLE one of
+        /// processor, joint_controller, third_party; COUNTRY ISO 3166-1 alpha-2 (GB, DE, US). Repeatable. Without
+        /// any, the owner reads that you share with nobody else.
+        #[arg(long = "recipient", value_name = "NAME=ROLE:PURPOSE:COUNTRY[:TEXT]")]
+        recipients: Vec<String>,
         /// Where to write the request.
         #[arg(long)]
         out: PathBuf,
@@ -326,6 +340,9 @@ fn run(cli: Cli) -> Result<(), RetailerError> {
             duration,
             retention,
             retention_statement,
+            benefit,
+            offer,
+            recipients,
             out,
         }) => {
             if required.is_empty() && optional.is_empty() {
@@ -343,6 +360,12 @@ fn run(cli: Cli) -> Result<(), RetailerError> {
             {
                 let (scope, purpose, text) = parse_scope_arg(arg)?;
                 b = b.scope(&scope, purpose, text.as_deref(), req);
+            }
+            if let Some(words) = &benefit {
+                b = b.benefit(words, offer.as_deref().map(parse_offer_arg).transpose()?);
+            }
+            for arg in &recipients {
+                b = b.recipient(parse_recipient_arg(arg)?);
             }
             let request = b.build()?;
             let mut text = request.to_json_pretty();

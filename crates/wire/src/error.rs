@@ -9,7 +9,8 @@ pub struct Problem {
     /// JSON pointer to the offending value; `""` is the whole document.
     pub path: String,
     /// The schema keyword (`required`, `enum`, `pattern`, …) or semantic rule (`unique_scope`,
-    /// `known_scope`, `duration`, `not_in_future`, `control_characters`) that failed.
+    /// `known_scope`, `duration`, `not_in_future`, `control_characters`, `positive_amount`,
+    /// `unique_recipient`) that failed.
     pub rule: String,
     /// What is wrong, in words.
     pub message: String,
@@ -53,6 +54,21 @@ pub enum RequestError {
     /// JSON that breaks the schema or a semantic rule.
     #[error("the request is not a valid locket.grant-request/v1 document: {}", list(.0))]
     Invalid(Vec<Problem>),
+    /// Only the `benefit` member (what the shop offers in return) breaks the schema or a rule of
+    /// [`crate::exchange`]: a missing description, an unknown offer kind, a discount out of range or in an
+    /// unknown currency.
+    #[error(
+        "the request's benefit (what the shop offers in return) is not valid: {}",
+        list(.0)
+    )]
+    Benefit(Vec<Problem>),
+    /// Only the `recipients` member (who else receives the data) breaks the schema or a rule of
+    /// [`crate::exchange`]: too many, a missing name, an unknown role or country, a recipient listed twice.
+    #[error(
+        "the request's recipients (who else receives the data) are not valid: {}",
+        list(.0)
+    )]
+    Recipients(Vec<Problem>),
 }
 
 impl RequestError {
@@ -63,14 +79,39 @@ impl RequestError {
             RequestError::Malformed(_) => "request_malformed",
             RequestError::ControlCharacters(_) => "request_control_characters",
             RequestError::Invalid(_) => "request_invalid",
+            RequestError::Benefit(_) => "request_benefit_invalid",
+            RequestError::Recipients(_) => "request_recipients_invalid",
         }
     }
 
-    /// The individual problems (empty unless [`RequestError::Invalid`] or [`RequestError::ControlCharacters`]).
+    /// The individual problems (empty for [`RequestError::TooLarge`] and [`RequestError::Malformed`]).
     pub fn problems(&self) -> &[Problem] {
         match self {
-            RequestError::Invalid(p) | RequestError::ControlCharacters(p) => p,
+            RequestError::Invalid(p)
+            | RequestError::ControlCharacters(p)
+            | RequestError::Benefit(p)
+            | RequestError::Recipients(p) => p,
             _ => &[],
+        }
+    }
+
+    /// The refusal for `problems` found by the schema or the semantic rules: [`RequestError::Benefit`] when
+    /// every one lies in `/benefit`, [`RequestError::Recipients`] when every one lies in `/recipients`, else
+    /// [`RequestError::Invalid`].
+    pub fn of_problems(problems: Vec<Problem>) -> RequestError {
+        let within = |member: &str| {
+            problems
+                .iter()
+                .all(|p| p.path == member || p.path.starts_with(&format!("{member}/")))
+        };
+        if problems.is_empty() {
+            RequestError::Invalid(problems)
+        } else if within("/benefit") {
+            RequestError::Benefit(problems)
+        } else if within("/recipients") {
+            RequestError::Recipients(problems)
+        } else {
+            RequestError::Invalid(problems)
         }
     }
 }

@@ -155,6 +155,8 @@ impl ErrorKind {
             | "id_ambiguous"
             | "request_invalid"
             | "request_control_characters"
+            | "request_benefit_invalid"
+            | "request_recipients_invalid"
             | "scope_not_requested"
             | "scope_unknown"
             | "scope_not_in_grant"

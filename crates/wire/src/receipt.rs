@@ -8,6 +8,14 @@
 //! email), each scope with its purpose, sensitivity and expiry, the retention promise, the jurisdiction and
 //! the timestamps. It contains no profile values.
 //!
+//! It also records what the owner was told when they decided: `benefit`, what the shop offered in return (the
+//! value exchange; absent when nothing was offered), and `recipients`, every party beyond the controller that
+//! the request said receives the data — ISO/IEC TS 27560's recipient third parties (`recipient_third_parties`),
+//! Kantara's `thirdPartyDisclosure`/`thirdPartyName` — each with its role (processor, joint controller, third
+//! party), purpose and country. `"recipients": []` records that the shop named nobody else. Both are the
+//! shop's claims, signed as the owner saw them. Receipts issued before Locket recorded them have neither
+//! member, and verify as before.
+//!
 //! ## Signature
 //!
 //! A receipt is signed with the vault's Ed25519 key — the same key that signs grant tokens — as a
@@ -24,6 +32,7 @@
 //! the authoritative copy; the readable members beside it are for convenience.
 
 use crate::catalog::Sensitivity;
+use crate::exchange::{Benefit, Recipient};
 use crate::purpose::Purpose;
 use crate::request::Retention;
 use crate::scope::ScopeKind;
@@ -248,6 +257,14 @@ pub struct Receipt {
     pub withdrawn_scopes: Vec<String>,
     /// The retailer's retention promise.
     pub retention: Retention,
+    /// What the shop offered in return, as the request stated it; absent when nothing was offered (and on
+    /// receipts issued before Locket recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benefit: Option<Benefit>,
+    /// Every recipient beyond the controller the request named; empty when it named nobody else; absent on
+    /// receipts issued before Locket recorded them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipients: Option<Vec<Recipient>>,
     /// A note (the revocation reason, …), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

@@ -8,6 +8,7 @@
 
 use crate::duration;
 use crate::error::{Problem, RequestError};
+use crate::exchange::{self, Benefit, Recipient};
 use crate::purpose::Purpose;
 use crate::scope::ScopeResolver;
 use chrono::{DateTime, Duration, Utc};
@@ -85,6 +86,13 @@ pub struct GrantRequest {
     pub requested_duration: String,
     /// Retention promise.
     pub retention: Retention,
+    /// What the shop offers in return, if anything ([`crate::exchange`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benefit: Option<Benefit>,
+    /// Every party beyond the shop that receives the data; empty (or absent on the wire) when the shop says it
+    /// shares with nobody else ([`crate::exchange`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<Recipient>,
     /// Retailer's random nonce.
     pub nonce: String,
     /// When the retailer made it.
@@ -231,7 +239,7 @@ pub fn parse_request_at(bytes: &[u8], now: DateTime<Utc>) -> Result<GrantRequest
         .collect();
     if !problems.is_empty() {
         problems.sort_by(|a, b| a.path.cmp(&b.path));
-        return Err(RequestError::Invalid(problems));
+        return Err(RequestError::of_problems(problems));
     }
 
     let request: GrantRequest =
@@ -263,10 +271,11 @@ pub fn parse_request_at(bytes: &[u8], now: DateTime<Utc>) -> Result<GrantRequest
             ),
         ));
     }
+    problems.extend(exchange::problems(request.benefit.as_ref(), &request.recipients));
     if problems.is_empty() {
         Ok(request)
     } else {
-        Err(RequestError::Invalid(problems))
+        Err(RequestError::of_problems(problems))
     }
 }
 
@@ -509,6 +518,284 @@ mod tests {
         strings(&schema, "", &mut found);
         assert!(found.contains(&"/retailer/name".to_owned()), "{found:?}");
         assert!(found.contains(&"/scopes/*/purpose_text".to_owned()), "{found:?}");
+    }
+
+    fn with_exchange() -> serde_json::Value {
+        let mut v = sample();
+        v["benefit"] = json!({
+            "description": "10% off your first order",
+            "offer": {"kind": "discount_percent", "percent": 10}
+        });
+        v["recipients"] = json!([
+            {"name": "Parcel Express Ltd", "role": "processor", "purpose": "delivery", "country": "DE"},
+            {"name": "Insight Co", "role": "third_party", "purpose": "other", "purpose_text": "Market research", "country": "US"}
+        ]);
+        v
+    }
+
+    fn refusal(v: &serde_json::Value) -> RequestError {
+        parse(v).expect_err("refused")
+    }
+
+    #[test]
+    fn benefit_and_recipients_are_optional_and_read_back() {
+        // Older requests have neither: no benefit, nobody else.
+        let old = parse(&sample()).unwrap();
+        assert_eq!(old.benefit, None);
+        assert!(old.recipients.is_empty());
+        assert!(serde_json::to_value(&old).unwrap().get("recipients").is_none());
+
+        let req = parse(&with_exchange()).unwrap();
+        let b = req.benefit.as_ref().unwrap();
+        assert_eq!(b.offer, Some(crate::exchange::Offer::DiscountPercent { percent: 10 }));
+        assert_eq!(req.recipients.len(), 2);
+        assert_eq!(req.recipients[0].role, crate::exchange::RecipientRole::Processor);
+        assert_eq!(req.recipients[0].country_name(), "Germany");
+        assert_eq!(req.recipients[1].purpose_text.as_deref(), Some("Market research"));
+        assert_eq!(serde_json::to_value(&req).unwrap(), with_exchange());
+
+        // An explicit empty list says the same as none; a benefit without a structured offer is fine.
+        let mut v = with_exchange();
+        v["recipients"] = json!([]);
+        v["benefit"] = json!({"description": "A thank-you card with your parcel"});
+        let req = parse(&v).unwrap();
+        assert!(req.recipients.is_empty());
+        assert_eq!(req.benefit.unwrap().offer, None);
+        for offer in [
+            json!({"kind": "discount_amount", "amount": "4.99", "currency": "EUR"}),
+            json!({"kind": "discount_amount", "amount": "500", "currency": "JPY"}),
+            json!({"kind": "loyalty_points", "points": 250}),
+            json!({"kind": "free_shipping"}),
+            json!({"kind": "early_access"}),
+            json!({"kind": "other"}),
+        ] {
+            let mut v = with_exchange();
+            v["benefit"]["offer"] = offer.clone();
+            parse(&v).unwrap_or_else(|e| panic!("{offer}: {e}"));
+        }
+    }
+
+    #[test]
+    fn a_bad_benefit_is_refused_with_its_own_code() {
+        for (offer, path, rule) in [
+            (
+                json!({"kind": "discount_percent", "percent": 0}),
+                "/benefit/offer/percent",
+                "minimum",
+            ),
+            (
+                json!({"kind": "discount_percent", "percent": 101}),
+                "/benefit/offer/percent",
+                "maximum",
+            ),
+            (json!({"kind": "discount_percent"}), "/benefit/offer", "required"),
+            (
+                json!({"kind": "discount_percent", "percent": 5, "points": 9}),
+                "/benefit/offer",
+                "enum",
+            ),
+            (
+                json!({"kind": "discount_amount", "amount": "5", "currency": "XAU"}),
+                "/benefit/offer/currency",
+                "enum",
+            ),
+            (
+                json!({"kind": "discount_amount", "amount": "5", "currency": "eur"}),
+                "/benefit/offer/currency",
+                "enum",
+            ),
+            (
+                json!({"kind": "discount_amount", "amount": "5,00", "currency": "EUR"}),
+                "/benefit/offer/amount",
+                "pattern",
+            ),
+            (
+                json!({"kind": "discount_amount", "amount": 5, "currency": "EUR"}),
+                "/benefit/offer/amount",
+                "type",
+            ),
+            (
+                json!({"kind": "discount_amount", "amount": "0.00", "currency": "EUR"}),
+                "/benefit/offer/amount",
+                "positive_amount",
+            ),
+            (
+                json!({"kind": "loyalty_points", "points": 0}),
+                "/benefit/offer/points",
+                "minimum",
+            ),
+            (
+                json!({"kind": "free_shipping", "percent": 10}),
+                "/benefit/offer",
+                "enum",
+            ),
+            (json!({"kind": "voucher"}), "/benefit/offer/kind", "enum"),
+        ] {
+            let mut v = with_exchange();
+            v["benefit"]["offer"] = offer.clone();
+            let e = refusal(&v);
+            assert_eq!(e.code(), "request_benefit_invalid", "{offer}: {e}");
+            assert!(
+                e.problems().iter().any(|p| p.path == path && p.rule == rule),
+                "{offer}: {:?}",
+                e.problems()
+            );
+        }
+        let mut v = with_exchange();
+        v["benefit"] = json!({"offer": {"kind": "free_shipping"}});
+        assert_eq!(refusal(&v).code(), "request_benefit_invalid");
+        v["benefit"] = json!({"description": "x".repeat(501)});
+        assert_eq!(refusal(&v).problems()[0].rule, "maxLength");
+        v["benefit"] = json!("10% off");
+        assert_eq!(refusal(&v).code(), "request_benefit_invalid");
+        let e = refusal(&v);
+        assert!(e.to_string().contains("benefit"), "{e}");
+    }
+
+    #[test]
+    fn bad_recipients_are_refused_with_their_own_code() {
+        let first = |k: &str, x: serde_json::Value| {
+            let mut v = with_exchange();
+            v["recipients"][0][k] = x;
+            v
+        };
+        for (v, path, rule) in [
+            (first("country", json!("UK")), "/recipients/0/country", "enum"),
+            (first("country", json!("EU")), "/recipients/0/country", "enum"),
+            (first("country", json!("de")), "/recipients/0/country", "enum"),
+            (first("role", json!("partner")), "/recipients/0/role", "enum"),
+            (first("purpose", json!("resale")), "/recipients/0/purpose", "enum"),
+            (first("purpose", json!("other")), "/recipients/0", "required"),
+            (first("name", json!("")), "/recipients/0/name", "minLength"),
+            (first("name", json!("n".repeat(101))), "/recipients/0/name", "maxLength"),
+            (
+                first("email", json!("x@y.example")),
+                "/recipients/0",
+                "additionalProperties",
+            ),
+        ] {
+            let e = refusal(&v);
+            assert_eq!(e.code(), "request_recipients_invalid", "{path}: {e}");
+            assert!(
+                e.problems().iter().any(|p| p.path == path && p.rule == rule),
+                "{path} {rule}: {:?}",
+                e.problems()
+            );
+        }
+        let mut v = with_exchange();
+        v["recipients"][0].as_object_mut().unwrap().remove("country");
+        assert_eq!(refusal(&v).code(), "request_recipients_invalid");
+
+        let mut v = with_exchange();
+        let again = v["recipients"][0].clone();
+        v["recipients"].as_array_mut().unwrap().push(again);
+        let e = refusal(&v);
+        assert_eq!(e.code(), "request_recipients_invalid");
+        assert_eq!(e.problems()[0].path, "/recipients/2");
+        assert_eq!(e.problems()[0].rule, "unique_recipient");
+
+        let mut v = with_exchange();
+        let many: Vec<_> = (0..=crate::exchange::MAX_RECIPIENTS)
+            .map(|i| json!({"name": format!("Partner {i}"), "role": "processor", "purpose": "analytics", "country": "FR"}))
+            .collect();
+        v["recipients"] = json!(many);
+        let e = refusal(&v);
+        assert_eq!(e.code(), "request_recipients_invalid");
+        assert_eq!(e.problems()[0].rule, "maxItems");
+        v["recipients"] = json!({"name": "Parcel Express"});
+        assert_eq!(refusal(&v).code(), "request_recipients_invalid");
+    }
+
+    #[test]
+    fn mixed_problems_are_request_invalid_and_hidden_characters_come_first() {
+        let mut v = with_exchange();
+        v["recipients"][0]["country"] = json!("UK");
+        v["benefit"]["offer"]["percent"] = json!(0);
+        let e = refusal(&v);
+        assert_eq!(e.code(), "request_invalid");
+        assert_eq!(e.problems().len(), 2, "{:?}", e.problems());
+        let mut v = with_exchange();
+        v["recipients"][0]["country"] = json!("UK");
+        v["requested_duration"] = json!("P1Y");
+        assert_eq!(refusal(&v).code(), "request_invalid");
+        // The semantic rules run once the schema is satisfied: a duplicate scope shows only then.
+        let mut v = with_exchange();
+        v["recipients"][0]["country"] = json!("UK");
+        v["scopes"][2]["scope"] = json!("contact.email");
+        assert_eq!(refusal(&v).code(), "request_recipients_invalid");
+        v["recipients"][0]["country"] = json!("GB");
+        assert_eq!(refusal(&v).code(), "request_invalid");
+        let again = v["recipients"][0].clone();
+        v["recipients"].as_array_mut().unwrap().push(again);
+        let e = refusal(&v);
+        assert_eq!(e.code(), "request_invalid");
+        assert!(
+            e.problems().iter().any(|p| p.rule == "unique_recipient"),
+            "{:?}",
+            e.problems()
+        );
+        assert!(
+            e.problems().iter().any(|p| p.rule == "unique_scope"),
+            "{:?}",
+            e.problems()
+        );
+
+        for (ptr, text) in [
+            ("/benefit/description", "10% off\u{1b}[2K for nothing"),
+            ("/recipients/0/name", "Parcel\u{202e}Express"),
+            ("/recipients/1/purpose_text", "Research\u{2028}and resale"),
+        ] {
+            let mut v = with_exchange();
+            *v.pointer_mut(ptr).unwrap() = json!(text);
+            let e = parse(&v).unwrap_err();
+            assert_eq!(e.code(), "request_control_characters", "{ptr}");
+            assert_eq!(e.problems()[0].path, ptr);
+        }
+    }
+
+    #[test]
+    fn schema_code_lists_match_the_rust_tables() {
+        let schema: serde_json::Value = serde_json::from_str(REQUEST_SCHEMA).unwrap();
+        let list = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let countries: Vec<String> = crate::iso::COUNTRIES.iter().map(|(c, _)| (*c).to_owned()).collect();
+        assert_eq!(list(&schema["$defs"]["country"]["enum"]), countries);
+        let currencies: Vec<String> = crate::iso::CURRENCIES.iter().map(|c| (*c).to_owned()).collect();
+        assert_eq!(list(&schema["$defs"]["currency"]["enum"]), currencies);
+        let recipient = &schema["properties"]["recipients"]["items"]["properties"];
+        let roles: Vec<String> = crate::exchange::RecipientRole::ALL
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect();
+        assert_eq!(list(&recipient["role"]["enum"]), roles);
+        let purposes: Vec<String> = Purpose::ALL.iter().map(|p| p.as_str().to_owned()).collect();
+        assert_eq!(list(&recipient["purpose"]["enum"]), purposes);
+        assert_eq!(
+            schema["properties"]["recipients"]["maxItems"],
+            json!(crate::exchange::MAX_RECIPIENTS)
+        );
+        // Every offer kind the schema names is one the Rust type reads, and no other.
+        let kinds = list(&schema["properties"]["benefit"]["properties"]["offer"]["properties"]["kind"]["enum"]);
+        assert_eq!(kinds.len(), 6);
+        for k in kinds {
+            let mut offer = json!({"kind": k});
+            match k.as_str() {
+                "discount_percent" => offer["percent"] = json!(5),
+                "discount_amount" => {
+                    offer["amount"] = json!("5");
+                    offer["currency"] = json!("EUR");
+                }
+                "loyalty_points" => offer["points"] = json!(5),
+                _ => {}
+            }
+            let parsed: crate::exchange::Offer = serde_json::from_value(offer).unwrap();
+            assert_eq!(parsed.kind(), k);
+        }
     }
 
     #[test]

@@ -44,8 +44,6 @@ export const EVENT_KINDS = {
   imported: "Log imported",
   vault_restored: "Vault restored",
   refusals_summarized: "Repeated refusals",
-  retailer_pinned: "Shop verified",
-  retailer_pin_changed: "Shop details changed",
 } as const;
 
 export type EventKind = keyof typeof EVENT_KINDS;
@@ -67,15 +65,6 @@ export const ERROR_CODES = [
   "audit_vault_unavailable",
   "authorization_missing",
   "confirmation_mismatch",
-  "connect_address_refused",
-  "connect_http_status",
-  "connect_not_https",
-  "connect_redirect_refused",
-  "connect_settings_invalid",
-  "connect_timeout",
-  "connect_tls_failed",
-  "connect_too_large",
-  "connect_unreachable",
   "database_error",
   "deep_link_invalid",
   "disk_full",
@@ -139,25 +128,15 @@ export const ERROR_CODES = [
   "receipt_not_found",
   "receipt_signing_failed",
   "request_already_decided",
+  "request_benefit_invalid",
   "request_control_characters",
   "request_duplicate",
   "request_invalid",
   "request_malformed",
   "request_not_found",
-  "request_object_expired",
-  "request_object_invalid_signature",
-  "request_object_lifetime",
-  "request_object_malformed",
-  "request_object_retailer_mismatch",
-  "request_object_too_large",
-  "request_object_unknown_key",
-  "request_object_uri_mismatch",
+  "request_recipients_invalid",
   "request_too_large",
   "requests_pending_limit",
-  "retailer_metadata_invalid",
-  "retailer_metadata_malformed",
-  "retailer_metadata_origin_mismatch",
-  "retailer_metadata_too_large",
   "retailer_not_found",
   "scope_argument_invalid",
   "scope_not_in_grant",
@@ -310,6 +289,19 @@ logEvents: number,
 logProblem: string | null, };
 
 /**
+ * What a request offers the owner in return.
+ */
+export type Benefit = { 
+/**
+ * The shop's words.
+ */
+description: string, 
+/**
+ * The structured offer, if the shop gave one.
+ */
+offer: Offer | null, };
+
+/**
  * A catalog or custom field.
  */
 export type CatalogField = { key: string, label: string, group: string, groupLabel: string, fieldType: FieldType, options: Array<FieldOption>, sensitivity: Sensitivity, hint: string, example: string, custom: boolean, };
@@ -391,7 +383,16 @@ export type Grant = { id: string, requestId: string | null, retailer: Retailer, 
 /**
  * A stored request.
  */
-export type GrantRequest = { id: string, retailer: Retailer, scopes: Array<RequestedScope>, durationSeconds: number, retentionText: string, retentionSeconds: number | null, receivedAt: string, via: "file" | "http" | "deep_link" | "connect", status: "pending" | "approved" | "denied", 
+export type GrantRequest = { id: string, retailer: Retailer, scopes: Array<RequestedScope>, durationSeconds: number, retentionText: string, retentionSeconds: number | null, 
+/**
+ * What the shop offers in return; null when it offers nothing.
+ */
+benefit: Benefit | null, 
+/**
+ * Everyone beyond the shop the request says receives the data; empty when the shop says it shares with
+ * nobody else (its claim: Locket cannot check it).
+ */
+recipients: Array<Recipient>, receivedAt: string, via: "file" | "http" | "deep_link", status: "pending" | "approved" | "denied", 
 /**
  * The privacy check: over-asking and sensitive-for-marketing warnings, in plain words.
  */
@@ -404,20 +405,7 @@ minimized: { [key in string]: string },
  * Where this request's retailer details differ from the ones Locket first saw for the same retailer id
  * (anyone can claim any shop's id): empty when they agree or this is the first-seen request.
  */
-retailerChanges: Array<RetailerChange>, 
-/**
- * Whether Locket fetched this request from the shop's site and verified its signature there.
- */
-verified: boolean, 
-/**
- * What was verified, for a request fetched from a shop's site (`via` = `connect`).
- */
-verification: Verification | null, 
-/**
- * For a request that is not verified: the origin of a verified shop that uses the same retailer id (this
- * request may be pretending to be that shop).
- */
-verifiedShopWithSameId: string | null, };
+retailerChanges: Array<RetailerChange>, };
 
 /**
  * One granted scope.
@@ -489,6 +477,15 @@ reason: LockReason, };
 export type NewRecoveryKey = { recoveryKey: SecretText, };
 
 /**
+ * A benefit's structured offer.
+ */
+export type Offer = { kind: "discount_percent" | "discount_amount" | "loyalty_points" | "free_shipping" | "early_access" | "other", 
+/**
+ * The offer in Locket's words ("10% off", "5.00 EUR off"); null for `other`.
+ */
+summary: string | null, };
+
+/**
  * What a passphrase change reports: the vault was re-keyed; a vault whose recovery slot was made before
  * re-keying existed also gets a new recovery key, to show once (the old one stops working).
  */
@@ -506,23 +503,6 @@ token: string,
  * The file's name (no folder), for the owner to see.
  */
 name: string, };
-
-/**
- * One pinned detail of a verified shop that this request's metadata states differently.
- */
-export type PinChange = { field: "name" | "contact" | "privacy_policy" | "delivery_url" | "signing_key" | "encryption_key", 
-/**
- * In plain words ("name", "signing key").
- */
-label: string, 
-/**
- * What Locket pinned.
- */
-pinned: string, 
-/**
- * What the shop publishes now.
- */
-now: string, };
 
 /**
  * A retailer's privacy budget for noised analytics answers.
@@ -551,6 +531,27 @@ export type ProfileValue = { key: string, value: string, display: string, versio
  * `locket://progress` payload.
  */
 export type Progress = { op: "export" | "import", done: number, total: number, };
+
+/**
+ * Someone beyond the shop who receives what the owner shares, as the request states it.
+ */
+export type Recipient = { name: string, role: "processor" | "joint_controller" | "third_party", 
+/**
+ * The role in plain words ("works for the shop").
+ */
+roleWords: string, purpose: Purpose, purposeText: string | null, 
+/**
+ * Whether the purpose is marketing or profiling (the core's `is_marketing_or_profiling`).
+ */
+marketingOrProfiling: boolean, 
+/**
+ * ISO 3166-1 alpha-2.
+ */
+country: string, 
+/**
+ * The country's English short name ("Germany").
+ */
+countryName: string, };
 
 /**
  * Refusals of callers that proved nothing, counted instead of logged one by one (`refusals_summarized`).
@@ -722,40 +723,6 @@ export type TimelineDay = { day: string, allowed: number, refused: number, };
  * One version of a value.
  */
 export type ValueVersion = { versionId: number, value: string | null, createdAt: string, };
-
-/**
- * What Locket checked about a request it fetched from a shop's site.
- */
-export type Verification = { 
-/**
- * The shop's web origin (`https://shop.example`): the site that signed the request.
- */
-origin: string, 
-/**
- * The origin's host, as the owner reads it (`shop.example`).
- */
-host: string, 
-/**
- * Where the signed request was fetched from.
- */
-requestUri: string, 
-/**
- * When it was fetched (RFC 3339).
- */
-fetchedAt: string, 
-/**
- * When Locket first verified this shop (RFC 3339).
- */
-pinnedSince: string | null, 
-/**
- * The signing key's id and RFC 7638 thumbprint.
- */
-keyId: string, keyThumbprint: string, 
-/**
- * Where the shop's published details or keys differ from the ones Locket pinned the first time: empty when
- * nothing changed.
- */
-changes: Array<PinChange>, };
 
 // ---------- commands ----------
 

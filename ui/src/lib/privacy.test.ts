@@ -24,6 +24,8 @@ function request(over: Partial<GrantRequest>): GrantRequest {
     durationSeconds: 86400,
     retentionText: "",
     retentionSeconds: null,
+    benefit: null,
+    recipients: [],
     receivedAt: "2026-11-24T10:00:00Z",
     via: "file",
     status: "pending",

@@ -19,6 +19,8 @@ describe("refusal wording", () => {
     expect(refusalWords("grant_uses_exhausted")).toMatch(/maximum number of times/);
     expect(refusalWords("token_invalid_signature")).toMatch(/forged/);
     expect(refusalWords("token_expired")).toBe("The grant had expired.");
+    expect(refusalWords("request_benefit_invalid")).toMatch(/offers in return/);
+    expect(refusalWords("request_recipients_invalid")).toMatch(/who else gets your data/);
   });
   it("says how many refusals a summary counts and from where", () => {
     const now = new Date("2026-12-07T12:00:00Z");

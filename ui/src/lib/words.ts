@@ -44,6 +44,8 @@ const REFUSALS: Partial<Record<ErrorCode, string>> = {
   request_malformed: "The request was not readable JSON.",
   request_invalid: "The request was not a valid Locket request.",
   request_control_characters: "The request hid control or text-direction characters in its text.",
+  request_benefit_invalid: "The request described what the shop offers in return in a way Locket does not accept.",
+  request_recipients_invalid: "The request’s list of who else gets your data was not valid.",
   request_duplicate: "The same request had already been sent.",
   unsupported_media_type: "The request was not sent as JSON.",
   internal_error: "Locket could not answer because of an internal error.",

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import * as backend from "../backend";
 import type { GrantRequest, IssuedGrant, PickedFile } from "../backend";
 import { Button, EmptyState, ErrorState, ErrorText, Loading, PageHeader, SensitivityBadge, StatusPill } from "../components/ui";
+import { ValueExchange } from "../components/ValueExchange";
 import type { Live, Toast, View } from "../lib/navigation";
 import { useAction, useLoad } from "../hooks";
 import { customExpiry, expiryFrom, expiryPresets, parseMaxUses } from "../lib/expiry";
@@ -394,6 +395,7 @@ function RequestCard(props: {
           ? `${r.retailer.name} says it needs ${missingRequired.map((s) => s.label).join(", ")}; without it some of its service may not work.`
           : " "}
       </p>
+      <ValueExchange shop={r.retailer.name} benefit={r.benefit} recipients={r.recipients} />
       <dl className="facts">
         <div>
           <dt>They keep what they receive</dt>

@@ -468,3 +468,82 @@ async fn an_export_names_its_signer_and_a_spliced_one_is_refused() {
     assert_eq!(imported.fingerprint.as_deref(), Some(prints[0].as_str()));
     target.lock(LockReason::Button).await.unwrap();
 }
+
+/// What a shop offers in return and who else gets the data reach the owner's screen in plain words and are
+/// recorded in the consent receipt; a request that names nobody reads as the shop's claim of nobody else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benefit_and_recipients_reach_the_request_and_its_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let locket = Locket::new(dir.path().join("vault"), options(None));
+    locket.create(Passphrase::new(PASSPHRASE.into()), false).await.unwrap();
+    let s = locket.session().unwrap();
+    let url = s.server_url().await;
+    let (offered, plain, receipts, plain_receipts) = locket_app::blocking(move || {
+        s.set_value("contact.email".into(), "ada@example.com".into())?;
+        let file = || RequestSource::File {
+            path: "request.json".into(),
+        };
+        let with = crate::kit::Request::new()
+            .benefit(serde_json::json!({
+                "description": "Free delivery on every order",
+                "offer": {"kind": "free_shipping"}
+            }))
+            .recipients(serde_json::json!([
+                {"name": "Parcel Express Ltd", "role": "processor", "purpose": "delivery", "country": "DE"},
+                {"name": "Insight Co", "role": "third_party", "purpose": "other",
+                 "purpose_text": "Market research", "country": "US"}
+            ]));
+        let offered = s.import_request(with.bytes(), file())?;
+        let plain = s.import_request(crate::kit::Request::new().retailer("books.example").bytes(), file())?;
+        let approve = |id: &str| ApproveInput {
+            request_id: id.to_owned(),
+            scopes: vec!["contact.email".into()],
+            expires_in_seconds: Some(3600),
+            max_uses: None,
+            minimize: false,
+            allow_age_bracketing: false,
+        };
+        let a = s.approve(approve(&offered.id), url.clone())?;
+        let b = s.approve(approve(&plain.id), url)?;
+        let receipts = s.grant_receipts(&a.grant.id)?;
+        let plain_receipts = s.grant_receipts(&b.grant.id)?;
+        Ok((offered, plain, receipts, plain_receipts))
+    })
+    .await
+    .unwrap();
+
+    let benefit = offered.benefit.as_ref().expect("a benefit");
+    assert_eq!(benefit.description, "Free delivery on every order");
+    let offer = benefit.offer.as_ref().unwrap();
+    assert_eq!(
+        (offer.kind, offer.summary.as_deref()),
+        ("free_shipping", Some("Free delivery"))
+    );
+    let who: Vec<(&str, &str, &str, &str)> = offered
+        .recipients
+        .iter()
+        .map(|r| (r.name.as_str(), r.role, r.role_words, r.country_name.as_str()))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("Parcel Express Ltd", "processor", "works for the shop", "Germany"),
+            (
+                "Insight Co",
+                "third_party",
+                "uses your data for its own purposes",
+                "United States"
+            ),
+        ]
+    );
+    assert_eq!(offered.recipients[1].purpose_text.as_deref(), Some("Market research"));
+    assert_eq!((plain.benefit.as_ref(), plain.recipients.len()), (None, 0));
+
+    let r = &receipts[0];
+    assert_eq!(r.benefit.as_ref().unwrap().description, "Free delivery on every order");
+    let names: Vec<&str> = r.recipients.as_ref().unwrap().iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(names, ["Parcel Express Ltd", "Insight Co"]);
+    let r = &plain_receipts[0];
+    assert_eq!(r.benefit, None);
+    assert_eq!(r.recipients.as_deref(), Some(&[][..]), "nobody else, recorded as such");
+}

@@ -11,7 +11,9 @@ use locket_grants::receipt::{
 };
 use locket_grants::request::{parse_request_at, REQUEST_SCHEMA};
 use locket_grants::store::{GrantRecord, GrantedScope};
-use locket_grants::{FieldRef, GrantFile, GrantFileScope, GrantRetailer, Purpose, ScopeKind, TokenSigner};
+use locket_grants::{
+    FieldRef, GrantFile, GrantFileScope, GrantRetailer, Purpose, RecipientRole, ScopeKind, TokenSigner,
+};
 use pasetors::claims::ClaimsValidationRules;
 use pasetors::footer::Footer;
 use pasetors::keys::AsymmetricPublicKey;
@@ -159,6 +161,42 @@ fn request_golden_is_valid_and_round_trips() {
         "every field of the golden request is read and written back"
     );
     assert_eq!(req.scopes.len(), 4);
+}
+
+/// The golden request with what the shop offers in return and who else receives the data: valid, read and
+/// written back unchanged, and its words are the ones the owner reads.
+#[test]
+fn request_golden_with_benefit_and_recipients_is_valid_and_round_trips() {
+    let text = std::fs::read_to_string(golden("grant-request.v1.benefit-recipients.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(validator(REQUEST_SCHEMA).is_valid(&value));
+    let req = parse_request_at(text.as_bytes(), "2026-11-24T15:00:00Z".parse().unwrap()).unwrap();
+    assert_eq!(serde_json::to_value(&req).unwrap(), value);
+    let benefit = req.benefit.as_ref().unwrap();
+    assert_eq!(
+        benefit.offer.as_ref().and_then(|o| o.summary()).as_deref(),
+        Some("10% off")
+    );
+    let who: Vec<(&str, RecipientRole, &str)> = req
+        .recipients
+        .iter()
+        .map(|r| (r.name.as_str(), r.role, r.country_name()))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("Parcel Express Ltd", RecipientRole::Processor, "United Kingdom"),
+            ("PayFast Europe", RecipientRole::Processor, "Ireland"),
+            ("Insight Panel Inc.", RecipientRole::ThirdParty, "United States"),
+        ]
+    );
+    // Without the two members it is the older golden, which still reads as offering nothing and naming no one.
+    let mut older = value.clone();
+    let obj = older.as_object_mut().unwrap();
+    obj.remove("benefit");
+    obj.remove("recipients");
+    let req = parse_request_at(older.to_string().as_bytes(), "2026-11-24T15:00:00Z".parse().unwrap()).unwrap();
+    assert_eq!((req.benefit, req.recipients.len()), (None, 0));
 }
 
 #[test]

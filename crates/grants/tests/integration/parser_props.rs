@@ -7,8 +7,12 @@ use locket_grants::RequestError;
 use proptest::prelude::*;
 use serde_json::Value;
 
+/// The golden request with every member (benefit and recipients too), so mutations reach all of them.
 fn golden() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/grant-request.v1.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/golden/grant-request.v1.benefit-recipients.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -74,7 +78,12 @@ proptest! {
                 let again = serde_json::to_vec(&req).unwrap();
                 prop_assert_eq!(parse_request_at(&again, now()).unwrap(), req);
             }
-            Err(RequestError::Invalid(problems) | RequestError::ControlCharacters(problems)) => {
+            Err(
+                RequestError::Invalid(problems)
+                | RequestError::ControlCharacters(problems)
+                | RequestError::Benefit(problems)
+                | RequestError::Recipients(problems),
+            ) => {
                 prop_assert!(!problems.is_empty());
                 for p in &problems {
                     prop_assert!(doc.pointer(&p.path).is_some(), "{} is not in the document", p.path);

@@ -515,15 +515,26 @@ fn a_narrowed_approval_is_noted_in_its_receipt() {
     assert!(note.contains("contact.email not granted"), "{note}");
 }
 
+/// The request of the golden receipt: with a benefit and two recipients, so the receipt records both.
 fn golden_grant() -> (GrantRecord, locket_grants::GrantRequest) {
-    let doc = request_doc(
-        "shop.example",
-        "nonce-0000000000000003",
-        json!([
+    let doc = crate::kit::Request::fixture()
+        .retailer("shop.example")
+        .scopes(json!([
             {"scope": "age_over:18", "purpose": "age_verification", "required": true},
             {"scope": "contact.email", "purpose": "order_fulfilment", "required": true, "purpose_text": "Order confirmations"}
-        ]),
-    );
+        ]))
+        .retention("P90D", "Deleted 90 days after the order ships.")
+        .benefit(json!({
+            "description": "5 GBP off your first order",
+            "offer": {"kind": "discount_amount", "amount": "5.00", "currency": "GBP"}
+        }))
+        .recipients(json!([
+            {"name": "Parcel Express Ltd", "role": "processor", "purpose": "delivery", "country": "GB"},
+            {"name": "Insight Panel Inc.", "role": "third_party", "purpose": "analytics",
+             "purpose_text": "Statistics about our customers", "country": "US"}
+        ]))
+        .nonce("nonce-0000000000000003")
+        .bytes();
     let request = parse_request_at(&doc, "2026-01-01T00:00:00Z".parse().unwrap()).unwrap();
     let issued: DateTime<Utc> = "2026-11-24T15:00:00Z".parse().unwrap();
     let scope = |s: &str, kind, label: &str, purpose, text: Option<&str>| GrantedScope {
@@ -605,6 +616,71 @@ fn receipt_golden_file_is_stable_valid_and_verifies() {
     verify_receipt(&expected, &signer.issuer().public_key).unwrap();
     assert_eq!(doc["scopes"][0]["kind"], "derived");
     assert_eq!(doc["scopes"][0]["sensitivity"], "low");
+    // What the owner was told they get, and who else gets the data, are recorded as the request said.
+    assert_eq!(
+        doc["benefit"],
+        json!({"description": "5 GBP off your first order",
+               "offer": {"kind": "discount_amount", "amount": "5.00", "currency": "GBP"}})
+    );
+    assert_eq!(doc["recipients"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["recipients"][0]["role"], "processor");
+    assert_eq!(doc["recipients"][1]["country"], "US");
+    assert_eq!(doc["recipients"][1]["purpose_text"], "Statistics about our customers");
+}
+
+/// A receipt issued before Locket recorded benefits and recipients (the golden of that time, unchanged) still
+/// verifies, and reads as having neither; the signature still covers everything it holds.
+#[test]
+fn an_older_receipt_without_benefit_or_recipients_still_verifies() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/consent-receipt.v1.older.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert!(doc.get("benefit").is_none() && doc.get("recipients").is_none());
+    assert!(schema_errors(&doc).is_empty(), "{:?}", schema_errors(&doc));
+    let key = doc["issuer"]["public_key"].as_str().unwrap();
+    let r = verify_receipt(&text, key).unwrap();
+    assert_eq!(r.benefit, None);
+    assert_eq!(r.recipients, None);
+    // Claiming, after signing, that the shop named nobody else (or offered something) breaks the signature.
+    for (member, value) in [
+        ("recipients", json!([])),
+        ("benefit", json!({"description": "Free delivery"})),
+    ] {
+        let mut added = doc.clone();
+        added[member] = value;
+        assert_eq!(
+            verify_receipt(&added.to_string(), key).unwrap_err().code(),
+            "receipt_invalid_signature",
+            "{member}"
+        );
+    }
+}
+
+#[test]
+fn a_receipt_for_a_request_without_recipients_records_that_it_named_nobody_else() {
+    let (mut grant, _) = golden_grant();
+    let doc = request_doc(
+        "shop.example",
+        "nonce-0000000000000004",
+        json!([{"scope": "contact.email", "purpose": "order_fulfilment", "required": true}]),
+    );
+    let request = parse_request_at(&doc, "2026-01-01T00:00:00Z".parse().unwrap()).unwrap();
+    grant.scopes.truncate(1);
+    let signer = ReceiptSigner::from_seed(&SEED, "5f0c9a52-6a55-4c2e-9d7b-0d7c3e1b2a10").unwrap();
+    let unsigned = build_receipt(
+        &grant,
+        &request,
+        &ctx(ReceiptEvent::Grant, grant.issued_at),
+        None,
+        signer.issuer(),
+    )
+    .unwrap();
+    let signed = sign_receipt(&signer, unsigned).unwrap();
+    let value = serde_json::to_value(&signed).unwrap();
+    assert_eq!(value["recipients"], json!([]), "an empty list, not a missing member");
+    assert!(value.get("benefit").is_none(), "nothing was offered");
+    let r = verify_receipt(&signed.to_json_pretty(), &signer.issuer().public_key).unwrap();
+    assert_eq!(r.recipients, Some(Vec::new()));
 }
 
 #[test]
@@ -642,6 +718,15 @@ fn tampered_receipts_and_wrong_keys_fail() {
         "receipt_invalid_signature"
     );
     assert_eq!(tamper(&["event"], json!("revoke")), "receipt_invalid_signature");
+    assert_eq!(
+        tamper(&["benefit", "offer", "amount"], json!("50.00")),
+        "receipt_invalid_signature"
+    );
+    assert_eq!(
+        tamper(&["recipients", "1", "role"], json!("processor")),
+        "receipt_invalid_signature"
+    );
+    assert_eq!(tamper(&["recipients"], json!([])), "receipt_invalid_signature");
     // An extra member is refused before the signature is even checked.
     let mut extra = good.clone();
     extra["sold_to"] = json!("data broker");

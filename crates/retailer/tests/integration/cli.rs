@@ -65,6 +65,65 @@ fn request_new_writes_a_valid_request() {
 }
 
 #[test]
+fn request_new_adds_a_benefit_and_recipients() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("req.json");
+    let run = |extra: &[&str]| {
+        bin()
+            .args(["request", "new", "--id", "shop.example", "--name", "Example Shop"])
+            .args(["--origin", "https://shop.example", "--contact", "privacy@shop.example"])
+            .args(["--privacy-policy", "https://shop.example/privacy"])
+            .args(["--require", "contact.email=order_fulfilment"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[
+        "--benefit",
+        "4.99 EUR off your next order",
+        "--offer",
+        "discount_amount=4.99:EUR",
+        "--recipient",
+        "Parcel Express Ltd=processor:delivery:DE",
+        "--recipient",
+        "Insight Co=third_party:other:US:Market research",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let req = locket_wire::request::parse_request(&std::fs::read(&out).unwrap()).unwrap();
+    let benefit = req.benefit.unwrap();
+    assert_eq!(benefit.description, "4.99 EUR off your next order");
+    assert_eq!(benefit.offer.unwrap().summary().as_deref(), Some("4.99 EUR off"));
+    assert_eq!(req.recipients.len(), 2);
+    assert_eq!(req.recipients[0].country, "DE");
+    assert_eq!(req.recipients[1].purpose_text.as_deref(), Some("Market research"));
+
+    // Mistakes are named and nothing is written; an offer needs its words.
+    std::fs::remove_file(&out).unwrap();
+    for (extra, says) in [
+        (
+            &["--recipient", "Parcel Express=processor:delivery:UK"][..],
+            "/recipients/0/country",
+        ),
+        (
+            &["--recipient", "Parcel Express=courier:delivery:GB"][..],
+            "unknown role",
+        ),
+        (
+            &["--benefit", "Half price", "--offer", "discount_percent=150"][..],
+            "/benefit/offer/percent",
+        ),
+        (&["--offer", "free_shipping"][..], "--benefit"),
+    ] {
+        let o = run(extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert!(text(&o).1.contains(says), "{extra:?}: {}", text(&o).1);
+        assert!(!out.exists(), "{extra:?} wrote a request");
+    }
+}
+
+#[test]
 fn request_new_explains_mistakes() {
     let tmp = tempfile::tempdir().unwrap();
     let base = |extra: &[&str]| {

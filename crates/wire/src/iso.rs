@@ -1,0 +1,322 @@
+//! The code lists the formats check against: ISO 3166-1 alpha-2 country codes with their English short names
+//! (a recipient's `country`) and ISO 4217 currency codes (a discount's `currency`). Both tables were written
+//! from the Debian `iso-codes` 4.15 data (`iso_3166-1.json`, `iso_4217.json`; a country's common name where it
+//! has one); the currency list leaves out fund codes, precious metals, testing codes and currencies withdrawn
+//! (CUC, HRK, SLL, ZWL). The request schema's `$defs/country` and `$defs/currency` list the same
+//! codes (a test keeps them in step).
+
+/// Every officially assigned ISO 3166-1 alpha-2 code and its English short name, sorted by code.
+pub const COUNTRIES: [(&str, &str); 249] = [
+    ("AD", "Andorra"),
+    ("AE", "United Arab Emirates"),
+    ("AF", "Afghanistan"),
+    ("AG", "Antigua and Barbuda"),
+    ("AI", "Anguilla"),
+    ("AL", "Albania"),
+    ("AM", "Armenia"),
+    ("AO", "Angola"),
+    ("AQ", "Antarctica"),
+    ("AR", "Argentina"),
+    ("AS", "American Samoa"),
+    ("AT", "Austria"),
+    ("AU", "Australia"),
+    ("AW", "Aruba"),
+    ("AX", "Åland Islands"),
+    ("AZ", "Azerbaijan"),
+    ("BA", "Bosnia and Herzegovina"),
+    ("BB", "Barbados"),
+    ("BD", "Bangladesh"),
+    ("BE", "Belgium"),
+    ("BF", "Burkina Faso"),
+    ("BG", "Bulgaria"),
+    ("BH", "Bahrain"),
+    ("BI", "Burundi"),
+    ("BJ", "Benin"),
+    ("BL", "Saint Barthélemy"),
+    ("BM", "Bermuda"),
+    ("BN", "Brunei Darussalam"),
+    ("BO", "Bolivia"),
+    ("BQ", "Bonaire, Sint Eustatius and Saba"),
+    ("BR", "Brazil"),
+    ("BS", "Bahamas"),
+    ("BT", "Bhutan"),
+    ("BV", "Bouvet Island"),
+    ("BW", "Botswana"),
+    ("BY", "Belarus"),
+    ("BZ", "Belize"),
+    ("CA", "Canada"),
+    ("CC", "Cocos (Keeling) Islands"),
+    ("CD", "Congo, The Democratic Republic of the"),
+    ("CF", "Central African Republic"),
+    ("CG", "Congo"),
+    ("CH", "Switzerland"),
+    ("CI", "Côte d'Ivoire"),
+    ("CK", "Cook Islands"),
+    ("CL", "Chile"),
+    ("CM", "Cameroon"),
+    ("CN", "China"),
+    ("CO", "Colombia"),
+    ("CR", "Costa Rica"),
+    ("CU", "Cuba"),
+    ("CV", "Cabo Verde"),
+    ("CW", "Curaçao"),
+    ("CX", "Christmas Island"),
+    ("CY", "Cyprus"),
+    ("CZ", "Czechia"),
+    ("DE", "Germany"),
+    ("DJ", "Djibouti"),
+    ("DK", "Denmark"),
+    ("DM", "Dominica"),
+    ("DO", "Dominican Republic"),
+    ("DZ", "Algeria"),
+    ("EC", "Ecuador"),
+    ("EE", "Estonia"),
+    ("EG", "Egypt"),
+    ("EH", "Western Sahara"),
+    ("ER", "Eritrea"),
+    ("ES", "Spain"),
+    ("ET", "Ethiopia"),
+    ("FI", "Finland"),
+    ("FJ", "Fiji"),
+    ("FK", "Falkland Islands (Malvinas)"),
+    ("FM", "Micronesia, Federated States of"),
+    ("FO", "Faroe Islands"),
+    ("FR", "France"),
+    ("GA", "Gabon"),
+    ("GB", "United Kingdom"),
+    ("GD", "Grenada"),
+    ("GE", "Georgia"),
+    ("GF", "French Guiana"),
+    ("GG", "Guernsey"),
+    ("GH", "Ghana"),
+    ("GI", "Gibraltar"),
+    ("GL", "Greenland"),
+    ("GM", "Gambia"),
+    ("GN", "Guinea"),
+    ("GP", "Guadeloupe"),
+    ("GQ", "Equatorial Guinea"),
+    ("GR", "Greece"),
+    ("GS", "South Georgia and the South Sandwich Islands"),
+    ("GT", "Guatemala"),
+    ("GU", "Guam"),
+    ("GW", "Guinea-Bissau"),
+    ("GY", "Guyana"),
+    ("HK", "Hong Kong"),
+    ("HM", "Heard Island and McDonald Islands"),
+    ("HN", "Honduras"),
+    ("HR", "Croatia"),
+    ("HT", "Haiti"),
+    ("HU", "Hungary"),
+    ("ID", "Indonesia"),
+    ("IE", "Ireland"),
+    ("IL", "Israel"),
+    ("IM", "Isle of Man"),
+    ("IN", "India"),
+    ("IO", "British Indian Ocean Territory"),
+    ("IQ", "Iraq"),
+    ("IR", "Iran"),
+    ("IS", "Iceland"),
+    ("IT", "Italy"),
+    ("JE", "Jersey"),
+    ("JM", "Jamaica"),
+    ("JO", "Jordan"),
+    ("JP", "Japan"),
+    ("KE", "Kenya"),
+    ("KG", "Kyrgyzstan"),
+    ("KH", "Cambodia"),
+    ("KI", "Kiribati"),
+    ("KM", "Comoros"),
+    ("KN", "Saint Kitts and Nevis"),
+    ("KP", "North Korea"),
+    ("KR", "South Korea"),
+    ("KW", "Kuwait"),
+    ("KY", "Cayman Islands"),
+    ("KZ", "Kazakhstan"),
+    ("LA", "Laos"),
+    ("LB", "Lebanon"),
+    ("LC", "Saint Lucia"),
+    ("LI", "Liechtenstein"),
+    ("LK", "Sri Lanka"),
+    ("LR", "Liberia"),
+    ("LS", "Lesotho"),
+    ("LT", "Lithuania"),
+    ("LU", "Luxembourg"),
+    ("LV", "Latvia"),
+    ("LY", "Libya"),
+    ("MA", "Morocco"),
+    ("MC", "Monaco"),
+    ("MD", "Moldova"),
+    ("ME", "Montenegro"),
+    ("MF", "Saint Martin (French part)"),
+    ("MG", "Madagascar"),
+    ("MH", "Marshall Islands"),
+    ("MK", "North Macedonia"),
+    ("ML", "Mali"),
+    ("MM", "Myanmar"),
+    ("MN", "Mongolia"),
+    ("MO", "Macao"),
+    ("MP", "Northern Mariana Islands"),
+    ("MQ", "Martinique"),
+    ("MR", "Mauritania"),
+    ("MS", "Montserrat"),
+    ("MT", "Malta"),
+    ("MU", "Mauritius"),
+    ("MV", "Maldives"),
+    ("MW", "Malawi"),
+    ("MX", "Mexico"),
+    ("MY", "Malaysia"),
+    ("MZ", "Mozambique"),
+    ("NA", "Namibia"),
+    ("NC", "New Caledonia"),
+    ("NE", "Niger"),
+    ("NF", "Norfolk Island"),
+    ("NG", "Nigeria"),
+    ("NI", "Nicaragua"),
+    ("NL", "Netherlands"),
+    ("NO", "Norway"),
+    ("NP", "Nepal"),
+    ("NR", "Nauru"),
+    ("NU", "Niue"),
+    ("NZ", "New Zealand"),
+    ("OM", "Oman"),
+    ("PA", "Panama"),
+    ("PE", "Peru"),
+    ("PF", "French Polynesia"),
+    ("PG", "Papua New Guinea"),
+    ("PH", "Philippines"),
+    ("PK", "Pakistan"),
+    ("PL", "Poland"),
+    ("PM", "Saint Pierre and Miquelon"),
+    ("PN", "Pitcairn"),
+    ("PR", "Puerto Rico"),
+    ("PS", "Palestine, State of"),
+    ("PT", "Portugal"),
+    ("PW", "Palau"),
+    ("PY", "Paraguay"),
+    ("QA", "Qatar"),
+    ("RE", "Réunion"),
+    ("RO", "Romania"),
+    ("RS", "Serbia"),
+    ("RU", "Russian Federation"),
+    ("RW", "Rwanda"),
+    ("SA", "Saudi Arabia"),
+    ("SB", "Solomon Islands"),
+    ("SC", "Seychelles"),
+    ("SD", "Sudan"),
+    ("SE", "Sweden"),
+    ("SG", "Singapore"),
+    ("SH", "Saint Helena, Ascension and Tristan da Cunha"),
+    ("SI", "Slovenia"),
+    ("SJ", "Svalbard and Jan Mayen"),
+    ("SK", "Slovakia"),
+    ("SL", "Sierra Leone"),
+    ("SM", "San Marino"),
+    ("SN", "Senegal"),
+    ("SO", "Somalia"),
+    ("SR", "Suriname"),
+    ("SS", "South Sudan"),
+    ("ST", "Sao Tome and Principe"),
+    ("SV", "El Salvador"),
+    ("SX", "Sint Maarten (Dutch part)"),
+    ("SY", "Syria"),
+    ("SZ", "Eswatini"),
+    ("TC", "Turks and Caicos Islands"),
+    ("TD", "Chad"),
+    ("TF", "French Southern Territories"),
+    ("TG", "Togo"),
+    ("TH", "Thailand"),
+    ("TJ", "Tajikistan"),
+    ("TK", "Tokelau"),
+    ("TL", "Timor-Leste"),
+    ("TM", "Turkmenistan"),
+    ("TN", "Tunisia"),
+    ("TO", "Tonga"),
+    ("TR", "Türkiye"),
+    ("TT", "Trinidad and Tobago"),
+    ("TV", "Tuvalu"),
+    ("TW", "Taiwan"),
+    ("TZ", "Tanzania"),
+    ("UA", "Ukraine"),
+    ("UG", "Uganda"),
+    ("UM", "United States Minor Outlying Islands"),
+    ("US", "United States"),
+    ("UY", "Uruguay"),
+    ("UZ", "Uzbekistan"),
+    ("VA", "Holy See (Vatican City State)"),
+    ("VC", "Saint Vincent and the Grenadines"),
+    ("VE", "Venezuela"),
+    ("VG", "Virgin Islands, British"),
+    ("VI", "Virgin Islands, U.S."),
+    ("VN", "Vietnam"),
+    ("VU", "Vanuatu"),
+    ("WF", "Wallis and Futuna"),
+    ("WS", "Samoa"),
+    ("YE", "Yemen"),
+    ("YT", "Mayotte"),
+    ("ZA", "South Africa"),
+    ("ZM", "Zambia"),
+    ("ZW", "Zimbabwe"),
+];
+
+/// ISO 4217 codes of the currencies in use, sorted.
+pub const CURRENCIES: [&str; 155] = [
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
+    "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
+    "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
+    "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
+    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
+    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
+    "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
+    "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
+    "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VED",
+    "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW",
+];
+
+/// The English short name of an ISO 3166-1 alpha-2 code (`"DE"` → `"Germany"`), or `None` for a code that is
+/// not assigned (`"EU"`, `"XX"`, `"de"`).
+pub fn country_name(code: &str) -> Option<&'static str> {
+    COUNTRIES
+        .binary_search_by(|(c, _)| (*c).cmp(code))
+        .ok()
+        .map(|i| COUNTRIES[i].1)
+}
+
+/// Whether `code` is an ISO 4217 currency code in use (`"EUR"`, `"JPY"`).
+pub fn is_currency(code: &str) -> bool {
+    CURRENCIES.binary_search(&code).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_sorted_unique_and_well_formed() {
+        assert!(COUNTRIES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(COUNTRIES
+            .iter()
+            .all(|(c, n)| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) && !n.is_empty()));
+        assert!(CURRENCIES.windows(2).all(|w| w[0] < w[1]));
+        assert!(CURRENCIES
+            .iter()
+            .all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())));
+    }
+
+    #[test]
+    fn lookups() {
+        assert_eq!(country_name("DE"), Some("Germany"));
+        assert_eq!(country_name("GB"), Some("United Kingdom"));
+        assert_eq!(country_name("US"), Some("United States"));
+        assert_eq!(country_name("AD"), Some("Andorra"));
+        assert_eq!(country_name("ZW"), Some("Zimbabwe"));
+        for bad in ["EU", "UK", "XX", "de", "", "DEU"] {
+            assert_eq!(country_name(bad), None, "{bad}");
+        }
+        for good in ["EUR", "USD", "GBP", "JPY", "CHF", "XOF"] {
+            assert!(is_currency(good), "{good}");
+        }
+        for bad in ["XAU", "XXX", "HRK", "eur", "EU", "EURO"] {
+            assert!(!is_currency(bad), "{bad}");
+        }
+    }
+}
