@@ -44,6 +44,8 @@ export const EVENT_KINDS = {
   imported: "Log imported",
   vault_restored: "Vault restored",
   refusals_summarized: "Repeated refusals",
+  retailer_pinned: "Shop verified",
+  retailer_pin_changed: "Shop details changed",
 } as const;
 
 export type EventKind = keyof typeof EVENT_KINDS;
@@ -65,6 +67,15 @@ export const ERROR_CODES = [
   "audit_vault_unavailable",
   "authorization_missing",
   "confirmation_mismatch",
+  "connect_address_refused",
+  "connect_http_status",
+  "connect_not_https",
+  "connect_redirect_refused",
+  "connect_settings_invalid",
+  "connect_timeout",
+  "connect_tls_failed",
+  "connect_too_large",
+  "connect_unreachable",
   "database_error",
   "deep_link_invalid",
   "disk_full",
@@ -134,9 +145,21 @@ export const ERROR_CODES = [
   "request_invalid",
   "request_malformed",
   "request_not_found",
+  "request_object_expired",
+  "request_object_invalid_signature",
+  "request_object_lifetime",
+  "request_object_malformed",
+  "request_object_retailer_mismatch",
+  "request_object_too_large",
+  "request_object_unknown_key",
+  "request_object_uri_mismatch",
   "request_recipients_invalid",
   "request_too_large",
   "requests_pending_limit",
+  "retailer_metadata_invalid",
+  "retailer_metadata_malformed",
+  "retailer_metadata_origin_mismatch",
+  "retailer_metadata_too_large",
   "retailer_not_found",
   "scope_argument_invalid",
   "scope_not_in_grant",
@@ -392,7 +415,7 @@ benefit: Benefit | null,
  * Everyone beyond the shop the request says receives the data; empty when the shop says it shares with
  * nobody else (its claim: Locket cannot check it).
  */
-recipients: Array<Recipient>, receivedAt: string, via: "file" | "http" | "deep_link", status: "pending" | "approved" | "denied", 
+recipients: Array<Recipient>, receivedAt: string, via: "file" | "http" | "deep_link" | "connect", status: "pending" | "approved" | "denied", 
 /**
  * The privacy check: over-asking and sensitive-for-marketing warnings, in plain words.
  */
@@ -405,7 +428,20 @@ minimized: { [key in string]: string },
  * Where this request's retailer details differ from the ones Locket first saw for the same retailer id
  * (anyone can claim any shop's id): empty when they agree or this is the first-seen request.
  */
-retailerChanges: Array<RetailerChange>, };
+retailerChanges: Array<RetailerChange>, 
+/**
+ * Whether Locket fetched this request from the shop's site and verified its signature there.
+ */
+verified: boolean, 
+/**
+ * What was verified, for a request fetched from a shop's site (`via` = `connect`).
+ */
+verification: Verification | null, 
+/**
+ * For a request that is not verified: the origin of a verified shop that uses the same retailer id (this
+ * request may be pretending to be that shop).
+ */
+verifiedShopWithSameId: string | null, };
 
 /**
  * One granted scope.
@@ -503,6 +539,23 @@ token: string,
  * The file's name (no folder), for the owner to see.
  */
 name: string, };
+
+/**
+ * One pinned detail of a verified shop that this request's metadata states differently.
+ */
+export type PinChange = { field: "name" | "contact" | "privacy_policy" | "delivery_url" | "signing_key" | "encryption_key", 
+/**
+ * In plain words ("name", "signing key").
+ */
+label: string, 
+/**
+ * What Locket pinned.
+ */
+pinned: string, 
+/**
+ * What the shop publishes now.
+ */
+now: string, };
 
 /**
  * A retailer's privacy budget for noised analytics answers.
@@ -723,6 +776,40 @@ export type TimelineDay = { day: string, allowed: number, refused: number, };
  * One version of a value.
  */
 export type ValueVersion = { versionId: number, value: string | null, createdAt: string, };
+
+/**
+ * What Locket checked about a request it fetched from a shop's site.
+ */
+export type Verification = { 
+/**
+ * The shop's web origin (`https://shop.example`): the site that signed the request.
+ */
+origin: string, 
+/**
+ * The origin's host, as the owner reads it (`shop.example`).
+ */
+host: string, 
+/**
+ * Where the signed request was fetched from.
+ */
+requestUri: string, 
+/**
+ * When it was fetched (RFC 3339).
+ */
+fetchedAt: string, 
+/**
+ * When Locket first verified this shop (RFC 3339).
+ */
+pinnedSince: string | null, 
+/**
+ * The signing key's id and RFC 7638 thumbprint.
+ */
+keyId: string, keyThumbprint: string, 
+/**
+ * Where the shop's published details or keys differ from the ones Locket pinned the first time: empty when
+ * nothing changed.
+ */
+changes: Array<PinChange>, };
 
 // ---------- commands ----------
 
