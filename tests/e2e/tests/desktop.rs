@@ -455,6 +455,127 @@ fn request_over_http_appears_live_and_is_denied() -> Result<()> {
     })
 }
 
+/// The consent card says what the shop offers in return and who else gets the data, next to the fields it asks
+/// for; a request naming nobody else says so, as the shop's claim, and one offering nothing says that too.
+#[test]
+fn consent_card_shows_benefit_and_recipients() -> Result<()> {
+    Scenario::new("consent_card_shows_benefit_and_recipients").run(|d| {
+        create_vault(d, PASSPHRASE)?;
+        let addr = format!("127.0.0.1:{}", d.work.listen_port);
+        d.wait_text(&testid("endpoint-status"), &addr)?;
+        let url = format!("http://{addr}");
+        let send = |d: &mut Desktop, name: &str, extra: &[&str]| -> Result<()> {
+            let file = d.work.file(&format!("{name}.json"));
+            let mut args = vec![
+                "request",
+                "new",
+                "--id",
+                name,
+                "--name",
+                if name == "lumen.example" {
+                    "Lumen Optics"
+                } else {
+                    "Plain Books"
+                },
+                "--origin",
+                "https://shop.example",
+                "--contact",
+                "privacy@shop.example",
+                "--privacy-policy",
+                "https://shop.example/privacy",
+                "--require",
+                "contact.email=order_fulfilment",
+                "--scope",
+                "contact=delivery",
+            ];
+            args.extend_from_slice(extra);
+            let path = file.to_string_lossy().into_owned();
+            args.extend_from_slice(&["--out", &path]);
+            let out = d.work.retailer(&args)?;
+            ensure!(
+                out.status.success(),
+                "request new: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let sent = d.work.retailer(&["request", "send", &url, &path])?;
+            ensure!(
+                sent.status.success(),
+                "request send: {}",
+                String::from_utf8_lossy(&sent.stderr)
+            );
+            Ok(())
+        };
+        send(d, "books.example", &[])?;
+        d.wait_for("[data-testid=\"request-card\"].is-highlight")?;
+        send(
+            d,
+            "lumen.example",
+            &[
+                "--benefit",
+                "15% off your first pair of glasses",
+                "--offer",
+                "discount_percent=15",
+                "--recipient",
+                "Parcel Express Ltd=processor:delivery:DE:Delivers your order",
+                "--recipient",
+                "PayFast Europe=processor:fraud_prevention:IE",
+                "--recipient",
+                "Insight Panel Inc.=third_party:analytics:US:Market research about eyewear",
+            ],
+        )?;
+        d.wait_until("both cards", |s| {
+            Ok((s.find_all(&testid("request-card"))?.len() == 2).then_some(()))
+        })?;
+        let cards = d.find_all(&testid("request-card"))?;
+        let mut lumen = None;
+        let mut plain = None;
+        for c in &cards {
+            let t = c.text()?;
+            if t.contains("Lumen Optics") {
+                lumen = Some(c.find(&testid("value-exchange"))?.text()?);
+            } else {
+                plain = Some(c.find(&testid("value-exchange"))?.text()?);
+            }
+        }
+        let (lumen, plain) = (lumen.unwrap_or_default(), plain.unwrap_or_default());
+        for want in [
+            "15% off",
+            "In Lumen Optics’s words: “15% off your first pair of glasses”",
+            "The shop says 3 other companies also get your data, 1 for its own purposes.",
+            "Parcel Express Ltd",
+            "Works for the shop · in Germany · used to deliver your orders: “Delivers your order”",
+            "Uses your data for its own purposes · in United States",
+            "Locket cannot check them",
+        ] {
+            ensure!(
+                lumen.contains(want),
+                "missing {want:?} in the card's exchange: {lumen:?}"
+            );
+        }
+        ensure!(
+            plain.contains("Shared with nobody else, the shop says.")
+                && plain.contains("Nothing. The shop offers nothing in return for your data."),
+            "the plain request's exchange: {plain:?}"
+        );
+        // Bring each card's exchange into view for the screenshots.
+        let show = |d: &mut Desktop, needle: &str| -> Result<()> {
+            d.execute(
+                "const all = [...document.querySelectorAll('[data-testid=\"value-exchange\"]')];\
+                 const el = all.find((e) => e.textContent.includes(arguments[0]));\
+                 el.closest('[data-testid=\"request-card\"]').scrollIntoView({block: 'end'});",
+                vec![json!(needle)],
+            )?;
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            Ok(())
+        };
+        show(d, "Parcel Express")?;
+        d.shot("consent-card-benefit-recipients")?;
+        show(d, "nobody else")?;
+        d.shot("consent-card-nobody-else")?;
+        Ok(())
+    })
+}
+
 /// "Forgot your passphrase?": a wrong recovery key is refused; the one shown at creation sets a new
 /// passphrase and unlocks; afterwards the old passphrase is refused and the new one works.
 #[test]
