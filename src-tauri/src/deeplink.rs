@@ -23,35 +23,18 @@ pub fn handle(app: &AppHandle, url: &str) {
         }
         return;
     }
-    if is_connect(url) {
-        let (app, url) = (app.clone(), url.to_owned());
-        tauri::async_runtime::spawn(async move {
-            let state = app.state::<AppState>();
-            match crate::grants::connect(&app, &state, url).await {
-                Ok(req) => {
-                    state
-                        .notices
-                        .record(Kind::Request, &req.retailer.id, &req.retailer.name, "");
-                    let _ = app.emit(EV_FOCUS_REQUEST, FocusRequest { request_id: req.id });
-                }
-                Err(e) => {
-                    let _ = app.emit(EV_DEEP_LINK_ERROR, e);
-                }
-            }
-        });
-        return;
-    }
-    let bytes = match locket_app::links::request_bytes(url) {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = app.emit(EV_DEEP_LINK_ERROR, IpcError::from(e));
-            return;
-        }
-    };
-    let app = app.clone();
+    let (app, url) = (app.clone(), url.to_owned());
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        match crate::grants::import(&app, &state, bytes, DEEP_LINK_SOURCE.to_owned()).await {
+        let result = if is_connect(&url) {
+            crate::grants::connect(&app, &state, url).await
+        } else {
+            match locket_app::links::request_bytes(&url) {
+                Ok(bytes) => crate::grants::import(&app, &state, bytes, DEEP_LINK_SOURCE.to_owned()).await,
+                Err(e) => Err(IpcError::from(e)),
+            }
+        };
+        match result {
             Ok(req) => {
                 state
                     .notices

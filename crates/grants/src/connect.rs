@@ -89,6 +89,15 @@ fn parse_time(s: &str) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// `N` text columns of `r`, from column `from` on.
+fn texts<const N: usize>(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<[String; N]> {
+    let mut out: [String; N] = std::array::from_fn(|_| String::new());
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = r.get(from + i)?;
+    }
+    Ok(out)
+}
+
 fn corrupt(what: &str, e: impl std::fmt::Display) -> GrantError {
     GrantError::Corrupt(format!("{what}: {e}"))
 }
@@ -100,24 +109,11 @@ pub fn pin(conn: &Connection, origin: &str) -> Result<Option<Pin>, GrantError> {
                 metadata, first_seen_at
          FROM retailer_pins WHERE origin = ?1",
         [origin],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, String>(8)?,
-                r.get::<_, String>(9)?,
-            ))
-        },
+        |r| texts::<10>(r, 0),
     )
     .optional()?
     .map(
-        |(origin, retailer_id, name, contact, privacy_policy, delivery_url, sig, enc, metadata, first)| {
+        |[origin, retailer_id, name, contact, privacy_policy, delivery_url, sig, enc, metadata, first]| {
             Ok(Pin {
                 origin,
                 retailer_id,
@@ -257,23 +253,7 @@ pub fn verification(conn: &Connection, request_id: &str) -> Result<Option<Verifi
              FROM verified_requests v LEFT JOIN retailer_pins p ON p.origin = v.origin
              WHERE v.request_id = ?1",
             [request_id],
-            |r| {
-                Ok((
-                    [
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                        r.get::<_, String>(7)?,
-                        r.get::<_, String>(8)?,
-                        r.get::<_, String>(9)?,
-                    ],
-                    r.get::<_, Option<String>>(10)?,
-                ))
-            },
+            |r| Ok((texts::<10>(r, 0)?, r.get::<_, Option<String>>(10)?)),
         )
         .optional()?;
     let Some((
@@ -307,8 +287,7 @@ pub fn accept_pin(tx: &Transaction<'_>, request_id: &str, now: DateTime<Utc>) ->
     if v.changes.is_empty() {
         return Ok(());
     }
-    let value: serde_json::Value = serde_json::from_str(&v.metadata).map_err(|e| corrupt("metadata", e))?;
-    let metadata = locket_wire::metadata::parse_metadata(value.to_string().as_bytes(), &v.origin)
+    let metadata = locket_wire::metadata::parse_metadata(v.metadata.as_bytes(), &v.origin)
         .map_err(|e| corrupt("verified_requests.metadata", e))?;
     write_pin(tx, &metadata, now)?;
     let event = NewEvent::new(EventKind::RetailerPinChanged, Outcome::Ok)
