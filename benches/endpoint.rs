@@ -15,6 +15,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use locket_grants::Issuers;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use locket_audit::{append, DisclosedField, EventKind, Filter, NewEvent, Outcome};
 use locket_endpoint::{Endpoint, EndpointConfig};
-use locket_grants::{ApproveOptions, RequestSource, TokenSigner};
+use locket_grants::{ApproveOptions, RequestSource};
 use locket_vault::{KdfParams, Passphrase, Vault};
 use pasetors::keys::AsymmetricPublicKey;
 use pasetors::token::UntrustedToken;
@@ -80,7 +81,7 @@ fn grant_token(vault: &Vault, url: &str) -> (String, String) {
         "nonce": format!("bench-{}", Utc::now().timestamp_nanos_opt().unwrap_or(0)),
         "created_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     });
-    let signer = TokenSigner::for_vault(vault).expect("signer");
+    let signer = Issuers::for_vault(vault);
     let mut store = vault.connect().expect("connect");
     let tx = store.conn_mut().transaction().expect("tx");
     let rec = locket_grants::store::import_request(
@@ -100,8 +101,13 @@ fn grant_token(vault: &Vault, url: &str) -> (String, String) {
 /// `n` distinct tokens for the same grant: the grant's claims re-signed with `iat` moved back one second each
 /// (the endpoint checks `nbf` and `exp`, and that `jti`, `aud` and `sub` match the grant; `iat` is informative).
 fn distinct_tokens(vault: &Vault, token: &str, n: usize) -> Vec<String> {
-    let signer = TokenSigner::for_vault(vault).expect("signer");
-    let verified = signer.verifier().verify_signature(token).expect("verify");
+    let issuers = Issuers::for_vault(vault);
+    let verified = issuers
+        .verifier()
+        .expect("verifier")
+        .verify_signature(token)
+        .expect("verify");
+    let signer = issuers.token_signer(&verified.claims.aud).expect("signer");
     (0..n)
         .map(|i| {
             let mut claims = verified.claims.clone();
@@ -291,8 +297,11 @@ async fn redemption_load(addr: std::net::SocketAddr, tokens: &[String], clients:
 /// The writer's share alone: audited redemptions submitted in-process by `clients` threads (no HTTP), each one
 /// running the redemption checks, the use count and the audit event in the group commit.
 fn in_process_rate(vault: &Vault, token: &str, clients: usize, secs: f64) -> f64 {
-    let signer = TokenSigner::for_vault(vault).expect("signer");
-    let verified = signer.verifier().verify_signature(token).expect("verify");
+    let verified = Issuers::for_vault(vault)
+        .verifier()
+        .expect("verifier")
+        .verify_signature(token)
+        .expect("verify");
     let writer = vault.writer().expect("writer");
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();

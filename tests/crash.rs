@@ -10,6 +10,7 @@
 //! Kept a test binary of its own, not a module of `tests/integration`: it has its own `main` (harness = false,
 //! for `--long` and `--kills N`), and the process it SIGKILLs is this binary re-run as `--child DIR`, which
 //! must run the write load alone — not a test harness that would start the other tests beside it.
+use locket_grants::Issuers;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use locket_endpoint::{Endpoint, EndpointConfig};
-use locket_grants::{ApproveOptions, GrantFile, RequestSource, TokenSigner};
+use locket_grants::{ApproveOptions, GrantFile, RequestSource};
 use locket_vault::{KdfParams, Passphrase, Vault};
 use serde_json::{json, Value};
 
@@ -166,7 +167,7 @@ fn child(dir: &Path) {
         });
     }
     // Grant approvals and revocations (this thread).
-    let signer = Arc::new(TokenSigner::for_vault(&vault).unwrap());
+    let signer = Arc::new(Issuers::for_vault(&vault));
     for i in 0u64.. {
         let doc = request_doc(&format!("crash-nonce-{run:010}-{i:08}"));
         let (s, u) = (signer.clone(), url.clone());

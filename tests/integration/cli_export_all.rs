@@ -3,6 +3,7 @@
 //! tables, and the full access log (redemptions over real HTTP included) with its hashes; `locket audit verify`
 //! passes afterwards, and the owner's CSV/JSON exports of the log and the receipts export are complete.
 
+use locket_grants::Issuers;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -219,7 +220,7 @@ fn export_wipe_import_keeps_requests_grants_privacy_data_and_the_whole_log() {
         let now = Utc::now();
         let g = locket_grants::store::get_grant(&tx, &grant_a.grant_id).unwrap();
         let r = locket_grants::store::get_request(&tx, &req_a).unwrap();
-        let signer = locket_grants::receipt::ReceiptSigner::for_vault(&vault).unwrap();
+        let signer = Issuers::for_vault(&vault).receipt_signer(&g.retailer_id).unwrap();
         let ctx = locket_grants::receipt::ReceiptContext {
             event: locket_grants::receipt::ReceiptEvent::Grant,
             event_at: g.issued_at,

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use locket_audit::EventKind;
 use locket_endpoint::EndpointConfig;
 use locket_grants::token::{peek_claims, rfc3339};
-use locket_grants::TokenSigner;
+use locket_grants::Issuers;
 use serde_json::Value;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,9 +24,10 @@ async fn refused(fx: &Fixture, got: (u16, Value), status: u16, code: &str) {
     assert_eq!(ev.outcome, "refused");
 }
 
-/// Re-signs `claims` with `signer` (the vault's own key unless told otherwise).
-fn sign_with(signer: &TokenSigner, claims: &locket_grants::TokenClaims) -> String {
-    signer.sign(claims).unwrap()
+/// Re-signs `claims` with the key `issuers` hold for the claims' retailer (this vault's own unless told
+/// otherwise).
+fn sign_with(issuers: &Issuers, claims: &locket_grants::TokenClaims) -> String {
+    issuers.token_signer(&claims.aud).unwrap().sign(claims).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +80,7 @@ async fn forged_foreign_and_tampered_tokens_are_refused() {
 
     // A token from another vault (its own key) naming this grant.
     let (_other_dir, other) = new_vault();
-    let other_signer = TokenSigner::for_vault(&other).unwrap();
+    let other_signer = Issuers::for_vault(&other);
     let mut c = peek_claims(&grant.token).unwrap();
     c.iss = other.id().to_string();
     refused(
@@ -141,7 +142,7 @@ async fn forged_foreign_and_tampered_tokens_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_window_revocation_and_use_cap_are_enforced() {
     let fx = Fixture::start().await;
-    let signer = TokenSigner::for_vault(&fx.vault).unwrap();
+    let signer = Issuers::for_vault(&fx.vault);
     let grant = fx.grant(&["contact.email"], None);
     let now = Utc::now();
 
@@ -207,7 +208,7 @@ async fn time_window_revocation_and_use_cap_are_enforced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scope_escalation_never_yields_more() {
     let fx = Fixture::start().await;
-    let signer = TokenSigner::for_vault(&fx.vault).unwrap();
+    let signer = Issuers::for_vault(&fx.vault);
     let grant = fx.grant(&["contact.email"], None);
     // Even a token signed by the vault itself that names more scopes than the stored grant (which no owner
     // action can produce) yields only what the grant holds.

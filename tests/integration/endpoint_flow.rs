@@ -171,14 +171,19 @@ async fn health_keys_and_locking() {
     let fx = Fixture::start().await;
     let (status, body) = fx.get("/v1/health", None).await;
     assert_eq!((status, body["vault"].as_str()), (200, Some("unlocked")));
+    // The keys document answers only a token's holder, with the issuer and key of that token's retailer.
     let (status, body) = fx.get("/v1/keys", None).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("authorization_missing")));
+    let grant = fx.grant(&["contact.email"], None);
+    let (status, body) = fx.get("/v1/keys", Some(&grant.token)).await;
     assert_eq!(status, 200);
     let paserk = body["keys"][0]["paserk"].as_str().unwrap();
     assert!(paserk.starts_with("k4.public."));
-    assert!(body["keys"][0]["kid"].as_str().unwrap().starts_with("k4.pid."));
-    assert_eq!(body["issuer"], fx.vault.id());
-    let grant = fx.grant(&["contact.email"], None);
+    assert_eq!(body["keys"][0]["kid"].as_str().unwrap(), grant.key_id);
+    assert_eq!(body["issuer"].as_str().unwrap(), grant.issuer);
+    assert_ne!(body["issuer"], fx.vault.id());
     assert_eq!(grant.public_key, paserk);
+    assert_eq!(body["keys"].as_array().unwrap().len(), 1);
 
     // The owner locks Locket: the server keeps running but answers vault_locked.
     fx.endpoint.set_vault(None).unwrap();

@@ -2,13 +2,13 @@
 //! replies seen for each route (successes and refusals) have a documented status, match the documented schema,
 //! and carry an error code listed for that status. Also keeps docs/openapi.yaml in step with docs/openapi.json.
 
+use locket_grants::Issuers;
 use std::collections::BTreeSet;
 
 use crate::endpoint_support::{request_doc, unique_nonce, Fixture};
 use chrono::{Duration, Utc};
 use locket_endpoint::{EndpointConfig, ROUTES};
 use locket_grants::token::{peek_claims, rfc3339};
-use locket_grants::TokenSigner;
 use serde_json::{json, Value};
 
 fn spec() -> Value {
@@ -229,11 +229,11 @@ async fn replies_match_the_document() {
 
     // Token routes.
     let grant = fx.grant(&["contact.email", "identity"], Some(2));
-    let signer = TokenSigner::for_vault(&fx.vault).unwrap();
+    let signer = Issuers::for_vault(&fx.vault);
     let mut expired = peek_claims(&grant.token).unwrap();
     expired.nbf = rfc3339(Utc::now() - Duration::days(2));
     expired.exp = rfc3339(Utc::now() - Duration::days(1));
-    let expired = signer.sign(&expired).unwrap();
+    let expired = signer.token_signer(&expired.aud).unwrap().sign(&expired).unwrap();
     for path in ["/v1/data", "/v1/grant"] {
         record("GET", path, fx.get(path, Some(&grant.token)).await);
         record("GET", path, fx.get(path, None).await);
@@ -296,11 +296,15 @@ async fn replies_match_the_document() {
     assert_eq!(unsat["code"], "scope_unsatisfiable");
 
     record("GET", "/v1/health", fx.get("/v1/health", None).await);
+    record("GET", "/v1/keys", fx.get("/v1/keys", Some(&grant.token)).await);
+    record("GET", "/v1/keys", fx.get("/v1/keys", Some(&expired)).await);
     record("GET", "/v1/keys", fx.get("/v1/keys", None).await);
+    record("GET", "/v1/keys", fx.get("/v1/keys", Some("v4.public.AAAA")).await);
+    record("GET", "/v1/keys", fx.get_raw_auth("/v1/keys", "Basic abc").await);
 
     // Locked.
     fx.endpoint.set_vault(None).unwrap();
-    record("GET", "/v1/keys", fx.get("/v1/keys", None).await);
+    record("GET", "/v1/keys", fx.get("/v1/keys", Some(&grant.token)).await);
     record("GET", "/v1/data", fx.get("/v1/data", Some(&grant.token)).await);
     record("GET", "/v1/grant", fx.get("/v1/grant", Some(&grant.token)).await);
     record(

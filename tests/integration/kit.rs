@@ -5,13 +5,13 @@
 //! (`tests/vectors/<format>/`) and the documented error codes (`docs/errors.md`).
 #![allow(dead_code)]
 
+use locket_grants::Issuers;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use locket_grants::store::{self, ApproveOptions, Issued, RequestSource};
-use locket_grants::TokenSigner;
 use locket_vault::{KdfParams, Passphrase, Vault};
 use serde_json::{json, Value};
 
@@ -149,7 +149,7 @@ pub fn import(vault: &Vault, request: &Request) -> String {
 
 /// Approves request `request_id` with `options`, as `locket grant approve` does.
 pub fn approve(vault: &Vault, request_id: &str, options: &ApproveOptions, endpoint: &str) -> Issued {
-    let signer = TokenSigner::for_vault(vault).unwrap();
+    let signer = Issuers::for_vault(vault);
     let mut store = vault.connect().unwrap();
     let tx = store.conn_mut().transaction().unwrap();
     let issued = store::approve(&tx, &signer, request_id, options, endpoint, Utc::now()).unwrap();

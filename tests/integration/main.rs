@@ -34,5 +34,6 @@ mod endpoint_scope_property;
 mod fuzz;
 mod grants_cli;
 mod privacy_endpoint;
+mod privacy_pairwise;
 mod privacy_receipts_http;
 mod vectors;

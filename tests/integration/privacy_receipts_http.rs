@@ -4,11 +4,12 @@
 //! owner edits a disclosed field; the erasure flow end to end (request → `erasure_requested_at` →
 //! `POST /v1/grant/erasure-ack` → the owner sees the acknowledgement), every step in the access log.
 use crate::endpoint_support;
+use locket_grants::Issuers;
 
 use crate::endpoint_support::Fixture;
 use chrono::Utc;
 use locket_grants::receipt::{verify_receipt, Collection};
-use locket_grants::{erasure, ledger, TokenSigner};
+use locket_grants::{erasure, ledger};
 use serde_json::{json, Value};
 
 fn receipts(body: &Value) -> Vec<Value> {
@@ -22,7 +23,7 @@ async fn receipts_from_grant_to_revocation_and_expiry() {
 
     // The grant file carries the signed grant receipt; it verifies with the key GET /v1/keys publishes.
     let in_file = grant.receipt.clone().expect("the grant file carries its receipt");
-    let (status, keys) = fx.get("/v1/keys", None).await;
+    let (status, keys) = fx.get("/v1/keys", Some(&grant.token)).await;
     assert_eq!(status, 200);
     let published = keys["keys"][0]["paserk"].as_str().unwrap().to_owned();
     assert_eq!(published, grant.public_key);
@@ -58,7 +59,7 @@ async fn receipts_from_grant_to_revocation_and_expiry() {
     // The owner revokes with the CLI's call (signing key at hand): the receipt is issued at once.
     let second = fx.grant(&["contact.email"], None);
     {
-        let signer = TokenSigner::for_vault(&fx.vault).unwrap();
+        let signer = Issuers::for_vault(&fx.vault);
         let id = second.grant_id.clone();
         let (_, receipt) = fx
             .vault
@@ -116,7 +117,11 @@ async fn receipts_from_grant_to_revocation_and_expiry() {
     }
     // Another vault's key does not verify them.
     let (_dir, other) = endpoint_support::new_vault();
-    let other_key = TokenSigner::for_vault(&other).unwrap().public_paserk().to_owned();
+    let other_key = Issuers::for_vault(&other)
+        .token_signer(&in_file.controller.id)
+        .unwrap()
+        .public_paserk()
+        .to_owned();
     assert_eq!(
         verify_receipt(&serde_json::to_string(&in_file).unwrap(), &other_key)
             .unwrap_err()

@@ -4,8 +4,9 @@
 folder's expected.json names the error code it must refuse it with. The files are committed; this script only
 documents how they were made (and remakes them identically: nothing in it is random).
 
-Signed token vectors use the golden signing seed (bytes 0..31, as in crates/grants/tests/integration/golden.rs)
-and need the `cryptography` package.
+Signed token vectors use the golden vault's key for shop.example: its pairwise seed, derived from the golden
+signing seed (bytes 0..31, as in crates/grants/tests/integration/golden.rs) the way crates/wire/src/issuer.rs
+says. They need the `cryptography` package.
 """
 import base64
 import copy
@@ -81,7 +82,16 @@ def sign(seed, payload, footer):
     return token
 
 
-GOLDEN_SEED = list(range(32))
+def pairwise_seed(vault_seed, retailer_id):
+    """The Ed25519 seed a vault signs with for one retailer (crates/wire/src/issuer.rs)."""
+    import hashlib
+    import hmac
+
+    root = hmac.new(bytes(vault_seed), b"locket/pairwise-issuer-key/v1", hashlib.sha256).digest()
+    return list(hmac.new(root, retailer_id.encode(), hashlib.sha256).digest())
+
+
+GOLDEN_SEED = pairwise_seed(list(range(32)), "shop.example")
 OTHER_SEED = [7] * 32
 
 

@@ -697,11 +697,11 @@ impl Session {
             .map(|g| g.id)
             .collect();
         let n = ids.len();
-        let signer = self.token_signer()?;
+        let issuers = self.issuers();
         let collection = self.collection();
         self.write(move |tx| {
             for id in &ids {
-                store::revoke_via(tx, &signer, id, Some("revoke all"), collection, Utc::now())?;
+                store::revoke_via(tx, &issuers, id, Some("revoke all"), collection, Utc::now())?;
             }
             Ok::<_, locket_grants::GrantError>(())
         })?;
@@ -921,7 +921,7 @@ impl Session {
     where
         F: FnOnce(&str) -> AppResult<()> + Send + 'static,
     {
-        let signer = self.token_signer()?;
+        let issuers = self.issuers();
         let endpoint = match endpoint_url {
             Some(u) => u,
             None => store::endpoint_url(self.store()?.conn())?,
@@ -931,7 +931,7 @@ impl Session {
         self.write(move |tx| -> AppResult<Issued> {
             let issued = store::approve_via(
                 tx,
-                &signer,
+                &issuers,
                 &request_id,
                 &options,
                 &minimized,
@@ -958,9 +958,9 @@ impl Session {
         grant_id: String,
         reason: Option<String>,
     ) -> AppResult<(Revoked, Option<locket_grants::receipt::Receipt>)> {
-        let signer = self.token_signer()?;
+        let issuers = self.issuers();
         let collection = self.collection();
-        self.write(move |tx| store::revoke_via(tx, &signer, &grant_id, reason.as_deref(), collection, Utc::now()))
+        self.write(move |tx| store::revoke_via(tx, &issuers, &grant_id, reason.as_deref(), collection, Utc::now()))
     }
 
     /// Withdraws some scopes of a grant and keeps the rest; returns the grant and the consent receipt issued.
@@ -969,9 +969,9 @@ impl Session {
         grant_id: String,
         withdraw: Vec<String>,
     ) -> AppResult<(GrantRecord, locket_grants::receipt::Receipt)> {
-        let signer = self.token_signer()?;
+        let issuers = self.issuers();
         let collection = self.collection();
-        self.write(move |tx| store::narrow(tx, &signer, &grant_id, &withdraw, collection, Utc::now()))
+        self.write(move |tx| store::narrow(tx, &issuers, &grant_id, &withdraw, collection, Utc::now()))
     }
 
     /// A grant (by id or unique prefix) as the core keeps it.

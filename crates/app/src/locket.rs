@@ -335,7 +335,7 @@ impl Locket {
         let (settings, keychain, key_id) = blocking(move || {
             let settings = s.settings()?;
             let keychain = s.vault().keychain_enabled()?;
-            let key_id = s.token_signer()?.key_id().to_owned();
+            let key_id = s.vault_key_id()?;
             Ok((settings, keychain, key_id))
         })
         .await?;

@@ -149,12 +149,12 @@ impl Session {
     /// Issues the consent receipts that fell due while locked (expiries, revocations made without the key).
     /// Returns how many were issued.
     pub fn catch_up_receipts(&self) -> AppResult<usize> {
-        let signer = self.receipt_signer()?;
+        let issuers = self.issuers();
         let collection = self.collection();
         let issued = self.write(move |tx| {
             let now = Utc::now();
             let template = receipt::context_now(tx, ReceiptEvent::Expiry, now, collection);
-            receipt::issue_due_receipts(tx, &signer, &template, now, None)
+            receipt::issue_due_receipts(tx, &issuers, &template, now, None)
         })?;
         Ok(issued.len())
     }
@@ -376,7 +376,13 @@ impl Session {
                 format!("no consent receipt with id {id:?}; the receipt list shows them"),
             )
         })?;
-        let signer = self.receipt_signer()?;
+        // Signed with the key this vault holds for the receipt's retailer (or, for a grant issued before
+        // pairwise issuers, the vault-wide key); checked against that key, never the one the receipt names.
+        let issuers = self.issuers();
+        let signer = match issuers.receipt_signer_for_chain(&r.controller.id, Some(&r.issuer.key_id))? {
+            Some(signer) => signer,
+            None => issuers.receipt_signer(&r.controller.id)?,
+        };
         receipt::verify_receipt(&r.to_json_pretty(), &signer.issuer().public_key)?;
         Ok(r)
     }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use locket_endpoint::{Endpoint, EndpointConfig, ServerHandle};
-use locket_grants::receipt::{Collection, ReceiptSigner};
-use locket_grants::TokenSigner;
+use locket_grants::receipt::Collection;
+use locket_grants::Issuers;
 use locket_vault::backup::AutoBackup;
 use locket_vault::settings::Settings;
 use locket_vault::{Store, Vault};
@@ -137,14 +137,18 @@ impl Session {
         self.options.collection
     }
 
-    /// The signer of this vault's grant tokens.
-    pub(crate) fn token_signer(&self) -> AppResult<TokenSigner> {
-        TokenSigner::for_vault(&self.vault).map_err(|e| AppError::new("signing_key_unusable", e.to_string()))
+    /// This vault's issuers: each retailer's own issuer id and key, derived on demand.
+    pub(crate) fn issuers(&self) -> Issuers {
+        Issuers::for_vault(&self.vault)
     }
 
-    /// The signer of this vault's consent receipts.
-    pub(crate) fn receipt_signer(&self) -> AppResult<ReceiptSigner> {
-        Ok(ReceiptSigner::for_vault(&self.vault)?)
+    /// The vault-wide key id (what Settings shows as this vault's key; never given to a retailer).
+    pub(crate) fn vault_key_id(&self) -> AppResult<String> {
+        let signer = self
+            .issuers()
+            .vault_wide()
+            .map_err(|e| AppError::new("signing_key_unusable", e.to_string()))?;
+        Ok(signer.key_id().to_owned())
     }
 
     /// The owner's stored settings.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use locket_audit::{Event, EventKind, NewEvent, Outcome};
-use locket_grants::{TokenSigner, TokenVerifier};
+use locket_grants::{Issuers, VaultVerifier};
 use locket_vault::{Vault, Writer, WriterError};
 use rusqlite::Transaction;
 use serde_json::json;
@@ -17,8 +17,10 @@ use crate::{Endpoint, EndpointError, Notice};
 pub struct Unlocked {
     pub(crate) vault: Vault,
     pub(crate) writer: Writer,
-    pub(crate) signer: TokenSigner,
-    pub(crate) verifier: TokenVerifier,
+    /// Each retailer's issuer (id and key), derived from the vault's secrets.
+    pub(crate) issuers: Issuers,
+    /// Checks a token against the key of the retailer it names (or the vault-wide key of older grants).
+    pub(crate) verifier: VaultVerifier,
     /// Refusals of callers that proved nothing, counted for this vault's summaries.
     pub(crate) refusals: RefusalTally,
 }
@@ -32,12 +34,12 @@ impl std::fmt::Debug for Unlocked {
 impl Unlocked {
     pub(crate) fn new(vault: Vault) -> Result<Unlocked, EndpointError> {
         let writer = vault.writer().map_err(|e| EndpointError::Vault(e.to_string()))?;
-        let signer = TokenSigner::for_vault(&vault).map_err(|e| EndpointError::Vault(e.to_string()))?;
-        let verifier = signer.verifier();
+        let issuers = Issuers::for_vault(&vault);
+        let verifier = issuers.verifier().map_err(|e| EndpointError::Vault(e.to_string()))?;
         Ok(Unlocked {
             vault,
             writer,
-            signer,
+            issuers,
             verifier,
             refusals: RefusalTally::default(),
         })
@@ -64,18 +66,41 @@ impl Unlocked {
         }
     }
 
-    /// The `GET /v1/keys` document.
-    pub(crate) fn keys_document(&self) -> serde_json::Value {
-        json!({
-            "issuer": self.signer.issuer(),
+    /// The `GET /v1/keys` document for the holder of `token` (verified): the issuer id and key it was
+    /// signed with, and no other. Each retailer sees only its own key, so the document links no two shops.
+    pub(crate) fn keys_document(
+        &self,
+        token: &locket_grants::VerifiedToken,
+    ) -> Result<serde_json::Value, EndpointError> {
+        let claims = &token.claims;
+        let signer = if claims.iss == self.issuers.vault_id() {
+            self.issuers.vault_wide()
+        } else {
+            self.issuers.token_signer(&claims.aud)
+        }
+        .map_err(|e| EndpointError::Vault(e.to_string()))?;
+        Ok(json!({
+            "issuer": signer.issuer(),
             "keys": [{
-                "paserk": self.signer.public_paserk(),
-                "kid": self.signer.key_id(),
+                "paserk": signer.public_paserk(),
+                "kid": signer.key_id(),
                 "version": "v4",
                 "purpose": "public",
             }],
-        })
+        }))
     }
+}
+
+/// `GET /v1/keys`: the key that signed the caller's token (any token this vault issued, even an expired or
+/// revoked one, so old receipts stay checkable). A token that does not verify is refused and logged.
+pub(crate) async fn keys(
+    endpoint: &Endpoint,
+    unlocked: &Arc<Unlocked>,
+    call: &Call,
+    token: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let verified = verified(endpoint, unlocked, call, token, "keys").await?;
+    unlocked.keys_document(&verified).map_err(ApiError::internal)
 }
 
 /// Who is calling, for the audit record.
@@ -552,12 +577,11 @@ pub(crate) async fn revoke(
 
 /// Issues the consent receipts due for one grant (its revocation, its expiry) inside the job's transaction.
 fn catch_up_receipts(tx: &Transaction<'_>, u: &Unlocked, grant_id: &str) -> Result<(), locket_grants::RedeemError> {
-    use locket_grants::receipt::{self, Collection, ReceiptEvent, ReceiptSigner};
+    use locket_grants::receipt::{self, Collection, ReceiptEvent};
     let internal = |e: receipt::ReceiptError| locket_grants::RedeemError::Internal(e.to_string());
-    let signer = ReceiptSigner::from_token_signer(&u.signer).map_err(internal)?;
     let now = chrono::Utc::now();
     let template = receipt::context_now(tx, ReceiptEvent::Expiry, now, Collection::Locket);
-    receipt::issue_due_receipts(tx, &signer, &template, now, Some(grant_id)).map_err(internal)?;
+    receipt::issue_due_receipts(tx, &u.issuers, &template, now, Some(grant_id)).map_err(internal)?;
     Ok(())
 }
 

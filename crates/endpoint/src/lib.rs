@@ -11,7 +11,7 @@
 //! | `GET /v1/grant/receipts` | the grant's consent receipts (grant, narrowing, revoke, expiry), signed   |
 //! | `POST /v1/grant/erasure-ack` | the retailer acknowledges the owner's "erase my data" requests       |
 //! | `GET /v1/health`         | liveness and whether the vault is unlocked                               |
-//! | `GET /v1/keys`           | the vault's PASERK public key                                            |
+//! | `GET /v1/keys`           | the caller's issuer id and PASERK public key (bearer token required)     |
 //!
 //! Start at [`Endpoint`] (shared state: the unlocked vault or none, limits, live notifications) and [`serve`]
 //! / [`spawn`] (run it on a listener you bound, so tests use ephemeral ports and the desktop app can start and

@@ -379,11 +379,15 @@ async fn health(State(endpoint): State<Endpoint>) -> Response {
     .into_response()
 }
 
-async fn keys(State(endpoint): State<Endpoint>) -> Result<Response, ApiError> {
-    let Some(unlocked) = endpoint.unlocked() else {
-        return Err(ApiError::locked());
-    };
-    Ok(Json(unlocked.keys_document()).into_response())
+async fn keys(
+    State(endpoint): State<Endpoint>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call("/v1/keys", addr, &headers);
+    let (unlocked, token) = token_or_refuse(&endpoint, &call, &headers, "keys").await?;
+    let doc = backend::keys(&endpoint, &unlocked, &call, &token).await?;
+    Ok(Json(doc).into_response())
 }
 
 #[cfg(test)]

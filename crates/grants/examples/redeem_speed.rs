@@ -5,7 +5,7 @@
 use chrono::Utc;
 use locket_grants::redeem::redeem_verified;
 use locket_grants::store::{self, ApproveOptions, RequestSource};
-use locket_grants::TokenSigner;
+use locket_grants::Issuers;
 use locket_vault::{profile, KdfParams, Passphrase, Vault};
 use std::time::Instant;
 
@@ -35,7 +35,7 @@ fn main() {
         "nonce": "bench-nonce-0000000000",
         "created_at": "2026-01-01T00:00:00Z"
     });
-    let signer = TokenSigner::for_vault(&vault).expect("signer");
+    let signer = Issuers::for_vault(&vault);
     let tx = store.conn_mut().transaction().expect("tx");
     let rec = store::import_request(
         &tx,
@@ -57,6 +57,7 @@ fn main() {
     tx.commit().expect("commit");
     let verified = signer
         .verifier()
+        .expect("verifier")
         .verify(&issued.file.token, Utc::now())
         .expect("verify");
 

@@ -15,7 +15,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub use locket_wire::{duration, exchange, grantfile, purpose, request, token};
+pub use locket_wire::{duration, exchange, grantfile, issuer, purpose, request, token};
 
 pub mod connect;
 pub mod derived;
@@ -34,6 +34,7 @@ pub mod store;
 pub use error::{GrantError, Problem, RedeemError, RequestError};
 pub use exchange::{Benefit, Offer, Recipient, RecipientRole};
 pub use grantfile::{GrantFile, GrantFileError, GrantFileScope, GrantRetailer};
+pub use issuer::{Issuers, VaultVerifier};
 pub use purpose::Purpose;
 pub use redeem::{Introspection, Redemption, Refusal};
 pub use request::{GrantRequest, RequestedScope, Retailer, Retention};

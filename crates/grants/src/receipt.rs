@@ -6,6 +6,7 @@ use crate::error::GrantError;
 use crate::records::{self, GrantRecord, RevokedBy};
 use chrono::{DateTime, Utc};
 use locket_wire::catalog::Sensitivity;
+use locket_wire::issuer::Issuers;
 pub use locket_wire::receipt::*;
 use locket_wire::request::GrantRequest;
 use locket_wire::scope::sensitivity;
@@ -290,16 +291,36 @@ pub fn issue_receipt(
     Ok(signed)
 }
 
-/// [`issue_receipt`] for the stored grant `grant_id` (loads the grant and the request it answered).
+/// [`issue_receipt`] for the stored grant `grant_id` (loads the grant and the request it answered), signed
+/// with the key its chain began with ([`chain_signer`]). `receipt_chain_foreign` when another vault began
+/// the chain (an imported grant): this vault cannot speak for the consent another vault recorded.
 pub fn issue_for_grant(
     tx: &Transaction<'_>,
-    signer: &ReceiptSigner,
+    issuers: &Issuers,
     grant_id: &str,
     ctx: &ReceiptContext,
 ) -> Result<Receipt, ReceiptError> {
     let grant = records::get_grant(tx, grant_id)?;
+    let Some(signer) = chain_signer(tx, issuers, &grant)? else {
+        return Err(ReceiptError::Signing(format!(
+            "the consent receipts of grant {} were begun by another vault; this vault cannot extend them",
+            grant.id
+        )));
+    };
     let request = records::get_request(tx, &grant.request_id)?.request;
-    issue_receipt(tx, signer, &grant, &request, ctx)
+    issue_receipt(tx, &signer, &grant, &request, ctx)
+}
+
+/// The signer that continues `grant`'s receipt chain: the retailer's pairwise key, or the vault-wide key
+/// for a grant issued before pairwise issuers (its chain began with that key). `None` for a chain another
+/// vault began (grants carried over by an import, then marked moved): it is never extended.
+pub fn chain_signer(
+    conn: &Connection,
+    issuers: &Issuers,
+    grant: &GrantRecord,
+) -> Result<Option<ReceiptSigner>, ReceiptError> {
+    let latest = latest_for_grant(conn, &grant.id)?;
+    issuers.receipt_signer_for_chain(&grant.retailer_id, latest.as_ref().map(|r| r.issuer.key_id.as_str()))
 }
 
 /// Issue the `expiry` receipt of every grant that has receipts, has reached its expiry by `now`, was not
@@ -308,16 +329,16 @@ pub fn issue_for_grant(
 /// receipts issued. Safe to run repeatedly (e.g. at unlock and hourly).
 pub fn issue_due_expiries(
     tx: &Transaction<'_>,
-    signer: &ReceiptSigner,
+    issuers: &Issuers,
     template: &ReceiptContext,
     now: DateTime<Utc>,
 ) -> Result<Vec<Receipt>, ReceiptError> {
-    due_expiries(tx, signer, template, now, None)
+    due_expiries(tx, issuers, template, now, None)
 }
 
 fn due_expiries(
     tx: &Transaction<'_>,
-    signer: &ReceiptSigner,
+    issuers: &Issuers,
     template: &ReceiptContext,
     now: DateTime<Utc>,
     only_grant: Option<&str>,
@@ -337,10 +358,10 @@ fn due_expiries(
         .db()?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        if !chain_is_ours(tx, signer, &id)? {
-            continue;
-        }
         let grant = records::get_grant(tx, &id)?;
+        let Some(signer) = chain_signer(tx, issuers, &grant)? else {
+            continue;
+        };
         let request = records::get_request(tx, &grant.request_id)?.request;
         let ctx = ReceiptContext {
             event: ReceiptEvent::Expiry,
@@ -351,16 +372,9 @@ fn due_expiries(
             note: None,
             ..template.clone()
         };
-        out.push(issue_receipt(tx, signer, &grant, &request, &ctx)?);
+        out.push(issue_receipt(tx, &signer, &grant, &request, &ctx)?);
     }
     Ok(out)
-}
-
-/// Whether the grant's receipt chain was signed by `signer`'s key (or has no receipts yet). A chain begun by
-/// another vault (grants carried over by an import, then marked moved) is never extended: this vault cannot
-/// speak for the consent another vault recorded.
-fn chain_is_ours(conn: &Connection, signer: &ReceiptSigner, grant_id: &str) -> Result<bool, ReceiptError> {
-    Ok(latest_for_grant(conn, grant_id)?.is_none_or(|r| r.issuer.key_id == signer.issuer().key_id))
 }
 
 /// The `revoke` receipt of a revoked grant, unless its consent record already ended (its latest receipt is
@@ -369,7 +383,7 @@ fn chain_is_ours(conn: &Connection, signer: &ReceiptSigner, grant_id: &str) -> R
 /// signed by another vault's key (an imported grant).
 pub fn issue_revoke(
     tx: &Transaction<'_>,
-    signer: &ReceiptSigner,
+    issuers: &Issuers,
     grant_id: &str,
     template: &ReceiptContext,
 ) -> Result<Option<Receipt>, ReceiptError> {
@@ -378,12 +392,13 @@ pub fn issue_revoke(
         return Ok(None);
     };
     if let Some(latest) = latest_for_grant(tx, &grant.id)? {
-        if matches!(latest.event, ReceiptEvent::Revoke | ReceiptEvent::Expiry)
-            || latest.issuer.key_id != signer.issuer().key_id
-        {
+        if matches!(latest.event, ReceiptEvent::Revoke | ReceiptEvent::Expiry) {
             return Ok(None);
         }
     }
+    let Some(signer) = chain_signer(tx, issuers, &grant)? else {
+        return Ok(None);
+    };
     let request = records::get_request(tx, &grant.request_id)?.request;
     let method = match grant.revoked_by {
         Some(RevokedBy::Retailer) => Collection::Retailer.as_str().to_owned(),
@@ -397,7 +412,7 @@ pub fn issue_revoke(
         note: grant.revoke_reason.clone(),
         ..template.clone()
     };
-    issue_receipt(tx, signer, &grant, &request, &ctx).map(Some)
+    issue_receipt(tx, &signer, &grant, &request, &ctx).map(Some)
 }
 
 /// Catch up on every receipt that is due and was not issued when its event happened: `revoke` receipts
@@ -408,7 +423,7 @@ pub fn issue_revoke(
 /// `GET /v1/grant/receipts`.
 pub fn issue_due_receipts(
     tx: &Transaction<'_>,
-    signer: &ReceiptSigner,
+    issuers: &Issuers,
     template: &ReceiptContext,
     now: DateTime<Utc>,
     only_grant: Option<&str>,
@@ -432,8 +447,8 @@ pub fn issue_due_receipts(
     };
     let mut out = Vec::new();
     for id in ids {
-        out.extend(issue_revoke(tx, signer, &id, &template)?);
+        out.extend(issue_revoke(tx, issuers, &id, &template)?);
     }
-    out.extend(due_expiries(tx, signer, &template, now, only_grant)?);
+    out.extend(due_expiries(tx, issuers, &template, now, only_grant)?);
     Ok(out)
 }

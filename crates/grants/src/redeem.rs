@@ -19,7 +19,7 @@
 //! (`noised:interests.topics`, see [`crate::dp`]) are randomised and charged to the retailer's budget in the
 //! same transaction. The access log records both the answer's scope and the field versions it came from.
 //!
-//! Steps 1–4 need only the public key: [`TokenVerifier::verify`] does them outside any transaction (and
+//! Steps 1–4 need only the public key: [`VaultVerifier::verify`] does them outside any transaction (and
 //! caches the Ed25519 result per exact token). Steps 5–9 read the database every time — there is no cache
 //! of grant state — inside the caller's write transaction, which also takes the use and the access-log
 //! event, so the reply can be sent only after both are committed. These functions write no log event;
@@ -28,10 +28,11 @@
 use crate::error::RedeemError;
 use crate::purpose::Purpose;
 use crate::store::{self, GrantRecord, GrantStatus, RevokedBy};
-use crate::token::{rfc3339, TokenVerifier, VerifiedToken};
+use crate::token::{rfc3339, VerifiedToken};
 use chrono::{DateTime, Utc};
 use locket_vault::profile;
 use locket_wire::derived::{Computed, DerivedError, DerivedScope, SourceVersion};
+use locket_wire::issuer::VaultVerifier;
 use locket_wire::noised::NoisedScope;
 use locket_wire::scope::Scope;
 use rusqlite::{params, Connection, Transaction};
@@ -108,7 +109,7 @@ pub struct Refusal {
 /// in `tx`; the caller logs the event and commits before replying.
 pub fn redeem(
     tx: &Transaction<'_>,
-    verifier: &TokenVerifier,
+    verifier: &VaultVerifier,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Redemption, Refusal> {
@@ -372,7 +373,7 @@ pub struct Introspection {
 }
 
 /// Report the grant behind a token whose signature verified (use
-/// [`TokenVerifier::verify_signature`]: an expired or revoked grant is reported, not refused). Reads only.
+/// [`VaultVerifier::verify_signature`]: an expired or revoked grant is reported, not refused). Reads only.
 pub fn introspect(conn: &Connection, token: &VerifiedToken, now: DateTime<Utc>) -> Result<Introspection, RedeemError> {
     let grant = load_grant(conn, token)?;
     let status = grant.status(now);

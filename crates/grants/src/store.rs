@@ -17,9 +17,10 @@ pub use crate::records::{
 };
 use crate::request::{validate_request, RequestedScope};
 use crate::scope::{ScopeResolver, VaultCatalog};
-use crate::token::{rfc3339, TokenSigner};
+use crate::token::rfc3339;
 use chrono::{DateTime, Duration, Utc};
 use locket_audit::{EventKind, NewEvent, Outcome};
+use locket_wire::issuer::Issuers;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::BTreeMap;
 
@@ -276,13 +277,13 @@ fn pending_request(tx: &Connection, id: &str) -> Result<RequestRecord, GrantErro
 /// `grant_issued`, and return the grant file. `endpoint` is the base URL the retailer redeems at.
 pub fn approve(
     tx: &Transaction<'_>,
-    signer: &TokenSigner,
+    issuers: &Issuers,
     request_id: &str,
     options: &ApproveOptions,
     endpoint: &str,
     now: DateTime<Utc>,
 ) -> Result<Issued, GrantError> {
-    approve_minimized(tx, signer, request_id, options, &BTreeMap::new(), endpoint, now)
+    approve_minimized(tx, issuers, request_id, options, &BTreeMap::new(), endpoint, now)
 }
 
 /// Whether `scope` is an answer computed from the date of birth (`age_over:N`, `birth_year_band`).
@@ -325,7 +326,7 @@ pub fn age_answers<'a>(
 /// the decision records each substitution as [`Difference::ScopeMinimized`].
 pub fn approve_minimized(
     tx: &Transaction<'_>,
-    signer: &TokenSigner,
+    issuers: &Issuers,
     request_id: &str,
     options: &ApproveOptions,
     minimize: &BTreeMap<String, String>,
@@ -334,7 +335,7 @@ pub fn approve_minimized(
 ) -> Result<Issued, GrantError> {
     approve_via(
         tx,
-        signer,
+        issuers,
         request_id,
         options,
         minimize,
@@ -351,7 +352,7 @@ pub fn approve_minimized(
 #[allow(clippy::too_many_arguments)]
 pub fn approve_via(
     tx: &Transaction<'_>,
-    signer: &TokenSigner,
+    issuers: &Issuers,
     request_id: &str,
     options: &ApproveOptions,
     minimize: &BTreeMap<String, String>,
@@ -513,7 +514,11 @@ pub fn approve_via(
         max_uses: options.max_uses,
         endpoint: endpoint.to_owned(),
     };
-    let (claims, file) = grantfile::build(signer, &spec).map_err(|e| GrantError::Signing(e.to_string()))?;
+    // Signed as this retailer's own issuer: no other shop sees this id or key.
+    let signer = issuers
+        .token_signer(&request.retailer.id)
+        .map_err(|e| GrantError::Signing(e.to_string()))?;
+    let (claims, file) = grantfile::build(&signer, &spec).map_err(|e| GrantError::Signing(e.to_string()))?;
     let subject = claims.sub.clone();
 
     let decision = Decision {
@@ -582,14 +587,11 @@ pub fn approve_via(
                 .join("; "),
         );
     }
-    let signed = receipt::issue_receipt(tx, &receipt_signer(signer)?, &grant, request, &ctx).map_err(receipt_error)?;
+    let receipts = ReceiptSigner::from_token_signer(&signer).map_err(receipt_error)?;
+    let signed = receipt::issue_receipt(tx, &receipts, &grant, request, &ctx).map_err(receipt_error)?;
     let mut file = file;
     file.receipt = Some(signed);
     Ok(Issued { grant, file, decision })
-}
-
-fn receipt_signer(signer: &TokenSigner) -> Result<ReceiptSigner, GrantError> {
-    ReceiptSigner::from_token_signer(signer).map_err(receipt_error)
 }
 
 fn receipt_error(e: receipt::ReceiptError) -> GrantError {
@@ -690,7 +692,7 @@ pub fn revoke(
 /// ended (an `expiry` receipt).
 pub fn revoke_via(
     tx: &Transaction<'_>,
-    signer: &TokenSigner,
+    issuers: &Issuers,
     grant_id: &str,
     reason: Option<&str>,
     method: Collection,
@@ -701,7 +703,7 @@ pub fn revoke_via(
         None
     } else {
         let ctx = receipt::context_now(tx, ReceiptEvent::Revoke, now, method);
-        receipt::issue_revoke(tx, &receipt_signer(signer)?, &revoked.grant.id, &ctx).map_err(receipt_error)?
+        receipt::issue_revoke(tx, issuers, &revoked.grant.id, &ctx).map_err(receipt_error)?
     };
     Ok((revoked, receipt))
 }
@@ -713,7 +715,7 @@ pub fn revoke_via(
 /// revoke instead) and when the grant is no longer active (`grant_not_active`).
 pub fn narrow(
     tx: &Transaction<'_>,
-    signer: &TokenSigner,
+    issuers: &Issuers,
     grant_id: &str,
     withdraw: &[String],
     method: Collection,
@@ -764,6 +766,10 @@ pub fn narrow(
     let request = get_request(tx, &grant.request_id)?.request;
     let mut ctx = receipt::context_now(tx, ReceiptEvent::Narrowing, now, method);
     ctx.remaining_scopes = Some(keep.iter().map(|s| s.scope.clone()).collect());
-    let signed = receipt::issue_receipt(tx, &receipt_signer(signer)?, &grant, &request, &ctx).map_err(receipt_error)?;
+    let signer = match receipt::chain_signer(tx, issuers, &grant).map_err(receipt_error)? {
+        Some(signer) => signer,
+        None => issuers.receipt_signer(&grant.retailer_id).map_err(receipt_error)?,
+    };
+    let signed = receipt::issue_receipt(tx, &signer, &grant, &request, &ctx).map_err(receipt_error)?;
     Ok((get_grant(tx, &grant.id)?, signed))
 }

@@ -15,7 +15,8 @@
 //! Modules are layered: each imports only modules above it in this list —
 //! [`schemas`], [`text`], [`iso`], [`purpose`], [`duration`], [`catalog`], [`value`], [`error`] → [`exchange`] →
 //! [`derived`] (the table) → [`noised`] → [`scope`] (the grammar) → [`request`] → [`metadata`] (retailers on the
-//! web) → [`request_object`] (signed requests) → [`token`] → [`receipt`] → [`grantfile`].
+//! web) → [`request_object`] (signed requests) → [`token`] → [`receipt`] → [`issuer`]
+//! (pairwise issuers) → [`grantfile`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod error;
 pub mod exchange;
 pub mod grantfile;
 pub mod iso;
+pub mod issuer;
 pub mod kind;
 pub mod metadata;
 pub mod noised;
@@ -42,6 +44,7 @@ pub mod value;
 pub use error::{Problem, RequestError};
 pub use exchange::{Benefit, Offer, Recipient, RecipientRole};
 pub use grantfile::{GrantFile, GrantFileError, GrantFileScope, GrantRetailer};
+pub use issuer::{Issuers, VaultVerifier};
 pub use kind::ErrorKind;
 pub use purpose::Purpose;
 pub use request::{GrantRequest, RequestedScope, Retailer, Retention};

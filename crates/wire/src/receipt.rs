@@ -36,7 +36,6 @@ use crate::exchange::{Benefit, Recipient};
 use crate::purpose::Purpose;
 use crate::request::Retention;
 use crate::scope::ScopeKind;
-use crate::token::SigningKeys;
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey};
 use pasetors::paserk::{FormatAsPaserk, Id};
 use pasetors::token::UntrustedToken;
@@ -305,11 +304,6 @@ impl fmt::Debug for ReceiptSigner {
 }
 
 impl ReceiptSigner {
-    /// The signer of an unlocked vault (the same key as its grant tokens).
-    pub fn for_vault(vault: &(impl SigningKeys + ?Sized)) -> Result<Self, ReceiptError> {
-        Self::from_seed(vault.signing_seed_bytes(), vault.issuer_id())
-    }
-
     /// Build from the 32-byte Ed25519 seed and the vault id.
     pub fn from_seed(seed: &[u8; 32], vault_id: &str) -> Result<Self, ReceiptError> {
         let err = |m: &str| ReceiptError::Signing(m.to_owned());

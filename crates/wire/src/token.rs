@@ -1,4 +1,5 @@
-//! Grant tokens: PASETO v4.public (Ed25519) signed with the vault's signing key.
+//! Grant tokens: PASETO v4.public (Ed25519) signed with the key the vault holds for the token's retailer
+//! ([`crate::issuer`]: each retailer sees its own issuer id and key).
 //!
 //! The public key is published as PASERK `k4.public.…`; every token's footer is `{"kid":"k4.pid.…"}`, the
 //! PASERK id of that key. The claims ([`TokenClaims`]) say who may redeem what until when — never any
@@ -70,9 +71,10 @@ fn bad_key(what: &str) -> TokenError {
     TokenError::InvalidKey(what.to_owned())
 }
 
-/// The signing material of an unlocked vault, as [`TokenSigner::for_vault`] and
-/// [`ReceiptSigner::for_vault`](crate::receipt::ReceiptSigner::for_vault) need it. Implemented by
-/// `locket_vault::Vault`; this crate never stores or derives keys itself.
+/// The signing material of an unlocked vault, as [`Issuers::for_vault`](crate::issuer::Issuers::for_vault)
+/// needs it. Implemented by
+/// `locket_vault::Vault`; this crate never stores keys, and derives only the pairwise ones
+/// ([`crate::issuer`]) from these.
 pub trait SigningKeys {
     /// The 32-byte Ed25519 seed of the vault's signing key.
     fn signing_seed_bytes(&self) -> &[u8; 32];
@@ -175,15 +177,6 @@ impl fmt::Debug for TokenSigner {
 }
 
 impl TokenSigner {
-    /// The signer of an unlocked vault: its signing seed, pseudonym key and id (the `iss` claim).
-    pub fn for_vault(vault: &(impl SigningKeys + ?Sized)) -> Result<Self, TokenError> {
-        Self::from_seed(
-            vault.signing_seed_bytes(),
-            vault.pseudonym_key_bytes(),
-            vault.issuer_id(),
-        )
-    }
-
     /// Build from a 32-byte Ed25519 seed, the 32-byte pseudonym key (for pairwise subject ids) and the
     /// vault's public id (the `iss` claim).
     pub fn from_seed(seed: &[u8; 32], pseudonym_key: &[u8; 32], issuer: &str) -> Result<Self, TokenError> {
@@ -371,7 +364,21 @@ impl TokenVerifier {
         Ok(verified)
     }
 
-    fn verify_uncached(&self, token: &str) -> Result<VerifiedToken, TokenError> {
+    /// A token this verifier already verified.
+    pub(crate) fn cached(&self, token: &str) -> Option<Arc<VerifiedToken>> {
+        self.cache.lock().ok()?.map.get(token).map(Arc::clone)
+    }
+
+    /// Remembers a verified token.
+    pub(crate) fn remember(&self, token: &str, verified: Arc<VerifiedToken>) {
+        let evicted = match self.cache.lock() {
+            Ok(mut cache) => cache.insert(token, verified),
+            Err(_) => None,
+        };
+        drop(evicted);
+    }
+
+    pub(crate) fn verify_uncached(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         if !token.starts_with(PublicToken::HEADER) {
             return Err(TokenError::Malformed("not a PASETO v4.public token".to_owned()));
         }

@@ -1029,12 +1029,16 @@ fn activity_with_100k_events() -> Result<()> {
                 rows > 0 && rows <= 200,
                 "the table holds {rows} rows; expected one page, not the whole log"
             );
-            let chart_total: u64 = d
-                .tid("activity-chart")?
-                .attr("data-total")?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            ensure!(chart_total > 0, "the timeline chart is empty");
+            // The chart loads on its own, after the first page: wait for it rather than read it
+            // the moment the count appears.
+            d.wait_until("the timeline chart to hold the last 30 days", |s| {
+                let chart_total: u64 = s
+                    .tid("activity-chart")?
+                    .attr("data-total")?
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                Ok((chart_total > 0).then_some(()))
+            })?;
             d.shot("activity-100k")?;
 
             // Page to older events.

@@ -5,7 +5,8 @@
 use chrono::{Duration, Utc};
 use locket_grants::export::{self, GrantsSection, MOVED_REASON};
 use locket_grants::store::{self, ApproveOptions, RequestSource};
-use locket_grants::{dp, erasure, GrantStatus, TokenSigner};
+use locket_grants::Issuers;
+use locket_grants::{dp, erasure, GrantStatus};
 use locket_vault::export::ExportSection;
 use locket_vault::{KdfParams, Passphrase, Store, Vault};
 use serde_json::{json, Value};
@@ -41,7 +42,7 @@ fn import_request(store: &mut Store, retailer: &str, nonce: &str) -> String {
 }
 
 fn approve(vault: &Vault, store: &mut Store, id: &str, at: chrono::DateTime<Utc>) -> String {
-    let signer = TokenSigner::for_vault(vault).unwrap();
+    let signer = Issuers::for_vault(vault);
     let tx = store.conn_mut().transaction().unwrap();
     let issued = store::approve(&tx, &signer, id, &ApproveOptions::default(), "http://127.0.0.1:9", at).unwrap();
     tx.commit().unwrap();

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Duration, Utc};
 use locket_grants::redeem::{introspect, redeem, redeem_verified, retailer_revoke};
 use locket_grants::store::{self, ApproveOptions, GrantStatus, RequestSource, RequestStatus};
-use locket_grants::{GrantError, GrantFile, TokenSigner};
+use locket_grants::Issuers;
+use locket_grants::{GrantError, GrantFile};
 use locket_vault::{profile, KdfParams, Passphrase, Store, Vault};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -12,7 +13,7 @@ struct Fixture {
     _tmp: tempfile::TempDir,
     vault: Vault,
     store: Store,
-    signer: TokenSigner,
+    signer: Issuers,
 }
 
 fn fixture() -> Fixture {
@@ -33,7 +34,7 @@ fn fixture() -> Fixture {
     ] {
         profile::set(store.conn(), k, v).unwrap();
     }
-    let signer = TokenSigner::for_vault(&vault).unwrap();
+    let signer = Issuers::for_vault(&vault);
     Fixture {
         _tmp: tmp,
         vault,
@@ -84,7 +85,7 @@ impl Fixture {
     }
 
     fn redeem(&mut self, token: &str, at: DateTime<Utc>) -> Result<locket_grants::Redemption, String> {
-        let verifier = self.signer.verifier();
+        let verifier = self.signer.verifier().unwrap();
         let tx = self.store.conn_mut().transaction().unwrap();
         let out = redeem(&tx, &verifier, token, at).map_err(|r| r.error.code().to_owned());
         tx.commit().unwrap();
@@ -373,12 +374,12 @@ fn checks_run_in_order() {
     // A validly signed token for a grant this vault has no record of.
     let mut claims = locket_grants::token::peek_claims(t).unwrap();
     claims.jti = "gr_00000000000000000000000000000000".into();
-    let forged_ok = f.signer.sign(&claims).unwrap();
+    let forged_ok = f.signer.token_signer(&claims.aud).unwrap().sign(&claims).unwrap();
     assert_eq!(f.redeem(&forged_ok, now()).unwrap_err(), "grant_unknown");
 
     // A token from another vault.
     let other = fixture();
-    let foreign = other.signer.sign(&claims).unwrap();
+    let foreign = other.signer.token_signer(&claims.aud).unwrap().sign(&claims).unwrap();
     assert_eq!(f.redeem(&foreign, now()).unwrap_err(), "token_unknown_key");
     drop(other.vault);
 }
@@ -396,7 +397,7 @@ fn introspection_and_retailer_revocation() {
             },
         )
         .unwrap();
-    let verifier = f.signer.verifier();
+    let verifier = f.signer.verifier().unwrap();
     let v = verifier.verify_signature(&file.token).unwrap();
     f.redeem(&file.token, now()).unwrap();
     let i = introspect(f.store.conn(), &v, now()).unwrap();

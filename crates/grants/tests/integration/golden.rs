@@ -12,7 +12,7 @@ use locket_grants::receipt::{
 use locket_grants::request::{parse_request_at, REQUEST_SCHEMA};
 use locket_grants::store::{GrantRecord, GrantedScope};
 use locket_grants::{
-    FieldRef, GrantFile, GrantFileScope, GrantRetailer, Purpose, RecipientRole, ScopeKind, TokenSigner,
+    FieldRef, GrantFile, GrantFileScope, GrantRetailer, Issuers, Purpose, RecipientRole, ScopeKind, TokenSigner,
 };
 use pasetors::claims::ClaimsValidationRules;
 use pasetors::footer::Footer;
@@ -96,10 +96,16 @@ fn spec() -> GrantSpec {
     }
 }
 
-/// The grant file as `store::approve` hands it out: built from the spec, with the retailer's copy of the
-/// `grant` consent receipt (fixed receipt id; Ed25519 is deterministic, so the file is too).
+/// The golden vault's issuers.
+fn issuers() -> Issuers {
+    Issuers::from_secrets(&SEED, &PSEUDONYM_KEY, ISSUER)
+}
+
+/// The grant file as `store::approve` hands it out: built from the spec, signed as the golden vault's
+/// pairwise issuer for shop.example, with the retailer's copy of the `grant` consent receipt (fixed receipt
+/// id; Ed25519 is deterministic, so the file is too).
 fn build() -> (TokenSigner, locket_grants::TokenClaims, GrantFile) {
-    let signer = TokenSigner::from_seed(&SEED, &PSEUDONYM_KEY, ISSUER).unwrap();
+    let signer = issuers().token_signer("shop.example").unwrap();
     let spec = spec();
     let (claims, mut file) = grantfile::build(&signer, &spec).unwrap();
     let text = std::fs::read_to_string(golden("grant-request.v1.json")).unwrap();
@@ -289,4 +295,34 @@ fn our_verifier_accepts_the_golden_token_in_its_window_only() {
     // A verifier built from the published PASERK alone agrees.
     let from_paserk = locket_grants::TokenVerifier::from_paserk(&file.public_key, &file.issuer).unwrap();
     assert_eq!(from_paserk.verify(&file.token, inside).unwrap().claims, v.claims);
+}
+
+/// Pairwise issuers: the golden grant names shop.example's own issuer and key, not the vault's id or key.
+/// A grant issued before pairwise issuers (the frozen tests/golden/grant.v1.vault-wide.json, signed with the
+/// vault-wide key under the vault's id) still parses, and the vault still verifies its token, so upgrading
+/// Locket breaks no grant a shop already holds.
+#[test]
+fn golden_grants_are_pairwise_and_a_vault_wide_one_still_verifies() {
+    let (_, claims, file) = build();
+    let vault_wide = issuers().vault_wide().unwrap();
+    assert!(file.issuer.starts_with("iss_"), "{}", file.issuer);
+    assert_ne!(file.issuer, ISSUER);
+    assert_ne!(file.key_id, vault_wide.key_id());
+    assert_eq!(claims.iss, file.issuer);
+    let other = issuers().token_signer("other.example").unwrap();
+    assert_ne!(other.issuer(), file.issuer);
+    assert_ne!(other.key_id(), file.key_id);
+
+    let text = std::fs::read_to_string(golden("grant.v1.vault-wide.json")).unwrap();
+    let old = GrantFile::parse(text.as_bytes()).unwrap();
+    assert_eq!(old.issuer, ISSUER);
+    assert_eq!(old.key_id, vault_wide.key_id());
+    let inside: DateTime<Utc> = "2026-12-01T00:00:00Z".parse().unwrap();
+    let verifier = issuers().verifier().unwrap();
+    let v = verifier.verify(&old.token, inside).unwrap();
+    assert_eq!(v.claims.iss, ISSUER);
+    assert_eq!(verifier.verify(&file.token, inside).unwrap().claims, claims);
+    // Its receipt still verifies with the key the old file carries.
+    let receipt = old.receipt.as_ref().unwrap();
+    verify_receipt(&serde_json::to_string(receipt).unwrap(), &old.public_key).unwrap();
 }

@@ -10,6 +10,7 @@ use locket_grants::receipt::{
 };
 use locket_grants::request::parse_request_at;
 use locket_grants::store::{self, ApproveOptions, GrantRecord, GrantedScope, RequestSource};
+use locket_grants::Issuers;
 use locket_grants::{dp, erasure, ledger};
 use locket_grants::{Purpose, ScopeKind, TokenSigner};
 use locket_vault::catalog::{FieldType, Sensitivity};
@@ -297,11 +298,14 @@ fn schema_errors(doc: &Value) -> Vec<String> {
 fn receipts_for_a_real_grant_verify_with_the_published_key_and_chain() {
     let mut f = fixture();
     let now = Utc::now();
-    let token_signer = TokenSigner::for_vault(&f.vault).unwrap();
-    let receipt_signer = ReceiptSigner::for_vault(&f.vault).unwrap();
-    assert_eq!(receipt_signer.issuer().public_key, token_signer.public_paserk());
-    assert_eq!(receipt_signer.issuer().key_id, token_signer.key_id());
+    let token_signer = Issuers::for_vault(&f.vault);
+    // Receipts to a retailer are signed with the key its tokens are signed with.
+    let receipt_signer = token_signer.receipt_signer("shop.example").unwrap();
+    let shop_tokens = token_signer.token_signer("shop.example").unwrap();
+    assert_eq!(receipt_signer.issuer().public_key, shop_tokens.public_paserk());
+    assert_eq!(receipt_signer.issuer().key_id, shop_tokens.key_id());
     assert!(format!("{receipt_signer:?}").contains("[redacted]"));
+    assert!(format!("{token_signer:?}").contains("[redacted]"));
 
     let tx = f.store.conn_mut().transaction().unwrap();
     let doc = request_doc(
@@ -472,7 +476,7 @@ fn receipts_for_a_real_grant_verify_with_the_published_key_and_chain() {
 fn a_narrowed_approval_is_noted_in_its_receipt() {
     let mut f = fixture();
     let now = Utc::now();
-    let token_signer = TokenSigner::for_vault(&f.vault).unwrap();
+    let token_signer = Issuers::for_vault(&f.vault);
     let tx = f.store.conn_mut().transaction().unwrap();
     profile::set_from_input(&tx, "contact.country", "de").unwrap();
     let doc = request_doc(
@@ -582,9 +586,13 @@ fn golden_grant() -> (GrantRecord, locket_grants::GrantRequest) {
 
 const SEED: [u8; 32] = [7; 32];
 
+/// The golden receipt: signed as the golden vault's pairwise issuer for the grant's retailer.
 fn golden_receipt() -> (ReceiptSigner, Receipt) {
-    let signer = ReceiptSigner::from_seed(&SEED, "5f0c9a52-6a55-4c2e-9d7b-0d7c3e1b2a10").unwrap();
     let (grant, request) = golden_grant();
+    let signer = Issuers::from_secrets(&SEED, &[0xa5; 32], "5f0c9a52-6a55-4c2e-9d7b-0d7c3e1b2a10")
+        .receipt_signer(&grant.retailer_id)
+        .unwrap();
+    assert!(signer.issuer().vault_id.starts_with("iss_"));
     let mut unsigned = build_receipt(
         &grant,
         &request,
@@ -811,22 +819,21 @@ fn a_receipt_signature_is_never_a_grant_token_and_vice_versa() {
 #[test]
 fn pairwise_subjects_are_stable_per_vault_and_unlinkable_across_retailers_and_vaults() {
     let f = fixture();
-    let a = TokenSigner::for_vault(&f.vault).unwrap();
-    let s1 = a.subject_for("shop.example");
+    let subject = |i: &Issuers, r: &str| i.token_signer(r).unwrap().subject_for(r);
+    let a = Issuers::for_vault(&f.vault);
+    let s1 = subject(&a, "shop.example");
     // Reopen the vault from disk: same subject.
     let dir = f.tmp.path().join("vault");
     drop(f.store);
     drop(f.vault);
     let reopened = Vault::unlock(&dir, &passphrase()).unwrap();
-    let again = TokenSigner::for_vault(&reopened).unwrap();
-    assert_eq!(again.subject_for("shop.example"), s1);
+    let again = Issuers::for_vault(&reopened);
+    assert_eq!(subject(&again, "shop.example"), s1);
     // Another retailer, or another vault: unrelated ids.
-    let s2 = again.subject_for("books.example");
+    let s2 = subject(&again, "books.example");
     assert_ne!(s1, s2);
     let other = fixture();
-    let s3 = TokenSigner::for_vault(&other.vault)
-        .unwrap()
-        .subject_for("shop.example");
+    let s3 = subject(&Issuers::for_vault(&other.vault), "shop.example");
     assert_ne!(s1, s3);
     // Unrelated, not just different: no shared prefix beyond chance, and neither contains the retailer id.
     for (x, y) in [(&s1, &s2), (&s1, &s3)] {
@@ -846,7 +853,7 @@ struct Granted {
 }
 
 fn grant_for(f: &mut Fixture, retailer: &str, nonce: &str, scopes: Value) -> Granted {
-    let signer = TokenSigner::for_vault(&f.vault).unwrap();
+    let signer = Issuers::for_vault(&f.vault);
     let tx = f.store.conn_mut().transaction().unwrap();
     let doc = request_doc(retailer, nonce, scopes);
     let rec = store::import_request(
@@ -875,7 +882,7 @@ fn grant_for(f: &mut Fixture, retailer: &str, nonce: &str, scopes: Value) -> Gra
 
 /// Redeem like the endpoint does: checks, use count and the access-log event in one transaction.
 fn redeem_logged(f: &mut Fixture, g: &Granted) {
-    let verifier = TokenSigner::for_vault(&f.vault).unwrap().verifier();
+    let verifier = Issuers::for_vault(&f.vault).verifier().unwrap();
     let tx = f.store.conn_mut().transaction().unwrap();
     let r = locket_grants::redeem::redeem(&tx, &verifier, &g.token, Utc::now()).unwrap();
     locket_audit::append(
@@ -1107,7 +1114,7 @@ fn derived_and_noised_scopes_are_validated_granted_and_redeemed() {
     assert_eq!(g.grant.scopes[2].kind, ScopeKind::Derived);
 
     // Redeem: the answers, never the date of birth or the postcode.
-    let verifier = TokenSigner::for_vault(&f.vault).unwrap().verifier();
+    let verifier = Issuers::for_vault(&f.vault).verifier().unwrap();
     let tx = f.store.conn_mut().transaction().unwrap();
     let r = locket_grants::redeem::redeem(&tx, &verifier, &g.token, Utc::now()).unwrap();
     tx.commit().unwrap();
@@ -1187,7 +1194,7 @@ fn the_owner_grants_the_minimized_answer_instead_of_the_raw_field() {
     let mut f = fixture();
     profile::set(f.store.conn(), "identity.date_of_birth", json!("1990-04-21")).unwrap();
     profile::set(f.store.conn(), "contact.email", json!("owner@example.org")).unwrap();
-    let signer = TokenSigner::for_vault(&f.vault).unwrap();
+    let signer = Issuers::for_vault(&f.vault);
     let doc = request_doc(
         "pub.example",
         "nonce-0000000000000040",
@@ -1248,7 +1255,7 @@ fn the_owner_grants_the_minimized_answer_instead_of_the_raw_field() {
     assert!(v.is_valid(&serde_json::from_str(&issued.file.to_json_pretty()).unwrap()));
 
     // The retailer gets true and the email, never the date of birth.
-    let verifier = signer.verifier();
+    let verifier = signer.verifier().unwrap();
     let tx = f.store.conn_mut().transaction().unwrap();
     let r = locket_grants::redeem::redeem(&tx, &verifier, &issued.file.token, Utc::now()).unwrap();
     tx.commit().unwrap();
@@ -1268,7 +1275,7 @@ fn email_alias_scope_gives_each_retailer_its_own_alias() {
     let scopes = json!([{"scope": "email_alias", "purpose": "marketing_email", "required": false}]);
     let shop = grant_for(&mut f, "shop.example", "nonce-0000000000000050", scopes.clone());
     let other = grant_for(&mut f, "other.example", "nonce-0000000000000051", scopes);
-    let verifier = TokenSigner::for_vault(&f.vault).unwrap().verifier();
+    let verifier = Issuers::for_vault(&f.vault).verifier().unwrap();
     let tx = f.store.conn_mut().transaction().unwrap();
     let a = locket_grants::redeem::redeem(&tx, &verifier, &shop.token, Utc::now()).unwrap();
     let b = locket_grants::redeem::redeem(&tx, &verifier, &other.token, Utc::now()).unwrap();
@@ -1284,8 +1291,8 @@ fn email_alias_scope_gives_each_retailer_its_own_alias() {
 fn expiry_receipts_are_issued_once_for_grants_that_ran_out() {
     let mut f = fixture();
     let now = Utc::now();
-    let token_signer = TokenSigner::for_vault(&f.vault).unwrap();
-    let signer = ReceiptSigner::for_vault(&f.vault).unwrap();
+    let token_signer = Issuers::for_vault(&f.vault);
+    let signer = Issuers::for_vault(&f.vault);
     let scopes = json!([{"scope": "contact.email", "purpose": "order_fulfilment", "required": true}]);
     let tx = f.store.conn_mut().transaction().unwrap();
     let mut grant_ids = Vec::new();
@@ -1337,7 +1344,7 @@ fn expiry_receipts_are_issued_once_for_grants_that_ran_out() {
             .is_empty()
     );
     // Another vault's key (grants carried over by an import) never extends this vault's chains.
-    let stranger = ReceiptSigner::from_seed(&[9u8; 32], "another-vault").unwrap();
+    let stranger = Issuers::from_secrets(&[9u8; 32], &[8u8; 32], "another-vault");
     assert!(receipt::issue_due_receipts(&tx, &stranger, &template, later, None)
         .unwrap()
         .is_empty());
@@ -1356,7 +1363,8 @@ fn expiry_receipts_are_issued_once_for_grants_that_ran_out() {
         .unwrap()
         .is_empty());
     tx.commit().unwrap();
-    verify_receipt(&due[0].to_json_pretty(), signer.issuer().public_key.as_str()).unwrap();
+    let shop_key = signer.receipt_signer(&due[0].controller.id).unwrap();
+    verify_receipt(&due[0].to_json_pretty(), shop_key.issuer().public_key.as_str()).unwrap();
 }
 
 #[test]
@@ -1395,7 +1403,7 @@ fn the_minimization_plan_offers_one_answer_per_over_asked_scope() {
     let plan_only = derived::minimization_plan(&tx, &rec.request, Some(&only));
     assert_eq!(plan_only.keys().collect::<Vec<_>>(), ["sizes.clothing"]);
     // Every planned substitution is accepted by approve_minimized.
-    let signer = TokenSigner::for_vault(&f.vault).unwrap();
+    let signer = Issuers::for_vault(&f.vault);
     let issued = store::approve_minimized(
         &tx,
         &signer,
