@@ -13,8 +13,43 @@ use crate::state::AppState;
 /// The `RequestSource::File` path recorded for requests that came in through a `locket://` link.
 pub use locket_app::grants::DEEP_LINK_SOURCE;
 
-/// Handles a `locket://` link: imports its request now, or after the next unlock.
+/// How long the same link is taken as one delivery: a second launch hands its link both to the single-instance
+/// callback and, through the deep-link plugin, to `on_open_url`; a connect link must be fetched once (the shop
+/// serves it once).
+const SAME_LINK_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether `url` arrived within [`SAME_LINK_WINDOW`] already (remembers it otherwise; at most 16 links kept).
+fn just_seen(url: &str) -> bool {
+    use std::sync::Mutex;
+    use std::time::Instant;
+    static RECENT: Mutex<Vec<(String, Instant)>> = Mutex::new(Vec::new());
+    let Ok(mut recent) = RECENT.lock() else {
+        return false;
+    };
+    let now = Instant::now();
+    recent.retain(|(_, at)| now.duration_since(*at) < SAME_LINK_WINDOW);
+    if recent.iter().any(|(u, _)| u == url) {
+        return true;
+    }
+    if recent.len() >= 16 {
+        recent.remove(0);
+    }
+    recent.push((url.to_owned(), now));
+    false
+}
+
+/// Handles a `locket://` link: imports its request now, or after the next unlock. The same link delivered
+/// twice in a row (by two paths of one launch) is handled once.
 pub fn handle(app: &AppHandle, url: &str) {
+    if just_seen(url) {
+        tracing::debug!("the same locket:// link arrived again; handled once");
+        return;
+    }
+    deliver(app, url);
+}
+
+/// Imports the request of a link now, or keeps it for the next unlock (which calls this again).
+pub fn deliver(app: &AppHandle, url: &str) {
     crate::notices::bring_forward(app, Input::DeepLink);
     let state = app.state::<AppState>();
     if !state.locket.is_unlocked() {
@@ -52,4 +87,27 @@ pub fn handle(app: &AppHandle, url: &str) {
 fn is_connect(url: &str) -> bool {
     url.strip_prefix("locket://connect")
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('?') || rest.starts_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_link_twice_in_a_row_is_handled_once() {
+        let (a, b) = (
+            "locket://connect?request_uri=https%3A%2F%2Fa.test%2Fr",
+            "locket://request?data=e30",
+        );
+        assert!(!just_seen(a));
+        assert!(just_seen(a));
+        assert!(!just_seen(b));
+        // The memory stays small however many links arrive.
+        for n in 0..40 {
+            assert!(!just_seen(&format!(
+                "locket://connect?request_uri=https%3A%2F%2Fa.test%2F{n}"
+            )));
+        }
+        assert!(!just_seen(a), "the oldest links make room");
+    }
 }

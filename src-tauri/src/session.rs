@@ -46,7 +46,7 @@ pub async fn opened(app: &AppHandle, info: SessionInfo) -> IpcResult<SessionInfo
     crate::tray::set_unlocked(app, true);
     let pending = state.pending_link.lock().ok().and_then(|mut l| l.take());
     if let Some(url) = pending {
-        crate::deeplink::handle(app, &url);
+        crate::deeplink::deliver(app, &url);
     }
     Ok(info)
 }

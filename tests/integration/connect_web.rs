@@ -124,6 +124,18 @@ fn forged_unknown_expired_and_cross_origin_objects_are_refused() {
     refused(&v, &shop, &env, &link(&url), "request_object_malformed");
     shop.put("/.well-known/locket-retailer.json", Page::Status(404));
     refused(&v, &shop, &env, &link_ok, "connect_http_status");
+    shop.publish_metadata();
+    // A request the shop no longer serves (used once already, or expired): the owner is told in words.
+    shop.put("/r/gone", Page::Status(404));
+    let gone = link(&format!("{}/r/gone", shop.origin));
+    refused(&v, &shop, &env, &gone, "connect_http_status");
+    let r = locket(&v.dir, &env, &["requests", "connect", &gone]);
+    assert!(
+        r.stderr
+            .contains("no longer offers this request (HTTP 404): the link was already used or has expired"),
+        "{}",
+        r.stderr
+    );
     refused(
         &v,
         &shop,

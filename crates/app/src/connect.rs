@@ -14,7 +14,7 @@ use locket_wire::request_object::{self, MAX_REQUEST_OBJECT_BYTES};
 
 use crate::error::{AppError, AppResult};
 use crate::grants::RequestDto;
-use crate::net::Net;
+use crate::net::{Net, NetError};
 use crate::session::Session;
 
 /// Longest `locket://connect` link accepted.
@@ -86,11 +86,27 @@ impl Session {
         let answer = net.get(&meta_url, "application/json", MAX_METADATA_BYTES)?;
         let meta = metadata::parse_metadata(&answer.body, &origin)?;
 
-        let answer = net.get(
-            &uri,
-            "application/jwt, application/oauth-authz-req+jwt",
-            MAX_REQUEST_OBJECT_BYTES,
-        )?;
+        let answer = net
+            .get(
+                &uri,
+                "application/jwt, application/oauth-authz-req+jwt",
+                MAX_REQUEST_OBJECT_BYTES,
+            )
+            .map_err(|e| match e {
+                // A shop serves each signed request once and for a short while: say so, in the owner's words.
+                NetError::Status {
+                    status: status @ (404 | 410),
+                    ..
+                } => AppError::new(
+                    "connect_http_status",
+                    format!(
+                        "{} no longer offers this request (HTTP {status}): the link was already used or has \
+                         expired. Ask the shop for a new link.",
+                        origin
+                    ),
+                ),
+                other => other.into(),
+            })?;
         let now = Utc::now();
         let verified = request_object::verify_request_object(&answer.body, &meta, &uri, now)?;
 

@@ -303,6 +303,8 @@ pub struct Workdir {
     /// unset it with `.env("LOCKET_LISTEN", "")` to use the vault's own setting).
     pub listen_port: u16,
     env: Vec<(String, String)>,
+    /// Helper processes of the scenario (a retailer's server), stopped when it ends.
+    background: std::sync::Mutex<Vec<Proc>>,
     _tmp_guard: tempfile::TempDir,
 }
 
@@ -314,6 +316,11 @@ impl Workdir {
             .tempdir()
             .map_err(|e| E2eError::Io(format!("temp dir: {e}")))?;
         let tmp = guard.path().to_path_buf();
+        // `{tmp}` in a value stands for the scenario's temp dir (for files made before the app starts).
+        let env = env
+            .into_iter()
+            .map(|(k, v)| (k, v.replace("{tmp}", &tmp.to_string_lossy())))
+            .collect();
         for d in ["xdg/data", "xdg/config", "xdg/cache", "xdg/runtime", "files"] {
             fs::create_dir_all(tmp.join(d)).map_err(|e| E2eError::Io(format!("mkdir {d}: {e}")))?;
         }
@@ -329,6 +336,7 @@ impl Workdir {
             bins,
             listen_port: free_port()?,
             env,
+            background: std::sync::Mutex::new(Vec::new()),
             _tmp_guard: guard,
         })
     }
@@ -362,6 +370,20 @@ impl Workdir {
     /// Run `locket-retailer` (the retailer's CLI).
     pub fn retailer(&self, args: &[&str]) -> Result<Output> {
         self.run_tool(&self.bins.retailer, args, "")
+    }
+
+    /// Start `locket-retailer ARGS` in the background (e.g. `serve`), with this scenario's environment and its
+    /// output in `<name>.log` among the artifacts; it runs until the scenario ends.
+    pub fn retailer_background(&self, name: &str, args: &[&str]) -> Result<()> {
+        let mut cmd = Command::new(&self.bins.retailer);
+        cmd.args(args);
+        self.apply_env(&mut cmd);
+        let proc = Proc::spawn(name, &mut cmd, &self.artifacts.join(format!("{name}.log")))?;
+        self.background
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(proc);
+        Ok(())
     }
 
     fn run_tool(&self, bin: &Path, args: &[&str], stdin: &str) -> Result<Output> {

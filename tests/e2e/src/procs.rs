@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crate::{E2eError, Result};
 
 /// A started process (and its process group), stopped on drop.
+#[derive(Debug)]
 pub struct Proc {
     name: String,
     child: Child,

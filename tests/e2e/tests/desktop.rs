@@ -679,6 +679,117 @@ fn deep_link_to_running_instance() -> Result<()> {
     })
 }
 
+/// A shop on the web (the reference server over HTTPS with a development CA) publishes a signed request; its
+/// `locket://connect` link, delivered to the running app, makes Locket fetch and verify the request itself: the
+/// card says the shop was verified, names the origin it was fetched from, and the owner approves it.
+#[test]
+fn connect_link_shows_the_verified_shop() -> Result<()> {
+    Scenario::new("connect_link_shows_the_verified_shop")
+        .env("LOCKET_NET_EXTRA_CA", "{tmp}/shop/tls/ca.pem")
+        .env("LOCKET_NET_RESOLVE", "shop.test=127.0.0.1")
+        .env("LOCKET_NET_ALLOW_LOOPBACK", "1")
+        .run(|d| {
+            create_vault(d, PASSPHRASE)?;
+            set_field(d, "contact.email", "ada@example.org")?;
+            let shop = d.work.tmp.join("shop");
+            let (data, tls) = (shop.to_string_lossy().into_owned(), shop.join("tls"));
+            let port = free_port()?;
+            let origin = format!("https://shop.test:{port}");
+            let run = |args: &[&str]| -> Result<Vec<u8>> {
+                let out = d.work.retailer(args)?;
+                ensure!(
+                    out.status.success(),
+                    "locket-retailer {} failed: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                Ok(out.stdout)
+            };
+            run(&["keys", "new", "--data", &data])?;
+            run(&["dev-cert", "--host", "shop.test", "--out", &tls.to_string_lossy()])?;
+            d.work.retailer_background(
+                "retailer-serve",
+                &[
+                    "serve",
+                    "--origin",
+                    &origin,
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                    "--tls-cert",
+                    &tls.join("cert.pem").to_string_lossy(),
+                    "--tls-key",
+                    &tls.join("key.pem").to_string_lossy(),
+                    "--data",
+                    &data,
+                    "--name",
+                    "Test Shop",
+                ],
+            )?;
+            d.wait_until("the shop's server to listen", |_| {
+                Ok(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok().then_some(()))
+            })?;
+            let published = run(&[
+                "request",
+                "publish",
+                "--data",
+                &data,
+                "--require",
+                "contact.email=order_fulfilment:Order confirmations",
+                "--duration",
+                "P7D",
+                "--json",
+            ])?;
+            let published: serde_json::Value =
+                serde_json::from_slice(&published).map_err(|e| E2eError::Setup(format!("publish output: {e}")))?;
+            let link = published["link"].as_str().unwrap_or_default().to_owned();
+            ensure!(link.starts_with("locket://connect?"), "publish printed {published}");
+
+            // The link reaches the running app (as a browser hands it over): one window, the verified card.
+            let second = d.second_instance(&[&link])?;
+            ensure!(
+                second.status.success(),
+                "the second launch failed: {}",
+                String::from_utf8_lossy(&second.stderr)
+            );
+            let windows = app::windows_titled(d, "Locket")?;
+            ensure!(windows == 1, "{windows} Locket windows after the link");
+            d.wait_for("[data-testid=\"request-card\"].is-highlight")?;
+            let badge = d.tid("request-verified")?.text()?;
+            ensure!(badge.contains("shop.test"), "verified badge: {badge:?}");
+            let banner = d.tid("verified-banner")?.text()?;
+            ensure!(
+                banner.contains(&origin),
+                "the banner does not name {origin}: {banner:?}"
+            );
+            let card = d.tid("request-card")?.text()?;
+            ensure!(card.contains("Test Shop"), "card: {card:?}");
+            ensure!(
+                d.find_all(&testid("pin-changed"))?.is_empty() && d.find_all(&testid("impersonation"))?.is_empty(),
+                "a first connection shows no key-change or impersonation warning"
+            );
+            // One link, one fetch: the shop served its request once and nothing was refused.
+            let serve_log = d.work.artifacts.join("retailer-serve.log");
+            let served = || -> usize {
+                fs::read_to_string(&serve_log)
+                    .unwrap_or_default()
+                    .lines()
+                    .filter(|l| l.contains("\"GET /locket/requests/"))
+                    .count()
+            };
+            ensure!(served() == 1, "the request was fetched {} times for one link", served());
+            ensure!(
+                d.find_all(".toast-warning")?.is_empty(),
+                "a warning appeared for a link that worked"
+            );
+            d.shot("connect-verified-request")?;
+            d.press("request-approve")?;
+            d.tid("grant-issued")?;
+            d.shot("connect-grant-issued")?;
+            d.shot("connect-link-used-twice")?;
+            Ok(())
+        })
+}
+
 /// "Unlock automatically on this device": with a real OS keychain (gnome-keyring on the scenario's
 /// own D-Bus session), a vault created with the box ticked unlocks after a restart without the
 /// passphrase.
