@@ -53,6 +53,12 @@ fn is_dotted_name(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
 }
 
+/// `GET path` with `token` is refused with `status` and `code`.
+async fn refused(fx: &Fixture, path: &str, token: &str, status: u16, code: &str) {
+    let (got, body) = fx.get(path, Some(token)).await;
+    assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{path}: {body}");
+}
+
 fn grant_for(fx: &Fixture, retailer: &str) -> GrantFile {
     let doc = Request::new()
         .retailer(retailer)
@@ -120,8 +126,7 @@ async fn the_keys_document_answers_each_shop_with_its_own_key_only() {
     fx.owner_revoke(&a.grant_id);
     let (status, body) = fx.get("/v1/keys", Some(&a.token)).await;
     assert_eq!((status, body["issuer"].as_str()), (200, Some(a.issuer.as_str())));
-    let (status, body) = fx.get("/v1/data", Some(&a.token)).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("grant_revoked")));
+    refused(&fx, "/v1/data", &a.token, 403, "grant_revoked").await;
     fx.verify_log();
     fx.stop().await;
 }
@@ -142,18 +147,8 @@ async fn one_shops_key_cannot_speak_for_another() {
     claims.iss = theirs.iss.clone();
     let issuers = Issuers::for_vault(&fx.vault);
     let as_a = issuers.token_signer("shop-a.example").unwrap().sign(&claims).unwrap();
-    let (status, body) = fx.get("/v1/data", Some(&as_a)).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (401, Some("token_unknown_key")),
-        "{body}"
-    );
-    let (status, body) = fx.get("/v1/keys", Some(&as_a)).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (401, Some("token_unknown_key")),
-        "{body}"
-    );
+    refused(&fx, "/v1/data", &as_a, 401, "token_unknown_key").await;
+    refused(&fx, "/v1/keys", &as_a, 401, "token_unknown_key").await;
     fx.verify_log();
     fx.stop().await;
 }
@@ -180,19 +175,9 @@ async fn grants_issued_before_pairwise_issuers_keep_working() {
     // The vault-wide key under a pairwise issuer id, or a pairwise key under the vault's id: refused.
     let mut mixed = claims.clone();
     mixed.iss = file.issuer.clone();
-    let (status, body) = fx.get("/v1/data", Some(&wide.sign(&mixed).unwrap())).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (401, Some("token_unknown_key")),
-        "{body}"
-    );
+    refused(&fx, "/v1/data", &wide.sign(&mixed).unwrap(), 401, "token_unknown_key").await;
     let own = issuers.token_signer("shop-a.example").unwrap();
-    let (status, body) = fx.get("/v1/data", Some(&own.sign(&claims).unwrap())).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (401, Some("token_unknown_key")),
-        "{body}"
-    );
+    refused(&fx, "/v1/data", &own.sign(&claims).unwrap(), 401, "token_unknown_key").await;
     fx.verify_log();
     fx.stop().await;
 }

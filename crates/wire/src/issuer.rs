@@ -265,8 +265,7 @@ impl VaultVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::purpose::Purpose;
-    use crate::token::{rfc3339, TokenClaims};
+    use crate::token::tests::test_claims;
     use chrono::Utc;
 
     fn issuers() -> Issuers {
@@ -274,20 +273,8 @@ mod tests {
     }
 
     fn token(signer: &TokenSigner, aud: &str) -> String {
-        let now = Utc::now();
-        signer
-            .sign(&TokenClaims {
-                iss: signer.issuer().to_owned(),
-                sub: signer.subject_for(aud),
-                aud: aud.to_owned(),
-                jti: "gr_1".into(),
-                iat: rfc3339(now),
-                nbf: rfc3339(now),
-                exp: rfc3339(now + chrono::Duration::days(1)),
-                scope: vec!["contact.email".into()],
-                purposes: [("contact.email".to_owned(), Purpose::OrderFulfilment)].into(),
-            })
-            .unwrap()
+        let claims = test_claims(signer.issuer(), &signer.subject_for(aud), aud, Utc::now());
+        signer.sign(&claims).unwrap()
     }
 
     #[test]

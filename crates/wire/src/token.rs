@@ -493,7 +493,7 @@ pub fn public_key_bytes(public_paserk: &str) -> Result<Vec<u8>, TokenError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -508,10 +508,15 @@ mod tests {
     const PK: [u8; 32] = [3u8; 32];
 
     fn claims(now: DateTime<Utc>) -> TokenClaims {
+        test_claims("locket:vault:test", "subject", "shop.example", now)
+    }
+
+    /// Claims of a one-day grant `gr_1` for `contact.email` (also for the issuer tests).
+    pub(crate) fn test_claims(iss: &str, sub: &str, aud: &str, now: DateTime<Utc>) -> TokenClaims {
         TokenClaims {
-            iss: "locket:vault:test".into(),
-            sub: "subject".into(),
-            aud: "shop.example".into(),
+            iss: iss.into(),
+            sub: sub.into(),
+            aud: aud.into(),
             jti: "gr_1".into(),
             iat: rfc3339(now),
             nbf: rfc3339(now),

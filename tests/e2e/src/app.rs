@@ -105,6 +105,20 @@ fn xdotool(d: &Desktop, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Hands `link` to the running app the way a browser does (a second launch with the link as its argument),
+/// and checks the launch succeeded and no second window opened.
+pub fn deliver_link(d: &Desktop, link: &str) -> Result<()> {
+    let second = d.second_instance(&[link])?;
+    crate::ensure!(
+        second.status.success(),
+        "the second launch failed: {}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let windows = windows_titled(d, "Locket")?;
+    crate::ensure!(windows == 1, "{windows} Locket windows after the link");
+    Ok(())
+}
+
 /// How many visible X windows on the scenario's display are titled exactly `title`.
 pub fn windows_titled(d: &Desktop, title: &str) -> Result<usize> {
     let out = xdotool(d, &["search", "--onlyvisible", "--name", &format!("^{title}$")]).unwrap_or_default();

@@ -658,15 +658,8 @@ fn deep_link_to_running_instance() -> Result<()> {
             "locket://request?data={}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
         );
-        let second = d.second_instance(&[&link])?;
-        ensure!(
-            second.status.success(),
-            "the second launch failed: {}",
-            String::from_utf8_lossy(&second.stderr)
-        );
         // Still exactly one app window: the first one, still locked.
-        let windows = app::windows_titled(d, "Locket")?;
-        ensure!(windows == 1, "{windows} Locket windows after the second launch");
+        app::deliver_link(d, &link)?;
         d.tid("unlock")?;
         // After unlocking, the app goes straight to the request that came with the link.
         d.tid("unlock-passphrase")?.send_keys(PASSPHRASE)?;
@@ -745,14 +738,7 @@ fn connect_link_shows_the_verified_shop() -> Result<()> {
             ensure!(link.starts_with("locket://connect?"), "publish printed {published}");
 
             // The link reaches the running app (as a browser hands it over): one window, the verified card.
-            let second = d.second_instance(&[&link])?;
-            ensure!(
-                second.status.success(),
-                "the second launch failed: {}",
-                String::from_utf8_lossy(&second.stderr)
-            );
-            let windows = app::windows_titled(d, "Locket")?;
-            ensure!(windows == 1, "{windows} Locket windows after the link");
+            app::deliver_link(d, &link)?;
             d.wait_for("[data-testid=\"request-card\"].is-highlight")?;
             let badge = d.tid("request-verified")?.text()?;
             ensure!(badge.contains("shop.test"), "verified badge: {badge:?}");
