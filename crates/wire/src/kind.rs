@@ -136,7 +136,8 @@ impl ErrorKind {
             | "audit_failed"
             | "endpoint_failed"
             | "unexpected_response"
-            | "retailer_crypto_failed" => ErrorKind::Internal,
+            | "retailer_crypto_failed"
+            | "release_sealing_failed" => ErrorKind::Internal,
             "usage"
             | "cancelled"
             | "token_malformed"
@@ -193,12 +194,19 @@ impl ErrorKind {
             | "connect_address_refused"
             | "connect_redirect_refused"
             | "connect_settings_invalid"
-            | "tls_files_invalid" => ErrorKind::Invalid,
+            | "tls_files_invalid"
+            | "release_unknown_key"
+            | "release_invalid_signature"
+            | "release_timestamp_stale"
+            | "release_headers_invalid" => ErrorKind::Invalid,
             "retailer_metadata_malformed"
             | "retailer_metadata_too_large"
             | "request_object_malformed"
             | "request_object_too_large"
-            | "connect_too_large" => ErrorKind::Damaged,
+            | "connect_too_large"
+            | "release_malformed"
+            | "release_too_large"
+            | "release_decrypt_failed" => ErrorKind::Damaged,
             "connect_timeout" | "connect_unreachable" | "connect_tls_failed" | "connect_http_status" => {
                 ErrorKind::Unavailable
             }

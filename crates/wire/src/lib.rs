@@ -16,7 +16,7 @@
 //! [`schemas`], [`text`], [`iso`], [`purpose`], [`duration`], [`catalog`], [`value`], [`error`] → [`exchange`] →
 //! [`derived`] (the table) → [`noised`] → [`scope`] (the grammar) → [`request`] → [`metadata`] (retailers on the
 //! web) → [`request_object`] (signed requests) → [`token`] → [`receipt`] → [`issuer`]
-//! (pairwise issuers) → [`grantfile`].
+//! (pairwise issuers) → [`grantfile`] → [`release`] (what Locket delivers to a retailer's server).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -33,6 +33,7 @@ pub mod metadata;
 pub mod noised;
 pub mod purpose;
 pub mod receipt;
+pub mod release;
 pub mod request;
 pub mod request_object;
 pub mod schemas;

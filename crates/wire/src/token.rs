@@ -225,6 +225,22 @@ impl TokenSigner {
         &self.secret
     }
 
+    /// A raw Ed25519 signature over `message` with this signer's key (for the JWS and the webhook signature of
+    /// a release, [`crate::release`], which the same key signs).
+    pub(crate) fn ed25519_sign(&self, message: &[u8]) -> Result<[u8; 64], TokenError> {
+        let seed = &self.secret.as_bytes()[..32];
+        let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed)
+            .map_err(|_| bad_key("the signing seed is not a valid Ed25519 seed"))?;
+        let mut out = [0u8; 64];
+        out.copy_from_slice(pair.sign(message).as_ref());
+        Ok(out)
+    }
+
+    /// The raw 32-byte Ed25519 public key.
+    pub fn public_key_bytes(&self) -> &[u8] {
+        self.public.as_bytes()
+    }
+
     /// A verifier for tokens this signer issues.
     pub fn verifier(&self) -> TokenVerifier {
         TokenVerifier::from_parts(self.public.clone(), self.issuer.clone(), self.kid.clone())
