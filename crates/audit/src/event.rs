@@ -50,6 +50,14 @@ pub enum EventKind {
     /// The owner approved a verified request whose retailer details or keys differed from the pin, so the pin
     /// now holds the new ones: detail `origin`, `changed` (which details).
     RetailerPinChanged,
+    /// A release (data, update, revocation or expiry) was queued for the retailer's server.
+    ReleaseQueued,
+    /// One attempt to deliver a release: its HTTP status (or the failure) and the SHA-256 of what was sent.
+    DeliveryAttempt,
+    /// The retailer's server acknowledged a release: for data releases, the fields and versions it now holds.
+    ReleaseDelivered,
+    /// A release was given up (out of time, refused for good, or cancelled by the owner).
+    ReleaseFailed,
     /// Any other kind (written by a newer version).
     Other(String),
 }
@@ -76,6 +84,10 @@ impl EventKind {
             EventKind::RefusalsSummarized => "refusals_summarized",
             EventKind::RetailerPinned => "retailer_pinned",
             EventKind::RetailerPinChanged => "retailer_pin_changed",
+            EventKind::ReleaseQueued => "release_queued",
+            EventKind::DeliveryAttempt => "delivery_attempt",
+            EventKind::ReleaseDelivered => "release_delivered",
+            EventKind::ReleaseFailed => "release_failed",
             EventKind::Other(s) => s,
         }
     }
@@ -101,6 +113,10 @@ impl EventKind {
             EventKind::RefusalsSummarized => "Repeated refusals",
             EventKind::RetailerPinned => "Shop verified",
             EventKind::RetailerPinChanged => "Shop details changed",
+            EventKind::ReleaseQueued => "Delivery queued",
+            EventKind::DeliveryAttempt => "Delivery attempt",
+            EventKind::ReleaseDelivered => "Data delivered",
+            EventKind::ReleaseFailed => "Delivery failed",
             EventKind::Other(_) => "Other event",
         }
     }
@@ -126,12 +142,16 @@ impl EventKind {
             "refusals_summarized" => EventKind::RefusalsSummarized,
             "retailer_pinned" => EventKind::RetailerPinned,
             "retailer_pin_changed" => EventKind::RetailerPinChanged,
+            "release_queued" => EventKind::ReleaseQueued,
+            "delivery_attempt" => EventKind::DeliveryAttempt,
+            "release_delivered" => EventKind::ReleaseDelivered,
+            "release_failed" => EventKind::ReleaseFailed,
             other => EventKind::Other(other.to_string()),
         }
     }
 
     /// All kinds this version writes.
-    pub const KNOWN: [&'static str; 18] = [
+    pub const KNOWN: [&'static str; 22] = [
         "redemption",
         "introspection",
         "refusal",
@@ -150,6 +170,10 @@ impl EventKind {
         "refusals_summarized",
         "retailer_pinned",
         "retailer_pin_changed",
+        "release_queued",
+        "delivery_attempt",
+        "release_delivered",
+        "release_failed",
     ];
 }
 

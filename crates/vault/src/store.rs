@@ -14,6 +14,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_grants", include_str!("migrations/0003_grants.sql")),
     ("0004_privacy", include_str!("migrations/0004_privacy.sql")),
     ("0005_connect", include_str!("migrations/0005_connect.sql")),
+    ("0006_deliveries", include_str!("migrations/0006_deliveries.sql")),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).

@@ -190,7 +190,8 @@ pub struct Release {
     pub release_id: String,
     /// The grant.
     pub grant_id: String,
-    /// 1 for the grant's first release, then one more for each; never reused, never skipped.
+    /// 1 for the grant's first release, then higher for each later one; never reused. A gap means Locket
+    /// withdrew an undelivered release (the owner revoked before it went out).
     pub sequence: u64,
     /// Your pairwise subject id for the owner (the token's `sub`).
     pub subject: String,

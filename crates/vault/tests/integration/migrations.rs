@@ -139,3 +139,17 @@ fn v4_vault_migrates_keeps_profile_values_and_gains_connect_tables() {
         assert_eq!(n, 0, "{table}");
     }
 }
+
+#[test]
+fn v5_vault_migrates_keeps_profile_values_and_gains_delivery_tables() {
+    check_golden_profile(5);
+    let (_t, v) = open_golden(5);
+    let store = v.connect().unwrap();
+    for table in ["delivery_targets", "deliveries"] {
+        let n: i64 = store
+            .conn()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+}
