@@ -16,6 +16,7 @@
 pub mod backups;
 pub mod confirm;
 pub mod connect;
+pub mod deliver;
 // DTO fields are documented where front ends meet them: docs/ipc.md.
 #[allow(missing_docs)]
 pub mod dto;

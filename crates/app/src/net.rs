@@ -371,6 +371,64 @@ impl Net {
         run(move || async move { this.get_async(&url, &accept, max).await })
     }
 
+    /// POST `body` to `url` (https on a domain) with `headers`, reading at most `max` bytes of the answer,
+    /// whatever its status (the caller decides what a status means). Same guards as [`Net::get`].
+    pub fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: Vec<(String, String)>,
+        body: String,
+        max: usize,
+    ) -> Result<Answer, NetError> {
+        let this = self.clone();
+        let (url, content_type) = (url.to_owned(), content_type.to_owned());
+        run(move || async move { this.post_async(&url, &content_type, headers, body, max).await })
+    }
+
+    async fn post_async(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: Vec<(String, String)>,
+        body: String,
+        max: usize,
+    ) -> Result<Answer, NetError> {
+        let parsed = url::Url::parse(url).map_err(|e| NetError::NotHttps(format!("{url:?} is not a URL ({e})")))?;
+        locket_wire::metadata::origin_of(&parsed).map_err(NetError::NotHttps)?;
+        let host = parsed.host_str().unwrap_or_default().to_owned();
+        let mut request = self
+            .client
+            .post(parsed.clone())
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.body(body).send().await.map_err(|e| classify(&e, &host, url))?;
+        let status = response.status().as_u16();
+        let final_url = response.url().to_string();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut response = response;
+        let mut answer = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e, &host, url))? {
+            if answer.len() + chunk.len() > max {
+                break;
+            }
+            answer.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            url: final_url,
+            status,
+            content_type,
+            body: answer,
+        })
+    }
+
     async fn get_async(&self, url: &str, accept: &str, max: usize) -> Result<Answer, NetError> {
         let parsed = url::Url::parse(url).map_err(|e| NetError::NotHttps(format!("{url:?} is not a URL ({e})")))?;
         locket_wire::metadata::origin_of(&parsed).map_err(NetError::NotHttps)?;

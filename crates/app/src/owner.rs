@@ -137,7 +137,12 @@ impl Session {
     /// Sets a field from what the owner typed (validated by the field's type); a new version unless unchanged.
     pub fn set_value(&self, key: String, input: String) -> AppResult<ProfileValue> {
         let k = key.clone();
-        self.write(move |tx| profile::set_from_input(tx, &k, &input))?;
+        self.write(move |tx| -> AppResult<()> {
+            profile::set_from_input(tx, &k, &input)?;
+            // Shops that hold this value get an update (edits within a short window go out as one).
+            locket_grants::outbox::queue_updates_for_field(tx, &k, chrono::Utc::now())?;
+            Ok(())
+        })?;
         let current =
             profile::get(self.store()?.conn(), &key)?.ok_or_else(|| AppError::internal("the value vanished"))?;
         Ok(ProfileValue::from_current(&current))
@@ -145,7 +150,11 @@ impl Session {
 
     /// Removes a field's value (a removal version; the history stays).
     pub fn remove_value(&self, key: String) -> AppResult<Option<u32>> {
-        self.write(move |tx| profile::remove(tx, &key))
+        self.write(move |tx| -> AppResult<Option<u32>> {
+            let removed = profile::remove(tx, &key)?;
+            locket_grants::outbox::queue_updates_for_field(tx, &key, chrono::Utc::now())?;
+            Ok(removed)
+        })
     }
 
     /// Every version of a field, oldest first.

@@ -123,6 +123,19 @@ pub enum GrantError {
     /// The database failed.
     #[error("vault database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// No delivery with that release id.
+    #[error("no delivery with id {0:?}; `locket deliveries list` shows them")]
+    DeliveryNotFound(String),
+    /// The delivery already ended (delivered, failed or cancelled) and cannot be retried or cancelled that way.
+    #[error("delivery {id} is {status}; {hint}")]
+    DeliveryFinished {
+        /// Release id.
+        id: String,
+        /// Its status.
+        status: String,
+        /// What can be done instead.
+        hint: &'static str,
+    },
 }
 
 impl GrantError {
@@ -149,6 +162,8 @@ impl GrantError {
             GrantError::Receipt(e) => e.code(),
             GrantError::Corrupt(_) => "vault_record_corrupt",
             GrantError::Database(_) => "database_error",
+            GrantError::DeliveryNotFound(_) => "delivery_not_found",
+            GrantError::DeliveryFinished { .. } => "delivery_finished",
         }
     }
 }

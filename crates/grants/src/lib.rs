@@ -24,6 +24,7 @@ pub mod erasure;
 mod error;
 pub mod export;
 pub mod ledger;
+pub mod outbox;
 pub mod receipt;
 pub mod records;
 pub mod redeem;

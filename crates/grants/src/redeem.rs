@@ -153,12 +153,71 @@ pub fn redeem_verified(
             return Err(RedeemError::UsesExhausted(max));
         }
     }
+    let CurrentValues {
+        fields,
+        empty_scopes,
+        sources,
+    } = values_for(tx, &grant, &token.claims.scope, now)?;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE grants SET uses = uses + 1, last_used_at = ?2
+             WHERE id = ?1 AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses)",
+        )?
+        .execute(params![grant.id, rfc3339(now)])?;
+    if changed != 1 {
+        return Err(RedeemError::Internal(
+            "the grant changed while it was being redeemed".to_owned(),
+        ));
+    }
+    let uses = grant.uses + 1;
+    Ok(Redemption {
+        grant_id: grant.id,
+        retailer_id: grant.retailer_id,
+        subject: grant.subject,
+        fields,
+        empty_scopes,
+        uses,
+        uses_left: grant.max_uses.map(|m| m.saturating_sub(uses)),
+        derived_sources: sources,
+    })
+}
+
+/// The values a grant discloses now: exactly its scopes' current values, derived answers computed, noised ones
+/// answered (spending privacy budget), in scope order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentValues {
+    /// The values to send.
+    pub fields: Vec<DisclosedValue>,
+    /// Granted optional scopes with no value now.
+    pub empty_scopes: Vec<String>,
+    /// The field versions derived and noised answers were computed from (logged, not sent).
+    pub sources: Vec<SourceVersion>,
+}
+
+/// [`CurrentValues`] of every scope of `grant` (what a release to the retailer's server carries). Spends the
+/// privacy budget of its noised scopes: call it only for a release actually made.
+pub fn release_values(
+    tx: &Transaction<'_>,
+    grant: &GrantRecord,
+    now: DateTime<Utc>,
+) -> Result<CurrentValues, RedeemError> {
+    let scopes: Vec<String> = grant.scopes.iter().map(|s| s.scope.clone()).collect();
+    values_for(tx, grant, &scopes, now)
+}
+
+/// The values of `grant` for the scopes both `scopes` and the grant carry.
+fn values_for(
+    tx: &Transaction<'_>,
+    grant: &GrantRecord,
+    scopes: &[String],
+    now: DateTime<Utc>,
+) -> Result<CurrentValues, RedeemError> {
     let Disclosure {
         mut fields,
         empty: empty_scopes,
         mut sources,
         noised,
-    } = disclose(tx, &grant, &token.claims.scope, now)?;
+    } = disclose(tx, grant, scopes, now)?;
     if !noised.is_empty() {
         let scopes: Vec<String> = noised.iter().map(|(_, n)| n.scope()).collect();
         let answers = crate::dp::answer_all(
@@ -190,27 +249,10 @@ pub fn redeem_verified(
             );
         }
     }
-    let changed = tx
-        .prepare_cached(
-            "UPDATE grants SET uses = uses + 1, last_used_at = ?2
-             WHERE id = ?1 AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses)",
-        )?
-        .execute(params![grant.id, rfc3339(now)])?;
-    if changed != 1 {
-        return Err(RedeemError::Internal(
-            "the grant changed while it was being redeemed".to_owned(),
-        ));
-    }
-    let uses = grant.uses + 1;
-    Ok(Redemption {
-        grant_id: grant.id,
-        retailer_id: grant.retailer_id,
-        subject: grant.subject,
+    Ok(CurrentValues {
         fields,
         empty_scopes,
-        uses,
-        uses_left: grant.max_uses.map(|m| m.saturating_sub(uses)),
-        derived_sources: sources,
+        sources,
     })
 }
 
@@ -484,6 +526,10 @@ pub fn retailer_revoke(
         Some("returned by the retailer"),
         now,
     )?;
+    if changed {
+        crate::outbox::grant_ended(tx, &grant.id, RevokedBy::Retailer, now)
+            .map_err(|e| RedeemError::Internal(e.to_string()))?;
+    }
     let revoked_at = if changed { now } else { grant.revoked_at.unwrap_or(now) };
     Ok(RetailerRevocation {
         grant_id: grant.id,

@@ -591,6 +591,11 @@ pub fn approve_via(
     let signed = receipt::issue_receipt(tx, &receipts, &grant, request, &ctx).map_err(receipt_error)?;
     let mut file = file;
     file.receipt = Some(signed);
+    // A request Locket fetched from a shop that takes deliveries: the grant release goes out through the outbox,
+    // queued in this same transaction.
+    if let Some(target) = crate::outbox::target_for_request(tx, &record.id)? {
+        crate::outbox::queue_grant(tx, &grant, &file, &target, now)?;
+    }
     Ok(Issued { grant, file, decision })
 }
 
@@ -671,6 +676,7 @@ pub fn revoke(
     let grant = get_grant(tx, grant_id)?;
     let changed = mark_revoked(tx, &grant.id, RevokedBy::Owner, reason, now)?;
     if changed {
+        crate::outbox::grant_ended(tx, &grant.id, RevokedBy::Owner, now)?;
         let mut event = NewEvent::new(EventKind::GrantRevoked, Outcome::Ok)
             .retailer(grant.retailer_id.clone())
             .grant(grant.id.clone())

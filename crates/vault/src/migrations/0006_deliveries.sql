@@ -9,6 +9,7 @@ CREATE TABLE delivery_targets (
     delivery_url    TEXT NOT NULL,
     encryption_key  TEXT NOT NULL,             -- the public JWK sealed to (JSON)
     state           TEXT NOT NULL,             -- the request object's state, carried by every release
+    grant_file      TEXT NOT NULL,             -- the grant file the first release carries (JSON)
     next_sequence   INTEGER NOT NULL DEFAULT 1,
     updates         INTEGER NOT NULL DEFAULT 1 -- 0: the owner turned updates off for this grant
 );
