@@ -74,6 +74,9 @@ enum Command {
     /// Consent receipts: list, show one, export them all to a JSON file.
     #[command(subcommand)]
     Receipts(cli::receipts::ReceiptsCmd),
+    /// Releases to shops' servers: list what was delivered and what waits, send now, retry, cancel, updates on/off.
+    #[command(subcommand)]
+    Deliveries(cli::deliveries::DeliveriesCmd),
     /// The disclosure ledger: which shop holds which version of your data, and since when.
     Ledger(cli::privacy::LedgerArgs),
     /// Ask a shop to erase what it received; see whether it acknowledged.
@@ -106,6 +109,7 @@ fn run(ctx: &mut Ctx, command: Command) -> CliResult {
         Command::Serve(args) => cli::serve::run(ctx, args),
         Command::Backup(cmd) => cli::backup::run(ctx, cmd),
         Command::Receipts(cmd) => cli::receipts::run(ctx, cmd),
+        Command::Deliveries(cmd) => cli::deliveries::run(ctx, cmd),
         Command::Ledger(args) => cli::privacy::ledger_cmd(ctx, args),
         Command::Erasure(cmd) => cli::privacy::erasure_cmd(ctx, cmd),
         Command::Alias(cmd) => cli::privacy::alias_cmd(ctx, cmd),

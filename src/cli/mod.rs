@@ -8,6 +8,7 @@ pub mod audit;
 pub mod audit_export;
 pub mod audit_filter;
 pub mod backup;
+pub mod deliveries;
 pub mod grant;
 pub mod output;
 pub mod privacy;

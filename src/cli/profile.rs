@@ -99,7 +99,8 @@ fn time(t: &Option<chrono::DateTime<chrono::Utc>>) -> String {
 
 /// Runs a `profile` subcommand.
 pub fn run(ctx: &mut Ctx, cmd: ProfileCmd) -> CliResult {
-    let vault = ctx.open_vault()?;
+    let session = ctx.open_session()?;
+    let vault = session.vault().clone();
     let store = vault.connect()?;
     let conn = store.conn();
     match cmd {
@@ -110,7 +111,8 @@ pub fn run(ctx: &mut Ctx, cmd: ProfileCmd) -> CliResult {
             } else {
                 value
             };
-            let outcome = profile::set_from_input(conn, &key, &value)?;
+            // Through the application layer: the change and the updates it queues for shops commit together.
+            let (outcome, _) = session.set_value_outcome(key.clone(), value)?;
             // A value on the command line is visible to other programs (the process list) and kept in the
             // shell's history: say so for anything that identifies or describes the owner.
             if !from_stdin {
@@ -178,7 +180,7 @@ pub fn run(ctx: &mut Ctx, cmd: ProfileCmd) -> CliResult {
             });
         }
         ProfileCmd::Rm { key } => {
-            let removed = profile::remove(conn, &key)?;
+            let removed = session.remove_value(key.clone())?;
             ctx.out.result(
                 &json!({ "key": key, "removed": removed.is_some(), "version": removed }),
                 || match removed {

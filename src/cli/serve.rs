@@ -27,7 +27,9 @@ fn serve_err(e: locket_endpoint::EndpointError) -> CliError {
 
 /// Runs the endpoint until Ctrl-C (or SIGTERM).
 pub fn run(ctx: &mut Ctx, args: ServeArgs) -> CliResult {
-    let vault = ctx.open_vault()?;
+    // The session delivers releases to shops' servers while this runs (the same worker as the desktop's).
+    let session = std::sync::Arc::new(ctx.open_session()?);
+    let vault = session.vault().clone();
     let carried = locket_audit::pending::record_unlock(&vault, "serve")
         .map_err(|e| CliError::from_code(e.code(), e.to_string()))?;
     if carried > 0 {
@@ -81,9 +83,14 @@ pub fn run(ctx: &mut Ctx, args: ServeArgs) -> CliResult {
         });
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
-        locket_endpoint::serve(listener, endpoint, shutdown_signal())
+        let worker = locket_app::deliver::spawn_worker(&session);
+        let served = locket_endpoint::serve(listener, endpoint, shutdown_signal())
             .await
-            .map_err(serve_err)
+            .map_err(serve_err);
+        if let Some(w) = worker {
+            w.abort();
+        }
+        served
     })
 }
 

@@ -99,6 +99,15 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
+/// One request the site received (deliveries are POSTs).
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
 /// A shop's site: its keys, origin (`https://shop.test:PORT`) and pages.
 pub struct Shop {
     pub keys: RetailerKeys,
@@ -106,6 +115,7 @@ pub struct Shop {
     pub origin: String,
     pub ca: Arc<TestCa>,
     pages: Arc<Mutex<HashMap<String, Page>>>,
+    received: Arc<Mutex<Vec<Received>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -139,11 +149,29 @@ impl Shop {
         let tcp = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let port = tcp.local_addr().unwrap().port();
         let served = Arc::clone(&pages);
-        let app = axum::Router::new().fallback(move |uri: Uri| {
-            let pages = Arc::clone(&served);
-            let page = pages.lock().unwrap().get(uri.path()).cloned();
-            answer(page)
-        });
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let log = Arc::clone(&received);
+        let app = axum::Router::new().fallback(
+            move |method: axum::http::Method, uri: Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let pages = Arc::clone(&served);
+                log.lock().unwrap().push(Received {
+                    method: method.to_string(),
+                    path: uri.path().to_owned(),
+                    headers: headers
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_owned(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect(),
+                    body: body.to_vec(),
+                });
+                let page = pages.lock().unwrap().get(uri.path()).cloned();
+                answer(page)
+            },
+        );
         runtime.spawn(async move {
             let _ = axum::serve(TlsListener { tcp, acceptor }, app).await;
         });
@@ -155,6 +183,7 @@ impl Shop {
             origin,
             ca,
             pages,
+            received,
             _runtime: runtime,
         };
         shop.publish_metadata();
@@ -180,6 +209,17 @@ impl Shop {
             "/.well-known/locket-retailer.json",
             Page::Ok("application/json", self.metadata().to_string().into_bytes()),
         );
+    }
+
+    /// The POSTs received at `path`, in order.
+    pub fn posts(&self, path: &str) -> Vec<Received> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == path)
+            .cloned()
+            .collect()
     }
 
     /// Sets what `path` answers.

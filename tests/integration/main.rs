@@ -23,6 +23,7 @@ mod cli_restore;
 mod cli_untrusted_text;
 mod cli_vault;
 mod connect_web;
+mod deliver_web;
 mod endpoint_attacks;
 mod endpoint_boundary;
 mod endpoint_cli;

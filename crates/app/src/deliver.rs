@@ -67,7 +67,58 @@ fn jitter() -> f64 {
     f64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])) / (f64::from(u32::MAX) + 1.0)
 }
 
+/// Longest sleep of the worker between two passes.
+const IDLE_POLL: std::time::Duration = std::time::Duration::from_secs(30);
+/// Shortest sleep (a release due "now" that keeps failing at once cannot spin the worker).
+const MIN_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Starts the delivery worker of `session` on the current tokio runtime: a pass whenever something is queued
+/// ([`Session::wake_deliveries`]) or falls due, at least every 30 s. `None` (and a warning) when the network
+/// settings are unusable; deliveries then wait in the outbox.
+pub fn spawn_worker(session: &std::sync::Arc<Session>) -> Option<tokio::task::JoinHandle<()>> {
+    let net = match Net::from_env() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(code = %e.code, "deliveries wait: the network settings are unusable");
+            return None;
+        }
+    };
+    let weak = std::sync::Arc::downgrade(session);
+    let wake = std::sync::Arc::clone(&session.delivery_wake);
+    Some(tokio::spawn(async move {
+        loop {
+            let Some(s) = weak.upgrade() else { break };
+            if s.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            let n = net.clone();
+            let pass = tokio::task::spawn_blocking(move || s.deliver_due(&n)).await;
+            let wait = match pass {
+                Ok(Ok(p)) => p
+                    .next_due
+                    .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
+                    .unwrap_or(IDLE_POLL),
+                Ok(Err(e)) => {
+                    tracing::warn!(code = %e.code, "a delivery pass failed");
+                    IDLE_POLL
+                }
+                Err(_) => IDLE_POLL,
+            }
+            .clamp(MIN_POLL, IDLE_POLL);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = wake.notified() => {}
+            }
+        }
+    }))
+}
+
 impl Session {
+    /// Tells the delivery worker something was queued.
+    pub(crate) fn wake_deliveries(&self) {
+        self.delivery_wake.notify_one();
+    }
+
     /// One pass of the worker: queues `expire` for grants that ended, then sends every due release (each sealed
     /// once, in its own committed transaction, before its first attempt) and records each attempt.
     pub fn deliver_due(&self, net: &Net) -> AppResult<DeliveryPass> {
@@ -77,6 +128,9 @@ impl Session {
         };
         let ids = outbox::due_ids(self.store()?.conn(), Utc::now(), PASS_LIMIT)?;
         for id in ids {
+            if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
             let issuers = self.issuers();
             let rid = id.clone();
             let due = self.write(move |tx| outbox::seal_due(tx, &issuers, &rid, Utc::now()));
@@ -147,7 +201,9 @@ impl Session {
 
     /// Makes a waiting or failed delivery due now.
     pub fn retry_delivery(&self, id: String) -> AppResult<Delivery> {
-        self.write(move |tx| outbox::retry(tx, &id, Utc::now()))
+        let d = self.write(move |tx| outbox::retry(tx, &id, Utc::now()))?;
+        self.wake_deliveries();
+        Ok(d)
     }
 
     /// Cancels a waiting delivery: it is never sent.

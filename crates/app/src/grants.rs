@@ -705,6 +705,7 @@ impl Session {
             }
             Ok::<_, locket_grants::GrantError>(())
         })?;
+        self.wake_deliveries();
         Ok(n)
     }
 
@@ -944,6 +945,7 @@ impl Session {
             deliver(&issued.file.to_json_pretty())?;
             Ok(issued)
         })
+        .inspect(|_| self.wake_deliveries())
     }
 
     /// Denies a pending request with an optional note kept with the decision (recorded and logged).
@@ -960,7 +962,10 @@ impl Session {
     ) -> AppResult<(Revoked, Option<locket_grants::receipt::Receipt>)> {
         let issuers = self.issuers();
         let collection = self.collection();
-        self.write(move |tx| store::revoke_via(tx, &issuers, &grant_id, reason.as_deref(), collection, Utc::now()))
+        let revoked = self
+            .write(move |tx| store::revoke_via(tx, &issuers, &grant_id, reason.as_deref(), collection, Utc::now()))?;
+        self.wake_deliveries();
+        Ok(revoked)
     }
 
     /// Withdraws some scopes of a grant and keeps the rest; returns the grant and the consent receipt issued.

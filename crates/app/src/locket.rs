@@ -325,6 +325,9 @@ impl Locket {
         }
         *lock(&self.inner.session)? = Some(session.clone());
         self.spawn_idle_timer(&session);
+        if self.inner.options.serve {
+            *lock(&session.delivery_worker)? = crate::deliver::spawn_worker(&session);
+        }
         self.info().await
     }
 
@@ -366,6 +369,10 @@ impl Locket {
         }
         self.stop_server(&s).await;
         if let Some(task) = lock(&s.idle_timer)?.take() {
+            task.abort();
+        }
+        s.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(task) = lock(&s.delivery_worker)?.take() {
             task.abort();
         }
         // Stopping the scheduler waits for its current tick (and any backup in progress): off the runtime.

@@ -136,25 +136,38 @@ impl Session {
 
     /// Sets a field from what the owner typed (validated by the field's type); a new version unless unchanged.
     pub fn set_value(&self, key: String, input: String) -> AppResult<ProfileValue> {
+        Ok(self.set_value_outcome(key, input)?.1)
+    }
+
+    /// [`Session::set_value`], also saying whether a new version was written.
+    pub fn set_value_outcome(&self, key: String, input: String) -> AppResult<(profile::SetOutcome, ProfileValue)> {
         let k = key.clone();
-        self.write(move |tx| -> AppResult<()> {
-            profile::set_from_input(tx, &k, &input)?;
+        let outcome = self.write(move |tx| -> AppResult<profile::SetOutcome> {
+            let outcome = profile::set_from_input(tx, &k, &input)?;
             // Shops that hold this value get an update (edits within a short window go out as one).
-            locket_grants::outbox::queue_updates_for_field(tx, &k, chrono::Utc::now())?;
-            Ok(())
+            if outcome.changed {
+                locket_grants::outbox::queue_updates_for_field(tx, &k, chrono::Utc::now())?;
+            }
+            Ok(outcome)
         })?;
+        if outcome.changed {
+            self.wake_deliveries();
+        }
         let current =
             profile::get(self.store()?.conn(), &key)?.ok_or_else(|| AppError::internal("the value vanished"))?;
-        Ok(ProfileValue::from_current(&current))
+        Ok((outcome, ProfileValue::from_current(&current)))
     }
 
     /// Removes a field's value (a removal version; the history stays).
     pub fn remove_value(&self, key: String) -> AppResult<Option<u32>> {
         self.write(move |tx| -> AppResult<Option<u32>> {
             let removed = profile::remove(tx, &key)?;
-            locket_grants::outbox::queue_updates_for_field(tx, &key, chrono::Utc::now())?;
+            if removed.is_some() {
+                locket_grants::outbox::queue_updates_for_field(tx, &key, chrono::Utc::now())?;
+            }
             Ok(removed)
         })
+        .inspect(|_| self.wake_deliveries())
     }
 
     /// Every version of a field, oldest first.

@@ -43,6 +43,11 @@ pub struct Session {
     pub(crate) names: Mutex<HashMap<String, Option<String>>>,
     pub(crate) auto_backup: Mutex<Option<AutoBackup>>,
     pub(crate) idle_timer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The delivery worker ([`crate::deliver`]) and what wakes it when something is queued.
+    pub(crate) delivery_worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    pub(crate) delivery_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Set when the session ends: the worker stops between two releases.
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
     last_activity: Mutex<DateTime<Utc>>,
     auto_lock_minutes: AtomicU32,
 }
@@ -76,6 +81,9 @@ impl Session {
             names: Mutex::new(HashMap::new()),
             auto_backup: Mutex::new(None),
             idle_timer: Mutex::new(None),
+            delivery_worker: Mutex::new(None),
+            delivery_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            stopping: std::sync::atomic::AtomicBool::new(false),
             last_activity: Mutex::new(Utc::now()),
             auto_lock_minutes: AtomicU32::new(settings.auto_lock_minutes),
         })

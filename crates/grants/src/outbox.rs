@@ -173,8 +173,8 @@ pub fn get(conn: &Connection, id: &str) -> Result<Delivery, GrantError> {
         return Ok(d);
     }
     if id.len() >= 8 {
-        let pattern = format!("{}%", id.replace(['%', '_'], ""));
-        let mut found = select(conn, "WHERE d.release_id LIKE ?1", &[&pattern])?;
+        let pattern = format!("{}%", id.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let mut found = select(conn, "WHERE d.release_id LIKE ?1 ESCAPE '\\'", &[&pattern])?;
         if found.len() == 1 {
             return Ok(found.remove(0));
         }
@@ -378,14 +378,16 @@ pub fn grant_ended(
     if !has_target {
         return Ok(None);
     }
-    let withdrawn = tx.execute(
-        "DELETE FROM deliveries WHERE grant_id = ?1 AND status = 'pending' AND event IN ('grant', 'update') AND attempts = 0",
-        params![grant_id],
-    )?;
+    // Whether the shop may hold anything: a data release that was delivered, or tried (an attempt may have
+    // arrived although no answer came back). Asked before the withdrawal below.
     let left: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM deliveries WHERE grant_id = ?1 AND event IN ('grant', 'update') AND attempts > 0)",
         params![grant_id],
         |r| r.get(0),
+    )?;
+    let withdrawn = tx.execute(
+        "DELETE FROM deliveries WHERE grant_id = ?1 AND status = 'pending' AND event IN ('grant', 'update')",
+        params![grant_id],
     )?;
     let grant = records::get_grant(tx, grant_id)?;
     if withdrawn > 0 {
@@ -419,7 +421,7 @@ pub fn queue_due_expiries(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<us
     for id in &ids {
         let grant = records::get_grant(tx, id)?;
         tx.execute(
-            "DELETE FROM deliveries WHERE grant_id = ?1 AND status = 'pending' AND event IN ('grant', 'update') AND attempts = 0",
+            "DELETE FROM deliveries WHERE grant_id = ?1 AND status = 'pending' AND event IN ('grant', 'update')",
             params![grant.id],
         )?;
         insert(tx, &grant, ReleaseEvent::Expire, now, now)?;

@@ -49,6 +49,7 @@ impl ErrorKind {
             | "not_found"
             | "request_not_found"
             | "grant_not_found"
+            | "delivery_not_found"
             | "unknown_retailer"
             | "no_backup"
             | "receipt_not_found"
@@ -105,6 +106,7 @@ impl ErrorKind {
             | "request_duplicate"
             | "requests_pending_limit"
             | "grant_not_active"
+            | "delivery_finished"
             | "alias_in_use"
             | "scope_unsatisfiable"
             | "rate_limited" => ErrorKind::Conflict,
