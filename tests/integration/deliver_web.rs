@@ -258,3 +258,62 @@ fn refusals_fail_for_good_and_the_owner_can_retry_or_cancel() {
     let r = locket(&v.dir, &shop.env(), &["--json", "deliveries", "retry", "rel_nope0000"]);
     assert!(r.stderr.contains("delivery_not_found"), "{}", r.stderr);
 }
+
+/// Every release of a grant's life (grant, update, revoke) opens with the `jose` npm package alone — the JOSE
+/// library a retailer's Node.js server uses — given the shop's private key and the grant's public key, and
+/// its Standard Webhooks v1a signature verifies with node:crypto. `scripts/setup` installs it.
+#[test]
+fn releases_open_with_the_jose_npm_package() {
+    let root = crate::kit::repo_root();
+    let script = root.join("tests/interop/verify-releases.mjs");
+    assert!(
+        root.join("tests/interop/node_modules/jose").is_dir(),
+        "the interop test needs `jose`: run scripts/setup (npm ci in tests/interop)"
+    );
+    let v = TestVault::new();
+    let shop = Shop::start();
+    shop.put(DELIVERIES, Page::Status(200));
+    let grant_id = approved(&v, &shop);
+    send(&v, &shop);
+    v.set("contact.email", "ada@jose.example");
+    let id = deliveries(&v, &shop)
+        .into_iter()
+        .find(|d| d["status"] == "pending")
+        .unwrap()["release_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run_json(&v, &shop, &["deliveries", "retry", &id]);
+    send(&v, &shop);
+    locket(&v.dir, &shop.env(), &["grant", "revoke", &grant_id]).ok();
+    send(&v, &shop);
+    let posts = shop.posts(DELIVERIES);
+    assert_eq!(posts.len(), 3);
+    let grant_key = opened(&shop, &posts[0], None).public_key;
+    let input = serde_json::json!({
+        "shop_key": serde_json::Value::Object(shop.keys.encryption.as_ref().clone()),
+        "releases": posts.iter().map(|p| serde_json::json!({
+            "body": String::from_utf8_lossy(&p.body),
+            "headers": {
+                "webhook-id": p.headers["webhook-id"],
+                "webhook-timestamp": p.headers["webhook-timestamp"],
+                "webhook-signature": p.headers["webhook-signature"],
+            },
+            "grant_key": grant_key,
+        })).collect::<Vec<_>>(),
+    });
+    let file = v.tmp.path().join("releases.json");
+    std::fs::write(&file, input.to_string()).unwrap();
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .arg(&file)
+        .current_dir(root.join("tests/interop"))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["verified"], 3);
+    let events: Vec<&str> = report["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["grant", "update", "revoke"]);
+}

@@ -37,4 +37,5 @@ mod grants_cli;
 mod privacy_endpoint;
 mod privacy_pairwise;
 mod privacy_receipts_http;
+mod release_format;
 mod vectors;

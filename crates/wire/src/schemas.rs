@@ -17,3 +17,6 @@ pub const METADATA_SCHEMA: &str = include_str!("../../../docs/schemas/retailer-m
 
 /// The payload claims of a signed request object (a grant request plus `state`, `request_uri`, `iat`, `exp`).
 pub const REQUEST_OBJECT_SCHEMA: &str = include_str!("../../../docs/schemas/request-object.v1.schema.json");
+
+/// `locket.release/v1` (what Locket delivers to a retailer's server, inside the JWS inside the JWE).
+pub const RELEASE_SCHEMA: &str = include_str!("../../../docs/schemas/release.v1.schema.json");
