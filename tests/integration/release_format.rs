@@ -19,7 +19,8 @@ use crate::kit::{self, vectors};
 /// The golden delivery's webhook-timestamp; the tests open it "at" this time.
 const AT: i64 = 1_796_644_800;
 const SEED: [u8; 32] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
+    31,
 ];
 
 fn read(path: &str) -> String {
@@ -31,7 +32,11 @@ fn shop_keys() -> RetailerKeys {
 }
 
 fn shop_encryption_key() -> locket_wire::metadata::PublicJwk {
-    let meta = parse_metadata(read("tests/golden/retailer-metadata.v1.json").as_bytes(), "https://shop.example").unwrap();
+    let meta = parse_metadata(
+        read("tests/golden/retailer-metadata.v1.json").as_bytes(),
+        "https://shop.example",
+    )
+    .unwrap();
     meta.jwks.encryption_key().unwrap().clone()
 }
 
@@ -147,9 +152,16 @@ fn the_golden_release_is_pinned_and_valid_against_its_schema() {
     if std::env::var("LOCKET_BLESS").as_deref() == Ok("1") {
         fs::write(&path, &doc).unwrap();
     }
-    assert_eq!(doc, fs::read_to_string(&path).unwrap(), "release.v1.json changed: LOCKET_BLESS=1 to accept");
+    assert_eq!(
+        doc,
+        fs::read_to_string(&path).unwrap(),
+        "release.v1.json changed: LOCKET_BLESS=1 to accept"
+    );
     let schema: Value = serde_json::from_str(locket_wire::schemas::RELEASE_SCHEMA).unwrap();
-    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
     for r in [golden(), update(2), revoke(3)] {
         let v = serde_json::to_value(&r).unwrap();
         let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
@@ -195,7 +207,11 @@ fn bless() {
     let root = kit::repo_root();
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap() + "\n";
     let (s, h) = sealed(&golden(), "shop.example");
-    fs::write(root.join("tests/golden/release.v1.sealed.json"), pretty(&delivery(&s, &h))).unwrap();
+    fs::write(
+        root.join("tests/golden/release.v1.sealed.json"),
+        pretty(&delivery(&s, &h)),
+    )
+    .unwrap();
 
     let dir = root.join("tests/vectors/release");
     let _ = fs::remove_dir_all(&dir);
@@ -212,12 +228,26 @@ fn bless() {
     let mut parts: Vec<String> = us.body.split('.').map(str::to_owned).collect();
     let first = if parts[3].starts_with('A') { "B" } else { "A" };
     parts[3].replace_range(0..1, first);
-    let altered = Sealed { body: parts.join("."), ..us.clone() };
-    put("fail_ciphertext_altered.json", delivery(&altered, &uh), known, "release_decrypt_failed");
+    let altered = Sealed {
+        body: parts.join("."),
+        ..us.clone()
+    };
+    put(
+        "fail_ciphertext_altered.json",
+        delivery(&altered, &uh),
+        known,
+        "release_decrypt_failed",
+    );
     // Sealed to another shop's key.
     let other_shop = RetailerKeys::generate().unwrap();
     let other_meta = other_shop
-        .metadata("https://other.example", "Other", "privacy@other.example", "https://other.example/p", "https://other.example/d")
+        .metadata(
+            "https://other.example",
+            "Other",
+            "privacy@other.example",
+            "https://other.example/p",
+            "https://other.example/d",
+        )
         .unwrap();
     let other_enc = parse_metadata(other_meta.to_string().as_bytes(), "https://other.example")
         .unwrap()
@@ -227,27 +257,81 @@ fn bless() {
         .clone();
     let to_other = seal(&update(2), &signer("shop.example"), &other_enc).unwrap();
     let to_other_h = webhook_headers(&to_other, &signer("shop.example"), AT).unwrap();
-    put("fail_sealed_to_another_shop.json", delivery(&to_other, &to_other_h), known, "release_decrypt_failed");
+    put(
+        "fail_sealed_to_another_shop.json",
+        delivery(&to_other, &to_other_h),
+        known,
+        "release_decrypt_failed",
+    );
     // Signed with the key the vault holds for another shop.
     let (os, oh) = sealed(&update(2), "other.example");
-    put("fail_signed_for_another_shop.json", delivery(&os, &oh), known, "release_unknown_key");
+    put(
+        "fail_signed_for_another_shop.json",
+        delivery(&os, &oh),
+        known,
+        "release_unknown_key",
+    );
     // An update presenting itself as a first release.
-    put("fail_update_without_grant_file.json", delivery(&us, &uh), "from_grant_file", "release_malformed");
+    put(
+        "fail_update_without_grant_file.json",
+        delivery(&us, &uh),
+        "from_grant_file",
+        "release_malformed",
+    );
     // Replayed later: an old timestamp, correctly signed.
     let stale = webhook_headers(&us, &signer("shop.example"), AT - 301).unwrap();
-    put("fail_timestamp_old.json", delivery(&us, &stale), known, "release_timestamp_stale");
+    put(
+        "fail_timestamp_old.json",
+        delivery(&us, &stale),
+        known,
+        "release_timestamp_stale",
+    );
     // The signature of another release moved onto this one.
     let (_, rh) = sealed(&revoke(3), "shop.example");
-    let swapped = WebhookHeaders { signature: rh.signature.clone(), ..uh.clone() };
-    put("fail_signature_of_another_release.json", delivery(&us, &swapped), known, "release_invalid_signature");
+    let swapped = WebhookHeaders {
+        signature: rh.signature.clone(),
+        ..uh.clone()
+    };
+    put(
+        "fail_signature_of_another_release.json",
+        delivery(&us, &swapped),
+        known,
+        "release_invalid_signature",
+    );
     // Renamed: a valid signature over another webhook-id.
     let renamed_id = "rel_ffffffffffffffffffffffffffffffff";
-    let renamed = webhook_headers(&Sealed { release_id: renamed_id.into(), ..us.clone() }, &signer("shop.example"), AT).unwrap();
-    put("fail_webhook_id_not_the_release.json", delivery(&us, &renamed), known, "release_headers_invalid");
+    let renamed = webhook_headers(
+        &Sealed {
+            release_id: renamed_id.into(),
+            ..us.clone()
+        },
+        &signer("shop.example"),
+        AT,
+    )
+    .unwrap();
+    put(
+        "fail_webhook_id_not_the_release.json",
+        delivery(&us, &renamed),
+        known,
+        "release_headers_invalid",
+    );
     // Only a symmetric signature.
-    let symmetric = WebhookHeaders { signature: "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=".into(), ..uh.clone() };
-    put("fail_only_symmetric_signature.json", delivery(&us, &symmetric), known, "release_headers_invalid");
+    let symmetric = WebhookHeaders {
+        signature: "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=".into(),
+        ..uh.clone()
+    };
+    put(
+        "fail_only_symmetric_signature.json",
+        delivery(&us, &symmetric),
+        known,
+        "release_headers_invalid",
+    );
     // Not a JWE.
-    put("fail_not_a_jwe.json", json!({"body": "{\"event\":\"grant\"}", "headers": delivery(&us, &uh)["headers"]}), known, "release_malformed");
+    put(
+        "fail_not_a_jwe.json",
+        json!({"body": "{\"event\":\"grant\"}", "headers": delivery(&us, &uh)["headers"]}),
+        known,
+        "release_malformed",
+    );
     fs::write(dir.join("expected.json"), pretty(&Value::Object(expected))).unwrap();
 }

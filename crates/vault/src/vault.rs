@@ -60,11 +60,21 @@ impl DirLock {
         Ok(DirLock(f))
     }
 
-    /// The exclusive lock for replacing or deleting the vault's files.
+    /// The exclusive lock for replacing or deleting the vault's files. A handle being closed as this is asked
+    /// (a thread of this process finishing with the vault) gets half a second to let go; a program that keeps the
+    /// vault open is refused (`vault_in_use`).
     pub(crate) fn exclusive(dir: &Path) -> Result<DirLock, VaultError> {
         let f = Self::open(dir)?;
-        f.try_lock().map_err(|e| Self::busy(dir, e, true))?;
-        Ok(DirLock(f))
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        loop {
+            match f.try_lock() {
+                Ok(()) => return Ok(DirLock(f)),
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(Self::busy(dir, e, true)),
+            }
+        }
     }
 
     /// Turns this handle's shared lock into the exclusive one (fails if any other handle holds it).
