@@ -1,8 +1,12 @@
 //! Proof by kill -9. A child process runs a mixed write load against a real vault — profile edits, request
-//! imports and grant approvals, revocations, and audited redemptions over real loopback HTTP — and appends
-//! every write that was *acknowledged* (the call returned / the HTTP reply arrived) to an ack file. The
-//! harness SIGKILLs it at random moments, then reopens the vault and checks: every acknowledged write is
-//! present, no revoked grant works again, the access-log chain verifies, `cipher_integrity_check` passes.
+//! imports and grant approvals, revocations, audited redemptions over real loopback HTTP, and the delivery
+//! outbox (every grant has a delivery target; a deliverer seals due releases, "sends" them — appending the
+//! release id and the SHA-256 of the bytes to a `sent` file, as a shop would receive them — and records each
+//! delivery) — and appends every write that was *acknowledged* (the call returned / the HTTP reply arrived) to
+//! an ack file. The harness SIGKILLs it at random moments, then reopens the vault and checks: every acknowledged
+//! write is present, no revoked grant works again, every grant has exactly one grant release, every byte
+//! string ever sent under a release id is the one the outbox holds (nothing re-encrypted), acknowledged
+//! deliveries stay delivered, the access-log chain verifies, `cipher_integrity_check` passes.
 //!
 //! `cargo test --test crash` runs the short form (12 kills); `cargo test --test crash -- --long` runs 120.
 //! `--kills N` sets the number. The child is this same binary started with `--child DIR`.
@@ -166,11 +170,65 @@ fn child(dir: &Path) {
             }
         });
     }
+    // Where every grant's releases go: a shop's encryption key (the deliverer below stands in for the network).
+    let shop = locket_wire::metadata::RetailerKeys::generate().unwrap();
+    let meta = shop
+        .metadata(
+            "https://shop.example",
+            "Example Shop",
+            "privacy@shop.example",
+            "https://shop.example/privacy",
+            "https://shop.example/locket/deliveries",
+        )
+        .unwrap();
+    let meta = locket_wire::metadata::parse_metadata(meta.to_string().as_bytes(), "https://shop.example").unwrap();
+    let target = locket_grants::outbox::Target {
+        delivery_url: meta.delivery_url.clone(),
+        encryption_key: meta.jwks.encryption_key().unwrap().clone(),
+        state: "crash-state-0123456789".into(),
+    };
+    // The deliverer: seal (committed), "send" (the sent file), record the delivery.
+    {
+        let (writer, acks, vault) = (writer.clone(), acks.clone(), vault.clone());
+        let sent_path = dir.join("sent");
+        std::thread::spawn(move || {
+            let issuers = Arc::new(Issuers::for_vault(&vault));
+            let store = vault.connect().unwrap();
+            loop {
+                let ids = locket_grants::outbox::due_ids(store.conn(), Utc::now(), 16).unwrap();
+                if ids.is_empty() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                for id in ids {
+                    let (i, rid) = (issuers.clone(), id.clone());
+                    let due = writer
+                        .submit(move |tx| locket_grants::outbox::seal_due(tx, &i, &rid, Utc::now()))
+                        .unwrap();
+                    let mut sent = OpenOptions::new().append(true).create(true).open(&sent_path).unwrap();
+                    writeln!(sent, "{}", json!({"release": due.release_id, "sha256": locket_wire::release::sha256_hex(due.body.as_bytes())})).unwrap();
+                    sent.sync_data().unwrap();
+                    let rid = id.clone();
+                    writer
+                        .submit(move |tx| {
+                            locket_grants::outbox::record_attempt(
+                                tx,
+                                &rid,
+                                &locket_grants::outbox::Attempt::Delivered { status: 200 },
+                                0.5,
+                                Utc::now(),
+                            )
+                        })
+                        .unwrap();
+                    acks.ack(json!({"t": "delivered", "release": id}));
+                }
+            }
+        });
+    }
     // Grant approvals and revocations (this thread).
     let signer = Arc::new(Issuers::for_vault(&vault));
     for i in 0u64.. {
         let doc = request_doc(&format!("crash-nonce-{run:010}-{i:08}"));
-        let (s, u) = (signer.clone(), url.clone());
+        let (s, u, t) = (signer.clone(), url.clone(), target.clone());
         let file = writer
             .submit(move |tx| {
                 let source = RequestSource::File {
@@ -180,6 +238,8 @@ fn child(dir: &Path) {
                     locket_grants::store::import_request(tx, doc.to_string().as_bytes(), &source, Utc::now(), None)?;
                 let issued =
                     locket_grants::store::approve(tx, &s, &rec.id, &ApproveOptions::default(), &u, Utc::now())?;
+                // As for a verified request of a shop that takes deliveries: queued in the approval's transaction.
+                locket_grants::outbox::queue_grant(tx, &issued.grant, &issued.file, &t, Utc::now())?;
                 Ok::<_, locket_grants::GrantError>(issued.file)
             })
             .unwrap();
@@ -209,6 +269,7 @@ struct Acked {
     grants: HashSet<String>,
     revoked: Vec<String>,
     redeemed: BTreeMap<String, u64>,
+    delivered: Vec<String>,
 }
 
 fn read_acks(dir: &Path) -> Acked {
@@ -230,6 +291,7 @@ fn read_acks(dir: &Path) -> Acked {
             }
             Some("revoke") => a.revoked.push(g()),
             Some("redeem") => *a.redeemed.entry(g()).or_default() += 1,
+            Some("delivered") => a.delivered.push(v["release"].as_str().unwrap_or_default().to_string()),
             _ => {}
         }
     }
@@ -291,6 +353,54 @@ fn check(dir: &Path, rt: &tokio::runtime::Runtime, from: Checked) -> Result<(Str
             ));
         }
     }
+    // The outbox: one grant release per acknowledged grant, never lost or doubled; every byte string ever sent
+    // under a release id is the one stored (sealed once); acknowledged deliveries stay delivered.
+    for g in &acked.grants {
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM deliveries WHERE grant_id = ?1 AND event = 'grant'",
+                [g],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.to_string())?;
+        // A revoked grant's undelivered release was withdrawn on purpose; any other grant keeps exactly one.
+        let revoked: bool = conn
+            .query_row("SELECT revoked_at IS NOT NULL FROM grants WHERE id = ?1", [g], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        if n > 1 || (n == 0 && !revoked) {
+            return Err(format!("grant {g} has {n} grant releases in the outbox"));
+        }
+    }
+    let sent = fs::read_to_string(dir.join("sent")).unwrap_or_default();
+    let mut sends = 0;
+    for line in sent.lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue; // a line cut by the kill
+        };
+        let id = v["release"].as_str().unwrap_or_default();
+        let stored: Option<String> = conn
+            .query_row("SELECT sha256 FROM deliveries WHERE release_id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(|e| format!("sent release {id} is not in the outbox: {e}"))?;
+        if stored.as_deref() != v["sha256"].as_str() {
+            return Err(format!(
+                "release {id} was sent as {} but the outbox holds {stored:?}",
+                v["sha256"]
+            ));
+        }
+        sends += 1;
+    }
+    for id in &acked.delivered {
+        let status: String = conn
+            .query_row("SELECT status FROM deliveries WHERE release_id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(|e| format!("acknowledged delivery {id}: {e}"))?;
+        if status != "delivered" {
+            return Err(format!("acknowledged delivery {id} is {status}"));
+        }
+    }
     let t3 = Instant::now();
     if std::env::var_os("LOCKET_CRASH_TIMINGS").is_some() {
         eprintln!(
@@ -333,12 +443,14 @@ fn check(dir: &Path, rt: &tokio::runtime::Runtime, from: Checked) -> Result<(Str
     Ok((
         format!(
             "{} profile writes, {} grants, {} revocations ({} re-tried in the final check, all refused), \
-             {} redemptions, {} log events",
+             {} redemptions, {} releases sent ({} deliveries acknowledged), {} log events",
             acked.profile.len(),
             acked.grants.len(),
             acked.revoked.len(),
             refused,
             acked.redeemed.values().sum::<u64>(),
+            sends,
+            acked.delivered.len(),
             report.events
         ),
         Checked {
