@@ -365,7 +365,9 @@ fn check(dir: &Path, rt: &tokio::runtime::Runtime, from: Checked) -> Result<(Str
             .map_err(|e| e.to_string())?;
         // A revoked grant's undelivered release was withdrawn on purpose; any other grant keeps exactly one.
         let revoked: bool = conn
-            .query_row("SELECT revoked_at IS NOT NULL FROM grants WHERE id = ?1", [g], |r| r.get(0))
+            .query_row("SELECT revoked_at IS NOT NULL FROM grants WHERE id = ?1", [g], |r| {
+                r.get(0)
+            })
             .map_err(|e| e.to_string())?;
         if n > 1 || (n == 0 && !revoked) {
             return Err(format!("grant {g} has {n} grant releases in the outbox"));
