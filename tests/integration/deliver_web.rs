@@ -326,3 +326,91 @@ fn releases_open_with_the_jose_npm_package() {
         .collect();
     assert_eq!(events, ["grant", "update", "revoke"]);
 }
+
+/// Restore × deliveries: a backup taken after the first delivery, then an update delivered and the grant
+/// revoked; restoring the backup keeps the revocation (the grant ledger), withdraws the restored outbox's data
+/// releases, and every release the shop receives afterwards has a new id and a higher sequence than any it got
+/// before — never an old id with other bytes.
+#[test]
+fn a_restore_never_reuses_a_release_id_or_goes_back_in_sequence() {
+    let v = TestVault::new();
+    let shop = Shop::start();
+    shop.put(DELIVERIES, Page::Status(200));
+    let grant_id = approved(&v, &shop);
+    send(&v, &shop);
+    locket(&v.dir, &shop.env(), &["backup", "now"]).ok();
+    let backup = run_json(&v, &shop, &["backup", "list"]).as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    v.set("contact.email", "ada@after-backup.example");
+    let id = deliveries(&v, &shop)
+        .into_iter()
+        .find(|d| d["status"] == "pending")
+        .unwrap()["release_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run_json(&v, &shop, &["deliveries", "retry", &id]);
+    send(&v, &shop);
+    // Restore while the grant is live: the shop gets the restored values as a new update.
+    run_json(&v, &shop, &["backup", "restore", &backup, "--yes"]);
+    let pending: Vec<Value> = deliveries(&v, &shop)
+        .into_iter()
+        .filter(|d| d["status"] == "pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0]["event"], "update");
+    assert_eq!(send(&v, &shop)["delivered"], 1);
+    // Revoke; a later restore of the same backup keeps it revoked and sends no data.
+    locket(&v.dir, &shop.env(), &["grant", "revoke", &grant_id]).ok();
+    send(&v, &shop);
+    run_json(&v, &shop, &["backup", "restore", &backup, "--yes"]);
+    let after: Vec<Value> = deliveries(&v, &shop)
+        .into_iter()
+        .filter(|d| d["status"] == "pending")
+        .collect();
+    assert!(
+        after.iter().all(|d| d["event"] != "grant" && d["event"] != "update"),
+        "{after:?}"
+    );
+    send(&v, &shop);
+
+    let posts = shop.posts(DELIVERIES);
+    let key = opened(&shop, &posts[0], None).public_key;
+    let mut ids = std::collections::HashSet::new();
+    let mut last = 0;
+    for (i, p) in posts.iter().enumerate() {
+        let o = if i == 0 {
+            opened(&shop, p, None)
+        } else {
+            opened(&shop, p, Some(&key))
+        };
+        assert!(
+            ids.insert(o.release.release_id.clone()),
+            "release id {} reused",
+            o.release.release_id
+        );
+        assert!(
+            o.release.sequence > last,
+            "sequence went back: {} after {last}",
+            o.release.sequence
+        );
+        last = o.release.sequence;
+        assert!(
+            !(o.release.event.carries_data()
+                && i > 0
+                && posts[..i].iter().any(|q| {
+                    let q = opened(&shop, q, Some(&key));
+                    q.release.event == ReleaseEvent::Revoke
+                })),
+            "data sent after the revocation"
+        );
+    }
+    let events: Vec<ReleaseEvent> = posts
+        .iter()
+        .map(|p| opened(&shop, p, Some(&key)).release.event)
+        .collect();
+    assert_eq!(events.first(), Some(&ReleaseEvent::Grant));
+    assert!(events.contains(&ReleaseEvent::Revoke), "{events:?}");
+}

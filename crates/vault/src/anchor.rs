@@ -751,6 +751,75 @@ pub(crate) fn reapply(conn: &Connection, ledger: &Ledger, report: &mut Reconcile
             }
         }
     }
+    outbox_after_restore(conn)?;
+    Ok(())
+}
+
+/// The delivery outbox of a database put back (restore, accepted rollback): it cannot know which of its pending
+/// releases left after the copy was made, nor how many sequence numbers were used since. So every pending
+/// release of a revoked grant is withdrawn, every other pending one gets a new release id and is sealed again
+/// (a release id is never reused for other bytes), sequences jump past anything used before (to the clock in
+/// milliseconds), and every live grant that takes updates gets one (values may have gone back to older ones).
+/// The table belongs to `locket-grants` (crates/grants/src/outbox.rs); this is its only other writer.
+fn outbox_after_restore(conn: &Connection) -> Result<(), VaultError> {
+    let has: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deliveries')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    let now_s = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let give_up = (now + chrono::Duration::days(3)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    conn.execute_batch(&format!(
+        "DELETE FROM deliveries WHERE status = 'pending' AND event IN ('grant', 'update')
+           AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NOT NULL);
+         UPDATE delivery_targets SET next_sequence = max(next_sequence, {ms});",
+        ms = now.timestamp_millis()
+    ))?;
+    // Pending ones: new ids and sequences, sealed again when due.
+    let pending: Vec<(String, String)> = conn
+        .prepare("SELECT release_id, grant_id FROM deliveries WHERE status = 'pending' ORDER BY grant_id, sequence")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, grant) in pending {
+        conn.execute(
+            "UPDATE deliveries SET release_id = 'rel_' || lower(hex(randomblob(16))), body = NULL, sha256 = NULL,
+                    fields = NULL, due_at = ?2, give_up_at = ?3,
+                    sequence = (SELECT next_sequence FROM delivery_targets WHERE grant_id = ?4)
+             WHERE release_id = ?1",
+            params![id, now_s, give_up, grant],
+        )?;
+        conn.execute(
+            "UPDATE delivery_targets SET next_sequence = next_sequence + 1 WHERE grant_id = ?1",
+            params![grant],
+        )?;
+    }
+    // An update for every live grant that takes them and has none waiting unsealed.
+    let live: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT t.grant_id, t.retailer_id FROM delivery_targets t JOIN grants g ON g.id = t.grant_id
+             WHERE t.updates = 1 AND g.revoked_at IS NULL AND g.expires_at > ?1
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.grant_id = t.grant_id AND d.status = 'pending'
+                               AND d.event IN ('grant', 'update') AND d.body IS NULL)
+               AND EXISTS (SELECT 1 FROM deliveries d WHERE d.grant_id = t.grant_id AND d.event = 'grant')",
+        )?
+        .query_map([&now_s], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (grant, retailer) in live {
+        conn.execute(
+            "INSERT INTO deliveries (release_id, grant_id, retailer_id, sequence, event, status, created_at, due_at, give_up_at)
+             VALUES ('rel_' || lower(hex(randomblob(16))), ?1, ?2,
+                     (SELECT next_sequence FROM delivery_targets WHERE grant_id = ?1), 'update', 'pending', ?3, ?3, ?4)",
+            params![grant, retailer, now_s, give_up],
+        )?;
+        conn.execute(
+            "UPDATE delivery_targets SET next_sequence = next_sequence + 1 WHERE grant_id = ?1",
+            params![grant],
+        )?;
+    }
     Ok(())
 }
 
