@@ -2,14 +2,15 @@
 //! (plain SQLite, 0600, never keyed). `request publish` records the `state` of each request object it signs;
 //! `serve` accepts releases ([`Holdings::receive`]) and `holdings` prints what is held ([`Holdings::report`]).
 //!
-//! [`locket_wire::release::open`] decrypts and verifies a release; what needs storage is checked here, in this
+//! [`locket_wire::release::open`] decrypts and verifies a release — with the stored key of a grant already known,
+//! else with the key of the grant file it carries, so only a `grant` release can introduce a grant (any other
+//! release for an unknown grant is `release_grant_unknown` at once). What needs storage is checked here, in this
 //! order, each refusal a [`RetailerError`] with its stable code:
 //!
 //! 1. a release id already applied is a duplicate: answered as delivered, applied once;
-//! 2. a known grant's releases must verify with the key of its first release; a grant's first release must be
-//!    its `grant` release (else `release_grant_unknown`), for this shop (`release_retailer_mismatch`), and
-//!    carry the `state` of a request this shop published, not yet used by another grant and not older than
-//!    [`DECISION_WINDOW_DAYS`] past the request object's expiry (`release_state_unknown`);
+//! 2. a release is for this shop (`release_retailer_mismatch`); a grant's first release carries the `state` of a
+//!    request this shop published, not yet used by another grant and not older than [`DECISION_WINDOW_DAYS`]
+//!    past the request object's expiry (`release_state_unknown`); a later one names the same subject and state;
 //! 3. the sequence must be greater than the grant's last (`release_out_of_order`; gaps are fine: Locket
 //!    withdraws undelivered data releases when the owner revokes);
 //! 4. a grant that ended takes no more data (`release_grant_ended`).
