@@ -480,6 +480,26 @@ fn is_release_id(id: &str) -> bool {
         .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
 }
 
+/// How much of an oversized delivery is still read, and dropped, so that its sender gets the 413 rather than a
+/// connection reset in the middle of sending; the rest of a larger one is not read.
+const DRAIN_LIMIT: usize = 4 * MAX_RELEASE_BYTES;
+/// How long that reading may take.
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// Reads and drops what is left of `body`, at most `budget` bytes and [`DRAIN_TIME`].
+async fn drain(mut body: std::pin::Pin<&mut Body>, mut budget: usize) {
+    let reading = async {
+        while let Some(Ok(frame)) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            let n = frame.data_ref().map_or(0, |d| d.len());
+            if n >= budget {
+                return;
+            }
+            budget -= n;
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, reading).await;
+}
+
 /// The body, refused with `release_too_large` as soon as it is known to be over [`MAX_RELEASE_BYTES`].
 async fn read_capped(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, RetailerError> {
     let too_large = |n: usize| RetailerError::Release(ReleaseError::TooLarge(n));
@@ -487,17 +507,22 @@ async fn read_capped(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Retaile
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let mut body = std::pin::pin!(body);
     if let Some(n) = announced.filter(|n| *n > MAX_RELEASE_BYTES) {
+        if n <= DRAIN_LIMIT {
+            drain(body.as_mut(), n).await;
+        }
         return Err(too_large(n));
     }
-    let mut body = std::pin::pin!(body);
     let mut out = Vec::with_capacity(announced.unwrap_or(0));
     while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
         let frame = frame
             .map_err(|e| RetailerError::Release(ReleaseError::Malformed(format!("the body could not be read: {e}"))))?;
         if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > MAX_RELEASE_BYTES {
-                return Err(too_large(out.len() + data.len()));
+            let size = out.len() + data.len();
+            if size > MAX_RELEASE_BYTES {
+                drain(body.as_mut(), DRAIN_LIMIT.saturating_sub(size)).await;
+                return Err(too_large(size));
             }
             out.extend_from_slice(&data);
         }
