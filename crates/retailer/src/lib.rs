@@ -17,12 +17,14 @@
 //!
 //! The reference retailer server lives here too, so tests and a shop's developer see the whole "Connect from
 //! the web" exchange: [`store`] (the shop's data directory: keys, details, one-time request objects),
-//! [`publish`] (signed request objects and their `locket://connect` links), [`server`] (HTTPS: metadata and
-//! request objects) and [`devcert`] (a development CA and server certificate).
+//! [`publish`] (signed request objects and their `locket://connect` links), [`server`] (HTTPS: metadata,
+//! request objects, deliveries of releases), [`holdings`] (what the shop received: grants, values, erasures, in
+//! SQLite) and [`devcert`] (a development CA and server certificate).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod devcert;
+pub mod holdings;
 pub mod publish;
 pub mod server;
 pub mod store;
@@ -147,6 +149,71 @@ pub enum RetailerError {
     /// Making keys, a certificate, a signature or random bytes failed.
     #[error("{0}")]
     Crypto(String),
+    /// A delivered release does not open or verify (the wire crate's refusal, with its code).
+    #[error(transparent)]
+    Release(#[from] locket_wire::release::ReleaseError),
+    /// A delivery's Standard Webhooks headers are missing or malformed (before anything is opened).
+    #[error("the webhook headers are missing or malformed: {0}")]
+    DeliveryHeaders(String),
+    /// A grant's first release names a `state` this shop never published, one whose window closed, or one
+    /// another grant already used.
+    #[error("the grant release for {grant_id} names a state this shop did not publish, one that expired, or one another grant already used; nothing was stored")]
+    ReleaseStateUnknown {
+        /// The grant.
+        grant_id: String,
+    },
+    /// A release for a grant this shop never accepted, and not its first (`grant`) release.
+    #[error("a {event} release for grant {grant_id}, which this shop never accepted; only a grant's first (grant) release introduces it")]
+    ReleaseGrantUnknown {
+        /// The grant.
+        grant_id: String,
+        /// The release's event.
+        event: &'static str,
+    },
+    /// A release for another retailer.
+    #[error("the release is for retailer {got:?}; this shop is {expected:?}")]
+    ReleaseRetailerMismatch {
+        /// The release's `retailer_id`.
+        got: String,
+        /// This shop's retailer id.
+        expected: String,
+    },
+    /// A release whose sequence number is not past the last one applied for its grant.
+    #[error(
+        "release #{sequence} of grant {grant_id} comes after #{last} was applied; a release is applied only in order"
+    )]
+    ReleaseOutOfOrder {
+        /// The grant.
+        grant_id: String,
+        /// The release's sequence number.
+        sequence: u64,
+        /// The last one applied.
+        last: u64,
+    },
+    /// Data for a grant that ended (revoked or expired).
+    #[error("grant {grant_id} has ended; this shop takes no more data under it")]
+    ReleaseGrantEnded {
+        /// The grant.
+        grant_id: String,
+    },
+    /// The holdings database cannot be read or written.
+    #[error("{path}: the holdings database failed: {detail}")]
+    Holdings {
+        /// The database file.
+        path: String,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// The holdings database was made by a newer `locket-retailer`.
+    #[error("{path} has schema version {found}; this locket-retailer knows up to {supported}: use a newer one")]
+    HoldingsTooNew {
+        /// The database file.
+        path: String,
+        /// Its version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
 }
 
 impl RetailerError {
@@ -170,6 +237,15 @@ impl RetailerError {
             RetailerError::TlsFiles(_) => "tls_files_invalid",
             RetailerError::Bind { .. } => "server_bind_failed",
             RetailerError::Crypto(_) => "retailer_crypto_failed",
+            RetailerError::Release(e) => e.code(),
+            RetailerError::DeliveryHeaders(_) => "release_headers_invalid",
+            RetailerError::ReleaseStateUnknown { .. } => "release_state_unknown",
+            RetailerError::ReleaseGrantUnknown { .. } => "release_grant_unknown",
+            RetailerError::ReleaseRetailerMismatch { .. } => "release_retailer_mismatch",
+            RetailerError::ReleaseOutOfOrder { .. } => "release_out_of_order",
+            RetailerError::ReleaseGrantEnded { .. } => "release_grant_ended",
+            RetailerError::Holdings { .. } => "holdings_storage_failed",
+            RetailerError::HoldingsTooNew { .. } => "holdings_too_new",
         }
     }
 }

@@ -1,12 +1,13 @@
 //! `locket-retailer`: the retailer developer's tool for Locket — write and send grant requests, inspect
 //! grant files, fetch the granted data, give grants back; and the reference retailer server (`keys new`,
-//! `dev-cert`, `serve`, `request publish`).
+//! `dev-cert`, `serve`, `request publish`, `holdings`).
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use locket_retailer::holdings::{safe, Holdings, SubjectHoldings};
 use locket_retailer::publish::{parse_ttl, publish, qr_text, PublishOptions, ScopeAsk};
 use locket_retailer::server::{stderr_log, ServeConfig, Server};
 use locket_retailer::store::DataDir;
@@ -34,7 +35,8 @@ enum Command {
     /// The reference server's keys.
     #[command(subcommand)]
     Keys(KeysCmd),
-    /// Run the reference retailer server: HTTPS serving the shop's metadata and its one-time signed requests.
+    /// Run the reference retailer server: HTTPS serving the shop's metadata and its one-time signed requests,
+    /// and receiving the releases customers' Locket delivers.
     Serve {
         /// The shop's origin as Locket reaches it, with the port (https://shop.test:8443).
         #[arg(long)]
@@ -60,6 +62,15 @@ enum Command {
         /// Privacy policy URL on the origin (default: recorded, else ORIGIN/privacy, which is served).
         #[arg(long)]
         privacy_policy: Option<String>,
+    },
+    /// Show what the reference server holds: for each subject its grants, the values received and the erasures.
+    Holdings {
+        /// The shop's data directory.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Make a development certificate authority and a server certificate for a host (never for production).
     DevCert {
@@ -323,6 +334,84 @@ fn receipt_line(r: &locket_wire::receipt::Receipt) -> String {
     )
 }
 
+/// The plain report of `holdings`: every stored text escaped, so a value cannot drive the terminal.
+fn holdings_text(subjects: &[SubjectHoldings]) -> String {
+    let mut lines = Vec::new();
+    for (i, s) in subjects.iter().enumerate() {
+        if i > 0 {
+            lines.push(String::new());
+        }
+        lines.push(format!("Subject {}", safe(&s.subject)));
+        for g in &s.grants {
+            let status = match (g.status.as_str(), g.ended_by.as_deref()) {
+                ("ended", Some("owner")) => "revoked by the owner".to_owned(),
+                ("ended", _) => "ended (expired)".to_owned(),
+                (other, _) => safe(other).into_owned(),
+            };
+            let when = g
+                .ended_at
+                .as_deref()
+                .map(|t| format!(" on {}", safe(t)))
+                .unwrap_or_default();
+            lines.push(format!(
+                "  Grant {}: {status}{when}; last release #{}; key {}; granted {}",
+                safe(&g.grant_id),
+                g.last_sequence,
+                safe(&g.key_id),
+                safe(&g.granted_at)
+            ));
+            if g.erasure_requested {
+                lines.push(format!(
+                    "    The owner asked for erasure{}.",
+                    g.erased_at
+                        .as_deref()
+                        .map(|t| format!("; erased {}", safe(t)))
+                        .unwrap_or_default()
+                ));
+            }
+            if let Some(kept) = &g.kept_under {
+                lines.push(format!(
+                    "    Values kept after the grant ended, under the retention promise {}.",
+                    safe(kept)
+                ));
+            }
+            if g.fields.is_empty() {
+                lines.push("    no values held".to_owned());
+            }
+            let width = g.fields.iter().map(|f| safe(&f.key).chars().count()).max().unwrap_or(0);
+            for f in &g.fields {
+                let value = match &f.value {
+                    serde_json::Value::String(v) => v.clone(),
+                    other => other.to_string(),
+                };
+                lines.push(format!(
+                    "    {:width$}  {}  (v{}, {}, under {}, received {})",
+                    safe(&f.key),
+                    safe(&value),
+                    f.version,
+                    safe(&f.label),
+                    safe(&f.scope),
+                    safe(&f.received_at)
+                ));
+            }
+        }
+        for e in &s.erasures {
+            let why = if e.reason == "revoke" {
+                "the owner revoked the grant"
+            } else {
+                "the grant ended and the promise was to delete it then"
+            };
+            lines.push(format!(
+                "  Erased {} value(s) of grant {} on {} ({why}).",
+                e.deleted,
+                safe(&e.grant_id),
+                safe(&e.at)
+            ));
+        }
+    }
+    lines.join("\n")
+}
+
 fn print_json(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
@@ -458,6 +547,30 @@ fn run(cli: Cli) -> Result<(), RetailerError> {
                 println!(
                     "  encryption (X25519):  kid {}  thumbprint {enc}",
                     kid(&keys.encryption)
+                );
+            }
+        }
+        Command::Holdings { data, json } => {
+            let dir = DataDir::new(&data);
+            let subjects = match Holdings::open_existing(&dir)? {
+                Some(h) => h.report()?,
+                None => Vec::new(),
+            };
+            if json {
+                print_json(&serde_json::json!({ "subjects": subjects }));
+            } else if subjects.is_empty() {
+                println!(
+                    "Nothing received yet: no customer's Locket has delivered a release to {}.",
+                    dir.holdings_path().display()
+                );
+            } else {
+                let grants: usize = subjects.iter().map(|s| s.grants.len()).sum();
+                let values: usize = subjects.iter().flat_map(|s| &s.grants).map(|g| g.fields.len()).sum();
+                println!("{}", holdings_text(&subjects));
+                eprintln!(
+                    "{} subject(s), {grants} grant(s), {values} value(s) held, in {}",
+                    subjects.len(),
+                    dir.holdings_path().display()
                 );
             }
         }
@@ -781,6 +894,8 @@ fn main() -> ExitCode {
                 | RetailerError::TokenInvalid(_)
                 | RetailerError::Receipt(_)
                 | RetailerError::KeysInvalid { .. }
+                | RetailerError::Holdings { .. }
+                | RetailerError::HoldingsTooNew { .. }
                 | RetailerError::Io { .. } => 5,
                 _ => 1,
             })

@@ -1,7 +1,9 @@
 //! Publishing a signed request object: the grant request (with the shop's recorded details), wrapped with a
 //! `state`, its `request_uri` and a short validity, signed with the shop's key and stored in its data directory
 //! for the server to hand out once; and the `locket://connect?request_uri=…` link (and its QR code) that makes
-//! the owner's Locket fetch it.
+//! the owner's Locket fetch it. Each request's `state` is recorded in the shop's holdings database
+//! ([`crate::holdings`]), which outlives the one-time object: the grant release that answers the request must
+//! carry it.
 
 use chrono::{DateTime, Duration, Utc};
 use locket_wire::request_object::{
@@ -9,6 +11,7 @@ use locket_wire::request_object::{
 };
 use locket_wire::Purpose;
 
+use crate::holdings::Holdings;
 use crate::store::{random_token, DataDir};
 use crate::{RequestBuilder, RetailerError};
 
@@ -214,6 +217,8 @@ pub fn publish(dir: &DataDir, options: &PublishOptions, now: DateTime<Utc>) -> R
         .map_err(|e| RetailerError::Crypto(format!("cannot sign the request object: {e}")))?;
     verify_request_object(jws.as_bytes(), &metadata, &request_uri, now)
         .map_err(|e| RetailerError::Invalid(format!("Locket would refuse this request object ({}): {e}", e.code())))?;
+    // The state first: an object that is served always has its state on record.
+    Holdings::open(dir)?.record_state(&state, &id, now, claims.expires_at)?;
     dir.store_request(&id, &jws)?;
     Ok(Published {
         link: connect_link(&request_uri),

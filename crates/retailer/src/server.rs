@@ -6,11 +6,15 @@
 //! | `GET /` | a small page saying what this is and how to use it |
 //! | `GET /.well-known/locket-retailer.json` | the shop's metadata (`locket.retailer/v1`) |
 //! | `GET /locket/requests/{id}` | a one-time signed request object (`application/jwt`, `no-store`), then deleted; 404 once used or if never published, 410 (and deleted) once expired |
+//! | `POST /locket/deliveries` | a release from an owner's Locket (`application/jose`, Standard Webhooks headers): 200 `{"status":"accepted"}` or `{"status":"duplicate"}`, else `{"code","message"}` with the status Locket acts on (see [`delivery_status`]) |
 //! | `GET /privacy` | a plain privacy page (the default privacy policy URL) |
 //!
 //! Request objects are files in the shop's data directory ([`crate::store`]) written by
-//! [`crate::publish::publish`], so publishing works whether or not the server runs. Each request is logged
-//! as one line (peer, method, path with request ids shortened, status, time), never with a secret.
+//! [`crate::publish::publish`], so publishing works whether or not the server runs. Releases are checked and
+//! applied by [`crate::holdings::Holdings::receive`] (one transaction each, one at a time) in
+//! `DIR/holdings.sqlite`. Each request is logged as one line (peer, method, path with request ids shortened,
+//! status, time), each delivery as one more (release, grant, sequence, event, outcome) — never a value or a
+//! secret.
 //!
 //! TLS handshakes run concurrently, each in its own task with a [`HANDSHAKE_TIMEOUT`] and at most
 //! [`MAX_HANDSHAKES`] at once, so a client that connects and says nothing cannot hold up anyone else.
@@ -21,12 +25,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::body::{Body, HttpBody as _};
 use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::extract::{Path as UrlPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::IncomingStream;
 use axum::Router;
 use chrono::Utc;
@@ -38,7 +43,11 @@ use tokio_rustls::rustls;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use crate::store::{DataDir, Shop, Taken, PRIVACY_PATH, REQUESTS_PATH};
+use locket_wire::metadata::RetailerKeys;
+use locket_wire::release::{ReleaseError, WebhookHeaders, MAX_RELEASE_BYTES};
+
+use crate::holdings::{Holdings, Received};
+use crate::store::{DataDir, Shop, Taken, DELIVERY_PATH, PRIVACY_PATH, REQUESTS_PATH};
 use crate::RetailerError;
 
 /// How long a client has to complete the TLS handshake.
@@ -219,6 +228,9 @@ struct Shared {
     dir: DataDir,
     shop: Shop,
     metadata: String,
+    keys: RetailerKeys,
+    /// One connection; deliveries are applied one at a time.
+    holdings: std::sync::Mutex<Holdings>,
     log: Log,
 }
 
@@ -239,7 +251,8 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// Check everything (keys, shop details as Locket will read them, TLS files), bind the listen address,
-    /// then record the shop's details in the data directory (`shop.json`) for `request publish`.
+    /// then record the shop's details in the data directory (`shop.json`) for `request publish` and open its
+    /// holdings database (`holdings.sqlite`, made if needed).
     pub async fn bind(config: &ServeConfig, log: Log) -> Result<Server, RetailerError> {
         let dir = DataDir::new(&config.data);
         let keys = dir.load_keys()?;
@@ -264,6 +277,7 @@ impl Server {
             reason: e.to_string(),
         })?;
         dir.save_shop(&shop)?;
+        let holdings = Holdings::open(&dir)?;
         let _ = dir.sweep_expired(Utc::now());
         Ok(Server {
             listener,
@@ -271,6 +285,8 @@ impl Server {
                 dir,
                 shop,
                 metadata,
+                keys,
+                holdings: std::sync::Mutex::new(holdings),
                 log,
             }),
         })
@@ -335,6 +351,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(locket_wire::metadata::WELL_KNOWN_PATH, get(metadata))
         .route(PRIVACY_PATH, get(privacy))
         .route(&format!("{REQUESTS_PATH}{{id}}"), get(request_object))
+        .route(DELIVERY_PATH, post(delivery))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), log_requests))
         .with_state(shared)
@@ -432,6 +449,176 @@ async fn request_object(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<
     }
 }
 
+/// The HTTP status a delivery's refusal is answered with: the signal Locket acts on (2xx delivered, 410 the shop
+/// ended the grant, another 4xx a permanent refusal, 5xx retried later).
+pub fn delivery_status(e: &RetailerError) -> StatusCode {
+    match e {
+        RetailerError::Release(ReleaseError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
+        RetailerError::Release(ReleaseError::Malformed(_) | ReleaseError::DecryptFailed(_))
+        | RetailerError::DeliveryHeaders(_) => StatusCode::BAD_REQUEST,
+        RetailerError::Release(
+            ReleaseError::UnknownKey { .. }
+            | ReleaseError::InvalidSignature(_)
+            | ReleaseError::Stale { .. }
+            | ReleaseError::Headers(_),
+        ) => StatusCode::UNAUTHORIZED,
+        RetailerError::ReleaseStateUnknown { .. } | RetailerError::ReleaseRetailerMismatch { .. } => {
+            StatusCode::FORBIDDEN
+        }
+        RetailerError::ReleaseGrantUnknown { .. } | RetailerError::ReleaseOutOfOrder { .. } => StatusCode::CONFLICT,
+        RetailerError::ReleaseGrantEnded { .. } => StatusCode::GONE,
+        RetailerError::Holdings { .. } | RetailerError::HoldingsTooNew { .. } | RetailerError::Io { .. } => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Whether `id` has the form of a release id (`rel_` + 32 hex digits): only such a `webhook-id` is logged.
+fn is_release_id(id: &str) -> bool {
+    id.strip_prefix("rel_")
+        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
+/// How much of an oversized delivery is still read, and dropped, so that its sender gets the 413 rather than a
+/// connection reset in the middle of sending; the rest of a larger one is not read.
+const DRAIN_LIMIT: usize = 4 * MAX_RELEASE_BYTES;
+/// How long that reading may take.
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// Reads and drops what is left of `body`, at most `budget` bytes and [`DRAIN_TIME`].
+async fn drain(mut body: std::pin::Pin<&mut Body>, mut budget: usize) {
+    let reading = async {
+        while let Some(Ok(frame)) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            let n = frame.data_ref().map_or(0, |d| d.len());
+            if n >= budget {
+                return;
+            }
+            budget -= n;
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, reading).await;
+}
+
+/// The body, refused with `release_too_large` as soon as it is known to be over [`MAX_RELEASE_BYTES`].
+async fn read_capped(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, RetailerError> {
+    let too_large = |n: usize| RetailerError::Release(ReleaseError::TooLarge(n));
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut body = std::pin::pin!(body);
+    if let Some(n) = announced.filter(|n| *n > MAX_RELEASE_BYTES) {
+        if n <= DRAIN_LIMIT {
+            drain(body.as_mut(), n).await;
+        }
+        return Err(too_large(n));
+    }
+    let mut out = Vec::with_capacity(announced.unwrap_or(0));
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame
+            .map_err(|e| RetailerError::Release(ReleaseError::Malformed(format!("the body could not be read: {e}"))))?;
+        if let Ok(data) = frame.into_data() {
+            let size = out.len() + data.len();
+            if size > MAX_RELEASE_BYTES {
+                drain(body.as_mut(), DRAIN_LIMIT.saturating_sub(size)).await;
+                return Err(too_large(size));
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
+}
+
+/// Headers, body, then the holdings: everything one delivery needs, in that order.
+async fn receive_delivery(shared: &Arc<Shared>, headers: &HeaderMap, body: Body) -> Result<Received, RetailerError> {
+    let text_of = |name: &str| -> Result<Option<&str>, RetailerError> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| RetailerError::DeliveryHeaders(format!("{name} is not text")))
+            })
+            .transpose()
+    };
+    let webhook: WebhookHeaders = crate::holdings::webhook_headers(
+        text_of("webhook-id")?,
+        text_of("webhook-timestamp")?,
+        text_of("webhook-signature")?,
+    )?;
+    let bytes = read_capped(headers, body).await?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| RetailerError::Release(ReleaseError::Malformed("the body is not a compact JWE".into())))?;
+    let s = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        // A panic inside a transaction rolled it back: the connection is still good.
+        let mut holdings = s.holdings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        holdings.receive(&text, &webhook, &s.keys.encryption, &s.shop.retailer_id(), Utc::now())
+    })
+    .await
+    .map_err(|e| RetailerError::Holdings {
+        path: shared.dir.holdings_path().display().to_string(),
+        detail: format!("the delivery could not be applied: {e}"),
+    })?
+}
+
+fn no_store_json(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+}
+
+async fn delivery(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let shown = parts
+        .headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| is_release_id(id))
+        .unwrap_or("-")
+        .to_owned();
+    match receive_delivery(&shared, &parts.headers, body).await {
+        Ok(Received::Accepted(a)) => {
+            (shared.log)(&format!(
+                "delivery {} grant {} #{} {}: accepted ({} value(s) stored, {} deleted)",
+                a.release_id,
+                a.grant_id,
+                a.sequence,
+                a.event.as_str(),
+                a.stored,
+                a.deleted
+            ));
+            no_store_json(
+                StatusCode::OK,
+                serde_json::json!({ "status": "accepted", "release_id": a.release_id, "sequence": a.sequence }),
+            )
+        }
+        Ok(Received::Duplicate { release_id, grant_id }) => {
+            (shared.log)(&format!(
+                "delivery {release_id} grant {grant_id}: duplicate, applied before"
+            ));
+            no_store_json(
+                StatusCode::OK,
+                serde_json::json!({ "status": "duplicate", "release_id": release_id }),
+            )
+        }
+        Err(e) => {
+            let status = delivery_status(&e);
+            let message = if status.is_server_error() {
+                // The detail (a path, SQLite's words) is for the shop's log, not for the sender.
+                (shared.log)(&format!(
+                    "delivery {shown}: refused {} {}: {e}",
+                    status.as_u16(),
+                    e.code()
+                ));
+                "the shop could not store the release just now; send it again later".to_owned()
+            } else {
+                (shared.log)(&format!("delivery {shown}: refused {} {}", status.as_u16(), e.code()));
+                e.to_string()
+            };
+            no_store_json(status, serde_json::json!({ "code": e.code(), "message": message }))
+        }
+    }
+}
+
 async fn not_found() -> Response {
     plain(StatusCode::NOT_FOUND, "Not found.\n")
 }
@@ -478,6 +665,9 @@ async fn index(State(shared): State<Arc<Shared>>) -> Response {
          (<code>locket.retailer/v1</code>): name, contact, privacy policy, delivery URL and public keys.</li>\n\
          <li><code>{requests}{{id}}</code> — one-time signed request objects (<code>application/jwt</code>): \
          each is served once, then deleted; a used one answers 404, an expired one 410.</li>\n\
+         <li><code>POST {deliveries}</code> — releases from customers' Locket (<code>application/jose</code>): \
+         what they granted, its updates, and the end of each grant; <code>locket-retailer holdings</code> shows \
+         what is held.</li>\n\
          <li><a href=\"{privacy}\"><code>{privacy}</code></a> — a privacy page.</li>\n</ul>\n\
          <h2>How to use it</h2>\n<ol>\n\
          <li>Publish a request (works whether or not this server runs):\
@@ -492,6 +682,7 @@ async fn index(State(shared): State<Arc<Shared>>) -> Response {
          <p>See <code>docs/retailers.md</code>, “Reference server”.</p>",
         well_known = locket_wire::metadata::WELL_KNOWN_PATH,
         requests = REQUESTS_PATH,
+        deliveries = DELIVERY_PATH,
         privacy = PRIVACY_PATH,
     );
     page(&shop.name, &body)
@@ -503,8 +694,9 @@ async fn privacy(State(shared): State<Arc<Shared>>) -> Response {
         "<h1>Privacy at {name}</h1>\n\
          <p>{name} (<code>{origin}</code>) asks for personal data only through Locket: you see each field it asks \
          for and why, and you decide what to share and for how long. It receives only what you grant.</p>\n\
-         <p>This is a reference server for development: it keeps its signing keys and the requests it publishes, \
-         and no personal data.</p>\n\
+         <p>This is a reference server for development: it keeps its keys, the requests it publishes, and what \
+         your Locket delivers — only what you granted, replaced when you change it, and deleted when you revoke \
+         the grant (or when it ends, if that was the promise).</p>\n\
          <p>Questions about your data: <code>{contact}</code>.</p>",
         name = escape(&shop.name),
         origin = escape(&shop.origin),

@@ -4,6 +4,8 @@
 //! DIR/                 0700
 //!   keys.json          0600  the shop's private signing (Ed25519) and encryption (X25519) JWKs
 //!   shop.json          0600  origin, name, contact, privacy policy, delivery URL (written by `serve`)
+//!   holdings.sqlite    0600  published states, accepted grants, received values, releases, erasures
+//!                            (SQLite, written by `request publish` and `serve`; see [`crate::holdings`])
 //!   requests/          0700
 //!     {id}.jws         0600  a one-time signed request object (written by `request publish`)
 //! ```
@@ -22,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::RetailerError;
 
-/// Path of the delivery route on the shop's origin (routed by a later version of the server).
+/// Path of the delivery route on the shop's origin, where Locket POSTs releases.
 pub const DELIVERY_PATH: &str = "/locket/deliveries";
 /// Path prefix of the one-time request objects on the shop's origin.
 pub const REQUESTS_PATH: &str = "/locket/requests/";
@@ -258,6 +260,11 @@ impl DataDir {
     /// `DIR/shop.json`.
     pub fn shop_path(&self) -> PathBuf {
         self.root.join("shop.json")
+    }
+
+    /// `DIR/holdings.sqlite`.
+    pub fn holdings_path(&self) -> PathBuf {
+        self.root.join("holdings.sqlite")
     }
 
     /// `DIR/requests`.

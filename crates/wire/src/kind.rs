@@ -56,7 +56,9 @@ impl ErrorKind {
             | "retailer_not_found"
             | "grant_file_unavailable"
             | "retailer_keys_missing"
-            | "retailer_shop_missing" => ErrorKind::NotFound,
+            | "retailer_shop_missing"
+            | "release_state_unknown"
+            | "release_grant_unknown" => ErrorKind::NotFound,
             "wrong_passphrase"
             | "wrong_recovery_key"
             | "wrong_export_passphrase"
@@ -96,7 +98,8 @@ impl ErrorKind {
             | "receipt_key_invalid"
             | "token_key_invalid"
             | "response_too_large"
-            | "retailer_keys_invalid" => ErrorKind::Damaged,
+            | "retailer_keys_invalid"
+            | "holdings_too_new" => ErrorKind::Damaged,
             "vault_exists"
             | "vault_not_rolled_back"
             | "import_target_not_empty"
@@ -109,7 +112,9 @@ impl ErrorKind {
             | "delivery_finished"
             | "alias_in_use"
             | "scope_unsatisfiable"
-            | "rate_limited" => ErrorKind::Conflict,
+            | "rate_limited"
+            | "release_out_of_order"
+            | "release_grant_ended" => ErrorKind::Conflict,
             "disk_full"
             | "vault_read_only"
             | "io_error"
@@ -126,7 +131,8 @@ impl ErrorKind {
             | "endpoint_bind_failed"
             | "endpoint_unreachable"
             | "endpoint_vault_unusable"
-            | "server_bind_failed" => ErrorKind::Storage,
+            | "server_bind_failed"
+            | "holdings_storage_failed" => ErrorKind::Storage,
             "internal"
             | "internal_error"
             | "runtime"
@@ -200,7 +206,8 @@ impl ErrorKind {
             | "release_unknown_key"
             | "release_invalid_signature"
             | "release_timestamp_stale"
-            | "release_headers_invalid" => ErrorKind::Invalid,
+            | "release_headers_invalid"
+            | "release_retailer_mismatch" => ErrorKind::Invalid,
             "retailer_metadata_malformed"
             | "retailer_metadata_too_large"
             | "request_object_malformed"

@@ -14,22 +14,22 @@ use chrono::Utc;
 use locket_wire::metadata::parse_metadata;
 use locket_wire::request_object::verify_request_object;
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_locket-retailer"))
 }
 
-fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     bin().args(args).stdin(Stdio::null()).output().unwrap()
 }
 
-fn text(o: &Output) -> (String, String) {
+pub(crate) fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
 }
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
@@ -49,7 +49,7 @@ fn free_port() -> u16 {
 }
 
 /// A running `locket-retailer serve`, killed if the test ends without stopping it.
-struct Running {
+pub(crate) struct Running {
     child: Option<Child>,
     stderr: Arc<Mutex<String>>,
 }
@@ -97,12 +97,12 @@ impl Running {
         }
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
 
     /// Close stdin (the server stops when its parent's pipe closes) and wait for a clean exit.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().unwrap();
         drop(child.stdin.take());
         wait_briefly(child)
@@ -158,17 +158,17 @@ fn client(ca: &Path, addr: SocketAddr) -> reqwest::blocking::Client {
         .unwrap()
 }
 
-struct Shop {
+pub(crate) struct Shop {
     _tmp: tempfile::TempDir,
-    data: PathBuf,
+    pub(crate) data: PathBuf,
     tls: PathBuf,
-    port: u16,
-    origin: String,
+    pub(crate) port: u16,
+    pub(crate) origin: String,
     signing_kid: String,
 }
 
 /// `keys new` and `dev-cert` in a fresh directory, with their checks.
-fn shop() -> Shop {
+pub(crate) fn shop() -> Shop {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("shop");
     let tls = tmp.path().join("tls");
@@ -220,7 +220,7 @@ fn shop() -> Shop {
 }
 
 impl Shop {
-    fn serve(&self, extra: &[&str]) -> Running {
+    pub(crate) fn serve(&self, extra: &[&str]) -> Running {
         let listen = format!("127.0.0.1:{}", self.port);
         let (cert, key) = (self.tls.join("cert.pem"), self.tls.join("key.pem"));
         let mut args = vec![
@@ -245,7 +245,7 @@ impl Shop {
         run(&args)
     }
 
-    fn client(&self) -> reqwest::blocking::Client {
+    pub(crate) fn client(&self) -> reqwest::blocking::Client {
         client(&self.tls.join("ca.pem"), SocketAddr::from(([127, 0, 0, 1], self.port)))
     }
 }
@@ -401,7 +401,7 @@ fn a_shop_serves_metadata_and_one_time_signed_requests_that_locket_accepts() {
     assert_eq!(http.get(&expired_uri).send().unwrap().status(), 410);
     assert_eq!(http.get(&expired_uri).send().unwrap().status(), 404);
 
-    // Ids that are not request ids, the pages, and no delivery route yet.
+    // Ids that are not request ids, the pages, and a delivery without its headers.
     for bad in ["..%2Fkeys.json", "keys", "AAAAAAAAAAAAAAAAAAAAAA"] {
         let resp = http
             .get(format!("{}/locket/requests/{bad}", shop.origin))
@@ -420,7 +420,9 @@ fn a_shop_serves_metadata_and_one_time_signed_requests_that_locket_accepts() {
     assert_eq!(privacy.status(), 200);
     assert!(privacy.text().unwrap().contains("privacy@shop.test"));
     let delivery = http.post(&metadata.delivery_url).body("{}").send().unwrap();
-    assert_eq!(delivery.status(), 404);
+    assert_eq!(delivery.status(), 400);
+    let refusal: serde_json::Value = delivery.json().unwrap();
+    assert_eq!(refusal["code"], "release_headers_invalid", "{refusal}");
 
     // Plain HTTP on the TLS port gets nowhere.
     let plain = reqwest::blocking::Client::new()
