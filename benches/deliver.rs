@@ -198,7 +198,7 @@ fn main() {
     for i in 0..5 {
         let tx = store.conn_mut().transaction().expect("tx");
         let t = Instant::now();
-        locket_vault::profile::set(&tx, "sizes.shoe", serde_json::json!(format!("{}", 36 + i))).expect("set");
+        locket_vault::profile::set(&tx, "sizes.shoe", serde_json::json!(36 + i)).expect("set");
         tx.commit().expect("commit");
         single.push(t.elapsed());
         let tx = store.conn_mut().transaction().expect("tx");

@@ -6,6 +6,7 @@ mod kit;
 mod export;
 mod flow;
 mod golden;
+mod outbox;
 mod parser_props;
 mod privacy;
 mod vectors;
