@@ -4,8 +4,9 @@
 //!    X25519 key) against bare ECDH-ES + A256GCM encryptions per second of the same payload (goal ≥ 0.5);
 //! 2. a profile edit fanning out to 1,000 live grants: the one transaction that stores the edit and queues every
 //!    update, against a transaction that stores the edit alone;
-//! 3. draining the outbox: releases sealed, recorded and acknowledged per second through the grants crate
-//!    (the HTTP leg is measured by `tests/integration/deliver_web.rs` against a real TLS server, not here).
+//! 3. draining the outbox: releases sealed, recorded and acknowledged per second through the grants crate, without
+//!    the network, then 4. end to end to the reference retailer server over HTTPS on loopback (`locket-retailer
+//!    serve` in-process, a development CA): Locket's passes post, the server decrypts, verifies and stores each one.
 //!
 //! `cargo bench --bench deliver`; `LOCKET_BENCH_QUICK=1` runs shorter.
 
@@ -255,4 +256,108 @@ fn main() {
     let drained = done as f64 / t.elapsed().as_secs_f64();
     println!("\n== outbox drain without the network ({done} grant releases) ==");
     println!("sealed, recorded and acknowledged:  {drained:>8.0} releases/s");
+
+    // 4. The same, to the reference retailer server over HTTPS.
+    let over_https = drain_to_reference_server(
+        tmp.path(),
+        if std::env::var_os("LOCKET_BENCH_QUICK").is_some() {
+            20
+        } else {
+            100
+        },
+    );
+    println!("\n== outbox drain to the reference retailer server over HTTPS on loopback ==");
+    println!(
+        "{} grant releases delivered and stored by the shop: {:>8.0} releases/s   ratio to the drain without network {:.2}",
+        over_https.0,
+        over_https.1,
+        over_https.1 / drained
+    );
+}
+
+/// Connects `n` requests published by an in-process reference server, approves them, and times the passes that
+/// deliver the `n` grant releases to it. Returns (delivered, releases per second).
+fn drain_to_reference_server(dir: &std::path::Path, n: usize) -> (usize, f64) {
+    use locket_retailer::publish::{publish, PublishOptions, ScopeAsk};
+    use locket_retailer::server::{no_log, ServeConfig, Server};
+    use locket_retailer::store::DataDir;
+    let shop_dir = dir.join("shop");
+    let data = DataDir::new(&shop_dir);
+    data.write_keys(&RetailerKeys::generate().expect("keys"), false)
+        .expect("keys");
+    let tls = locket_retailer::devcert::write_dev_cert("shop.test", &shop_dir.join("tls"), false).expect("cert");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let config = ServeConfig {
+        origin: format!("https://shop.test:{port}"),
+        listen: format!("127.0.0.1:{port}").parse().expect("listen"),
+        tls_cert: tls.cert.clone(),
+        tls_key: tls.key.clone(),
+        data: shop_dir.clone(),
+        name: Some("Bench Shop".into()),
+        contact: None,
+        privacy_policy: None,
+    };
+    let server = rt.block_on(Server::bind(&config, no_log())).expect("bind");
+    rt.spawn(server.run(std::future::pending::<()>()));
+    let net = locket_app::net::Net::new(locket_app::net::NetPolicy {
+        allow_loopback: true,
+        extra_ca_pem: vec![std::fs::read(&tls.ca).expect("ca")],
+        resolve: vec![("shop.test".into(), std::net::IpAddr::from([127, 0, 0, 1]))],
+        ..locket_app::net::NetPolicy::default()
+    })
+    .expect("net");
+    let (vault, _) = Vault::create(
+        &dir.join("https"),
+        &Passphrase::new("bench passphrase".into()),
+        KdfParams::for_tests(),
+    )
+    .expect("vault");
+    let (session, _) = locket_app::Session::open_once(vault, "bench", locket_app::Options::cli()).expect("session");
+    session
+        .set_value("contact.email".into(), "ada@example.org".into())
+        .expect("set");
+    for _ in 0..n {
+        let published = publish(
+            &data,
+            &PublishOptions {
+                scopes: vec![ScopeAsk {
+                    scope: "contact.email".into(),
+                    purpose: locket_wire::Purpose::OrderFulfilment,
+                    purpose_text: None,
+                    required: true,
+                }],
+                duration: "P30D".into(),
+                retention: "until_grant_ends".into(),
+                statement: None,
+                state: None,
+                ttl: chrono::Duration::minutes(10),
+            },
+            Utc::now(),
+        )
+        .expect("publish");
+        let req = session.connect(&published.link, &net).expect("connect");
+        session
+            .approve_with(&req.id, ApproveOptions::default(), Default::default(), None, |_| Ok(()))
+            .expect("approve");
+    }
+    let t = Instant::now();
+    let mut delivered = 0;
+    while delivered < n {
+        let pass = session.deliver_due(&net).expect("pass");
+        assert_eq!(pass.failed, 0, "a delivery failed: {pass:?}");
+        delivered += pass.delivered;
+        if pass.delivered == 0 && pass.retrying > 0 {
+            panic!("the shop refused or was unreachable: {pass:?}");
+        }
+    }
+    (delivered, delivered as f64 / t.elapsed().as_secs_f64())
 }
