@@ -278,14 +278,14 @@ fn main() {
 /// Connects `n` requests published by an in-process reference server, approves them, and times the passes that
 /// deliver the `n` grant releases to it. Returns (delivered, releases per second).
 fn drain_to_reference_server(dir: &std::path::Path, n: usize) -> (usize, f64) {
-    use locket_retailer::publish::{publish, PublishOptions, ScopeAsk};
-    use locket_retailer::server::{no_log, ServeConfig, Server};
-    use locket_retailer::store::DataDir;
+    use locket_retailer_server::publish::{publish, PublishOptions, ScopeAsk};
+    use locket_retailer_server::server::{no_log, ServeConfig, Server};
+    use locket_retailer_server::store::DataDir;
     let shop_dir = dir.join("shop");
     let data = DataDir::new(&shop_dir);
     data.write_keys(&RetailerKeys::generate().expect("keys"), false)
         .expect("keys");
-    let tls = locket_retailer::devcert::write_dev_cert("shop.test", &shop_dir.join("tls"), false).expect("cert");
+    let tls = locket_retailer_server::devcert::write_dev_cert("shop.test", &shop_dir.join("tls"), false).expect("cert");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("port")
         .local_addr()

@@ -15,19 +15,11 @@
 //! Every call to the owner's Locket sends the grant's token as `Authorization: Bearer …`. A refusal comes
 //! back as [`RetailerError::Refused`] with the endpoint's stable `code` (`grant_revoked`, `token_expired`, …).
 //!
-//! The reference retailer server lives here too, so tests and a shop's developer see the whole "Connect from
-//! the web" exchange: [`store`] (the shop's data directory: keys, details, one-time request objects),
-//! [`publish`] (signed request objects and their `locket://connect` links), [`server`] (HTTPS: metadata,
-//! request objects, deliveries of releases), [`holdings`] (what the shop received: grants, values, erasures, in
-//! SQLite) and [`devcert`] (a development CA and server certificate).
+//! No database, no server: a shop's program links this and `locket-wire`. The reference retailer server and
+//! the `locket-retailer` CLI (publishing signed requests, receiving releases into SQLite) are the
+//! `locket-retailer-server` crate, built on this one.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-
-pub mod devcert;
-pub mod holdings;
-pub mod publish;
-pub mod server;
-pub mod store;
 
 use std::path::Path;
 use std::time::Duration;

@@ -349,7 +349,7 @@ fn a_shop_serves_metadata_and_one_time_signed_requests_that_locket_accepts() {
     );
     assert_eq!(
         qr.trim_end_matches('\n'),
-        locket_retailer::publish::qr_text(link, false).unwrap(),
+        locket_retailer_server::publish::qr_text(link, false).unwrap(),
         "the QR code is of the link"
     );
     assert!(qr.lines().next().unwrap().trim().is_empty(), "quiet zone on top");
@@ -393,7 +393,7 @@ fn a_shop_serves_metadata_and_one_time_signed_requests_that_locket_accepts() {
     let expired_uri = out["request_uri"].as_str().unwrap().to_owned();
     assert_eq!(
         out["link"].as_str().unwrap(),
-        locket_retailer::publish::connect_link(&expired_uri)
+        locket_retailer_server::publish::connect_link(&expired_uri)
     );
     let expires_at: chrono::DateTime<Utc> = out["expires_at"].as_str().unwrap().parse().unwrap();
     let wait = (expires_at - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200);

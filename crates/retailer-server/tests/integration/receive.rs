@@ -5,9 +5,9 @@
 //! published with the crate's own `publish`.
 
 use chrono::{Duration, SecondsFormat, Utc};
-use locket_retailer::holdings::{Holdings, SubjectHoldings};
-use locket_retailer::publish::{publish, PublishOptions, ScopeAsk};
-use locket_retailer::store::DataDir;
+use locket_retailer_server::holdings::{Holdings, SubjectHoldings};
+use locket_retailer_server::publish::{publish, PublishOptions, ScopeAsk};
+use locket_retailer_server::store::DataDir;
 use locket_wire::grantfile::{self, GrantFile, GrantFileScope, GrantRetailer, GrantSpec};
 use locket_wire::metadata::{parse_metadata, PublicJwk, RetailerKeys};
 use locket_wire::release::{

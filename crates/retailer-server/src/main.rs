@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use locket_retailer::holdings::{safe, Holdings, SubjectHoldings};
-use locket_retailer::publish::{parse_ttl, publish, qr_text, PublishOptions, ScopeAsk};
-use locket_retailer::server::{stderr_log, ServeConfig, Server};
-use locket_retailer::store::DataDir;
-use locket_retailer::{
+use locket_retailer_server::holdings::{safe, Holdings, SubjectHoldings};
+use locket_retailer_server::publish::{parse_ttl, publish, qr_text, PublishOptions, ScopeAsk};
+use locket_retailer_server::server::{stderr_log, ServeConfig, Server};
+use locket_retailer_server::store::DataDir;
+use locket_retailer_server::{
     load_grant, parse_offer_arg, parse_recipient_arg, parse_scope_arg, verify_offline, verify_receipts, Client,
     RequestBuilder, RetailerError,
 };
@@ -575,10 +575,10 @@ fn run(cli: Cli) -> Result<(), RetailerError> {
             }
         }
         Command::DevCert { host, out, force } => {
-            let files = locket_retailer::devcert::write_dev_cert(&host, &out, force)?;
+            let files = locket_retailer_server::devcert::write_dev_cert(&host, &out, force)?;
             // Locket reads LOCKET_NET_EXTRA_CA from its own working directory: print where the CA really is.
             let ca = std::fs::canonicalize(&files.ca).unwrap_or_else(|_| files.ca.clone());
-            let host = locket_retailer::devcert::check_host(&host)?;
+            let host = locket_retailer_server::devcert::check_host(&host)?;
             println!("Wrote a development CA and a certificate for {host} (never use them in production):");
             println!("  {}  the CA certificate, to trust", files.ca.display());
             println!("  {}  the server certificate + CA (--tls-cert)", files.cert.display());
