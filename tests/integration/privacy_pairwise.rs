@@ -13,24 +13,6 @@ use std::collections::BTreeSet;
 /// `[A-Za-z0-9_.:-]` with a digit (ids, keys, key ids, subjects), without the format and type names, URLs and times
 /// every grant names alike.
 fn identifiers(file: &GrantFile) -> BTreeSet<String> {
-    fn walk(v: &serde_json::Value, out: &mut BTreeSet<String>) {
-        match v {
-            serde_json::Value::Object(m) => m.values().for_each(|v| walk(v, out)),
-            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
-            serde_json::Value::String(s) => {
-                let id_like = s.len() >= 16
-                    && s.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
-                    && s.chars().any(|c| c.is_ascii_digit())
-                    && !s.starts_with("http")
-                    && !s.starts_with("20")
-                    && !is_dotted_name(s);
-                if id_like {
-                    out.insert(s.clone());
-                }
-            }
-            _ => {}
-        }
-    }
     let mut out = BTreeSet::new();
     walk(&serde_json::from_str(&file.to_json_pretty()).unwrap(), &mut out);
     walk(
@@ -38,6 +20,33 @@ fn identifiers(file: &GrantFile) -> BTreeSet<String> {
         &mut out,
     );
     out
+}
+
+/// [`identifiers`] of any JSON answer.
+fn identifiers_of(v: &serde_json::Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    walk(v, &mut out);
+    out
+}
+
+/// Collects the identifier-like strings of `v` into `out`.
+fn walk(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => m.values().for_each(|v| walk(v, out)),
+        serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+        serde_json::Value::String(s) => {
+            let id_like = s.len() >= 16
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
+                && s.chars().any(|c| c.is_ascii_digit())
+                && !s.starts_with("http")
+                && !s.starts_with("20")
+                && !is_dotted_name(s);
+            if id_like {
+                out.insert(s.clone());
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `locket.grant/v1`-like format names and `paseto.v4.public`-like type names: lowercase words joined by dots.
@@ -95,11 +104,20 @@ async fn two_shops_share_no_identifier_or_key() {
     );
     assert_eq!(a2.subject, a.subject);
 
-    // Both redeem, each with its own key.
+    // Both redeem, each with its own key; no answer of the endpoint to one shop shares an identifier with any
+    // answer to the other.
+    let mut seen = Vec::new();
     for file in [&a, &b] {
-        let (status, body) = fx.get("/v1/data", Some(&file.token)).await;
-        assert_eq!(status, 200, "{body}");
+        let mut ids = identifiers(file);
+        for path in ["/v1/data", "/v1/grant", "/v1/grant/receipts", "/v1/keys"] {
+            let (status, body) = fx.get(path, Some(&file.token)).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            ids.extend(identifiers_of(&body));
+        }
+        seen.push(ids);
     }
+    let shared: Vec<&String> = seen[0].intersection(&seen[1]).collect();
+    assert!(shared.is_empty(), "shared in the /v1 answers: {shared:?}");
     fx.verify_log();
     fx.stop().await;
 }
