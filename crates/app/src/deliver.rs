@@ -44,7 +44,16 @@ pub fn outcome_of(status: u16, body: &[u8]) -> Attempt {
         }
     };
     match status {
-        200..=299 => Attempt::Delivered { status },
+        200..=299 => match std::str::from_utf8(body)
+            .ok()
+            .filter(|t| serde_json::from_str::<serde_json::Value>(t).is_ok())
+        {
+            Some(answer) => Attempt::Acknowledged {
+                status,
+                answer: answer.trim().to_owned(),
+            },
+            None => Attempt::Delivered { status },
+        },
         410 => Attempt::Gone,
         408 | 425 | 429 => Attempt::Retry {
             status: Some(status),
@@ -233,6 +242,13 @@ mod tests {
     #[test]
     fn answers_map_to_what_happens_next() {
         assert_eq!(outcome_of(200, b""), Attempt::Delivered { status: 200 });
+        assert_eq!(
+            outcome_of(200, br#"{"status":"accepted"}"#),
+            Attempt::Acknowledged {
+                status: 200,
+                answer: r#"{"status":"accepted"}"#.into()
+            }
+        );
         assert_eq!(outcome_of(204, b""), Attempt::Delivered { status: 204 });
         assert_eq!(outcome_of(410, b""), Attempt::Gone);
         assert!(matches!(outcome_of(503, b""), Attempt::Retry { status: Some(503), .. }));

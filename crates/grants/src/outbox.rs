@@ -25,8 +25,9 @@ use crate::token::rfc3339;
 
 /// Edits to granted values within this window go out as one `update`.
 pub const UPDATE_WINDOW: Duration = Duration::seconds(30);
-/// How long Locket keeps trying a release before it is marked failed (the default horizon).
-pub const DEFAULT_HORIZON: Duration = Duration::days(3);
+/// How long Locket keeps trying a release before it is marked failed, unless the owner set
+/// `delivery.horizon_days`.
+pub const DEFAULT_HORIZON: Duration = Duration::days(locket_vault::settings::DEFAULT_DELIVERY_HORIZON_DAYS as i64);
 /// First retry delay; doubles per attempt (with jitter) up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::seconds(30);
 /// Longest wait between two attempts.
@@ -239,6 +240,12 @@ fn target_of_grant(conn: &Connection, grant_id: &str) -> Result<Option<(Target, 
     )))
 }
 
+/// How long releases are retried (the owner's `delivery.horizon_days` setting, default [`DEFAULT_HORIZON`]).
+fn horizon(conn: &Connection) -> Result<Duration, GrantError> {
+    let settings = locket_vault::settings::Settings::load(conn).map_err(|e| GrantError::Corrupt(e.to_string()))?;
+    Ok(Duration::days(i64::from(settings.delivery_horizon_days)))
+}
+
 /// Inserts an unsealed release for `grant` and logs `release_queued`.
 fn insert(
     tx: &Connection,
@@ -253,6 +260,7 @@ fn insert(
         |r| r.get(0),
     )?;
     let id = new_release_id();
+    let horizon = horizon(tx)?;
     tx.execute(
         "INSERT INTO deliveries (release_id, grant_id, retailer_id, sequence, event, status, created_at, due_at, give_up_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8)",
@@ -264,7 +272,7 @@ fn insert(
             event.as_str(),
             rfc3339(now),
             rfc3339(due),
-            rfc3339(due + DEFAULT_HORIZON)
+            rfc3339(due + horizon)
         ],
     )?;
     audit(
@@ -596,6 +604,13 @@ pub enum Attempt {
         /// The status.
         status: u16,
     },
+    /// The shop answered 2xx with an acknowledgement (its JSON answer, recorded with the delivery).
+    Acknowledged {
+        /// The status.
+        status: u16,
+        /// What the shop answered (at most 300 characters are kept).
+        answer: String,
+    },
     /// The shop answered 410 Gone: it ended the grant (recorded as a retailer revocation).
     Gone,
     /// Refused for good (another 4xx): the release is marked failed.
@@ -634,7 +649,7 @@ pub fn record_attempt(
 ) -> Result<Delivery, GrantError> {
     let d = get(tx, release_id)?;
     let (status, error) = match outcome {
-        Attempt::Delivered { status } => (Some(*status), None),
+        Attempt::Delivered { status } | Attempt::Acknowledged { status, .. } => (Some(*status), None),
         Attempt::Gone => (
             Some(410),
             Some("the shop answered 410 Gone: it ended the grant".to_owned()),
@@ -661,7 +676,7 @@ pub fn record_attempt(
     }
     audit(tx, ev)?;
     let (new_status, due, finished) = match outcome {
-        Attempt::Delivered { .. } => ("delivered", d.due_at, Some(now)),
+        Attempt::Delivered { .. } | Attempt::Acknowledged { .. } => ("delivered", d.due_at, Some(now)),
         Attempt::Gone | Attempt::Refused { .. } => ("failed", d.due_at, Some(now)),
         Attempt::Retry { .. } => {
             let next = now + backoff(d.attempts, jitter);
@@ -696,6 +711,9 @@ pub fn record_attempt(
                 .detail("sha256", d.sha256.clone().unwrap_or_default());
             if let Some(s) = status {
                 ev = ev.detail("status", s as i64);
+            }
+            if let Attempt::Acknowledged { answer, .. } = outcome {
+                ev = ev.detail("acknowledgement", clip(answer));
             }
             if !d.fields.is_empty() {
                 ev = ev.fields(d.fields.clone());
@@ -763,7 +781,7 @@ pub fn retry(tx: &Transaction<'_>, id: &str, now: DateTime<Utc>) -> Result<Deliv
     tx.execute(
         "UPDATE deliveries SET status = 'pending', due_at = ?2, give_up_at = max(give_up_at, ?3), finished_at = NULL
          WHERE release_id = ?1",
-        params![d.release_id, rfc3339(now), rfc3339(now + DEFAULT_HORIZON)],
+        params![d.release_id, rfc3339(now), rfc3339(now + horizon(tx)?)],
     )?;
     get(tx, &d.release_id)
 }

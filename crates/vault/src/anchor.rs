@@ -772,7 +772,10 @@ fn outbox_after_restore(conn: &Connection) -> Result<(), VaultError> {
     }
     let now = chrono::Utc::now();
     let now_s = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let give_up = (now + chrono::Duration::days(3)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let days = crate::settings::Settings::load(conn)
+        .map(|s| s.delivery_horizon_days)
+        .unwrap_or(crate::settings::DEFAULT_DELIVERY_HORIZON_DAYS);
+    let give_up = (now + chrono::Duration::days(i64::from(days))).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     conn.execute_batch(&format!(
         "DELETE FROM deliveries WHERE status = 'pending' AND event IN ('grant', 'update')
            AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NOT NULL);

@@ -62,7 +62,14 @@ pub struct Settings {
     /// Mirror of whether "unlock on this device" (the OS keychain slot) is on. The key-slot file is the truth;
     /// this copy lets the UI show the setting from inside the vault.
     pub keychain_enabled: bool,
+    /// Days Locket keeps trying to deliver a release to a shop's server before it marks it failed.
+    pub delivery_horizon_days: u32,
 }
+
+/// Default of [`Settings::delivery_horizon_days`].
+pub const DEFAULT_DELIVERY_HORIZON_DAYS: u32 = 3;
+/// Longest delivery horizon.
+pub const MAX_DELIVERY_HORIZON_DAYS: u32 = 30;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -70,6 +77,7 @@ impl Default for Settings {
             auto_lock_minutes: DEFAULT_AUTO_LOCK_MINUTES,
             endpoint: EndpointSettings::default(),
             keychain_enabled: false,
+            delivery_horizon_days: DEFAULT_DELIVERY_HORIZON_DAYS,
         }
     }
 }
@@ -104,6 +112,10 @@ pub const KNOWN: &[SettingInfo] = &[
     SettingInfo {
         key: "endpoint.cors_origins",
         help: "Web origins allowed to call the endpoint from a browser, e.g. https://shop.example.",
+    },
+    SettingInfo {
+        key: "delivery.horizon_days",
+        help: "Days Locket keeps retrying a delivery to a shop's server before it gives up (1-30, default 3).",
     },
     SettingInfo {
         key: "keychain_enabled",
@@ -180,6 +192,12 @@ impl Settings {
                 "must be a loopback address (127.0.0.1 or ::1) so only this computer can connect",
             ));
         }
+        if !(1..=MAX_DELIVERY_HORIZON_DAYS).contains(&self.delivery_horizon_days) {
+            return Err(invalid(
+                "delivery.horizon_days",
+                format!("must be between 1 and {MAX_DELIVERY_HORIZON_DAYS} days"),
+            ));
+        }
         if self.endpoint.port == 0 {
             return Err(invalid("endpoint.port", "must be between 1 and 65535"));
         }
@@ -201,6 +219,7 @@ impl Settings {
             ("endpoint.port", Value::from(self.endpoint.port)),
             ("endpoint.cors_origins", Value::from(self.endpoint.cors_origins.clone())),
             ("keychain_enabled", Value::from(self.keychain_enabled)),
+            ("delivery.horizon_days", Value::from(self.delivery_horizon_days)),
         ]
     }
 
@@ -242,6 +261,12 @@ impl Settings {
             }
             "keychain_enabled" => {
                 self.keychain_enabled = value.as_bool().ok_or_else(|| bad("expected true or false"))?
+            }
+            "delivery.horizon_days" => {
+                self.delivery_horizon_days = value
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| bad("expected a whole number of days"))?;
             }
             _ => return Ok(false),
         }
