@@ -9,6 +9,8 @@ pub mod backups;
 #[allow(missing_docs)]
 pub mod commands;
 pub mod deeplink;
+#[allow(missing_docs)]
+pub mod deliveries;
 pub mod error;
 pub mod events;
 pub mod files;
@@ -146,6 +148,10 @@ pub fn run() {
             grants::retailer_revoke_all,
             grants::retailers_list,
             grants::retailer_detail,
+            deliveries::retailer_deliveries,
+            deliveries::delivery_retry,
+            deliveries::delivery_cancel,
+            deliveries::grant_set_updates,
             privacy::retailer_privacy,
             privacy::receipts_export,
             privacy::erasure_request,

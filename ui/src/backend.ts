@@ -116,6 +116,13 @@ export const revokeAllForRetailer = (retailerId: string) => call("retailer_revok
 export const retailers = () => call("retailers_list");
 export const retailerDetail = (retailerId: string) => call("retailer_detail", { retailerId });
 
+// ---------- deliveries (releases to shops' servers) ----------
+
+export const retailerDeliveries = (retailerId: string) => call("retailer_deliveries", { retailerId });
+export const retryDelivery = (releaseId: string) => call("delivery_retry", { releaseId });
+export const cancelDelivery = (releaseId: string) => call("delivery_cancel", { releaseId });
+export const setGrantUpdates = (grantId: string, on: boolean) => call("grant_set_updates", { grantId, on });
+
 // ---------- privacy ----------
 
 export const retailerPrivacy = (retailerId: string) => call("retailer_privacy", { retailerId });

@@ -9,8 +9,10 @@ use locket_grants::outbox::{self, Attempt, Delivery};
 use locket_wire::release::{self, Sealed, RELEASE_CONTENT_TYPE};
 use serde::Serialize;
 
+use crate::dto::{DeliveryDto, DeliveryGrant, RetailerDeliveries};
 use crate::error::AppResult;
 use crate::net::{Net, NetError};
+use crate::privacy::field_label;
 use crate::session::Session;
 
 /// Most releases one pass sends.
@@ -224,6 +226,28 @@ impl Session {
     pub fn set_grant_updates(&self, grant_id: String, on: bool) -> AppResult<()> {
         let grant = self.grant_record(&grant_id)?;
         self.write(move |tx| outbox::set_updates(tx, &grant.id, on))
+    }
+
+    /// One retailer's deliveries as the owner reads them (fields named in the owner's words), newest first, with
+    /// its grants that deliver and whether each gets updates.
+    pub fn retailer_deliveries_view(&self, retailer_id: &str) -> AppResult<RetailerDeliveries> {
+        let store = self.store()?;
+        let conn = store.conn();
+        let deliveries = outbox::for_retailer(conn, retailer_id)?
+            .iter()
+            .map(|d| DeliveryDto::from_delivery(d, |k| field_label(conn, k)))
+            .collect();
+        let grants = outbox::update_settings(conn, retailer_id)?
+            .into_iter()
+            .map(|(grant_id, updates)| DeliveryGrant { grant_id, updates })
+            .collect();
+        Ok(RetailerDeliveries { deliveries, grants })
+    }
+
+    /// `d` as the owner reads it.
+    pub fn delivery_view(&self, d: &Delivery) -> AppResult<DeliveryDto> {
+        let store = self.store()?;
+        Ok(DeliveryDto::from_delivery(d, |k| field_label(store.conn(), k)))
     }
 }
 

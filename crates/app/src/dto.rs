@@ -297,6 +297,49 @@ pub struct AuditEvent {
     pub user_agent: Option<String>,
     /// For a `refusals_summarized` event: how many refusals it counts, and over which time.
     pub summary: Option<RefusalSummary>,
+    /// For a delivery event (`release_queued`, `delivery_attempt`, `release_delivered`, `release_failed`): which
+    /// release, what it carries and what the shop answered.
+    pub delivery: Option<DeliveryNote>,
+}
+
+/// What a delivery event records, for the Activity list.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryNote {
+    pub release_id: Option<String>,
+    /// `grant`, `update`, `revoke` or `expire` (none for releases withdrawn together).
+    #[ts(type = r#""grant" | "update" | "revoke" | "expire" | null"#)]
+    pub event: Option<String>,
+    /// Which attempt (`delivery_attempt`).
+    pub attempt: Option<u64>,
+    /// HTTP status of the shop's answer.
+    pub status: Option<u64>,
+    /// Why it failed or was given up, in words.
+    pub error: Option<String>,
+    /// How many waiting releases a revocation withdrew (`release_failed`).
+    pub withdrawn: Option<u64>,
+}
+
+impl DeliveryNote {
+    fn of(e: &locket_audit::Event) -> Option<DeliveryNote> {
+        use locket_audit::EventKind as K;
+        if !matches!(
+            e.kind,
+            K::ReleaseQueued | K::DeliveryAttempt | K::ReleaseDelivered | K::ReleaseFailed
+        ) {
+            return None;
+        }
+        let text = |k: &str| e.detail.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let num = |k: &str| e.detail.get(k).and_then(|v| v.as_u64());
+        Some(DeliveryNote {
+            release_id: text("release"),
+            event: text("event"),
+            attempt: num("attempt"),
+            status: num("status"),
+            error: text("error").or_else(|| text("why")),
+            withdrawn: num("withdrawn"),
+        })
+    }
 }
 
 /// Refusals of callers that proved nothing, counted instead of logged one by one (`refusals_summarized`).
@@ -325,11 +368,15 @@ impl RefusalSummary {
     }
 }
 
-/// How the UI classifies an event's outcome.
-pub fn ui_outcome(kind: &str, outcome: &str) -> &'static str {
-    match outcome {
-        "refused" | "error" => "refused",
-        "ok" if kind == "redemption" || kind == "introspection" => "allowed",
+/// How the UI classifies an event's outcome. A release the shop's server acknowledged with fields in it is
+/// data shared, like a redemption; a delivery that failed is not an access refused (nobody was turned away —
+/// the shop did not take what Locket sent), so it is `info` and its details say what happened.
+pub fn ui_outcome(kind: &str, outcome: &str, carries_fields: bool) -> &'static str {
+    match (kind, outcome) {
+        ("delivery_attempt" | "release_failed" | "release_queued", _) => "info",
+        ("release_delivered", "ok") if carries_fields => "allowed",
+        (_, "refused" | "error") => "refused",
+        ("redemption" | "introspection", "ok") => "allowed",
         _ => "info",
     }
 }
@@ -344,7 +391,7 @@ impl AuditEvent {
             seq: e.seq,
             at: e.time.to_rfc3339(),
             kind: e.kind.as_str().to_owned(),
-            outcome: ui_outcome(e.kind.as_str(), &e.outcome),
+            outcome: ui_outcome(e.kind.as_str(), &e.outcome, !e.fields.is_empty()),
             retailer_id: e.retailer.clone(),
             retailer_name,
             grant_id: e.grant_id.clone(),
@@ -354,6 +401,7 @@ impl AuditEvent {
             remote: e.remote_addr.clone(),
             user_agent: e.user_agent.clone(),
             summary: RefusalSummary::of(e),
+            delivery: DeliveryNote::of(e),
         }
     }
 }
@@ -436,6 +484,97 @@ pub struct Progress {
     pub total: u32,
 }
 
+/// One release to a shop's server as the owner sees it (`retailer_deliveries`, `delivery_retry`,
+/// `delivery_cancel`): what it carries, where it stands, what the shop last answered. Never the sealed body nor
+/// any key — only the field names and versions it carries.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "Delivery")]
+pub struct DeliveryDto {
+    pub release_id: String,
+    pub grant_id: String,
+    pub retailer_id: String,
+    /// Its place among the grant's releases (1 = the grant itself).
+    pub sequence: u64,
+    #[ts(type = r#""grant" | "update" | "revoke" | "expire""#)]
+    pub event: String,
+    #[ts(type = r#""pending" | "delivered" | "failed" | "cancelled""#)]
+    pub status: String,
+    pub delivery_url: String,
+    /// The fields and versions it carries (empty until sealed, and for revoke/expire releases).
+    pub fields: Vec<DeliveredField>,
+    pub created_at: String,
+    /// Next attempt (pending ones).
+    pub due_at: String,
+    /// When Locket stops trying.
+    pub give_up_at: String,
+    pub attempts: u32,
+    pub last_attempt_at: Option<String>,
+    /// HTTP status of the shop's last answer.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed, in words ("the shop answered HTTP 503").
+    pub last_error: Option<String>,
+    /// Delivered, failed or cancelled at.
+    pub finished_at: Option<String>,
+}
+
+/// A field a release carries: key, the owner's label for it, and the version.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveredField {
+    pub key: String,
+    pub label: String,
+    pub version: i64,
+}
+
+impl DeliveryDto {
+    /// The owner's view of `d`; `label` names a field key in the owner's words.
+    pub fn from_delivery(d: &locket_grants::outbox::Delivery, label: impl Fn(&str) -> String) -> DeliveryDto {
+        DeliveryDto {
+            release_id: d.release_id.clone(),
+            grant_id: d.grant_id.clone(),
+            retailer_id: d.retailer_id.clone(),
+            sequence: d.sequence,
+            event: d.event.clone(),
+            status: d.status.clone(),
+            delivery_url: d.delivery_url.clone(),
+            fields: d
+                .fields
+                .iter()
+                .map(|f| DeliveredField {
+                    key: f.key.clone(),
+                    label: label(&f.key),
+                    version: f.version,
+                })
+                .collect(),
+            created_at: d.created_at.to_rfc3339(),
+            due_at: d.due_at.to_rfc3339(),
+            give_up_at: d.give_up_at.to_rfc3339(),
+            attempts: d.attempts,
+            last_attempt_at: d.last_attempt_at.map(|t| t.to_rfc3339()),
+            last_status: d.last_status,
+            last_error: d.last_error.clone(),
+            finished_at: d.finished_at.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+/// A grant whose releases go to the shop's server, and whether it gets updates when a value it holds changes.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryGrant {
+    pub grant_id: String,
+    pub updates: bool,
+}
+
+/// `retailer_deliveries`: one retailer's releases, newest first, and its grants that deliver.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RetailerDeliveries {
+    pub deliveries: Vec<DeliveryDto>,
+    pub grants: Vec<DeliveryGrant>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,9 +635,16 @@ mod tests {
 
     #[test]
     fn outcomes_are_classified_for_the_ui() {
-        assert_eq!(ui_outcome("redemption", "ok"), "allowed");
-        assert_eq!(ui_outcome("refusal", "refused"), "refused");
-        assert_eq!(ui_outcome("grant_issued", "ok"), "info");
+        assert_eq!(ui_outcome("redemption", "ok", true), "allowed");
+        assert_eq!(ui_outcome("refusal", "refused", false), "refused");
+        assert_eq!(ui_outcome("grant_issued", "ok", false), "info");
+        // Deliveries: data acknowledged by the shop's server is shared; a revocation delivered carries none;
+        // a failed attempt or a release given up is not an access refused.
+        assert_eq!(ui_outcome("release_delivered", "ok", true), "allowed");
+        assert_eq!(ui_outcome("release_delivered", "ok", false), "info");
+        assert_eq!(ui_outcome("delivery_attempt", "refused", false), "info");
+        assert_eq!(ui_outcome("release_failed", "refused", false), "info");
+        assert_eq!(ui_outcome("release_queued", "ok", false), "info");
         assert_eq!(
             input_text(&json!({"min": 20, "max": 80, "currency": "GBP"})),
             "20-80 GBP"

@@ -226,8 +226,9 @@ impl Session {
         })
     }
 
-    /// Allowed and refused accesses per local day over the last `days` days, for everyone or one retailer
-    /// (both from the log's indexes).
+    /// Data shared (redemptions and releases the shops' servers acknowledged) and accesses refused (not
+    /// failed deliveries) per local day over the last `days` days, for everyone or one retailer (both from the
+    /// log's indexes).
     pub fn activity_chart(&self, days: u32, retailer_id: Option<&str>) -> AppResult<Vec<TimelineDay>> {
         let days = days.clamp(1, 366);
         let offset_min = Local::now().offset().local_minus_utc() / 60;
@@ -242,8 +243,8 @@ impl Session {
             .into_iter()
             .map(|d| TimelineDay {
                 day: d.day.to_string(),
-                allowed: d.redemptions,
-                refused: d.refused,
+                allowed: d.shared(),
+                refused: d.refused_accesses(),
             })
             .collect())
     }

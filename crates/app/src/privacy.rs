@@ -83,7 +83,7 @@ pub struct RetailerPrivacy {
     pub alias: Option<String>,
 }
 
-fn field_label(conn: &Connection, key: &str) -> String {
+pub(crate) fn field_label(conn: &Connection, key: &str) -> String {
     locket_vault::profile::field_def(conn, key)
         .map(|d| d.label)
         .ok()

@@ -67,6 +67,24 @@ pub struct DayCount {
     pub refused: u64,
     /// Successful redemptions (fields disclosed).
     pub redemptions: u64,
+    /// Releases carrying fields that a retailer's server acknowledged (`release_delivered` with fields): data
+    /// shared like a redemption, pushed instead of fetched.
+    pub delivered: u64,
+    /// Delivery attempts the retailer's server did not take and releases given up (`delivery_attempt` and
+    /// `release_failed` with outcome `refused`): counted in `refused`, though no access was refused.
+    pub delivery_failures: u64,
+}
+
+impl DayCount {
+    /// Data given out that day: redemptions plus delivered releases.
+    pub fn shared(&self) -> u64 {
+        self.redemptions + self.delivered
+    }
+
+    /// Accesses refused that day: refused events other than failed deliveries.
+    pub fn refused_accesses(&self) -> u64 {
+        self.refused.saturating_sub(self.delivery_failures)
+    }
 }
 
 const COLUMNS: &str = "e.seq, e.ts_ms, e.kind, e.outcome, e.reason, e.retailer, e.grant_id, e.request_id, e.fields, \
@@ -265,26 +283,32 @@ fn counts_by_day(
     let sql = match retailer {
         None => {
             "SELECT (ts_ms + ?1) / 86400000 AS d, count(*), sum(outcome = 'ok'), sum(outcome = 'refused'), \
-             sum(kind = 'redemption' AND outcome = 'ok') FROM audit_events WHERE seq BETWEEN ?2 AND ?3 \
-             GROUP BY d ORDER BY d"
+             sum(kind = 'redemption' AND outcome = 'ok'), \
+             sum(kind = 'release_delivered' AND outcome = 'ok' AND fields IS NOT NULL), \
+             sum(kind IN ('delivery_attempt', 'release_failed') AND outcome = 'refused') \
+             FROM audit_events WHERE seq BETWEEN ?2 AND ?3 GROUP BY d ORDER BY d"
         }
         Some(_) => {
             "SELECT (ts_ms + ?1) / 86400000 AS d, count(*), sum(outcome = 'ok'), sum(outcome = 'refused'), \
-             sum(kind = 'redemption' AND outcome = 'ok') FROM audit_events \
-             WHERE retailer = ?4 AND seq BETWEEN ?2 AND ?3 GROUP BY d ORDER BY d"
+             sum(kind = 'redemption' AND outcome = 'ok'), \
+             sum(kind = 'release_delivered' AND outcome = 'ok' AND fields IS NOT NULL), \
+             sum(kind IN ('delivery_attempt', 'release_failed') AND outcome = 'refused') \
+             FROM audit_events WHERE retailer = ?4 AND seq BETWEEN ?2 AND ?3 GROUP BY d ORDER BY d"
         }
     };
     let mut stmt = conn.prepare_cached(sql).map_err(map_missing)?;
     let map = |r: &rusqlite::Row<'_>| {
-        Ok((
+        Ok([
             r.get::<_, i64>(0)?,
             r.get::<_, i64>(1)?,
             r.get::<_, i64>(2)?,
             r.get::<_, i64>(3)?,
             r.get::<_, i64>(4)?,
-        ))
+            r.get::<_, i64>(5)?,
+            r.get::<_, i64>(6)?,
+        ])
     };
-    let rows: Vec<(i64, i64, i64, i64, i64)> = match retailer {
+    let rows: Vec<[i64; 7]> = match retailer {
         None => stmt
             .query_map(rusqlite::params![offset_ms, lo, hi], map)?
             .collect::<std::result::Result<_, _>>()?,
@@ -294,7 +318,7 @@ fn counts_by_day(
     };
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).ok_or_else(|| AuditError::BadQuery("calendar".into()))?;
     let mut out = Vec::new();
-    for (d, total, ok, refused, redemptions) in rows {
+    for [d, total, ok, refused, redemptions, delivered, delivery_failures] in rows {
         let day = epoch
             .checked_add_signed(chrono::Duration::days(d))
             .ok_or_else(|| AuditError::BadQuery("event date out of range".into()))?;
@@ -305,6 +329,8 @@ fn counts_by_day(
             ok: n(ok),
             refused: n(refused),
             redemptions: n(redemptions),
+            delivered: n(delivered),
+            delivery_failures: n(delivery_failures),
         });
     }
     Ok(out)

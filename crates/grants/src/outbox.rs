@@ -369,6 +369,21 @@ pub fn set_updates(tx: &Transaction<'_>, grant_id: &str, on: bool) -> Result<(),
     Ok(())
 }
 
+/// The grants of `retailer_id` whose releases go to its server, each with whether updates are on (oldest grant
+/// first).
+pub fn update_settings(conn: &Connection, retailer_id: &str) -> Result<Vec<(String, bool)>, GrantError> {
+    let mut stmt = conn.prepare(
+        "SELECT t.grant_id, t.updates FROM delivery_targets t JOIN grants g ON g.id = t.grant_id
+         WHERE t.retailer_id = ?1 ORDER BY g.issued_at, t.grant_id",
+    )?;
+    let rows = stmt
+        .query_map(params![retailer_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? != 0))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 /// Called by every revocation path once `grant_id` is revoked: withdraws its undelivered data releases, then
 /// (revoked by the owner, and some data release was attempted) queues the `revoke` release. A grant the
 /// retailer gave back needs no `revoke` (it ended the grant itself). Returns the queued release id.

@@ -99,7 +99,7 @@ fn generated_commands() -> Vec<String> {
 fn command_signatures() -> std::collections::BTreeMap<String, (Vec<(String, String)>, String)> {
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     let mut out = std::collections::BTreeMap::new();
-    for file in ["commands", "grants", "privacy", "backups", "files"] {
+    for file in ["commands", "grants", "deliveries", "privacy", "backups", "files"] {
         let text = read(&format!("src-tauri/src/{file}.rs"));
         for part in text.split("#[tauri::command]").skip(1) {
             let Some(sig) = part.split_once("pub async fn ").map(|(_, rest)| rest) else {

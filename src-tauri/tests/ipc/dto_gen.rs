@@ -141,6 +141,10 @@ pub fn commands(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<Command> {
         retailer_revoke_all(retailer_id: String) -> usize;
         retailers_list() -> Vec<RetailerSummary>;
         retailer_detail(retailer_id: String) -> RetailerDetail;
+        retailer_deliveries(retailer_id: String) -> RetailerDeliveries;
+        delivery_retry(release_id: String) -> DeliveryDto;
+        delivery_cancel(release_id: String) -> DeliveryDto;
+        grant_set_updates(grant_id: String, on: bool) -> ();
         retailer_privacy(retailer_id: String) -> RetailerPrivacy;
         receipts_export(retailer_id: String, token: String) -> usize;
         erasure_request(retailer_id: String, note: Option<String>) -> ErasureDto;

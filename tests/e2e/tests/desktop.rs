@@ -684,58 +684,15 @@ fn connect_link_shows_the_verified_shop() -> Result<()> {
         .run(|d| {
             create_vault(d, PASSPHRASE)?;
             set_field(d, "contact.email", "ada@example.org")?;
-            let shop = d.work.tmp.join("shop");
-            let (data, tls) = (shop.to_string_lossy().into_owned(), shop.join("tls"));
-            let port = free_port()?;
-            let origin = format!("https://shop.test:{port}");
-            let run = |args: &[&str]| -> Result<Vec<u8>> {
-                let out = d.work.retailer(args)?;
-                ensure!(
-                    out.status.success(),
-                    "locket-retailer {} failed: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                Ok(out.stdout)
-            };
-            run(&["keys", "new", "--data", &data])?;
-            run(&["dev-cert", "--host", "shop.test", "--out", &tls.to_string_lossy()])?;
-            d.work.retailer_background(
-                "retailer-serve",
+            let (origin, link) = serve_shop(
+                d,
                 &[
-                    "serve",
-                    "--origin",
-                    &origin,
-                    "--listen",
-                    &format!("127.0.0.1:{port}"),
-                    "--tls-cert",
-                    &tls.join("cert.pem").to_string_lossy(),
-                    "--tls-key",
-                    &tls.join("key.pem").to_string_lossy(),
-                    "--data",
-                    &data,
-                    "--name",
-                    "Test Shop",
+                    "--require",
+                    "contact.email=order_fulfilment:Order confirmations",
+                    "--duration",
+                    "P7D",
                 ],
             )?;
-            d.wait_until("the shop's server to listen", |_| {
-                Ok(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok().then_some(()))
-            })?;
-            let published = run(&[
-                "request",
-                "publish",
-                "--data",
-                &data,
-                "--require",
-                "contact.email=order_fulfilment:Order confirmations",
-                "--duration",
-                "P7D",
-                "--json",
-            ])?;
-            let published: serde_json::Value =
-                serde_json::from_slice(&published).map_err(|e| E2eError::Setup(format!("publish output: {e}")))?;
-            let link = published["link"].as_str().unwrap_or_default().to_owned();
-            ensure!(link.starts_with("locket://connect?"), "publish printed {published}");
 
             // The link reaches the running app (as a browser hands it over): one window, the verified card.
             app::deliver_link(d, &link)?;
@@ -772,6 +729,232 @@ fn connect_link_shows_the_verified_shop() -> Result<()> {
             d.tid("grant-issued")?;
             d.shot("connect-grant-issued")?;
             d.shot("connect-link-used-twice")?;
+            Ok(())
+        })
+}
+
+/// Runs the reference retailer server ("Test Shop") over HTTPS with a development CA on a free port and publishes a
+/// signed request with `publish` (the `request publish` options); returns the shop's origin and the request's
+/// `locket://connect` link. The scenario must set `LOCKET_NET_EXTRA_CA={tmp}/shop/tls/ca.pem`,
+/// `LOCKET_NET_RESOLVE=shop.test=127.0.0.1` and `LOCKET_NET_ALLOW_LOOPBACK=1`.
+fn serve_shop(d: &mut Desktop, publish: &[&str]) -> Result<(String, String)> {
+    let shop = d.work.tmp.join("shop");
+    let (data, tls) = (shop.to_string_lossy().into_owned(), shop.join("tls"));
+    let port = free_port()?;
+    let origin = format!("https://shop.test:{port}");
+    let run = |args: &[&str]| -> Result<Vec<u8>> {
+        let out = d.work.retailer(args)?;
+        ensure!(
+            out.status.success(),
+            "locket-retailer {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(out.stdout)
+    };
+    run(&["keys", "new", "--data", &data])?;
+    run(&["dev-cert", "--host", "shop.test", "--out", &tls.to_string_lossy()])?;
+    d.work.retailer_background(
+        "retailer-serve",
+        &[
+            "serve",
+            "--origin",
+            &origin,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--tls-cert",
+            &tls.join("cert.pem").to_string_lossy(),
+            "--tls-key",
+            &tls.join("key.pem").to_string_lossy(),
+            "--data",
+            &data,
+            "--name",
+            "Test Shop",
+        ],
+    )?;
+    d.wait_until("the shop's server to listen", |_| {
+        Ok(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok().then_some(()))
+    })?;
+    let mut args = vec!["request", "publish", "--data", &data];
+    args.extend_from_slice(publish);
+    args.push("--json");
+    let published = run(&args)?;
+    let published: serde_json::Value =
+        serde_json::from_slice(&published).map_err(|e| E2eError::Setup(format!("publish output: {e}")))?;
+    let link = published["link"].as_str().unwrap_or_default().to_owned();
+    ensure!(link.starts_with("locket://connect?"), "publish printed {published}");
+    Ok((origin, link))
+}
+
+/// Scrolls the element with test id `id` into the middle of the window (before a screenshot).
+fn scroll_to(d: &Desktop, id: &str) -> Result<()> {
+    d.execute(
+        "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'center'});",
+        vec![json!(testid(id))],
+    )?;
+    Ok(())
+}
+
+/// A verified shop that takes deliveries: approving its request makes Locket deliver the grant to the shop's
+/// server, and the retailer page says so in plain words — delivered (with the fields and versions), or failed
+/// with the shop's answer and a Try again (the reference server may not take deliveries yet: then it answers
+/// 404/405). An edit queues an update that waits out its coalescing window and can be cancelled; the updates
+/// switch turns off and on; revoking says what it does to deliveries and queues the erasure request; Activity
+/// words the delivery events.
+#[test]
+fn deliveries_show_on_the_retailer_page() -> Result<()> {
+    Scenario::new("deliveries_show_on_the_retailer_page")
+        .env("LOCKET_NET_EXTRA_CA", "{tmp}/shop/tls/ca.pem")
+        .env("LOCKET_NET_RESOLVE", "shop.test=127.0.0.1")
+        .env("LOCKET_NET_ALLOW_LOOPBACK", "1")
+        .run(|d| {
+            // The shop first: the delivery worker reads the network settings (the shop's test CA) at unlock.
+            let (_, link) = serve_shop(
+                d,
+                &[
+                    "--require",
+                    "contact.email=order_fulfilment:Order confirmations",
+                    "--duration",
+                    "P30D",
+                    "--statement",
+                    "Deleted 30 days after your order ships",
+                ],
+            )?;
+            create_vault(d, PASSPHRASE)?;
+            set_field(d, "contact.email", "ada@example.org")?;
+            app::deliver_link(d, &link)?;
+            d.wait_for("[data-testid=\"request-card\"].is-highlight")?;
+            d.press("request-approve")?;
+            d.tid("grant-issued")?;
+            d.press("grant-done")?;
+
+            go(d, "retailers")?;
+            d.press("retailer-tile")?;
+            d.tid("retailer-page")?;
+            d.wait_text(&testid("deliveries-section"), "Deliveries to Test Shop’s server")?;
+            // The worker sends the grant release at once; the page polls while it waits.
+            let grant_row = "[data-testid=\"delivery-row\"][data-event=\"grant\"]";
+            let status = d.wait_until("the grant release to be delivered or given up", |s| {
+                let st = s.find(grant_row).and_then(|r| r.attr("data-status")).ok().flatten();
+                Ok(st.filter(|st| st != "pending"))
+            })?;
+            let words = d
+                .find(&format!("{grant_row} [data-testid=\"delivery-words\"]"))?
+                .text()?;
+            match status.as_str() {
+                "delivered" => ensure!(
+                    words.starts_with("Delivered ") && words.contains("Email address v1"),
+                    "delivered row: {words:?}"
+                ),
+                "failed" => ensure!(
+                    words.starts_with("Failed after 1 attempt: the shop answered HTTP 4"),
+                    "failed row: {words:?}"
+                ),
+                other => ensure!(false, "grant release is {other}: {words:?}"),
+            }
+            let note = d.tid("revoke-note")?.text()?;
+            ensure!(
+                note.contains("erase what it received") && note.contains("Deleted 30 days after your order ships"),
+                "revocation note: {note:?}"
+            );
+            scroll_to(d, "deliveries-section")?;
+            d.shot("delivery-of-the-grant")?;
+
+            if status == "failed" {
+                // Try again: the same release, a second attempt, the same answer.
+                d.press("delivery-retry")?;
+                d.wait_text(
+                    &format!("{grant_row} [data-testid=\"delivery-words\"]"),
+                    "after 2 attempts",
+                )?;
+            }
+
+            // The updates switch: on by default, off and on again (read back from the vault each time).
+            let toggle = testid("delivery-updates-toggle");
+            let checked =
+                |d: &Desktop| -> Result<String> { Ok(d.find(&toggle)?.attr("aria-checked")?.unwrap_or_default()) };
+            ensure!(checked(d)? == "true", "updates start on");
+            d.press("delivery-updates-toggle")?;
+            d.wait_until("updates to turn off", |s| {
+                Ok((s.find(&toggle)?.attr("aria-checked")?.as_deref() == Some("false")).then_some(()))
+            })?;
+            scroll_to(d, "deliveries-section")?;
+            d.shot("updates-off")?;
+            d.press("delivery-updates-toggle")?;
+            d.wait_until("updates to turn on", |s| {
+                Ok((s.find(&toggle)?.attr("aria-checked")?.as_deref() == Some("true")).then_some(()))
+            })?;
+
+            // An edit queues an update, which waits out its coalescing window: cancel it.
+            go(d, "profile")?;
+            set_field(d, "contact.email", "ada@new.example")?;
+            go(d, "retailers")?;
+            d.press("retailer-tile")?;
+            let update_row = "[data-testid=\"delivery-row\"][data-event=\"update\"]";
+            d.wait_for(&format!("{update_row}[data-status=\"pending\"]"))?;
+            let words = d
+                .find(&format!("{update_row} [data-testid=\"delivery-words\"]"))?
+                .text()?;
+            ensure!(
+                words.starts_with("Update waiting to be delivered since "),
+                "waiting update: {words:?}"
+            );
+            scroll_to(d, "deliveries-section")?;
+            d.shot("update-waiting")?;
+            d.click_when_clear(&format!("{update_row} [data-testid=\"delivery-cancel\"]"))?;
+            d.tid("delivery-cancel-dialog")?;
+            d.press("confirm-ok")?;
+            d.wait_gone(&testid("delivery-cancel-dialog"))?;
+            d.wait_for(&format!("{update_row}[data-status=\"cancelled\"]"))?;
+
+            // Revoking: the dialog says what it does to deliveries; an erasure request is queued and sent.
+            d.press("grant-revoke")?;
+            let dialog = d.tid("revoke-dialog")?.text()?;
+            ensure!(dialog.contains("asks Test Shop to erase"), "revoke dialog: {dialog:?}");
+            d.press("confirm-ok")?;
+            d.wait_gone(&testid("revoke-dialog"))?;
+            let revoke_row = "[data-testid=\"delivery-row\"][data-event=\"revoke\"]";
+            let status = d.wait_until("the erasure request to be delivered or given up", |s| {
+                let st = s.find(revoke_row).and_then(|r| r.attr("data-status")).ok().flatten();
+                Ok(st.filter(|st| st != "pending"))
+            })?;
+            let words = d
+                .find(&format!("{revoke_row} [data-testid=\"delivery-words\"]"))?
+                .text()?;
+            ensure!(
+                if status == "delivered" {
+                    words.starts_with("Erasure requested ")
+                } else {
+                    words.starts_with("Erasure request failed after 1 attempt")
+                },
+                "erasure request ({status}): {words:?}"
+            );
+            ensure!(
+                d.find_all(&toggle)?.is_empty(),
+                "a revoked grant offers no updates switch"
+            );
+            ensure!(
+                d.find_all(&format!("{grant_row} [data-testid=\"delivery-retry\"]"))?
+                    .is_empty(),
+                "a revoked grant's data is never offered to be sent again"
+            );
+            ensure!(
+                d.find_all(&testid("revoke-note"))?.is_empty(),
+                "the revocation note stays once nothing is left to revoke"
+            );
+            scroll_to(d, "deliveries-section")?;
+            d.shot("erasure-request")?;
+
+            // Activity words the delivery events.
+            go(d, "activity")?;
+            d.wait_text(&testid("activity-table"), "Delivery attempt")?;
+            let notes = d.find_all(&testid("delivery-note"))?;
+            ensure!(!notes.is_empty(), "no delivery details in Activity");
+            let first = notes[0].text()?;
+            ensure!(!first.trim().is_empty(), "an empty delivery detail");
+            d.wait_for("[data-testid=\"chain-status\"][data-ok=\"true\"]")?;
+            scroll_to(d, "activity-table")?;
+            d.shot("activity-deliveries")?;
             Ok(())
         })
 }

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import * as backend from "../backend";
 import type { Grant } from "../backend";
 import { useAction, useNow } from "../hooks";
@@ -13,10 +13,13 @@ export function GrantTable(props: {
   showRetailer: boolean;
   onRetailer?: (id: string) => void;
   onRevoked: (g: Grant) => void;
+  /** More words for the revoke confirmation of this grant (e.g. what revoking does to deliveries). */
+  revokeBody?: (g: Grant) => ReactNode;
 }) {
   const now = useNow(1000);
   const [confirm, setConfirm] = useState<Grant | null>(null);
   const act = useAction();
+  const revokeExtra = confirm ? (props.revokeBody?.(confirm) ?? null) : null;
   return (
     <>
       <table className="table grant-table" data-testid="grant-table">
@@ -89,10 +92,18 @@ export function GrantTable(props: {
         <ConfirmDialog
           title={`Revoke ${confirm.retailer.name}'s access?`}
           body={
-            <p>
-              {confirm.retailer.name} will be refused from the very next request. It keeps what it has already
-              received under its own retention promise. This cannot be undone — it would have to ask again.
-            </p>
+            revokeExtra ? (
+              <>
+                <p>{confirm.retailer.name} will be refused from the very next request.</p>
+                <p>{revokeExtra}</p>
+                <p>This cannot be undone — it would have to ask again.</p>
+              </>
+            ) : (
+              <p>
+                {confirm.retailer.name} will be refused from the very next request. It keeps what it has already
+                received under its own retention promise. This cannot be undone — it would have to ask again.
+              </p>
+            )
           }
           confirmLabel="Revoke now"
           busy={act.busy}

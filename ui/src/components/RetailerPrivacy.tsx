@@ -16,7 +16,14 @@ const RECEIPT_EVENTS: Record<string, string> = {
   expiry: "Expired",
 };
 
-export function RetailerPrivacy(props: { retailer: Retailer; grantScopes: string[]; tick: number; toast: (kind: Toast["kind"], text: string) => void }) {
+export function RetailerPrivacy(props: {
+  retailer: Retailer;
+  grantScopes: string[];
+  tick: number;
+  toast: (kind: Toast["kind"], text: string) => void;
+  /** Locket delivered data to the retailer's server (the ledger below counts only what it fetched). */
+  deliveredToServer?: boolean;
+}) {
   const { retailer } = props;
   const p = useLoad(() => backend.retailerPrivacy(retailer.id), [retailer.id, props.tick]);
   const act = useAction();
@@ -33,7 +40,11 @@ export function RetailerPrivacy(props: { retailer: Retailer; grantScopes: string
       <section className="card card-flush" data-testid="retailer-holdings">
         <h2 className="card-pad">What {retailer.name} holds</h2>
         {holdings.length === 0 ? (
-          <p className="muted card-pad" data-testid="holdings-empty">{retailer.name} holds none of your data.</p>
+          <p className="muted card-pad" data-testid="holdings-empty">
+            {props.deliveredToServer
+              ? `${retailer.name} has fetched none of your data; what Locket delivered to its server is listed under Deliveries above.`
+              : `${retailer.name} holds none of your data.`}
+          </p>
         ) : (
           <table className="table">
             <thead>

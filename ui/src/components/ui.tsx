@@ -193,6 +193,8 @@ export function ConfirmDialog(props: {
   title: string;
   body: ReactNode;
   confirmLabel: string;
+  /** The button that closes the dialog without acting ("Cancel" unless that would be ambiguous). */
+  cancelLabel?: string;
   onConfirm: () => void;
   onCancel: () => void;
   busy?: boolean;
@@ -207,7 +209,7 @@ export function ConfirmDialog(props: {
       footer={
         <>
           <Button kind="ghost" onClick={props.onCancel} testid="confirm-cancel">
-            Cancel
+            {props.cancelLabel ?? "Cancel"}
           </Button>
           <Button kind="danger" onClick={props.onConfirm} busy={props.busy} testid="confirm-ok">
             {props.confirmLabel}

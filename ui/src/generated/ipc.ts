@@ -255,7 +255,12 @@ outcome: "allowed" | "refused" | "info", retailerId: string | null, retailerName
 /**
  * For a `refusals_summarized` event: how many refusals it counts, and over which time.
  */
-summary: RefusalSummary | null, };
+summary: RefusalSummary | null, 
+/**
+ * For a delivery event (`release_queued`, `delivery_attempt`, `release_delivered`, `release_failed`): which
+ * release, what it carries and what the shop answered.
+ */
+delivery: DeliveryNote | null, };
 
 /**
  * `audit_query` filter.
@@ -367,6 +372,76 @@ export type Created = { recoveryKey: SecretText, session: SessionInfo, };
  * `custom_field_add` input.
  */
 export type CustomFieldInput = { key: string, label: string, fieldType: FieldType, options: Array<string>, sensitivity: Sensitivity, };
+
+/**
+ * A field a release carries: key, the owner's label for it, and the version.
+ */
+export type DeliveredField = { key: string, label: string, version: number, };
+
+/**
+ * One release to a shop's server as the owner sees it (`retailer_deliveries`, `delivery_retry`,
+ * `delivery_cancel`): what it carries, where it stands, what the shop last answered. Never the sealed body nor
+ * any key — only the field names and versions it carries.
+ */
+export type Delivery = { releaseId: string, grantId: string, retailerId: string, 
+/**
+ * Its place among the grant's releases (1 = the grant itself).
+ */
+sequence: number, event: "grant" | "update" | "revoke" | "expire", status: "pending" | "delivered" | "failed" | "cancelled", deliveryUrl: string, 
+/**
+ * The fields and versions it carries (empty until sealed, and for revoke/expire releases).
+ */
+fields: Array<DeliveredField>, createdAt: string, 
+/**
+ * Next attempt (pending ones).
+ */
+dueAt: string, 
+/**
+ * When Locket stops trying.
+ */
+giveUpAt: string, attempts: number, lastAttemptAt: string | null, 
+/**
+ * HTTP status of the shop's last answer.
+ */
+lastStatus: number | null, 
+/**
+ * Why the last attempt failed, in words ("the shop answered HTTP 503").
+ */
+lastError: string | null, 
+/**
+ * Delivered, failed or cancelled at.
+ */
+finishedAt: string | null, };
+
+/**
+ * A grant whose releases go to the shop's server, and whether it gets updates when a value it holds changes.
+ */
+export type DeliveryGrant = { grantId: string, updates: boolean, };
+
+/**
+ * What a delivery event records, for the Activity list.
+ */
+export type DeliveryNote = { releaseId: string | null, 
+/**
+ * `grant`, `update`, `revoke` or `expire` (none for releases withdrawn together).
+ */
+event: "grant" | "update" | "revoke" | "expire" | null, 
+/**
+ * Which attempt (`delivery_attempt`).
+ */
+attempt: number | null, 
+/**
+ * HTTP status of the shop's answer.
+ */
+status: number | null, 
+/**
+ * Why it failed or was given up, in words.
+ */
+error: string | null, 
+/**
+ * How many waiting releases a revocation withdrew (`release_failed`).
+ */
+withdrawn: number | null, };
 
 /**
  * One field a retailer received.
@@ -744,6 +819,11 @@ firstSeen: string,
 claimed: string, };
 
 /**
+ * `retailer_deliveries`: one retailer's releases, newest first, and its grants that deliver.
+ */
+export type RetailerDeliveries = { deliveries: Array<Delivery>, grants: Array<DeliveryGrant>, };
+
+/**
  * Everything about one retailer.
  */
 export type RetailerDetail = { retailer: Retailer, grants: Array<Grant>, requests: Array<GrantRequest>, disclosures: Array<Disclosure>, };
@@ -864,6 +944,10 @@ export type Commands = {
   retailer_revoke_all: { args: { retailerId: string }; result: number };
   retailers_list: { args: Record<never, never>; result: Array<RetailerSummary> };
   retailer_detail: { args: { retailerId: string }; result: RetailerDetail };
+  retailer_deliveries: { args: { retailerId: string }; result: RetailerDeliveries };
+  delivery_retry: { args: { releaseId: string }; result: Delivery };
+  delivery_cancel: { args: { releaseId: string }; result: Delivery };
+  grant_set_updates: { args: { grantId: string; on: boolean }; result: void };
   retailer_privacy: { args: { retailerId: string }; result: RetailerPrivacy };
   receipts_export: { args: { retailerId: string; token: string }; result: number };
   erasure_request: { args: { retailerId: string; note: string | null }; result: ErasureRequest };

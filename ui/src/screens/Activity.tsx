@@ -7,6 +7,7 @@ import { useLoad, useSettled } from "../hooks";
 import { EMPTY_FILTER, isFiltered, toAuditFilter, type ActivityFilterForm } from "../lib/filters";
 import { formatCount, formatDateTime, formatLogTime } from "../lib/format";
 import { eventKindWords, refusalSummaryWords, refusalWords } from "../lib/words";
+import { deliveryNoteWords } from "../lib/deliveries";
 
 const PAGE = 50;
 const DAYS = 30;
@@ -62,7 +63,7 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
     <div className="page" data-testid="activity-screen">
       <PageHeader
         title="Activity"
-        subtitle="Every access to your data and every refusal, in a log that cannot be edited unnoticed."
+        subtitle="Every access to your data, every delivery to a shop and every refusal, in a log that cannot be edited unnoticed."
         actions={<span className="live-badge" data-testid="activity-live"><span className="dot" aria-hidden="true" /> Live</span>}
       />
       <ChainBanner chain={chain.data} error={chain.error?.message ?? null} />
@@ -165,6 +166,8 @@ export function ActivityScreen(props: { live: Live; go: (v: View) => void }) {
                             </span>
                           )}
                         </>
+                      ) : e.delivery ? (
+                        <span className="small" data-testid="delivery-note">{deliveryNoteWords(e.kind, e.delivery)}</span>
                       ) : (
                         <span className="muted small">{[e.remote, e.userAgent].filter(Boolean).join(" · ") || " "}</span>
                       )}

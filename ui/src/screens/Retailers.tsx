@@ -1,12 +1,18 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import * as backend from "../backend";
+import type { Grant, GrantRequest } from "../backend";
 import { Button, ConfirmDialog, EmptyState, ErrorState, Loading, PageHeader, StatusPill } from "../components/ui";
+import { DeliveriesCard } from "../components/DeliveriesCard";
 import { GrantTable } from "../components/GrantTable";
 import { RetailerPrivacy } from "../components/RetailerPrivacy";
 import type { Live, Toast, View } from "../lib/navigation";
 import { useAction, useLoad, useNow } from "../hooks";
 import { formatDateTime, relativeTime } from "../lib/format";
 import { effectiveStatus } from "../lib/filters";
+import { anyDataDelivered, anyPending } from "../lib/deliveries";
+
+/** How often the deliveries are read again while one is still on its way (the worker's attempts push no event). */
+const DELIVERY_POLL_MS = 3000;
 
 export function RetailersScreen(props: { live: Live; go: (v: View) => void }) {
   const list = useLoad(() => backend.retailers(), [props.live.auditTick, props.live.requestTick]);
@@ -52,6 +58,17 @@ export function RetailersScreen(props: { live: Live; go: (v: View) => void }) {
 
 export function RetailerPage(props: { id: string; live: Live; toast: (k: Toast["kind"], t: string) => void; go: (v: View) => void }) {
   const d = useLoad(() => backend.retailerDetail(props.id), [props.id, props.live.auditTick, props.live.requestTick]);
+  const [poll, setPoll] = useState(0);
+  const deliveries = useLoad(
+    () => backend.retailerDeliveries(props.id),
+    [props.id, props.live.auditTick, props.live.requestTick, poll],
+  );
+  const pending = deliveries.data ? anyPending(deliveries.data.deliveries) : false;
+  useEffect(() => {
+    if (!pending) return;
+    const id = window.setInterval(() => setPoll((n) => n + 1), DELIVERY_POLL_MS);
+    return () => window.clearInterval(id);
+  }, [pending]);
   const [confirm, setConfirm] = useState(false);
   const act = useAction();
   const now = useNow(5000);
@@ -59,6 +76,15 @@ export function RetailerPage(props: { id: string; live: Live; toast: (k: Toast["
   if (!d.data) return <Loading />;
   const { retailer, grants, requests, disclosures } = d.data;
   const active = grants.filter((g) => effectiveStatus(g, now) === "active");
+  const dv = deliveries.data;
+  const delivering = new Set((dv?.grants ?? []).map((g) => g.grantId));
+  const shows = dv !== null && (dv.grants.length > 0 || dv.deliveries.length > 0);
+  const pushed = dv ? anyDataDelivered(dv.deliveries) : false;
+  const reloadAll = () => {
+    d.reload();
+    deliveries.reload();
+  };
+  const retention = retentionOf(grants.filter((g) => delivering.has(g.id)), requests);
   return (
     <div className="page" data-testid="retailer-page">
       <button type="button" className="link back" onClick={() => props.go({ page: "retailers" })} data-testid="retailer-back">
@@ -84,14 +110,38 @@ export function RetailerPage(props: { id: string; live: Live; toast: (k: Toast["
         {grants.length === 0 ? (
           <p className="muted card-pad">You have not approved anything for {retailer.name}.</p>
         ) : (
-          <GrantTable grants={grants} showRetailer={false} onRevoked={() => d.reload()} />
+          <GrantTable
+            grants={grants}
+            showRetailer={false}
+            onRevoked={reloadAll}
+            revokeBody={(g) => (delivering.has(g.id) ? <RevokeWords name={retailer.name} retention={retention} /> : null)}
+          />
+        )}
+        {active.some((g) => delivering.has(g.id)) && (
+          <p className="revoke-note small card-pad" data-testid="revoke-note">
+            <RevokeWords name={retailer.name} retention={retention} />
+          </p>
         )}
       </section>
-      <RetailerPrivacy retailer={retailer} grantScopes={grants.flatMap((g) => g.scopes.map((x) => x.scope))} tick={props.live.auditTick} toast={props.toast} />
+      {shows && dv && (
+        <DeliveriesCard retailer={retailer} grants={grants} data={dv} onChanged={deliveries.reload} toast={props.toast} />
+      )}
+      {deliveries.error && !dv && <p className="error-text card-pad">{deliveries.error.message}</p>}
+      <RetailerPrivacy
+        retailer={retailer}
+        grantScopes={grants.flatMap((g) => g.scopes.map((x) => x.scope))}
+        tick={props.live.auditTick}
+        toast={props.toast}
+        deliveredToServer={pushed}
+      />
       <section className="card card-flush">
         <h2 className="card-pad">What {retailer.name} has received</h2>
         {disclosures.length === 0 ? (
-          <p className="muted card-pad" data-testid="disclosures-empty">Nothing yet — {retailer.name} has not fetched any of your data.</p>
+          <p className="muted card-pad" data-testid="disclosures-empty">
+            {pushed
+              ? `${retailer.name} has not fetched anything from Locket; what Locket delivered to its server is listed under Deliveries above.`
+              : `Nothing yet — ${retailer.name} has not fetched any of your data.`}
+          </p>
         ) : (
           <table className="table" data-testid="disclosure-table">
             <thead>
@@ -149,7 +199,16 @@ export function RetailerPage(props: { id: string; live: Live; toast: (k: Toast["
       {confirm && (
         <ConfirmDialog
           title={`Revoke all of ${retailer.name}'s access?`}
-          body={<p>All {active.length} active grant{active.length === 1 ? "" : "s"} end now; the next fetch is refused.</p>}
+          body={
+            <>
+              <p>All {active.length} active grant{active.length === 1 ? "" : "s"} end now; the next fetch is refused.</p>
+              {active.some((g) => delivering.has(g.id)) && (
+                <p>
+                  <RevokeWords name={retailer.name} retention={retention} />
+                </p>
+              )}
+            </>
+          }
           confirmLabel="Revoke all"
           busy={act.busy}
           error={act.error}
@@ -160,11 +219,33 @@ export function RetailerPage(props: { id: string; live: Live; toast: (k: Toast["
               const n = await backend.revokeAllForRetailer(retailer.id);
               setConfirm(false);
               props.toast("success", `Revoked ${n} grant${n === 1 ? "" : "s"} for ${retailer.name}`);
-              d.reload();
+              reloadAll();
             })
           }
         />
       )}
     </div>
+  );
+}
+
+/** The retention promise the shop made for these grants, when they all made the same one. */
+function retentionOf(grants: Grant[], requests: GrantRequest[]): string | null {
+  const texts = new Set(
+    grants
+      .map((g) => requests.find((r) => r.id === g.requestId)?.retentionText.trim() ?? "")
+      .filter((t) => t.length > 0),
+  );
+  return texts.size === 1 ? [...texts][0]! : null;
+}
+
+/** What revoking a grant that delivers does, and what it cannot do. */
+function RevokeWords(props: { name: string; retention: string | null }) {
+  const { name } = props;
+  return (
+    <>
+      <strong>Revoking</strong> stops further deliveries and all access at once, and Locket asks {name} to erase what it
+      received. <strong>It cannot</strong> reach into {name}’s systems: the copies {name} already holds are deleted by{" "}
+      {name} itself, under its retention promise{props.retention ? <> (“{props.retention}”)</> : null}.
+    </>
   );
 }

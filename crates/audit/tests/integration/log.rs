@@ -154,6 +154,62 @@ fn time_ranges_and_daily_counts() {
     assert!(query(&c, &empty, None, 10).unwrap().events.is_empty());
 }
 
+/// Data delivered to a shop's server counts as data shared, like a redemption; a delivery that failed is not an
+/// access refused; a delivered revocation (no fields) shares nothing.
+#[test]
+fn daily_counts_count_deliveries_as_data_shared() {
+    let c = db();
+    let release = |kind: EventKind, outcome: Outcome| {
+        NewEvent::new(kind, outcome)
+            .retailer("shop")
+            .grant("g")
+            .detail("release", "rel_1")
+            .detail("event", "grant")
+    };
+    append(&c, &redemption("shop", "g", &[("email", 1)])).unwrap();
+    append(&c, &release(EventKind::ReleaseQueued, Outcome::Ok)).unwrap();
+    append(
+        &c,
+        &release(EventKind::DeliveryAttempt, Outcome::Refused).detail("status", 503),
+    )
+    .unwrap();
+    append(
+        &c,
+        &release(EventKind::DeliveryAttempt, Outcome::Ok).detail("status", 200),
+    )
+    .unwrap();
+    let shared = redemption("shop", "g", &[("email", 1), ("shoe", 2)]);
+    let delivered = NewEvent::new(EventKind::ReleaseDelivered, Outcome::Ok)
+        .retailer("shop")
+        .grant("g")
+        .fields(shared.fields.clone());
+    append(&c, &delivered).unwrap();
+    append(&c, &release(EventKind::ReleaseFailed, Outcome::Refused)).unwrap();
+    append(
+        &c,
+        &NewEvent::new(EventKind::ReleaseDelivered, Outcome::Ok)
+            .retailer("shop")
+            .grant("g"),
+    )
+    .unwrap();
+    append(&c, &NewEvent::refusal("grant_revoked", "redemption").retailer("shop")).unwrap();
+
+    for days in [
+        daily_counts(&c, None, None, 0).unwrap(),
+        locket_audit::daily_counts_for_retailer(&c, "shop", None, None, 0).unwrap(),
+    ] {
+        assert_eq!(days.len(), 1);
+        let d = &days[0];
+        assert_eq!(d.total, 8);
+        assert_eq!(d.redemptions, 1);
+        assert_eq!(d.delivered, 1, "only the release carrying fields");
+        assert_eq!(d.shared(), 2);
+        assert_eq!(d.refused, 3);
+        assert_eq!(d.delivery_failures, 2);
+        assert_eq!(d.refused_accesses(), 1, "only the refused redemption");
+    }
+}
+
 #[test]
 fn times_never_decrease() {
     let c = db();
