@@ -120,6 +120,11 @@ fn approving_a_verified_request_delivers_the_data_sealed_to_the_shop() {
         "{log}"
     );
     assert!(log.contains(&sha), "the attempt's SHA-256 is not in the log");
+    // The disclosure ledger counts what the shop's server acknowledged, like a fetch.
+    let ledger = locket(&v.dir, &shop.env(), &["--json", "ledger", "contact.email"])
+        .ok()
+        .to_owned();
+    assert!(ledger.contains("shop.test"), "{ledger}");
     // Nothing more to send.
     assert_eq!(send(&v, &shop)["delivered"], 0);
     assert_eq!(shop.posts(DELIVERIES).len(), 1);

@@ -84,36 +84,39 @@ const IDLE_POLL: std::time::Duration = std::time::Duration::from_secs(30);
 const MIN_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Starts the delivery worker of `session` on the current tokio runtime: a pass whenever something is queued
-/// ([`Session::wake_deliveries`]) or falls due, at least every 30 s. `None` (and a warning) when the network
-/// settings are unusable; deliveries then wait in the outbox.
+/// ([`Session::wake_deliveries`]) or falls due, at least every 30 s. While the network settings are unusable
+/// (logged), deliveries wait in the outbox and the worker tries the settings again at each pass.
 pub fn spawn_worker(session: &std::sync::Arc<Session>) -> Option<tokio::task::JoinHandle<()>> {
-    let net = match Net::from_env() {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(code = %e.code, "deliveries wait: the network settings are unusable");
-            return None;
-        }
-    };
     let weak = std::sync::Arc::downgrade(session);
     let wake = std::sync::Arc::clone(&session.delivery_wake);
     Some(tokio::spawn(async move {
+        // Made on first use and kept; unusable settings (a test CA file not there yet) are tried again at the
+        // next pass instead of stopping deliveries for the whole session.
+        let mut net: Option<Net> = None;
         loop {
             let Some(s) = weak.upgrade() else { break };
             if s.stopping.load(std::sync::atomic::Ordering::Relaxed) {
                 break;
             }
-            let n = net.clone();
-            let pass = tokio::task::spawn_blocking(move || s.deliver_due(&n)).await;
-            let wait = match pass {
-                Ok(Ok(p)) => p
-                    .next_due
-                    .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
-                    .unwrap_or(IDLE_POLL),
-                Ok(Err(e)) => {
-                    tracing::warn!(code = %e.code, "a delivery pass failed");
-                    IDLE_POLL
+            if net.is_none() {
+                match Net::from_env() {
+                    Ok(n) => net = Some(n),
+                    Err(e) => tracing::warn!(code = %e.code, "deliveries wait: the network settings are unusable"),
                 }
-                Err(_) => IDLE_POLL,
+            }
+            let wait = match net.clone() {
+                None => IDLE_POLL,
+                Some(n) => match tokio::task::spawn_blocking(move || s.deliver_due(&n)).await {
+                    Ok(Ok(p)) => p
+                        .next_due
+                        .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
+                        .unwrap_or(IDLE_POLL),
+                    Ok(Err(e)) => {
+                        tracing::warn!(code = %e.code, "a delivery pass failed");
+                        IDLE_POLL
+                    }
+                    Err(_) => IDLE_POLL,
+                },
             }
             .clamp(MIN_POLL, IDLE_POLL);
             tokio::select! {

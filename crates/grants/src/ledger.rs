@@ -1,7 +1,8 @@
 //! The disclosure ledger: which retailer holds which version of each field, computed from the access log.
 //!
-//! Every successful redemption event records the fields disclosed and the version of each value (derived
-//! answers record the versions they were computed from). From that and the profile's version history
+//! Every successful redemption event, and every release a shop's server acknowledged (`release_delivered`),
+//! records the fields disclosed and the version of each value (derived answers record the versions they were
+//! computed from). From that and the profile's version history
 //! this module answers "who holds my previous address, since when" ([`holders_of`], [`outdated_holders`]),
 //! "what does this retailer hold" ([`held_by`]) and, for `GET /v1/grant`, "has data this grant disclosed
 //! changed since" ([`data_changed_since`]).
@@ -101,7 +102,7 @@ fn changed_after(conn: &Connection, key: &str, version: u32) -> Result<Option<Da
 const HOLDINGS_SQL: &str = "
     SELECT f.field_key, e.retailer, MAX(f.version), MAX(e.ts_ms)
     FROM audit_event_fields f JOIN audit_events e ON e.seq = f.seq
-    WHERE e.kind = 'redemption' AND e.outcome = 'ok' AND e.retailer IS NOT NULL
+    WHERE e.kind IN ('redemption', 'release_delivered') AND e.outcome = 'ok' AND e.retailer IS NOT NULL
       AND (?1 IS NULL OR f.field_key = ?1) AND (?2 IS NULL OR e.retailer = ?2)
     GROUP BY f.field_key, e.retailer
     ORDER BY f.field_key, e.retailer";
@@ -115,7 +116,7 @@ fn holdings(conn: &Connection, field: Option<&str>, retailer: Option<&str>) -> R
         .collect::<Result<_, _>>()?;
     let mut first_stmt = conn.prepare(
         "SELECT MIN(e.ts_ms) FROM audit_event_fields f JOIN audit_events e ON e.seq = f.seq
-         WHERE f.field_key = ?1 AND f.version = ?2 AND e.retailer = ?3 AND e.kind = 'redemption' AND e.outcome = 'ok'",
+         WHERE f.field_key = ?1 AND f.version = ?2 AND e.retailer = ?3 AND e.kind IN ('redemption', 'release_delivered') AND e.outcome = 'ok'",
     )?;
     let mut out = Vec::with_capacity(rows.len());
     for (key, retailer, version, last_ms) in rows {
@@ -157,7 +158,7 @@ pub fn held_by(conn: &Connection, retailer_id: &str) -> Result<Vec<Holding>, Led
 pub fn data_changed_since(conn: &Connection, grant_id: &str) -> Result<Option<DateTime<Utc>>, LedgerError> {
     let mut stmt = conn.prepare(
         "SELECT f.field_key, MAX(f.version) FROM audit_event_fields f JOIN audit_events e ON e.seq = f.seq
-         WHERE e.grant_id = ?1 AND e.kind = 'redemption' AND e.outcome = 'ok'
+         WHERE e.grant_id = ?1 AND e.kind IN ('redemption', 'release_delivered') AND e.outcome = 'ok'
          GROUP BY f.field_key",
     )?;
     let rows: Vec<(String, u32)> = stmt
