@@ -40,6 +40,19 @@ fn deliveries(v: &TestVault, shop: &Shop) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// Makes the one waiting delivery due now (it may be in its coalescing window); returns its release id.
+fn retry_pending(v: &TestVault, shop: &Shop) -> String {
+    let id = deliveries(v, shop)
+        .into_iter()
+        .find(|d| d["status"] == "pending")
+        .expect("a waiting delivery")["release_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run_json(v, shop, &["deliveries", "retry", &id]);
+    id
+}
+
 fn send(v: &TestVault, shop: &Shop) -> Value {
     run_json(v, shop, &["deliveries", "send"])
 }
@@ -164,14 +177,7 @@ fn edits_update_the_shop_and_a_revocation_asks_it_to_erase() {
     // The shop goes down: the next update waits, with the reason, and is tried again later.
     shop.put(DELIVERIES, Page::Status(503));
     v.set("sizes.shoe", "40");
-    let id = deliveries(&v, &shop)
-        .into_iter()
-        .find(|d| d["status"] == "pending")
-        .unwrap()["release_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    run_json(&v, &shop, &["deliveries", "retry", &id]);
+    let id = retry_pending(&v, &shop);
     let pass = send(&v, &shop);
     assert_eq!(
         (pass["delivered"].as_u64(), pass["retrying"].as_u64()),
@@ -281,14 +287,7 @@ fn releases_open_with_the_jose_npm_package() {
     let grant_id = approved(&v, &shop);
     send(&v, &shop);
     v.set("contact.email", "ada@jose.example");
-    let id = deliveries(&v, &shop)
-        .into_iter()
-        .find(|d| d["status"] == "pending")
-        .unwrap()["release_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    run_json(&v, &shop, &["deliveries", "retry", &id]);
+    retry_pending(&v, &shop);
     send(&v, &shop);
     locket(&v.dir, &shop.env(), &["grant", "revoke", &grant_id]).ok();
     send(&v, &shop);
@@ -349,14 +348,7 @@ fn a_restore_never_reuses_a_release_id_or_goes_back_in_sequence() {
         .unwrap()
         .to_owned();
     v.set("contact.email", "ada@after-backup.example");
-    let id = deliveries(&v, &shop)
-        .into_iter()
-        .find(|d| d["status"] == "pending")
-        .unwrap()["release_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    run_json(&v, &shop, &["deliveries", "retry", &id]);
+    retry_pending(&v, &shop);
     send(&v, &shop);
     // Restore while the grant is live: the shop gets the restored values as a new update.
     run_json(&v, &shop, &["backup", "restore", &backup, "--yes"]);

@@ -112,6 +112,41 @@ impl From<NetError> for AppError {
     }
 }
 
+/// Status, final URL and content type of an answer.
+fn head_of(response: &reqwest::Response) -> (u16, String, Option<String>) {
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (response.status().as_u16(), response.url().to_string(), content_type)
+}
+
+/// Reads at most `max` bytes of an answer's body: beyond that, `connect_too_large` when `strict`, else the
+/// bytes that fit.
+async fn read_body(
+    mut response: reqwest::Response,
+    max: usize,
+    host: &str,
+    url: &str,
+    strict: bool,
+) -> Result<Vec<u8>, NetError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e, host, url))? {
+        if body.len() + chunk.len() > max {
+            if strict {
+                return Err(NetError::TooLarge {
+                    url: url.to_owned(),
+                    max,
+                });
+            }
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// What sort of address `ip` is, if Locket refuses to connect to it; `None` for a public unicast address.
 pub fn special_address(ip: IpAddr) -> Option<&'static str> {
     match ip {
@@ -406,26 +441,14 @@ impl Net {
             request = request.header(name, value);
         }
         let response = request.body(body).send().await.map_err(|e| classify(&e, &host, url))?;
-        let status = response.status().as_u16();
-        let final_url = response.url().to_string();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let mut response = response;
-        let mut answer = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e, &host, url))? {
-            if answer.len() + chunk.len() > max {
-                break;
-            }
-            answer.extend_from_slice(&chunk);
-        }
+        // The answer is informative only (an acknowledgement or an error): read up to `max`, keep what fits.
+        let (status, final_url, content_type) = head_of(&response);
+        let body = read_body(response, max, &host, url, false).await?;
         Ok(Answer {
             url: final_url,
             status,
             content_type,
-            body: answer,
+            body,
         })
     }
 
@@ -440,8 +463,7 @@ impl Net {
             .send()
             .await
             .map_err(|e| classify(&e, &host, url))?;
-        let status = response.status().as_u16();
-        let final_url = response.url().to_string();
+        let (status, final_url, content_type) = head_of(&response);
         if status != 200 {
             return Err(NetError::Status {
                 url: url.to_owned(),
@@ -454,22 +476,7 @@ impl Net {
                 max,
             });
         }
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let mut response = response;
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e, &host, url))? {
-            if body.len() + chunk.len() > max {
-                return Err(NetError::TooLarge {
-                    url: url.to_owned(),
-                    max,
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_body(response, max, &host, url, true).await?;
         Ok(Answer {
             url: final_url,
             status,
