@@ -411,3 +411,34 @@ fn a_restore_never_reuses_a_release_id_or_goes_back_in_sequence() {
     assert_eq!(events.first(), Some(&ReleaseEvent::Grant));
     assert!(events.contains(&ReleaseEvent::Revoke), "{events:?}");
 }
+
+/// Narrowing a delivered grant sends what remains at once (updates on or off): the shop's copy of the withdrawn
+/// scope is replaced by a release without it.
+#[test]
+fn narrowing_sends_what_remains() {
+    let v = TestVault::new();
+    let shop = Shop::start();
+    shop.put(DELIVERIES, Page::Status(200));
+    let grant_id = approved(&v, &shop);
+    send(&v, &shop);
+    let key = opened(&shop, &shop.posts(DELIVERIES)[0], None).public_key;
+    assert_eq!(
+        field(&opened(&shop, &shop.posts(DELIVERIES)[0], None), "sizes.shoe").value,
+        serde_json::json!(39)
+    );
+    run_json(&v, &shop, &["deliveries", "updates", &grant_id, "off"]);
+    run_json(&v, &shop, &["grant", "narrow", &grant_id, "--withdraw", "sizes.shoe"]);
+    assert_eq!(send(&v, &shop)["delivered"], 1, "the narrowing went out at once");
+    let posts = shop.posts(DELIVERIES);
+    let o = opened(&shop, posts.last().unwrap(), Some(&key));
+    assert_eq!(o.release.event, ReleaseEvent::Update);
+    let keys: Vec<&str> = o
+        .release
+        .fields
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|f| f.key.as_str())
+        .collect();
+    assert_eq!(keys, ["contact.email"]);
+}

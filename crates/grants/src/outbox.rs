@@ -339,6 +339,31 @@ pub fn queue_updates_for_field(tx: &Transaction<'_>, field_key: &str, now: DateT
     Ok(queued)
 }
 
+/// The owner withdrew some scopes of `grant_id` (narrowing): an `update` with what remains goes out at once,
+/// whether or not updates are on, so the shop's copy of the withdrawn scopes is replaced — unless the grant has
+/// no delivery target or an update already waits unsealed (it will carry the narrowed scopes).
+pub fn queue_narrowed(tx: &Transaction<'_>, grant_id: &str, now: DateTime<Utc>) -> Result<bool, GrantError> {
+    if target_of_grant(tx, grant_id)?.is_none() {
+        return Ok(false);
+    }
+    let waiting: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE grant_id = ?1 AND event = 'update'
+                         AND status = 'pending' AND body IS NULL)",
+        params![grant_id],
+        |r| r.get(0),
+    )?;
+    if waiting {
+        tx.execute(
+            "UPDATE deliveries SET due_at = ?2 WHERE grant_id = ?1 AND event = 'update' AND status = 'pending' AND body IS NULL",
+            params![grant_id, rfc3339(now)],
+        )?;
+        return Ok(false);
+    }
+    let grant = records::get_grant(tx, grant_id)?;
+    insert(tx, &grant, ReleaseEvent::Update, now, now)?;
+    Ok(true)
+}
+
 /// Whether one of the grant's scopes discloses `field_key` or an answer computed from it.
 fn covers(grant: &GrantRecord, field_key: &str) -> bool {
     grant.scopes.iter().any(|s| {

@@ -759,6 +759,8 @@ pub fn narrow(
     }
     let json = serde_json::to_string(&keep).map_err(|e| GrantError::Corrupt(e.to_string()))?;
     tx.execute("UPDATE grants SET scopes = ?2 WHERE id = ?1", params![grant.id, json])?;
+    // A shop that takes deliveries gets what remains at once (its copy of the withdrawn scopes is replaced).
+    crate::outbox::queue_narrowed(tx, &grant.id, now)?;
     audit(
         tx,
         NewEvent::new(EventKind::GrantNarrowed, Outcome::Ok)
