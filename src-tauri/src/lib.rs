@@ -38,10 +38,6 @@ fn focus_main(app: &AppHandle) {
     }
 }
 
-fn links_in(args: &[String]) -> impl Iterator<Item = &String> {
-    args.iter().filter(|a| a.starts_with("locket://"))
-}
-
 /// Starts the app.
 pub fn run() {
     let _ = tracing_subscriber::fmt()
@@ -71,7 +67,7 @@ pub fn run() {
         builder = builder.plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             // Launching Locket again shows the window; a launch that only carries a link (any web page can
             // open one) does not.
-            let mut links = links_in(&argv).peekable();
+            let mut links = locket_app::links::in_args(&argv).peekable();
             if links.peek().is_none() {
                 notices::bring_forward(app, notices::Input::Relaunch);
             }
@@ -107,7 +103,7 @@ pub fn run() {
                 }
             });
             let args: Vec<String> = std::env::args().collect();
-            for link in links_in(&args) {
+            for link in locket_app::links::in_args(&args) {
                 deeplink::handle(&handle, link);
             }
             Ok(())
