@@ -16,7 +16,6 @@ pub mod events;
 pub mod files;
 #[allow(missing_docs)]
 pub mod grants;
-pub mod instance;
 pub mod notices;
 #[allow(missing_docs)]
 pub mod privacy;
@@ -24,6 +23,9 @@ pub mod privacy;
 pub mod session;
 pub mod state;
 pub mod tray;
+
+/// The single-instance preflight (quit-and-reopen), Tauri-free in `locket-desktop-support`.
+pub use locket_desktop_support::instance;
 
 use tauri::{AppHandle, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
