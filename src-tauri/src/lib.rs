@@ -16,7 +16,6 @@ pub mod events;
 pub mod files;
 #[allow(missing_docs)]
 pub mod grants;
-pub mod instance;
 pub mod notices;
 #[allow(missing_docs)]
 pub mod privacy;
@@ -24,6 +23,9 @@ pub mod privacy;
 pub mod session;
 pub mod state;
 pub mod tray;
+
+/// The single-instance preflight (quit-and-reopen), Tauri-free in `locket-desktop-support`.
+pub use locket_desktop_support::instance;
 
 use tauri::{AppHandle, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -36,10 +38,6 @@ fn focus_main(app: &AppHandle) {
         let _ = w.show();
         let _ = w.set_focus();
     }
-}
-
-fn links_in(args: &[String]) -> impl Iterator<Item = &String> {
-    args.iter().filter(|a| a.starts_with("locket://"))
 }
 
 /// Starts the app.
@@ -71,7 +69,7 @@ pub fn run() {
         builder = builder.plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             // Launching Locket again shows the window; a launch that only carries a link (any web page can
             // open one) does not.
-            let mut links = links_in(&argv).peekable();
+            let mut links = locket_app::links::in_args(&argv).peekable();
             if links.peek().is_none() {
                 notices::bring_forward(app, notices::Input::Relaunch);
             }
@@ -107,7 +105,7 @@ pub fn run() {
                 }
             });
             let args: Vec<String> = std::env::args().collect();
-            for link in links_in(&args) {
+            for link in locket_app::links::in_args(&args) {
                 deeplink::handle(&handle, link);
             }
             Ok(())

@@ -86,7 +86,7 @@ async fn forward(app: &AppHandle, session: Arc<Session>, notice: Notice) {
                     Kind::Refusal,
                     id,
                     who,
-                    &refusal_sentence(dto.reason.as_deref()),
+                    &locket_app::notices::refusal_sentence(dto.reason.as_deref()),
                 );
             }
             let _ = app.emit(EV_AUDIT, dto);
@@ -110,18 +110,5 @@ async fn forward(app: &AppHandle, session: Arc<Session>, notice: Notice) {
             let _ = app.emit(EV_FOCUS_REQUEST, FocusRequest { request_id });
         }
         _ => {}
-    }
-}
-
-/// A short plain-words reason for a notification (the Activity screen has the full wording).
-fn refusal_sentence(code: Option<&str>) -> String {
-    match code {
-        Some("grant_revoked") => "you had revoked the grant".into(),
-        Some("token_expired") => "the grant had expired".into(),
-        Some("grant_uses_exhausted") => "the grant was used up".into(),
-        Some("token_invalid_signature") => "the token was forged or altered".into(),
-        Some("vault_locked") => "Locket was locked".into(),
-        Some(other) => other.replace('_', " "),
-        None => "refused".into(),
     }
 }

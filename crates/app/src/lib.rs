@@ -27,6 +27,7 @@ pub mod grants;
 pub mod links;
 mod locket;
 pub mod net;
+pub mod notices;
 mod options;
 pub mod owner;
 pub mod passphrase;
