@@ -221,15 +221,7 @@ fn target_of_grant(conn: &Connection, grant_id: &str) -> Result<Option<(Target, 
     };
     let jwk: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&key).map_err(|e| GrantError::Corrupt(format!("delivery key: {e}")))?;
-    let member = |name: &str| jwk.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-    let encryption_key = PublicJwk {
-        kid: member("kid"),
-        key_use: locket_wire::metadata::KeyUse::Enc,
-        curve: member("crv"),
-        thumbprint: locket_wire::metadata::jwk_thumbprint(&jwk)
-            .map_err(|e| GrantError::Corrupt(format!("delivery key: {e}")))?,
-        jwk,
-    };
+    let encryption_key = PublicJwk::encryption(jwk).map_err(|e| GrantError::Corrupt(format!("delivery key: {e}")))?;
     Ok(Some((
         Target {
             delivery_url,

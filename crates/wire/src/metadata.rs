@@ -98,6 +98,32 @@ pub struct PublicJwk {
     pub thumbprint: String,
 }
 
+impl PublicJwk {
+    /// Reads one published public key for `key_use`: its type fits the use, its value is a usable key, and its
+    /// thumbprint. `Err` is the rule broken (`key_type`, `key_value`) and why.
+    fn read(
+        jwk: &serde_json::Map<String, serde_json::Value>,
+        key_use: KeyUse,
+    ) -> Result<PublicJwk, (&'static str, String)> {
+        let curve = key_fits(jwk, key_use).map_err(|e| ("key_type", e))?;
+        usable(jwk, key_use).map_err(|e| ("key_value", e))?;
+        let thumbprint = jwk_thumbprint(jwk).map_err(|e| ("key_value", e))?;
+        Ok(PublicJwk {
+            jwk: jwk.clone(),
+            kid: jwk.get("kid").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+            key_use,
+            curve,
+            thumbprint,
+        })
+    }
+
+    /// An encryption key as stored (the JWK a shop's metadata published, kept with a grant), checked again the
+    /// way [`parse_metadata`] checks it.
+    pub fn encryption(jwk: serde_json::Map<String, serde_json::Value>) -> Result<PublicJwk, String> {
+        PublicJwk::read(&jwk, KeyUse::Enc).map_err(|(_, e)| e)
+    }
+}
+
 impl Serialize for PublicJwk {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.jwk.serialize(s)
@@ -386,31 +412,10 @@ pub fn parse_metadata(bytes: &[u8], origin: &str) -> Result<RetailerMetadata, Me
                 format!("kid {kid:?} is used by an earlier key"),
             ));
         }
-        let curve = match key_fits(jwk, key_use) {
-            Ok(c) => c,
-            Err(e) => {
-                problems.push(problem(format!("/jwks/keys/{i}"), "key_type", e));
-                continue;
-            }
-        };
-        if let Err(e) = usable(jwk, key_use) {
-            problems.push(problem(format!("/jwks/keys/{i}"), "key_value", e));
-            continue;
+        match PublicJwk::read(jwk, key_use) {
+            Ok(k) => keys.push(k),
+            Err((rule, e)) => problems.push(problem(format!("/jwks/keys/{i}"), rule, e)),
         }
-        let thumbprint = match jwk_thumbprint(jwk) {
-            Ok(t) => t,
-            Err(e) => {
-                problems.push(problem(format!("/jwks/keys/{i}"), "key_value", e));
-                continue;
-            }
-        };
-        keys.push(PublicJwk {
-            jwk: jwk.clone(),
-            kid,
-            key_use,
-            curve,
-            thumbprint,
-        });
     }
     let jwks = Jwks { keys };
     if problems.is_empty() {
