@@ -46,3 +46,14 @@ export {
 } from "./release.js";
 export { keyIdOf, jwkOfPaserk } from "./paserk.js";
 export type * from "./types.js";
+export {
+  ReleaseReceiver,
+  MemoryStore,
+  type ReleaseStore,
+  type GrantRecord,
+  type GrantEnded,
+  type HeldGrant,
+  type ReleaseReceiverOptions,
+  type ReceiverAnswer,
+  type ReceiverCode,
+} from "./receiver.js";
