@@ -22,6 +22,7 @@
 //! at a time within a test binary (a WebKit instance per test on two cores is plenty).
 
 pub mod app;
+pub mod browser;
 pub mod procs;
 pub mod webdriver;
 
@@ -377,13 +378,20 @@ impl Workdir {
     pub fn retailer_background(&self, name: &str, args: &[&str]) -> Result<()> {
         let mut cmd = Command::new(&self.bins.retailer);
         cmd.args(args);
-        self.apply_env(&mut cmd);
-        let proc = Proc::spawn(name, &mut cmd, &self.artifacts.join(format!("{name}.log")))?;
+        self.background(name, &mut cmd).map(|_| ())
+    }
+
+    /// Start `cmd` in the background with this scenario's environment and its output in `<name>.log` among the
+    /// artifacts; it runs until the scenario ends. Returns the log's path.
+    pub fn background(&self, name: &str, cmd: &mut Command) -> Result<PathBuf> {
+        self.apply_env(cmd);
+        let log = self.artifacts.join(format!("{name}.log"));
+        let proc = Proc::spawn(name, cmd, &log)?;
         self.background
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(proc);
-        Ok(())
+        Ok(log)
     }
 
     fn run_tool(&self, bin: &Path, args: &[&str], stdin: &str) -> Result<Output> {
@@ -586,14 +594,10 @@ impl Desktop {
     pub fn second_instance(&self, args: &[&str]) -> Result<Output> {
         let mut cmd = Command::new(&self.work.bins.desktop);
         cmd.args(args)
-            .env("DISPLAY", format!(":{}", self.display))
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
-            .env("GDK_BACKEND", "x11")
-            .env_remove("WAYLAND_DISPLAY")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        self.work.apply_env(&mut cmd);
+        self.session_env(&mut cmd);
         let child = cmd.spawn().map_err(|e| E2eError::Io(format!("second launch: {e}")))?;
         let out = procs::wait_output(child, Duration::from_secs(30))
             .map_err(|e| E2eError::Check(format!("the second instance did not exit: {e}")))?;
@@ -607,6 +611,16 @@ impl Desktop {
             ),
         );
         Ok(out)
+    }
+
+    /// Gives `cmd` the environment of the owner's desktop session in this scenario: the display, the session bus
+    /// and the scenario's vault and XDG folders (what a program the owner starts, such as a browser, inherits).
+    pub fn session_env(&self, cmd: &mut Command) {
+        cmd.env("DISPLAY", format!(":{}", self.display))
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .env("GDK_BACKEND", "x11")
+            .env_remove("WAYLAND_DISPLAY");
+        self.work.apply_env(cmd);
     }
 
     /// Processes of the driver's process group whose name starts with one of `prefixes`, with
@@ -730,7 +744,7 @@ impl Drop for Desktop {
     }
 }
 
-fn wait_status(url: &str, driver: &mut Proc, timeout: Duration) -> Result<()> {
+pub(crate) fn wait_status(url: &str, driver: &mut Proc, timeout: Duration) -> Result<()> {
     let http = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -739,7 +753,7 @@ fn wait_status(url: &str, driver: &mut Proc, timeout: Duration) -> Result<()> {
     loop {
         if !driver.alive() {
             return Err(E2eError::Setup(format!(
-                "tauri-driver exited at start; see {}",
+                "the WebDriver server exited at start; see {}",
                 driver.log.display()
             )));
         }
@@ -752,7 +766,7 @@ fn wait_status(url: &str, driver: &mut Proc, timeout: Duration) -> Result<()> {
         }
         if Instant::now() >= deadline {
             return Err(E2eError::Timeout(format!(
-                "tauri-driver at {url} not ready after {timeout:?}"
+                "the WebDriver server at {url} is not ready after {timeout:?}"
             )));
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -154,6 +154,11 @@ impl Session {
         decode(resp, "DELETE session").map(|_| ())
     }
 
+    /// Loads `url` in the current browsing context (waits for the page load, as WebDriver does).
+    pub fn navigate(&self, url: &str) -> Result<()> {
+        self.post("/url", json!({ "url": url })).map(|_| ())
+    }
+
     /// The first element matching a CSS selector, right now.
     pub fn find(&self, css: &str) -> Result<Element<'_>> {
         let v = self.post("/element", json!({"using": "css selector", "value": css}))?;
