@@ -7,6 +7,7 @@ const COMMANDS: &[&str] = &[
     "vault_lock",
     "session_activity",
     "session_info",
+    "focus_request_take",
     "passphrase_change",
     "recovery_reset",
     "keychain_set",

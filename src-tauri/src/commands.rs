@@ -21,6 +21,13 @@ pub async fn app_status(state: State<'_, AppState>) -> IpcResult<AppStatus> {
     Ok(state.locket.status().await?)
 }
 
+/// The request a `locket://` link brought that the web view has not shown yet, once (a window opened for the
+/// link loads after the link's event was sent).
+#[tauri::command]
+pub async fn focus_request_take(state: State<'_, AppState>) -> IpcResult<Option<String>> {
+    Ok(state.focus_request.lock().ok().and_then(|mut slot| slot.take()))
+}
+
 #[tauri::command]
 pub async fn vault_create(
     app: AppHandle,

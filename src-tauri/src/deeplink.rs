@@ -57,6 +57,9 @@ pub fn deliver(app: &AppHandle, url: &str) {
                 state
                     .notices
                     .record(Kind::Request, &req.retailer.id, &req.retailer.name, "");
+                if let Ok(mut slot) = state.focus_request.lock() {
+                    *slot = Some(req.id.clone());
+                }
                 let _ = app.emit(EV_FOCUS_REQUEST, FocusRequest { request_id: req.id });
             }
             Err(e) => {

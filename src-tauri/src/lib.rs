@@ -23,22 +23,13 @@ pub mod privacy;
 pub mod session;
 pub mod state;
 pub mod tray;
+pub mod window;
 
 /// The single-instance preflight (quit-and-reopen), Tauri-free in `locket-desktop-support`.
 pub use locket_desktop_support::instance;
 
-use tauri::{AppHandle, Manager};
+use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
-
-/// Brings the main window to the front (un-minimised, shown, focused). Only for the owner's own actions: callers
-/// go through [`notices::bring_forward`], which refuses requests and links.
-fn focus_main(app: &AppHandle) {
-    if let Some(w) = app.get_webview_window("main") {
-        let _ = w.unminimize();
-        let _ = w.show();
-        let _ = w.set_focus();
-    }
-}
 
 /// Starts the app.
 pub fn run() {
@@ -87,10 +78,14 @@ pub fn run() {
         .on_window_event(|window, event| {
             // Dropped files reach Rust from the windowing system, not from the web view: only these paths (and
             // the ones chosen in dialogs Rust opened) get a token.
-            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
-                if window.label() == "main" {
+            match event {
+                tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. })
+                    if window.label() == window::MAIN =>
+                {
                     files::dropped(window.app_handle(), paths);
                 }
+                tauri::WindowEvent::Destroyed if window.label() == window::MAIN => window::closed(window.app_handle()),
+                _ => {}
             }
         })
         .setup(|app| {
@@ -119,6 +114,7 @@ pub fn run() {
             commands::vault_lock,
             commands::session_activity,
             commands::session_info,
+            commands::focus_request_take,
             commands::passphrase_change,
             commands::recovery_reset,
             commands::keychain_set,
@@ -165,8 +161,11 @@ pub fn run() {
         ])
         .build(context);
     match result {
-        Ok(app) => app.run(|app, event| {
-            if let tauri::RunEvent::Exit = event {
+        Ok(app) => app.run(|app, event| match event {
+            // The window was closed: keep running (serving, delivering, the idle lock) without it. Quit in the
+            // tray menu (or the session ending) exits with a code.
+            tauri::RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+            tauri::RunEvent::Exit => {
                 // Let a relaunch become the single instance at once, while this one finishes exiting.
                 tauri_plugin_single_instance::destroy(app);
                 // Stop serving and drop the keys before the process ends.
@@ -175,6 +174,7 @@ pub fn run() {
                     let _ = locket.lock(locket_app::LockReason::Button).await;
                 });
             }
+            _ => {}
         }),
         Err(e) => {
             eprintln!("Locket could not start: {e}");

@@ -22,14 +22,23 @@ pub fn spawn(app: &AppHandle) {
 
 /// Shows a notification; failures (no notification daemon) are only logged.
 fn show(app: &AppHandle, n: &Notification) {
-    if let Err(e) = app.notification().builder().title(&n.title).body(&n.body).show() {
+    show_now(app, &n.title, &n.body);
+}
+
+/// Shows one notification now (the shell's own words, not coalesced).
+pub fn show_now(app: &AppHandle, title: &str, body: &str) {
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::debug!(error = %e, "notification not shown");
     }
 }
 
-/// Brings the main window forward when `input` may ([`raises_window`]).
+/// Brings the main window forward (building it again if it was closed) when `input` may ([`raises_window`]).
+/// A request or link that arrives while the window is closed opens it without taking the focus, so the owner
+/// finds the request when they look; it never raises a window that is open.
 pub fn bring_forward(app: &AppHandle, input: Input) {
     if raises_window(input) {
-        crate::focus_main(app);
+        crate::window::open(app, true);
+    } else if matches!(input, Input::DeepLink) && !crate::window::is_open(app) {
+        crate::window::open(app, false);
     }
 }

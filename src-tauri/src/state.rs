@@ -17,6 +17,9 @@ pub struct AppState {
     pub locket: Locket,
     /// A `locket://` link that arrived while locked; handled right after the next unlock.
     pub pending_link: Mutex<Option<String>>,
+    /// The request the last `locket://` link brought, until the web view takes it (`focus_request_take`): a
+    /// window opened for the link loads after the link's event was sent.
+    pub focus_request: Mutex<Option<String>>,
     /// The files the owner chose in dialogs Rust opened (or dropped on the window), by token.
     pub files: FileTokens,
     /// Desktop notifications, coalesced per retailer and minute.
@@ -38,6 +41,7 @@ impl AppState {
         AppState {
             locket,
             pending_link: Mutex::new(None),
+            focus_request: Mutex::new(None),
             files: FileTokens::default(),
             notices: Notices::default(),
         }

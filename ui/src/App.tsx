@@ -132,6 +132,14 @@ function Shell(props: {
 
   useEffect(() => setEndpoint(session.endpoint), [session.endpoint]);
 
+  // A window opened for a locket:// link (Locket was running without one) shows the link's request.
+  useEffect(() => {
+    backend.takeFocusRequest().then(
+      (id) => id && setView({ page: "requests", focus: id }),
+      () => undefined,
+    );
+  }, []);
+
   // Live events from the shell.
   useEffect(() => {
     const subs = [
@@ -144,7 +152,10 @@ function Shell(props: {
         setLive((l) => ({ ...l, requestTick: l.requestTick + 1 }));
         toast("info", `New request from ${r.retailer.name}`);
       }),
-      backend.onFocusRequest((id) => setView({ page: "requests", focus: id })),
+      backend.onFocusRequest((id) => {
+        setView({ page: "requests", focus: id });
+        void backend.takeFocusRequest().catch(() => undefined);
+      }),
       backend.onDeepLinkError((e) => toast("warning", e.message)),
       backend.onEndpointStatus(setEndpoint),
     ];

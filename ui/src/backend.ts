@@ -79,6 +79,8 @@ export const lock = (reason: "button" | "idle" | "tray") => call("vault_lock", {
 /** The owner is using the window: Locket's idle auto-lock (which runs in Rust) starts again. */
 export const reportActivity = () => call("session_activity");
 export const sessionInfo = () => call("session_info");
+/** The request a `locket://` link brought that this window has not shown yet (taken once). */
+export const takeFocusRequest = () => call("focus_request_take");
 
 // ---------- settings ----------
 

@@ -114,6 +114,7 @@ pub fn commands(decls: &mut impl TypeVisitor, cfg: &Config) -> Vec<Command> {
         vault_lock(reason: String) -> ();
         session_activity() -> ();
         session_info() -> SessionInfo;
+        focus_request_take() -> Option<String>;
         passphrase_change(current: SecretText, next: SecretText) -> PassphraseChanged;
         recovery_reset(passphrase: SecretText) -> NewRecoveryKey;
         keychain_set(enabled: bool) -> AppSettings;

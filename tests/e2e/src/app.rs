@@ -119,6 +119,28 @@ pub fn deliver_link(d: &Desktop, link: &str) -> Result<()> {
     Ok(())
 }
 
+/// Closes the app's window the way a window manager's close button does (a `WM_DELETE_WINDOW` message, see
+/// tests/e2e/tools/wm-close.py). Returns how many windows were asked.
+pub fn close_window(d: &Desktop) -> Result<usize> {
+    let script = crate::workspace_root().join("tests/e2e/tools/wm-close.py");
+    let out = xdotool(d, &["search", "--onlyvisible", "--name", "^Locket$"]).unwrap_or_default();
+    let ids: Vec<&str> = out.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    for id in &ids {
+        let done = Command::new("python3")
+            .arg(&script)
+            .arg(id)
+            .env("DISPLAY", format!(":{}", d.display))
+            .output()
+            .map_err(|e| E2eError::Setup(format!("python3 {}: {e}", script.display())))?;
+        crate::ensure!(
+            done.status.success(),
+            "wm-close.py {id}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+    Ok(ids.len())
+}
+
 /// How many visible X windows on the scenario's display are titled exactly `title`.
 pub fn windows_titled(d: &Desktop, title: &str) -> Result<usize> {
     let out = xdotool(d, &["search", "--onlyvisible", "--name", &format!("^{title}$")]).unwrap_or_default();

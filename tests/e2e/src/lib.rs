@@ -661,6 +661,14 @@ impl Desktop {
             .collect()
     }
 
+    /// The WebKit helper processes (web content, network) of the app that are running, by name.
+    pub fn webkit_processes(&self) -> Vec<String> {
+        self.group_processes(&["WebKitWebProces", "WebKitNetworkPr"])
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    }
+
     /// Resident memory (KiB) of the app under test: `(app process, app + its WebKit helper
     /// processes)`, read from `/proc` (Linux). Informational only.
     pub fn app_rss_kib(&self) -> Result<(u64, u64)> {

@@ -154,6 +154,19 @@ impl Session {
         decode(resp, "DELETE session").map(|_| ())
     }
 
+    /// The handles of the session's top-level browsing contexts (windows).
+    pub fn window_handles(&self) -> Result<Vec<String>> {
+        let v = self.get("/window/handles")?;
+        Ok(v.as_array()
+            .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default())
+    }
+
+    /// Makes the window `handle` the current browsing context.
+    pub fn switch_to_window(&self, handle: &str) -> Result<()> {
+        self.post("/window", json!({ "handle": handle })).map(|_| ())
+    }
+
     /// Loads `url` in the current browsing context (waits for the page load, as WebDriver does).
     pub fn navigate(&self, url: &str) -> Result<()> {
         self.post("/url", json!({ "url": url })).map(|_| ())

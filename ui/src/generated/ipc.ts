@@ -917,6 +917,7 @@ export type Commands = {
   vault_lock: { args: { reason: string }; result: void };
   session_activity: { args: Record<never, never>; result: void };
   session_info: { args: Record<never, never>; result: SessionInfo };
+  focus_request_take: { args: Record<never, never>; result: string | null };
   passphrase_change: { args: { current: SecretText; next: SecretText }; result: PassphraseChanged };
   recovery_reset: { args: { passphrase: SecretText }; result: NewRecoveryKey };
   keychain_set: { args: { enabled: boolean }; result: AppSettings };
