@@ -30,7 +30,6 @@ export const PRODUCTS = [
   { id: "meadow-wrap-dress", name: "Meadow Wrap Dress", price: 89, shape: "dress", colour: "#8fa37e", trim: "#f2e6c9", styles: ["bohemian", "vintage"], blurb: "Floaty viscose wrap with a tie waist." },
   { id: "mono-merino-knit", name: "Mono Merino Knit", price: 99, shape: "knit", colour: "#1f2a36", trim: "#38495c", styles: ["minimalist", "classic"], blurb: "Fine-gauge merino, a crew neck without fuss." },
   { id: "ridge-fleece-pullover", name: "Ridge Fleece Pullover", price: 79, shape: "knit", colour: "#d9a441", trim: "#8a6320", styles: ["outdoor", "vintage"], blurb: "Recycled polar fleece with a snap placket." },
-  { id: "sprint-track-top", name: "Sprint Track Top", price: 64, shape: "jacket", colour: "#2e6f5e", trim: "#f4f1ea", styles: ["sporty", "streetwear"], blurb: "Zip-through tricot with contrast piping." },
 ];
 
 /** The style keys among `value` (a delivered `style.styles`: a list, or a comma-separated text), known ones only. */

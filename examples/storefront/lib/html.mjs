@@ -123,7 +123,9 @@ function productCard(p) {
   const sizes = p.size
     ? `<span class="size-chip is-yours">Size ${escapeHtml(p.size)}</span>`
     : `<span class="size-range">${SIZES[0]}–${SIZES[SIZES.length - 1]}</span>`;
-  const tags = p.styles.map((s) => `<li>${escapeHtml(STYLES[s])}</li>`).join("");
+  const tags = p.styles
+    .map((s) => `<li${p.matchedStyles.includes(s) ? ' class="is-liked"' : ""}>${escapeHtml(STYLES[s])}</li>`)
+    .join("");
   return `<article class="product${p.matches ? " is-match" : ""}" data-product="${escapeHtml(p.id)}"${p.size ? ` data-size="${escapeHtml(p.size)}"` : ""}>
     <div class="swatch swatch-${escapeHtml(p.shape)}">${swatchSvg(p)}${badge}</div>
     <div class="product-body">
@@ -159,10 +161,17 @@ export function productPage({ me, link, endedAt }) {
     if (me.status === "erased") {
       parts.push(`<p id="erased" class="notice" role="status">Done — you stopped sharing on ${escapeHtml(dateText(endedAt ?? me.erased_at))}; we erased what you shared.</p>`);
     } else {
+      const art = ["alder-wool-overcoat", "fjell-shell-jacket", "ridge-fleece-pullover"]
+        .map((id) => PRODUCTS.find((p) => p.id === id))
+        .map((p) => `<div class="hero-piece">${swatchSvg(p)}</div>`)
+        .join("");
       parts.push(`<section class="hero">
-  <p class="eyebrow">Autumn collection</p>
-  <h1>Clothes for the long way round</h1>
-  <p>Hard-wearing layers, easy shirts and soft knits, made to be worn for years.</p>
+  <div class="hero-copy">
+    <p class="eyebrow">Autumn collection</p>
+    <h1>Clothes for the long way round</h1>
+    <p>Hard-wearing layers, easy shirts and soft knits, made to be worn for years.</p>
+  </div>
+  <div class="hero-art" aria-hidden="true">${art}</div>
 </section>`);
     }
     parts.push(sharePanel(link, { again: me.status === "erased" }));

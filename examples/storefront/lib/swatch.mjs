@@ -21,8 +21,9 @@ const SHAPES = {
     <path d="M32 98 L88 98" stroke="${t}" stroke-width="3"/>`,
   hoodie: (c, t) => `
     <path d="${LONG_SLEEVES} Q60 30 42 18 Z" fill="${c}"/>
-    <path d="M42 20 Q44 2 60 2 Q76 2 78 20 Q60 34 42 20 Z" fill="${t}"/>
-    <path d="M54 30 L53 46 M66 30 L67 46" stroke="${t}" stroke-width="2" stroke-linecap="round"/>
+    <path d="M36 22 Q38 8 60 8 Q82 8 84 22 Q60 40 36 22 Z" fill="${t}"/>
+    <path d="M46 20 Q60 32 74 20 Q60 13 46 20 Z" fill="${c}"/>
+    <path d="M54 30 L53 48 M66 30 L67 48" stroke="${t}" stroke-width="2" stroke-linecap="round"/>
     <path d="M44 70 L76 70 L72 88 L48 88 Z" fill="none" stroke="${t}" stroke-width="2.5"/>`,
   coat: (c, t) => `
     <path d="M42 14 L26 20 Q16 26 13 44 L8 90 L22 92 L30 50 L30 116 L90 116 L90 50 L98 92 L112 90 L107 44 Q104 26 94 20 L78 14 Q60 24 42 14 Z" fill="${c}"/>
