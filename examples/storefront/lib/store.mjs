@@ -124,6 +124,8 @@ export class FileStore {
           g.values = {};
         }
       }
+      // onErase ran first and noted the erasure; the history reads "revoke, then erased".
+      const erasedNote = release.ended && g.history.at(-1)?.event === "erased" ? g.history.pop() : undefined;
       g.history.push({
         event: release.event,
         sequence: release.sequence,
@@ -132,6 +134,7 @@ export class FileStore {
         fields: release.fields?.map((f) => ({ key: f.key, label: f.label, version: f.version })),
         ended_at: release.ended?.at,
       });
+      if (erasedNote) g.history.push(erasedNote);
       d.releases[release.release_id] = { grant_id: grant.grantId, event: release.event, at };
     });
   }
