@@ -26,10 +26,16 @@ const DESKTOP_ENTRY: &str = "locket-e2e.desktop";
 pub fn register_url_handler(d: &Desktop) -> Result<()> {
     let apps = d.work.tmp.join("xdg/data/applications");
     fs::create_dir_all(&apps).map_err(|e| E2eError::Io(format!("mkdir {}: {e}", apps.display())))?;
+    // xdg-open's generic path (no desktop environment) takes the Exec line's first word as the program, so the
+    // path goes unquoted, as in a packaged entry (`Exec=locket-desktop %u`).
+    let bin = d.work.bins.desktop.display().to_string();
+    crate::ensure!(
+        !bin.contains(char::is_whitespace),
+        "the app's path holds a space: {bin}"
+    );
     let entry = format!(
-        "[Desktop Entry]\nType=Application\nName=Locket\nExec=\"{}\" %u\nMimeType=x-scheme-handler/locket;\n\
-         NoDisplay=true\nTerminal=false\n",
-        d.work.bins.desktop.display()
+        "[Desktop Entry]\nType=Application\nName=Locket\nExec={bin} %u\nMimeType=x-scheme-handler/locket;\n\
+         NoDisplay=true\nTerminal=false\n"
     );
     fs::write(apps.join(DESKTOP_ENTRY), entry).map_err(|e| E2eError::Io(format!("desktop entry: {e}")))?;
     let xdg_mime = |args: &[&str]| -> Result<String> {

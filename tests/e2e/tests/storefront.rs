@@ -12,7 +12,7 @@ use std::fs;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use locket_e2e::app::{go, set_field, unlock};
+use locket_e2e::app::{go, set_field, tid, unlock};
 use locket_e2e::browser::{register_url_handler, shots_of_both, Browser, BrowserOptions};
 use locket_e2e::{ensure, testid, workspace_root, Desktop, E2eError, Result, Scenario, Session};
 
@@ -92,6 +92,10 @@ fn storefront_in_a_real_browser() -> Result<()> {
             shots_of_both(d, &mut b, "2-request-in-the-app")?;
 
             // Approve: the grant release goes to the shop's delivery endpoint; its page greets the owner.
+            // The shop asks for optional fields only: the owner ticks the ones to share.
+            for scope in ["identity.preferred_name", "sizes.clothing", "style.styles"] {
+                d.pick(&format!("scope-{}", tid(scope)))?;
+            }
             let approving = Instant::now();
             d.press("request-approve")?;
             d.tid("grant-issued")?;
