@@ -36,13 +36,13 @@ async function apiCode(p: Promise<unknown>): Promise<[number, string]> {
 beforeAll(async () => {
   w = new World();
   port = await freePort();
-  w.ok(["init"]);
-  w.ok(["profile", "set", "contact.email", "ada@example.org"]);
-  w.ok(["profile", "set", "contact.phone", "+44 20 7946 0000"]);
+  await w.ok(["init"]);
+  await w.ok(["profile", "set", "contact.email", "ada@example.org"]);
+  await w.ok(["profile", "set", "contact.phone", "+44 20 7946 0000"]);
   // The golden request (shop.example) asks for contact.email, contact, sizes and a marketing opt-in; the owner grants the email alone.
-  const request = w.ok(["requests", "import", repoPath("tests/golden/grant-request.v1.json")]);
+  const request = await w.ok(["requests", "import", repoPath("tests/golden/grant-request.v1.json")]);
   const out = join(w.dir, "grant.json");
-  w.ok(["grant", "approve", request.id, "--only", "contact.email", "--endpoint", `http://127.0.0.1:${port}`, "--out", out]);
+  await w.ok(["grant", "approve", request.id, "--only", "contact.email", "--endpoint", `http://127.0.0.1:${port}`, "--out", out]);
   grantText = readFileSync(out, "utf8");
   grantFile = readGrantFile(grantText);
 });
@@ -89,7 +89,7 @@ describe("a grant file made by locket", () => {
     expect(await apiCode(locket.data(new FakeLocket().grantFile.token))).toEqual([401, "token_unknown_key"]);
     await w.stopServe();
 
-    w.ok(["grant", "revoke", grantFile.grant_id]);
+    await w.ok(["grant", "revoke", grantFile.grant_id]);
     // Offline verification cannot see the revocation; the endpoint can.
     expect(() => verifyGrantToken(grantFile.token, { publicKey: grantFile.public_key })).not.toThrow();
     await w.serve(`127.0.0.1:${port}`);

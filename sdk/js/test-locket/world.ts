@@ -59,21 +59,34 @@ export class World {
     };
   }
 
-  /** `locket --passphrase-stdin ARGS` with the passphrase on standard input. */
-  run(args: string[]): Run {
-    const out = spawnSync(join(this.bins, "locket"), ["--passphrase-stdin", ...args], {
-      env: this.env,
-      input: `${PASSPHRASE}\n`,
-      encoding: "utf8",
-      timeout: 60_000,
+  /**
+   * `locket --passphrase-stdin ARGS` with the passphrase on standard input. Asynchronous, so that a server in
+   * this process (the shop's) can answer what `locket` asks of it meanwhile.
+   */
+  run(args: string[]): Promise<Run> {
+    const child = spawn(join(this.bins, "locket"), ["--passphrase-stdin", ...args], { env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.stdin.end(`${PASSPHRASE}\n`);
+    return new Promise((ok, fail) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        fail(new Error(`locket ${args.join(" ")} took over 60 s`));
+      }, 60_000);
+      child.once("error", fail);
+      child.once("close", (status) => {
+        clearTimeout(timer);
+        ok({ status, stdout, stderr });
+      });
     });
-    return { status: out.status, stdout: out.stdout, stderr: out.stderr };
   }
 
   /** `locket --json ARGS`, which must succeed; its JSON output. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  ok(args: string[]): any {
-    const out = this.run(["--json", ...args]);
+  async ok(args: string[]): Promise<any> {
+    const out = await this.run(["--json", ...args]);
     if (out.status !== 0) throw new Error(`locket ${args.join(" ")} exited ${out.status}: ${out.stderr}`);
     return out.stdout.trim() ? JSON.parse(out.stdout) : null;
   }
