@@ -1,17 +1,18 @@
 // A grant made by the real `locket`: its grant file read and its token verified offline by this package, then
 // redeemed at `locket serve` on loopback with LocalLocket — until the owner revokes it.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GrantTokenError, LocalLocket, LocketApiError, readGrantFile, verifyGrantToken, type GrantFile } from "../src/index.js";
 import { FakeLocket } from "../test/fake-locket.js";
-import { repoPath } from "../test/repo.js";
+import { readRepoJson, repoPath } from "../test/repo.js";
 import { freePort, World } from "./world.js";
 
 let w: World;
 let port: number;
 let grantFile: GrantFile;
 let grantText: string;
+let shortLived: GrantFile;
 
 function refusedWith(f: () => unknown): string | undefined {
   try {
@@ -45,6 +46,13 @@ beforeAll(async () => {
   await w.ok(["grant", "approve", request.id, "--only", "contact.email", "--endpoint", `http://127.0.0.1:${port}`, "--out", out]);
   grantText = readFileSync(out, "utf8");
   grantFile = readGrantFile(grantText);
+  // A second request (the same, with another nonce), granted for 3 seconds: a token that really expires.
+  const again = { ...readRepoJson("tests/golden/grant-request.v1.json"), nonce: "shortLivedGrant0123456" };
+  writeFileSync(join(w.dir, "again.json"), JSON.stringify(again));
+  const second = await w.ok(["requests", "import", join(w.dir, "again.json")]);
+  const shortOut = join(w.dir, "short.json");
+  await w.ok(["grant", "approve", second.id, "--only", "contact.email", "--expires", "3s", "--endpoint", `http://127.0.0.1:${port}`, "--out", shortOut]);
+  shortLived = readGrantFile(readFileSync(shortOut, "utf8"));
 });
 afterAll(async () => w?.close());
 
@@ -72,6 +80,22 @@ describe("a grant file made by locket", () => {
     const exp = Date.parse(grantFile.expires_at) / 1000;
     expect(refusedWith(() => verifyGrantToken(grantFile.token, { ...opts, now: exp }))).toBe("token_expired");
     expect(refusedWith(() => verifyGrantToken(grantFile.token, { ...opts, now: Date.parse(grantFile.not_before) / 1000 - 1 }))).toBe("token_not_yet_valid");
+  });
+
+  it("a grant of 3 seconds: refused as token_expired once over, offline and by locket serve alike", async () => {
+    const exp = Date.parse(shortLived.expires_at);
+    expect(exp - Date.parse(shortLived.issued_at)).toBe(3000);
+    await new Promise((ok) => setTimeout(ok, Math.max(0, exp - Date.now()) + 200));
+    expect(refusedWith(() => verifyGrantToken(shortLived.token, { publicKey: shortLived.public_key }))).toBe("token_expired");
+    await w.serve(`127.0.0.1:${port}`);
+    try {
+      expect(await apiCode(new LocalLocket({ endpoint: shortLived.endpoint }).data(shortLived.token))).toEqual([401, "token_expired"]);
+      // Introspection reports an expired grant rather than refusing it.
+      const status = await new LocalLocket({ endpoint: shortLived.endpoint }).grant(shortLived.token);
+      expect([status.active, status.status, status.uses]).toEqual([false, "expired", 0]);
+    } finally {
+      await w.stopServe();
+    }
   });
 
   it("redeems at locket serve for exactly the granted fields, and is refused there once revoked", async () => {
