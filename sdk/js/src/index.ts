@@ -1,6 +1,7 @@
 /**
  * `@locket/retailer`: what a shop's server needs to connect with its customers' Locket over the web — publish
- * metadata, sign request objects, open and apply the releases Locket delivers. See README.md and
+ * metadata, sign request objects (and show their link as a QR code), open and apply the releases Locket delivers,
+ * read grant files and verify their tokens offline, redeem a token at a Locket on the same computer. See README.md and
  * docs/retailers.md in the Locket repository.
  *
  * @packageDocumentation
@@ -57,3 +58,26 @@ export {
   type ReceiverAnswer,
   type ReceiverCode,
 } from "./receiver.js";
+export { connectQrSvg, qrModules, type QrSvgOptions } from "./qr.js";
+export {
+  readGrantFile,
+  verifyGrantToken,
+  GrantFileError,
+  GrantTokenError,
+  GRANT_FORMAT,
+  MAX_GRANT_FILE_BYTES,
+  MAX_TOKEN_BYTES,
+  type GrantTokenErrorCode,
+  type VerifyGrantTokenOptions,
+  type VerifiedGrantToken,
+} from "./grant.js";
+export {
+  LocalLocket,
+  LocketApiError,
+  isLoopbackUrl,
+  MAX_RESPONSE_BYTES,
+  type LocalLocketOptions,
+  type DataReply,
+  type DisclosedValue,
+  type Introspection,
+} from "./local.js";

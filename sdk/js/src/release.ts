@@ -4,7 +4,8 @@
 
 import { compactDecrypt, importJWK } from "jose";
 import { verify } from "node:crypto";
-import { fromB64u, keyIdOf, keyObjectOfPaserk, peekV4Public, publicKeyBytes, verifyV4Public } from "./paserk.js";
+import { checkGrantFileConsistency, rfc3339Millis } from "./grant.js";
+import { fromB64u, keyIdOf, keyObjectOfPaserk, publicKeyBytes } from "./paserk.js";
 import type { PrivateJwk, Release } from "./types.js";
 
 /** The `format` of a release. */
@@ -114,15 +115,7 @@ export interface OpenedRelease {
 const malformed = (m: string) => new ReleaseError("release_malformed", `the release is malformed: ${m}`);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const HEX32 = /^[0-9a-f]{32}$/;
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-function isRfc3339(s: unknown): boolean {
-  const m = typeof s === "string" ? RFC3339.exec(s) : null;
-  if (!m) return false;
-  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  return mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23 && mi <= 59 && se <= 60;
-}
+const isRfc3339 = (s: unknown) => rfc3339Millis(s) !== undefined;
 
 /** Members of an object: required ones with their checks, optional ones (null counts as absent), no others. */
 function shape(v: unknown, what: string, required: Record<string, (x: unknown) => boolean>, optional: Record<string, (x: unknown) => boolean> = {}): void {
@@ -209,56 +202,14 @@ export function checkRelease(r: Release): void {
   }
 }
 
-/** Deep equality of JSON values (key order ignored). */
-function jsonEqual(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  }
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => k in b && jsonEqual(a[k], b[k]));
-  }
-  return a === b;
-}
-
 /** What `GrantFile::parse` checks of the grant file a first release carries; throws `release_malformed`. */
 function checkGrantFile(g: NonNullable<Release["grant"]>): void {
-  const bad = (m: string) => malformed(`the grant file: ${m}`);
-  if (g.format !== "locket.grant/v1") throw bad(`format is ${JSON.stringify(g.format)}, expected "locket.grant/v1"`);
-  const peeked = peekV4Public(g.token);
-  let claims: Record<string, unknown> | undefined;
+  if (g.format !== "locket.grant/v1") throw malformed(`the grant file: format is ${JSON.stringify(g.format)}, expected "locket.grant/v1"`);
   try {
-    claims = peeked ? JSON.parse(peeked.message.toString("utf8")) : undefined;
-  } catch {
-    claims = undefined;
+    checkGrantFileConsistency(g);
+  } catch (e) {
+    throw malformed(`the grant file: ${(e as Error).message}`);
   }
-  if (!isObject(claims)) throw bad("token: not a PASETO v4.public token with Locket claims");
-  if (claims.jti !== g.grant_id || claims.aud !== g.retailer.id || claims.iss !== g.issuer) {
-    throw bad("the token's grant id, audience or issuer differ from the file's");
-  }
-  const kid = keyIdOf(g.public_key);
-  if (kid !== g.key_id) throw bad("key_id is not the id of public_key");
-  const receipt = (g as unknown as Record<string, unknown>).receipt;
-  if (receipt === undefined || receipt === null) return;
-  if (!isObject(receipt)) throw bad("the receipt is not an object");
-  const r = receipt as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (r.grant?.grant_id !== g.grant_id || r.controller?.id !== g.retailer.id) {
-    throw bad("the receipt is for a different grant or retailer than the file");
-  }
-  if (r.format !== "locket.consent-receipt/v1") throw bad("receipt: format is not locket.consent-receipt/v1");
-  const proof = r.proof;
-  if (!isObject(proof)) throw bad("receipt: the receipt is not signed (no proof)");
-  if (proof.type !== "paseto.v4.public") throw bad(`receipt: unknown proof type ${JSON.stringify(proof.type)}`);
-  if (proof.key_id !== kid || r.issuer?.key_id !== kid || typeof proof.token !== "string") throw bad("receipt: the signature does not verify");
-  const signed = verifyV4Public(proof.token, g.public_key, JSON.stringify({ kid }), "locket.consent-receipt/v1");
-  let value: unknown;
-  try {
-    value = signed ? JSON.parse(signed.toString("utf8")) : undefined;
-  } catch {
-    value = undefined;
-  }
-  const { proof: _proof, ...unsigned } = r;
-  if (!jsonEqual(value, unsigned)) throw bad("receipt: the signature does not verify");
 }
 
 function b64uPart(part: string, what: string): Buffer {
