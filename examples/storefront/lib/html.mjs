@@ -1,6 +1,7 @@
 // The shop's pages, rendered on the server. Every value that came from a customer's Locket goes through
 // `escapeHtml` (text and attributes alike); the pages carry no inline script or style, so the CSP can forbid both.
 
+import { connectQrSvg } from "@locket/retailer";
 import { personalise, PRODUCTS, SIZES, STYLES } from "./catalog.mjs";
 import { logoSvg, swatchSvg } from "./swatch.mjs";
 
@@ -36,16 +37,11 @@ export function timeText(iso) {
 const money = (n) => `£${n}`;
 
 /**
- * The QR code of the share link, for a customer whose Locket runs on another device.
- *
- * SDK GAP: `@locket/retailer` is gaining `connectQrSvg(link): string`. When it lands, add
- * `import { connectQrSvg } from "@locket/retailer";` at the top of this file and return
- * `<figure class="share-qr">${connectQrSvg(link)}<figcaption>Or scan with Locket</figcaption></figure>` here.
- * Until then it renders nothing (and the panel lays out without it).
+ * The same link as a QR code, for a customer who has Locket on another computer: the SDK's `connectQrSvg` (an SVG
+ * with no script or inline style, so the page's CSP holds).
  */
 export function shareQrCode(link) {
-  void link;
-  return "";
+  return `<figure class="share-qr" data-testid="share-qr">${connectQrSvg(link, { title: "Share with Locket: scan with the Locket app on another computer" })}<figcaption>Locket on another computer? Scan this code.</figcaption></figure>`;
 }
 
 /** The whole page around `content`; `me` is the `/api/me` answer the page was drawn from (app.js compares it). */

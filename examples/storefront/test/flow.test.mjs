@@ -54,6 +54,7 @@ describe("a visitor shares from Locket, updates, and stops sharing", { skip: mis
     assert.doesNotMatch(r.headers["content-security-policy"], /unsafe-inline/);
     assert.equal(r.headers["x-content-type-options"], "nosniff");
     assert.doesNotMatch(r.text, /<script>|<style|style="/, "no inline script or style");
+    assert.match(r.text, /<figure class="share-qr"[^>]*><svg [^>]*role="img"/, "the share link as a QR code");
     assert.doesNotMatch(r.text, /id="greeting"/);
     assert.doesNotMatch(r.text, /data-size=/);
     link = /<a id="share-with-locket"[^>]* href="(locket:\/\/connect\?request_uri=[^"]+)"/.exec(r.text)?.[1];
