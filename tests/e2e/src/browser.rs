@@ -143,8 +143,9 @@ impl Browser {
             "--disable-features=Translate,MediaRouter,OptimizationHints".into(),
             "--disable-gpu".into(),
             "--password-store=basic".into(),
-            "--window-position=40,40".into(),
-            "--window-size=1180,760".into(),
+            // The page area as tall as the app's window (800 px), for side-by-side screenshots.
+            "--window-position=0,0".into(),
+            "--window-size=1180,887".into(),
         ];
         if !options.loopback_hosts.is_empty() {
             let rules: Vec<String> = options

@@ -89,6 +89,12 @@ fn storefront_in_a_real_browser() -> Result<()> {
             let card_shown = clicked.elapsed();
             let badge = d.tid("request-verified")?.text()?;
             ensure!(badge.contains("shop.test"), "verified badge: {badge:?}");
+            d.tid("request-approve")?;
+            d.execute(
+                "document.querySelector('[data-testid=\"request-card\"]').scrollIntoView({block: 'start'})",
+                vec![],
+            )?;
+            std::thread::sleep(Duration::from_millis(400));
             shots_of_both(d, &mut b, "2-request-in-the-app")?;
 
             // Approve: the grant release goes to the shop's delivery endpoint; its page greets the owner.
