@@ -7,7 +7,9 @@
 //! 3. redemptions by 8 clients with and without 8 more connections flooding `GET /v1/data` with no token (and
 //!    with a garbage one) at full speed, their ratio, and how many access-log events the flood added (its refusals
 //!    are counted per source and reason, not logged one by one);
-//! 4. a 1M-event access log: one page query (several filters) and the full chain verification.
+//! 4. a 1M-event access log: one page query (several filters), the full chain verification, and the bare cost of
+//!    reading the same rows and hashing the same bytes with the same hash function (on as many threads), and
+//!    their ratio.
 //!
 //! Environment: `LOCKET_BENCH_SECS` (seconds per load level, default 3), `LOCKET_BENCH_CLIENTS` (load levels,
 //! default `1,8,64`), `LOCKET_BENCH_EVENTS` (log size, default 1000000). The clients run on the same machine and cores as the server.
@@ -338,6 +340,66 @@ fn in_process_rate(vault: &Vault, token: &str, clients: usize, secs: f64) -> f64
     total as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The bare cost verification is compared with: events `lo..=hi` read in order (the columns the chain hashes, and
+/// the stored hash) and each event's canonical bytes SHA-256-hashed after its predecessor's stored hash, as the
+/// chain is — no comparisons, no other check, no index. Returns the rows read and a byte of the last hash.
+fn read_and_hash(conn: &rusqlite::Connection, lo: u64, hi: u64) -> (u64, u8) {
+    use locket_audit::chain::CanonicalEvent;
+    let mut stmt = conn
+        .prepare(
+            "SELECT seq, ts_ms, kind, outcome, reason, retailer, grant_id, request_id, fields, remote_addr, \
+             user_agent, detail, hash FROM audit_events WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
+        )
+        .expect("prepare");
+    let mut rows = stmt.query([lo as i64, hi as i64]).expect("query");
+    let mut scratch = Vec::with_capacity(512);
+    let mut prev = [0u8; 32];
+    let (mut n, mut last) = (0u64, 0u8);
+    while let Some(r) = rows.next().expect("row") {
+        let c = CanonicalEvent {
+            seq: r.get::<_, i64>(0).expect("seq") as u64,
+            ts_ms: r.get(1).expect("ts"),
+            kind: text(r, 2).unwrap_or(""),
+            outcome: text(r, 3).unwrap_or(""),
+            reason: text(r, 4),
+            retailer: text(r, 5),
+            grant_id: text(r, 6),
+            request_id: text(r, 7),
+            fields: text(r, 8),
+            remote_addr: text(r, 9),
+            user_agent: text(r, 10),
+            detail: text(r, 11),
+        };
+        last = c.chain_hash(&prev, &mut scratch)[0];
+        if let Ok(stored) = r.get_ref(12).expect("hash").as_blob() {
+            if let Ok(h) = <[u8; 32]>::try_from(stored) {
+                prev = h;
+            }
+        }
+        n += 1;
+    }
+    (n, last)
+}
+
+/// A text column (or NULL) of a row, borrowed.
+fn text<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> Option<&'a str> {
+    r.get_ref(i).expect("column").as_str_or_null().expect("text")
+}
+
+/// [`read_and_hash`] over the whole log, split into `threads` ranges as `verify_vault` splits it.
+fn bare_read_and_hash(vault: &Vault, events: u64, threads: u64) -> u64 {
+    let per = events.div_ceil(threads.max(1));
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let store = vault.connect().expect("connect");
+                scope.spawn(move || read_and_hash(store.conn(), i * per + 1, ((i + 1) * per).min(events)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread").0).sum()
+    })
+}
+
 fn big_log(n: u64) {
     println!("\n== access log with {n} events ==");
     let (_dir, vault) = new_vault();
@@ -441,22 +503,38 @@ fn big_log(n: u64) {
         );
     }
     let pk = locket_audit::signing_public_key(vault.signing_seed().expose()).expect("pk");
+    let threads = cores().min(8) as u64;
+    // Bare first, then verification, on the same threads, then both again on one: the page cache is warm for all
+    // but the first (a warm-up read precedes them).
+    let _ = bare_read_and_hash(&vault, n, threads);
+    let t = Instant::now();
+    let rows = bare_read_and_hash(&vault, n, threads);
+    let bare_n = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let r = locket_audit::verify_vault(&vault, Some(&pk)).expect("verify");
+    let verify_n = t.elapsed().as_secs_f64();
     println!(
-        "full chain verification ({} threads): {} events, {} signed heads, intact={} in {:.2} s",
-        cores().min(8),
+        "full chain verification ({threads} threads): {} events, {} signed heads, intact={} in {verify_n:.2} s",
         r.events,
         r.signed_heads,
         r.ok(),
-        t.elapsed().as_secs_f64()
     );
+    println!("bare read + SHA-256 of the same rows ({threads} threads): {rows} rows in {bare_n:.2} s");
+    let t = Instant::now();
+    let (rows1, _) = read_and_hash(conn, 1, n);
+    let bare_1 = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let r = locket_audit::verify(conn, Some(&pk)).expect("verify");
+    let verify_1 = t.elapsed().as_secs_f64();
     println!(
-        "full chain verification (1 thread): intact={} in {:.2} s",
-        r.ok(),
-        t.elapsed().as_secs_f64()
+        "full chain verification (1 thread): intact={} in {verify_1:.2} s",
+        r.ok()
+    );
+    println!("bare read + SHA-256 of the same rows (1 thread): {rows1} rows in {bare_1:.2} s");
+    println!(
+        "    verification / bare read+hash = {:.2} ({threads} threads), {:.2} (1 thread) (target <= 3)",
+        verify_n / bare_n,
+        verify_1 / bare_1
     );
 }
 
@@ -505,10 +583,19 @@ fn main() {
                 );
                 best[pass] = best[pass].max(l.rate);
                 if clients == 64 {
-                    println!("    p99 at 64 clients = {:.2} ms (target < 5 ms)", l.p99_us as f64 / 1e3);
+                    println!(
+                        "    p99 at 64 clients = {:.2} ms = {:.2} x p50 (target <= 2 x p50)",
+                        l.p99_us as f64 / 1e3,
+                        l.p99_us as f64 / l.p50_us.max(1) as f64
+                    );
                 }
             }
-            println!("    best audited rate / bare verify rate = {:.3} (target >= 0.35)", best[pass] / bare);
+            // The issue's goals: 0.5 for tokens not seen lately (each pays a full verification on the same cores).
+            let target = if pass == 1 { 0.5 } else { 0.35 };
+            println!(
+                "    best audited rate / bare verify rate = {:.3} (target >= {target})",
+                best[pass] / bare
+            );
         }
         println!("\n== the same work in-process, without HTTP (writer + checks + audit only) ==");
         for clients in client_levels() {

@@ -333,6 +333,39 @@ fn field_index_tampering_is_detected() {
 }
 
 #[test]
+fn every_kind_of_field_index_edit_is_detected() {
+    // Each check reads the index one key and one range at a time: rows outside every range, under a key no
+    // event has, or moved between events must still be found.
+    for sql in [
+        "INSERT INTO audit_event_fields (field_key, seq, version) VALUES ('email', 99, 1)",
+        "INSERT INTO audit_event_fields (field_key, seq, version) VALUES ('email', 0, 1)",
+        "INSERT INTO audit_event_fields (field_key, seq, version) VALUES ('email', -5, 1)",
+        "INSERT INTO audit_event_fields (field_key, seq, version) VALUES ('zz.other', 2, 1)",
+        "INSERT INTO audit_event_fields (field_key, seq, version) VALUES ('', 2, 1)",
+        "DELETE FROM audit_event_fields WHERE seq = 4; \
+         INSERT INTO audit_event_fields (field_key, seq, version) VALUES ('phone', 4, 1)",
+        "DELETE FROM audit_event_fields WHERE seq = 3; \
+         INSERT INTO audit_event_fields (field_key, seq, version) VALUES ('email', 3, 2)",
+    ] {
+        let c = filled(4);
+        assert!(verify(&c, None).unwrap().ok());
+        edit(&c, sql);
+        let r = verify(&c, None).unwrap();
+        assert_eq!(
+            r.problem.map(|p| p.kind),
+            Some(ProblemKind::FieldIndexMismatch),
+            "{sql}"
+        );
+    }
+    let c = filled(4);
+    edit(
+        &c,
+        "INSERT INTO audit_event_fields (field_key, seq, version) VALUES (CAST(x'00ff' AS BLOB), 2, 1)",
+    );
+    assert!(verify(&c, None).is_err(), "a key that is not text is a damaged row");
+}
+
+#[test]
 fn header_values_are_sanitised() {
     let c = db();
     let ua = format!("evil\r\nX-Injected: 1{}", "a".repeat(1000));

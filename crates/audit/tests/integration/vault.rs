@@ -68,6 +68,28 @@ fn parallel_verification_finds_the_same_event() {
 }
 
 #[test]
+fn parallel_verification_checks_the_whole_field_index() {
+    // Each range checks its own events' index rows; a row moved across the boundary, or for no event, is found.
+    for sql in [
+        "DELETE FROM audit_event_fields WHERE seq = 20; \
+         INSERT INTO audit_event_fields (field_key, seq, version) VALUES ('contact.email', 41, 1)",
+        "INSERT INTO audit_event_fields (field_key, seq, version) VALUES ('contact.phone', 21, 1)",
+        "DELETE FROM audit_event_fields WHERE seq = 21",
+    ] {
+        let (dir, vault) = vault_with(40);
+        assert!(verify_vault_split(&vault, None, 2).unwrap().ok());
+        let v = Vault::unlock(dir.path(), &Passphrase::new("correct horse".into())).unwrap();
+        let s = v.connect().unwrap();
+        s.conn()
+            .execute_batch("DROP TRIGGER audit_event_fields_no_delete")
+            .unwrap();
+        s.conn().execute_batch(sql).unwrap();
+        let p = verify_vault_split(&vault, None, 2).unwrap().problem;
+        assert_eq!(p.map(|p| p.kind), Some(ProblemKind::FieldIndexMismatch), "{sql}");
+    }
+}
+
+#[test]
 fn parallel_verification_finds_a_deleted_boundary_event() {
     let (dir, vault) = vault_with(40);
     let v = Vault::unlock(dir.path(), &Passphrase::new("correct horse".into())).unwrap();
