@@ -216,7 +216,7 @@ function Shell(props: {
       content = <ProfileScreen toast={toast} go={setView} />;
       break;
     case "requests":
-      content = <RequestsScreen live={live} focus={view.focus ?? null} toast={toast} go={setView} />;
+      content = <RequestsScreen live={live} focus={view.focus ?? null} toast={toast} go={setView} onPending={setPending} />;
       break;
     case "grants":
       content = <GrantsScreen live={live} toast={toast} go={setView} />;

@@ -105,6 +105,8 @@ fn storefront_in_a_real_browser() -> Result<()> {
             let approving = Instant::now();
             d.press("request-approve")?;
             d.tid("grant-issued")?;
+            // Nothing waits any more: the sidebar's count goes with the decision.
+            d.wait_gone(&testid("nav-requests-count"))?;
             let greeting = b.wait_until_within("the shop's page to greet the owner", SHOP_WAIT, |s| {
                 Ok(text_of(s, "#greeting").filter(|t| t.contains("Ada")))
             })?;

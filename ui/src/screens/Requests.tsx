@@ -19,11 +19,23 @@ function isAgeAnswer(scope: string): boolean {
   return scope.startsWith("age_over:") || scope === "birth_year_band";
 }
 
-export function RequestsScreen(props: { live: Live; focus: string | null; toast: ToastFn; go: (v: View) => void }) {
+export function RequestsScreen(props: {
+  live: Live;
+  focus: string | null;
+  toast: ToastFn;
+  go: (v: View) => void;
+  /** Told how many requests wait, each time the list loads (the sidebar's badge follows decisions made here). */
+  onPending?: (n: number) => void;
+}) {
   const list = useLoad(() => backend.requests(), [props.live.requestTick]);
   const imp = useAction();
   const [highlight, setHighlight] = useState<string | null>(props.focus);
   const [issued, setIssued] = useState<Record<string, IssuedGrant>>({});
+  // A request just approved stays on screen (its "grant issued" card) until Done, but no longer waits.
+  const { onPending } = props;
+  useEffect(() => {
+    if (list.data) onPending?.(list.data.filter((r) => r.status === "pending" && !issued[r.id]).length);
+  }, [list.data, issued, onPending]);
   const { toast, focus } = props;
 
   useEffect(() => setHighlight(focus), [focus]);
