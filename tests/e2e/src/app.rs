@@ -222,6 +222,43 @@ fn wait_dialog_closed_within(d: &Desktop, title: &str, timeout: Duration) -> Res
     }
 }
 
+/// A `locket://request?data=…` link carrying a request ("Orbit Running", orbit.example, the shoe size for
+/// order fulfilment, 7 days) made by the reference retailer CLI.
+pub fn request_link(work: &crate::Workdir) -> Result<String> {
+    let request = work.file("orbit-request.json");
+    let out = work.retailer(&[
+        "request",
+        "new",
+        "--id",
+        "orbit.example",
+        "--name",
+        "Orbit Running",
+        "--origin",
+        "https://orbit.example",
+        "--contact",
+        "privacy@orbit.example",
+        "--privacy-policy",
+        "https://orbit.example/privacy",
+        "--require",
+        "sizes.shoe=order_fulfilment",
+        "--duration",
+        "P7D",
+        "--out",
+        &request.to_string_lossy(),
+    ])?;
+    crate::ensure!(
+        out.status.success(),
+        "request new failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = std::fs::read(&request).map_err(|e| E2eError::Io(e.to_string()))?;
+    use base64::Engine as _;
+    Ok(format!(
+        "locket://request?data={}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::tid;

@@ -626,38 +626,7 @@ fn deep_link_to_running_instance() -> Result<()> {
         create_vault(d, PASSPHRASE)?;
         d.press("lock-button")?;
         d.tid("unlock")?;
-        let request = d.work.file("orbit-request.json");
-        let out = d.work.retailer(&[
-            "request",
-            "new",
-            "--id",
-            "orbit.example",
-            "--name",
-            "Orbit Running",
-            "--origin",
-            "https://orbit.example",
-            "--contact",
-            "privacy@orbit.example",
-            "--privacy-policy",
-            "https://orbit.example/privacy",
-            "--require",
-            "sizes.shoe=order_fulfilment",
-            "--duration",
-            "P7D",
-            "--out",
-            &request.to_string_lossy(),
-        ])?;
-        ensure!(
-            out.status.success(),
-            "request new failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let json = fs::read(&request).map_err(|e| E2eError::Io(e.to_string()))?;
-        use base64::Engine as _;
-        let link = format!(
-            "locket://request?data={}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-        );
+        let link = app::request_link(&d.work)?;
         // Still exactly one app window: the first one, still locked.
         app::deliver_link(d, &link)?;
         d.tid("unlock")?;

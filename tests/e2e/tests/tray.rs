@@ -5,7 +5,7 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use locket_e2e::app::{close_window, create_vault, set_field, windows_titled};
+use locket_e2e::app::{close_window, create_vault, request_link, set_field, windows_titled};
 use locket_e2e::{ensure, Desktop, E2eError, Result, Scenario};
 
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -45,7 +45,7 @@ fn closing_the_window_keeps_locket_running_without_webkit() -> Result<()> {
         d.screen_shot("02-no-window")?;
 
         // A link opens a new window on the current state (still unlocked) with the link's request.
-        let link = request_link(d)?;
+        let link = request_link(&d.work)?;
         let second = d.second_instance(&[&link])?;
         ensure!(
             second.status.success(),
@@ -86,40 +86,4 @@ fn wait(d: &Desktop, what: &str, limit: Duration, done: impl Fn(&Desktop) -> boo
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(())
-}
-
-/// A `locket://request?data=…` link carrying a request made by the reference retailer CLI.
-fn request_link(d: &Desktop) -> Result<String> {
-    let request = d.work.file("orbit-request.json");
-    let out = d.work.retailer(&[
-        "request",
-        "new",
-        "--id",
-        "orbit.example",
-        "--name",
-        "Orbit Running",
-        "--origin",
-        "https://orbit.example",
-        "--contact",
-        "privacy@orbit.example",
-        "--privacy-policy",
-        "https://orbit.example/privacy",
-        "--require",
-        "sizes.shoe=order_fulfilment",
-        "--duration",
-        "P7D",
-        "--out",
-        &request.to_string_lossy(),
-    ])?;
-    ensure!(
-        out.status.success(),
-        "request new failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json = fs::read(&request).map_err(|e| E2eError::Io(e.to_string()))?;
-    use base64::Engine as _;
-    Ok(format!(
-        "locket://request?data={}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-    ))
 }
