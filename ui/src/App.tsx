@@ -185,8 +185,9 @@ function Shell(props: {
     return () => void un.then((f) => f());
   }, [toast]);
 
-  // Pending count for the sidebar badge.
+  // Pending count for the sidebar badge (the Requests screen reports it itself from the list it loads).
   useEffect(() => {
+    if (view.page === "requests") return;
     backend.requests().then(
       (rs) => setPending(rs.filter((r) => r.status === "pending").length),
       () => setPending(0),

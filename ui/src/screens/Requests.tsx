@@ -31,12 +31,11 @@ export function RequestsScreen(props: {
   const imp = useAction();
   const [highlight, setHighlight] = useState<string | null>(props.focus);
   const [issued, setIssued] = useState<Record<string, IssuedGrant>>({});
+  const { toast, focus, onPending } = props;
   // A request just approved stays on screen (its "grant issued" card) until Done, but no longer waits.
-  const { onPending } = props;
   useEffect(() => {
     if (list.data) onPending?.(list.data.filter((r) => r.status === "pending" && !issued[r.id]).length);
   }, [list.data, issued, onPending]);
-  const { toast, focus } = props;
 
   useEffect(() => setHighlight(focus), [focus]);
 
