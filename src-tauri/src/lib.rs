@@ -90,6 +90,9 @@ pub fn run() {
         })
         .setup(|app| {
             let handle = app.handle().clone();
+            if let Some(w) = handle.get_webview_window(window::MAIN) {
+                window::tune(&w);
+            }
             tray::build(&handle);
             session::spawn_app_events(&handle);
             notices::spawn(&handle);

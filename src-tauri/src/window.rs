@@ -4,7 +4,8 @@
 //! on the current state (unlocked or not). Quit (tray) ends the process.
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tauri::{AppHandle, Manager, WebviewWindowBuilder};
+use locket_desktop_support::webkit::Tuning;
+use tauri::{AppHandle, Manager, WebviewWindow, WebviewWindowBuilder};
 
 /// The label of the one window.
 pub const MAIN: &str = "main";
@@ -28,8 +29,45 @@ pub fn open(app: &AppHandle, focus: bool) {
         return;
     };
     match WebviewWindowBuilder::from_config(app, config).and_then(|b| b.focused(focus).build()) {
-        Ok(_) => tracing::info!("window opened again"),
+        Ok(w) => {
+            tune(&w);
+            tracing::info!("window opened again");
+        }
         Err(e) => tracing::warn!(error = %e, "the window could not be opened"),
+    }
+}
+
+/// Applies Locket's WebKit settings ([`Tuning`], chosen by measurement) to a new window's web view, before its
+/// first paint. The settings live in WebKit's UI process (this one); nothing here reaches the page.
+pub fn tune(window: &WebviewWindow) {
+    let tuning = Tuning::from_env();
+    if tuning == Tuning::WEBKIT_DEFAULTS {
+        return;
+    }
+    let applied = window.with_webview(move |platform| {
+        #[cfg(target_os = "linux")]
+        {
+            use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
+            let view = platform.inner();
+            if let Some(settings) = WebViewExt::settings(&view) {
+                if tuning.no_gpu {
+                    settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+                }
+                if tuning.no_page_cache {
+                    settings.set_enable_page_cache(false);
+                }
+            }
+            if tuning.document_viewer {
+                if let Some(context) = view.context() {
+                    context.set_cache_model(CacheModel::DocumentViewer);
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (platform, tuning);
+    });
+    if let Err(e) = applied {
+        tracing::warn!(error = %e, "WebKit settings not applied");
     }
 }
 

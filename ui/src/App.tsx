@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import * as backend from "./backend";
+import { markOnce } from "./lib/marks";
 import type { AppStatus, LocketError, SessionInfo } from "./backend";
 import { toLocketError } from "./backend";
 import { ErrorState, Loading } from "./components/ui";
@@ -50,9 +51,7 @@ export function App() {
   // Marks the first real screen (welcome or unlock) for start-up measurements.
   const firstScreen = status !== null || fatal !== null;
   useEffect(() => {
-    if (firstScreen && performance.getEntriesByName("locket-first-screen").length === 0) {
-      performance.mark("locket-first-screen");
-    }
+    if (firstScreen) markOnce("locket-first-screen");
   }, [firstScreen]);
 
   useEffect(() => {

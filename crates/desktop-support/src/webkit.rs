@@ -41,6 +41,62 @@ pub fn stop_network_processes() -> usize {
     pids.len()
 }
 
+/// How Locket sets up WebKitGTK for its one window, chosen by measurement (`cargo bench -p locket-e2e --bench
+/// footprint`, figures in the README's performance section). `LOCKET_WEBKIT` overrides it for measuring only:
+/// `webkit-defaults` (WebKit's own settings), or a comma list of [`Tuning`]'s names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// `no-gpu`: hardware acceleration policy "never" — no accelerated compositing, so no GL context and its
+    /// buffers in the web process (a dashboard of text and forms gains nothing from it).
+    pub no_gpu: bool,
+    /// `document-viewer`: WebKit's cache model for a local document viewer (no memory or disk cache of pages and
+    /// resources: every file comes from the app itself).
+    pub document_viewer: bool,
+    /// `no-page-cache`: no back/forward page cache (the app never navigates between pages).
+    pub no_page_cache: bool,
+}
+
+/// The names `LOCKET_WEBKIT` accepts besides `webkit-defaults`.
+pub const TUNING_NAMES: [&str; 3] = ["no-gpu", "document-viewer", "no-page-cache"];
+
+impl Tuning {
+    /// What Locket uses when `LOCKET_WEBKIT` is not set: WebKit's own settings until the footprint bench has
+    /// measured each setting and checked the rendering (a first run lost its WebDriver session under one of them).
+    pub const CHOSEN: Tuning = Tuning::WEBKIT_DEFAULTS;
+    /// WebKit's own settings.
+    pub const WEBKIT_DEFAULTS: Tuning = Tuning {
+        no_gpu: false,
+        document_viewer: false,
+        no_page_cache: false,
+    };
+
+    /// The tuning for this process: `LOCKET_WEBKIT`, else [`Tuning::CHOSEN`].
+    pub fn from_env() -> Tuning {
+        match std::env::var("LOCKET_WEBKIT") {
+            Ok(v) if !v.trim().is_empty() => Tuning::parse(&v).unwrap_or_else(|bad| {
+                tracing::warn!(value = %bad, "LOCKET_WEBKIT: unknown setting ignored; using Locket's own");
+                Tuning::CHOSEN
+            }),
+            _ => Tuning::CHOSEN,
+        }
+    }
+
+    /// Parses `webkit-defaults` or a comma list of [`TUNING_NAMES`]; `Err` carries the first unknown name.
+    pub fn parse(value: &str) -> Result<Tuning, String> {
+        let mut t = Tuning::WEBKIT_DEFAULTS;
+        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "webkit-defaults" => {}
+                "no-gpu" => t.no_gpu = true,
+                "document-viewer" => t.document_viewer = true,
+                "no-page-cache" => t.no_page_cache = true,
+                other => return Err(other.to_owned()),
+            }
+        }
+        Ok(t)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +128,33 @@ mod tests {
         );
         let _ = other.kill();
         let _ = other.wait();
+    }
+
+    #[test]
+    fn tuning_names_parse_and_unknown_ones_are_named() {
+        assert_eq!(Tuning::parse("webkit-defaults"), Ok(Tuning::WEBKIT_DEFAULTS));
+        assert_eq!(
+            Tuning::parse(" no-gpu , document-viewer,no-page-cache "),
+            Ok(Tuning {
+                no_gpu: true,
+                document_viewer: true,
+                no_page_cache: true
+            })
+        );
+        assert_eq!(
+            Tuning::parse("document-viewer"),
+            Ok(Tuning {
+                document_viewer: true,
+                ..Tuning::WEBKIT_DEFAULTS
+            })
+        );
+        assert_eq!(Tuning::parse("no-gpu,turbo"), Err("turbo".to_owned()));
+        for name in TUNING_NAMES {
+            assert_ne!(
+                Tuning::parse(name),
+                Ok(Tuning::WEBKIT_DEFAULTS),
+                "{name} changes nothing"
+            );
+        }
     }
 }

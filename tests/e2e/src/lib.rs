@@ -34,7 +34,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use procs::Proc;
 pub use webdriver::{keys, testid, Element, Session, DEFAULT_WAIT};
@@ -139,6 +139,8 @@ pub struct Bins {
     pub locket: PathBuf,
     /// `locket-retailer` (retailer CLI).
     pub retailer: PathBuf,
+    /// `hello-tauri`, the minimal Tauri 2 window the footprint bench compares Locket with (checked when used).
+    pub hello: PathBuf,
     /// `tauri-driver`.
     pub tauri_driver: PathBuf,
     /// `WebKitWebDriver`.
@@ -245,6 +247,7 @@ fn locate_bins() -> Result<Bins> {
         // The CLIs are checked when a scenario runs them.
         locket: profile.join("locket"),
         retailer: profile.join("locket-retailer"),
+        hello: profile.join("hello-tauri"),
         tauri_driver,
         webkit_driver,
     })
@@ -459,6 +462,9 @@ pub struct Desktop {
     /// From asking the driver for a session to the app's document being loaded (includes
     /// WebKitWebDriver starting the app). Informational only; tests never assert on time.
     pub launched_in: Duration,
+    /// The wall-clock time the app was asked to start (just before the WebDriver session request), to compare
+    /// with the page's performance marks ([`Desktop::mark_after_launch`]).
+    pub launched_at: SystemTime,
     shots: u32,
     // Field order = drop order: session (closed in Drop), then driver, bus, display, and the temp
     // dir last, once no process uses it.
@@ -469,6 +475,19 @@ pub struct Desktop {
     _xvfb: Proc,
     /// The scenario's directories and CLIs.
     pub work: Workdir,
+}
+
+/// One process's memory ([`Desktop::footprint`]).
+#[derive(Debug, Clone)]
+pub struct ProcMemory {
+    /// The process name (`locket-desktop`, `WebKitWebProces`, `WebKitNetworkPr`).
+    pub name: String,
+    /// Its id.
+    pub pid: u32,
+    /// Resident set size, KiB.
+    pub rss_kib: u64,
+    /// Proportional set size, KiB.
+    pub pss_kib: u64,
 }
 
 impl Deref for Desktop {
@@ -535,6 +554,7 @@ impl Desktop {
             match wait_status(&url, &mut driver, Duration::from_secs(20)) {
                 Ok(()) => {
                     let started = Instant::now();
+                    let launched_at = SystemTime::now();
                     let session = start_session(&url, &work.bins.desktop, &log)?;
                     let mut d = Desktop {
                         work,
@@ -543,6 +563,7 @@ impl Desktop {
                         driver_url: url,
                         bus_address: bus_address.clone(),
                         launched_in: Duration::ZERO,
+                        launched_at,
                         shots: 0,
                         driver,
                         _keyring: keyring.take().flatten(),
@@ -585,6 +606,7 @@ impl Desktop {
         }
         let log = self.work.artifacts.join("app.log");
         append(&log, "=== restarting the app\n");
+        self.launched_at = SystemTime::now();
         self.session = Some(start_session(&self.driver_url, &self.work.bins.desktop, &log)?);
         Ok(())
     }
@@ -653,9 +675,21 @@ impl Desktop {
         found
     }
 
+    /// The app's process name as `/proc` shows it (the binary's name, cut to 15 bytes).
+    fn app_comm(&self) -> String {
+        let name = self
+            .work
+            .bins
+            .desktop
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        name.chars().take(15).collect()
+    }
+
     /// The process ids of running app processes (`locket-desktop`) of this scenario.
     pub fn app_pids(&self) -> Vec<u32> {
-        self.group_processes(&["locket-desktop"])
+        self.group_processes(&[&self.app_comm()])
             .iter()
             .filter_map(|(_, dir)| dir.file_name()?.to_str()?.parse().ok())
             .collect()
@@ -688,6 +722,54 @@ impl Desktop {
             }
         }
         Ok((app, total))
+    }
+
+    /// Memory of the app under test and its WebKit helper processes, one entry per process, from
+    /// `/proc/PID/smaps_rollup` (Linux). PSS shares each page among the processes mapping it, so the sum is what
+    /// the app costs the machine. Informational only.
+    pub fn footprint(&self) -> Vec<ProcMemory> {
+        let app = self.app_comm();
+        let mut found: Vec<ProcMemory> = self
+            .group_processes(&[&app, "WebKitWebProces", "WebKitNetworkPr"])
+            .into_iter()
+            .filter_map(|(name, dir)| {
+                let pid = dir.file_name()?.to_str()?.parse().ok()?;
+                let rollup = fs::read_to_string(dir.join("smaps_rollup")).ok()?;
+                let kib = |key: &str| -> u64 {
+                    rollup
+                        .lines()
+                        .find_map(|l| l.strip_prefix(key))
+                        .and_then(|v| v.split_whitespace().next())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0)
+                };
+                Some(ProcMemory {
+                    name,
+                    pid,
+                    rss_kib: kib("Rss:"),
+                    pss_kib: kib("Pss:"),
+                })
+            })
+            .collect();
+        found.sort_by_key(|p| (p.name != app, p.pid));
+        found
+    }
+
+    /// When the page set the performance mark `name` (`performance.mark`), in milliseconds after
+    /// [`Desktop::launched_at`]; `None` while it is not set.
+    pub fn mark_after_launch(&self, name: &str) -> Result<Option<f64>> {
+        let at = self.execute(
+            "const m = performance.getEntriesByName(arguments[0]); \
+             return m.length ? performance.timeOrigin + m[0].startTime : null",
+            vec![serde_json::Value::from(name)],
+        )?;
+        let launched = self
+            .launched_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3;
+        Ok(at.as_f64().map(|epoch_ms| epoch_ms - launched))
     }
 
     /// Save a screenshot of the window as `NN-name.png` in the scenario's artifacts dir.
@@ -808,6 +890,7 @@ pub struct Scenario {
     env: Vec<(String, String)>,
     prepare: Option<Prepare>,
     keyring: bool,
+    app: Option<PathBuf>,
 }
 
 impl Scenario {
@@ -818,6 +901,7 @@ impl Scenario {
             env: Vec::new(),
             prepare: None,
             keyring: false,
+            app: None,
         }
     }
 
@@ -831,6 +915,12 @@ impl Scenario {
     /// for "unlock on this device".
     pub fn with_keyring(mut self) -> Scenario {
         self.keyring = true;
+        self
+    }
+
+    /// Launch `binary` instead of `locket-desktop` (the footprint bench's minimal Tauri window).
+    pub fn app(mut self, binary: &Path) -> Scenario {
+        self.app = Some(binary.to_path_buf());
         self
     }
 
@@ -856,7 +946,13 @@ impl Scenario {
         static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
         let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
 
-        let work = Workdir::new(&self.name, self.env)?;
+        let mut work = Workdir::new(&self.name, self.env)?;
+        if let Some(app) = self.app {
+            if !app.is_file() {
+                return Err(E2eError::Setup(format!("{} not found; build it first", app.display())));
+            }
+            work.bins.desktop = app;
+        }
         if let Some(prepare) = self.prepare {
             prepare(&work)?;
         }

@@ -1282,7 +1282,7 @@ fn retailer_page_disclosures_and_revoke_all() -> Result<()> {
 fn activity_with_100k_events() -> Result<()> {
     const N: u64 = 100_000;
     Scenario::new("activity_with_100k_events")
-        .prepare(|w| fill_log(&w.vault, N))
+        .prepare(|w| app::fill_log(&w.vault, N, locket_vault::KdfParams::for_tests()))
         .run(|d| {
             let mut timings = Vec::new();
             d.tid("unlock")?;
@@ -1370,52 +1370,6 @@ fn activity_with_100k_events() -> Result<()> {
             let _ = fs::write(d.work.artifacts.join("timings.txt"), timings.join("\n") + "\n");
             Ok(())
         })
-}
-
-/// Create a vault with the test passphrase and append `n` events spread over the last 30 days:
-/// mostly data shared, every tenth a refusal, across 20 retailers.
-fn fill_log(dir: &std::path::Path, n: u64) -> Result<()> {
-    use locket_audit::{append, DisclosedField, EventKind, NewEvent, Outcome};
-    use locket_vault::{KdfParams, Passphrase, Vault};
-    let fail = |e: &dyn std::fmt::Display| E2eError::Setup(format!("filling the log: {e}"));
-    let (vault, _) =
-        Vault::create(dir, &Passphrase::new(PASSPHRASE.into()), KdfParams::for_tests()).map_err(|e| fail(&e))?;
-    let mut store = vault.connect().map_err(|e| fail(&e))?;
-    let conn = store.conn_mut();
-    let start = chrono::Utc::now() - chrono::Duration::days(30);
-    let step_ms = 30 * 86_400_000 / n as i64;
-    let reasons = ["grant_revoked", "grant_expired", "uses_exhausted", "bad_signature"];
-    let mut i = 0;
-    while i < n {
-        let tx = conn.transaction().map_err(|e| fail(&e))?;
-        for _ in 0..10_000.min(n - i) {
-            let shop = format!("shop-{:02}.example", i % 20);
-            let at = start + chrono::Duration::milliseconds(i as i64 * step_ms);
-            let ev = if i % 10 == 9 {
-                NewEvent::refusal(reasons[(i / 10 % 4) as usize], "redemption").retailer(shop)
-            } else {
-                NewEvent::new(EventKind::Redemption, Outcome::Ok)
-                    .retailer(shop)
-                    .fields(vec![
-                        DisclosedField {
-                            key: "contact.email".into(),
-                            version: 1,
-                        },
-                        DisclosedField {
-                            key: "sizes.shoe".into(),
-                            version: 2,
-                        },
-                    ])
-            }
-            .remote("127.0.0.1:50000")
-            .user_agent("locket-retailer/0.1")
-            .at(at);
-            append(&tx, &ev).map_err(|e| fail(&e))?;
-            i += 1;
-        }
-        tx.commit().map_err(|e| fail(&e))?;
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import * as backend from "../backend";
 import type { CatalogField, FieldType, Holding, ProfileValue, Sensitivity } from "../backend";
 import { Button, EmptyState, ErrorState, ErrorText, Loading, Modal, PageHeader, SensitivityBadge, TextField, Toggle } from "../components/ui";
 import type { Toast, View } from "../lib/navigation";
 import { useAction, useLoad } from "../hooks";
 import { formatDate, formatDateTime } from "../lib/format";
+import { markOnce } from "../lib/marks";
 import { previousValueSentence } from "../lib/privacy";
 import { joinMulti, parseRange, splitMulti, validateCustomKey, validateValue } from "../lib/validate";
 
@@ -45,6 +46,11 @@ export function ProfileScreen({ toast, go }: { toast: ToastFn; go: (v: View) => 
   }, [data.data, query]);
 
   const filled = data.data ? data.data.values.length : 0;
+  const loaded = data.data !== null;
+  // The unlocked dashboard is on the page once the profile has loaded (start-up measurements).
+  useEffect(() => {
+    if (loaded) markOnce("locket-unlocked-screen");
+  }, [loaded]);
 
   if (data.error && !data.data) return <ErrorState error={data.error} onRetry={data.reload} />;
   if (!data.data) return <Loading />;
