@@ -291,7 +291,9 @@ fn main() -> Result<()> {
                 what: format!("window idle, {label}"),
                 procs: d.footprint(),
             });
-            d.shot(&label.replace(|c: char| !c.is_ascii_alphanumeric(), "-"))?;
+            // The X screen, not WebDriver's snapshot: WebKitWebDriver loses its session taking one without
+            // accelerated compositing (seen with WEBKIT_DISABLE_COMPOSITING_MODE=1).
+            d.screen_shot(&label.replace(|c: char| !c.is_ascii_alphanumeric(), "-"))?;
             Ok(())
         })?;
     }
