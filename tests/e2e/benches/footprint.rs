@@ -21,9 +21,9 @@
 //!   scripts/footprint            (builds the release binaries, then runs this)
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use locket_e2e::app::{self, close_window, go, windows_titled, PASSPHRASE};
+use locket_e2e::app::{self, close_to_tray, go, PASSPHRASE};
 use locket_e2e::{bins, ensure, Desktop, E2eError, ProcMemory, Result, Scenario, Workdir};
 
 /// A filled-in profile, as an owner's would be after onboarding.
@@ -94,31 +94,16 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Waits for the mark `name` and returns it (ms after launch).
 fn wait_mark(d: &Desktop, name: &str) -> Result<f64> {
-    d.wait_until(&format!("the page to set the mark {name}"), |s| {
-        let _ = s;
+    d.wait_until(&format!("the page to set the mark {name}"), |_| {
         d.mark_after_launch(name)
     })
-}
-
-fn wall_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
-        * 1e3
 }
 
 /// Unlocks with the passphrase and returns ms from pressing Unlock to the dashboard's mark.
 fn unlock_timed(d: &Desktop) -> Result<f64> {
     let input = d.tid("unlock-passphrase")?;
     input.send_keys(PASSPHRASE)?;
-    let launched = d
-        .launched_at
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
-        * 1e3;
-    let pressed = wall_ms() - launched;
+    let pressed = d.ms_since_launch();
     d.press("unlock-submit")?;
     let shown = wait_mark(d, "locket-unlocked-screen")?;
     d.tid("profile-screen")?;
@@ -150,7 +135,8 @@ fn locket(name: &str, events: u64) -> Scenario {
         .prepare(move |w| prepare_vault(w, events))
 }
 
-fn hello_launch(name: &str, hello: &Path, out: &mut Vec<Row>) -> Result<Startup> {
+/// Launches the hello window; with `measure`, also reads its idle memory into `out`.
+fn hello_launch(name: &str, hello: &Path, measure: bool, out: &mut Vec<Row>) -> Result<Startup> {
     let mut startup = None;
     Scenario::new(name).app(hello).run(|d| {
         let first_paint = wait_mark(d, "locket-first-screen")?;
@@ -158,7 +144,7 @@ fn hello_launch(name: &str, hello: &Path, out: &mut Vec<Row>) -> Result<Startup>
             first_paint,
             unlock_to_dashboard: None,
         });
-        if out.is_empty() {
+        if measure {
             settle();
             out.push(Row {
                 what: "hello-tauri: minimal Tauri 2 window, idle".into(),
@@ -200,6 +186,7 @@ fn main() -> Result<()> {
         hello_runs.push(hello_launch(
             &format!("footprint-hello-{round}"),
             &hello,
+            round == 1,
             &mut hello_rows,
         )?);
         let mut run = None;
@@ -218,20 +205,9 @@ fn main() -> Result<()> {
                     procs: d.footprint(),
                 });
                 d.shot("window-idle")?;
-                // Close the window as a window manager's close button does: Locket stays, WebKit goes.
-                ensure!(close_window(d)? == 1, "no Locket window to close");
-                d.wait_until("the window and every WebKit process to go", |s| {
-                    let _ = s;
-                    Ok((windows_titled(d, "Locket")? == 0 && d.webkit_processes().is_empty()).then_some(()))
-                })?;
+                // Close the window as a window manager's close button does: Locket stays (serving), WebKit goes.
+                close_to_tray(d)?;
                 settle();
-                let health = reqwest::blocking::get(format!("http://127.0.0.1:{}/v1/health", d.work.listen_port))
-                    .map_err(|e| E2eError::Http(format!("the endpoint does not answer in the tray: {e}")))?;
-                ensure!(
-                    health.status().is_success(),
-                    "/v1/health in the tray: {}",
-                    health.status()
-                );
                 locket_rows.push(Row {
                     what: "Locket: in the tray (unlocked, serving)".into(),
                     procs: d.footprint(),

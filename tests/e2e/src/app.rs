@@ -141,6 +141,41 @@ pub fn close_window(d: &Desktop) -> Result<usize> {
     Ok(ids.len())
 }
 
+/// Closes the window as a window manager's close button does ([`close_window`]) and checks that Locket went on
+/// without it: no window, no WebKit process left, the app still running and its endpoint answering `/v1/health`.
+pub fn close_to_tray(d: &Desktop) -> Result<()> {
+    crate::ensure!(close_window(d)? == 1, "no Locket window to close");
+    wait_state(d, "the window to go", Duration::from_secs(30), |d| {
+        windows_titled(d, "Locket").unwrap_or(1) == 0
+    })?;
+    wait_state(d, "every WebKit process to go", Duration::from_secs(30), |d| {
+        d.webkit_processes().is_empty()
+    })
+    .map_err(|e| E2eError::Check(format!("{e}; still running: {:?}", d.webkit_processes())))?;
+    crate::ensure!(!d.app_pids().is_empty(), "Locket exited when its window was closed");
+    let health = reqwest::blocking::get(format!("http://127.0.0.1:{}/v1/health", d.work.listen_port))
+        .map_err(|e| E2eError::Http(format!("the endpoint does not answer without the window: {e}")))?;
+    crate::ensure!(
+        health.status().is_success(),
+        "/v1/health without the window: {}",
+        health.status()
+    );
+    Ok(())
+}
+
+/// Polls `done` every 100 ms for up to `limit`, without the WebDriver session (which has no window to talk to
+/// while Locket runs without one).
+pub fn wait_state(d: &Desktop, what: &str, limit: Duration, done: impl Fn(&Desktop) -> bool) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    while !done(d) {
+        if Instant::now() >= deadline {
+            return Err(E2eError::Timeout(format!("waited {limit:?} for {what}")));
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
 /// How many visible X windows on the scenario's display are titled exactly `title`.
 pub fn windows_titled(d: &Desktop, title: &str) -> Result<usize> {
     let out = xdotool(d, &["search", "--onlyvisible", "--name", &format!("^{title}$")]).unwrap_or_default();

@@ -441,6 +441,11 @@ impl Workdir {
     }
 }
 
+/// Wall-clock milliseconds since the Unix epoch (what `performance.timeOrigin` counts in).
+fn epoch_ms(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64() * 1e3
+}
+
 fn append(path: &Path, text: &str) {
     if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(path) {
         let _ = f.write_all(text.as_bytes());
@@ -763,13 +768,12 @@ impl Desktop {
              return m.length ? performance.timeOrigin + m[0].startTime : null",
             vec![serde_json::Value::from(name)],
         )?;
-        let launched = self
-            .launched_at
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64()
-            * 1e3;
-        Ok(at.as_f64().map(|epoch_ms| epoch_ms - launched))
+        Ok(at.as_f64().map(|at_ms| at_ms - epoch_ms(self.launched_at)))
+    }
+
+    /// Milliseconds from [`Desktop::launched_at`] to now, on the clock [`Desktop::mark_after_launch`] uses.
+    pub fn ms_since_launch(&self) -> f64 {
+        epoch_ms(SystemTime::now()) - epoch_ms(self.launched_at)
     }
 
     /// Save a screenshot of the window as `NN-name.png` in the scenario's artifacts dir.

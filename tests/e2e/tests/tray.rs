@@ -3,10 +3,10 @@
 //! process remains; a `locket://` link then opens a new window on the current state, showing the link's request.
 //! Memory before and after is written to `memory.txt` among the artifacts (reported, never asserted).
 use std::fs;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use locket_e2e::app::{close_window, create_vault, request_link, set_field, windows_titled};
-use locket_e2e::{ensure, Desktop, E2eError, Result, Scenario};
+use locket_e2e::app::{close_to_tray, create_vault, request_link, set_field, wait_state, windows_titled};
+use locket_e2e::{ensure, E2eError, Result, Scenario};
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
@@ -23,22 +23,7 @@ fn closing_the_window_keeps_locket_running_without_webkit() -> Result<()> {
         d.shot("window-open")?;
 
         // Close the window: the app goes on without it, and without any WebKit process.
-        ensure!(close_window(d)? == 1, "no Locket window to close");
-        wait(d, "the window to go", Duration::from_secs(30), |d| {
-            windows_titled(d, "Locket").unwrap_or(1) == 0
-        })?;
-        wait(d, "every WebKit process to go", Duration::from_secs(30), |d| {
-            d.webkit_processes().is_empty()
-        })
-        .map_err(|e| E2eError::Check(format!("{e}; still running: {:?}", d.webkit_processes())))?;
-        ensure!(!d.app_pids().is_empty(), "Locket exited when its window was closed");
-        let health = reqwest::blocking::get(format!("http://127.0.0.1:{}/v1/health", d.work.listen_port))
-            .map_err(|e| E2eError::Http(format!("the endpoint does not answer without the window: {e}")))?;
-        ensure!(
-            health.status().is_success(),
-            "/v1/health without the window: {}",
-            health.status()
-        );
+        close_to_tray(d)?;
         // Let the process settle (freed pages returned, the WebKit helpers reaped) before reading memory.
         std::thread::sleep(Duration::from_secs(3));
         let (_, closed_kib) = d.app_rss_kib()?;
@@ -52,10 +37,10 @@ fn closing_the_window_keeps_locket_running_without_webkit() -> Result<()> {
             "the second launch failed: {}",
             String::from_utf8_lossy(&second.stderr)
         );
-        wait(d, "a new window", Duration::from_secs(30), |d| {
+        wait_state(d, "a new window", Duration::from_secs(30), |d| {
             windows_titled(d, "Locket").unwrap_or(0) == 1
         })?;
-        wait(d, "the new window's web view", Duration::from_secs(30), |d| {
+        wait_state(d, "the new window's web view", Duration::from_secs(30), |d| {
             d.webkit_processes().iter().any(|p| p.starts_with("WebKitWebProces"))
         })?;
         // WebKitWebDriver drives only the first web view of a process (wry hands the automation session that one),
@@ -74,16 +59,4 @@ fn closing_the_window_keeps_locket_running_without_webkit() -> Result<()> {
         fs::write(d.work.artifacts.join("memory.txt"), report).map_err(|e| E2eError::Io(e.to_string()))?;
         Ok(())
     })
-}
-
-/// Polls `done` every 100 ms until it holds or `limit` passes.
-fn wait(d: &Desktop, what: &str, limit: Duration, done: impl Fn(&Desktop) -> bool) -> Result<()> {
-    let deadline = Instant::now() + limit;
-    while !done(d) {
-        if Instant::now() >= deadline {
-            return Err(E2eError::Timeout(format!("waited {limit:?} for {what}")));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(())
 }
